@@ -1,0 +1,65 @@
+//! Flick's media pipeline: checking uploads, transcoding them to HLS and MP4,
+//! and the job runner that drives it.
+//!
+//! This is the only crate that spawns processes. It runs `ffprobe` and
+//! `ffmpeg` directly with argument vectors — never through a shell, so no
+//! file name or caption can become a command — each with a timeout.
+
+mod layout;
+mod probe;
+mod process;
+mod runner;
+mod transcode;
+
+pub use layout::MediaLayout;
+pub use probe::{check_probe, inspect, Limits, ProbeInfo, Rejection};
+pub use runner::{JobRunner, RunnerConfig};
+pub use transcode::{plan_renditions, Rendition, Transcoder, MASTER_PLAYLIST, MP4_FILE, POSTER_FILE};
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where the ffmpeg programs are and how long they may take.
+#[derive(Debug, Clone)]
+pub struct Tools {
+    pub ffmpeg: PathBuf,
+    pub ffprobe: PathBuf,
+    pub probe_timeout: Duration,
+    pub transcode_timeout: Duration,
+}
+
+impl Default for Tools {
+    fn default() -> Self {
+        Self {
+            ffmpeg: "ffmpeg".into(),
+            ffprobe: "ffprobe".into(),
+            probe_timeout: Duration::from_secs(120),
+            transcode_timeout: Duration::from_secs(900),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("could not start {program}: {source} (is ffmpeg installed and on PATH?)")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("{program} did not finish within {secs} s")]
+    Timeout { program: String, secs: u64 },
+    #[error("{program} failed: {stderr}")]
+    Failed { program: String, stderr: String },
+    #[error("io error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl MediaError {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Io { path, source }
+    }
+}

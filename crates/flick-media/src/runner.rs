@@ -1,0 +1,186 @@
+//! The transcoding job runner: claims jobs from the store's queue, runs them
+//! with bounded concurrency, and publishes the result atomically.
+
+use crate::transcode::{SOUND_FILE, TranscodeOutput};
+use crate::{probe, MediaError, MediaLayout, ProbeInfo, Transcoder};
+use flick_domain::SoundId;
+use flick_store::{Job, JobOutcome, Store};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Notify, Semaphore};
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// Transcodes at once. ffmpeg already uses every core, so more than one
+    /// per two cores only adds memory pressure.
+    pub concurrency: usize,
+    pub keep_originals: bool,
+    /// A safety net: uploads also wake the runner directly.
+    pub poll_interval: Duration,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 1,
+            keep_originals: false,
+            poll_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct JobRunner {
+    store: Arc<Store>,
+    layout: MediaLayout,
+    transcoder: Transcoder,
+    config: RunnerConfig,
+    wake: Arc<Notify>,
+    clock: fn() -> i64,
+}
+
+impl JobRunner {
+    pub fn new(store: Arc<Store>, layout: MediaLayout, transcoder: Transcoder, config: RunnerConfig, clock: fn() -> i64) -> Self {
+        Self {
+            store,
+            layout,
+            transcoder,
+            config,
+            wake: Arc::new(Notify::new()),
+            clock,
+        }
+    }
+
+    /// Notify this after queueing a job so it starts without waiting for the
+    /// next poll.
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Runs until `shutdown` turns true. Jobs still running then are
+    /// abandoned (their ffmpeg killed) and stay `running` in the store, so
+    /// the next start queues them again: nothing is lost, only redone.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let store = self.store.clone();
+        let now = (self.clock)();
+        match tokio::task::spawn_blocking(move || store.requeue_interrupted_jobs(now)).await {
+            Ok(Ok(n)) if n > 0 => tracing::info!(jobs = n, "resuming jobs interrupted by the last stop"),
+            Ok(Err(e)) => tracing::error!(error = %e, "could not requeue interrupted jobs"),
+            _ => {}
+        }
+        let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
+        let mut running = JoinSet::new();
+        loop {
+            let permit = tokio::select! {
+                p = permits.clone().acquire_owned() => p.expect("semaphore is never closed"),
+                _ = shutdown.changed() => break,
+            };
+            let store = self.store.clone();
+            let now = (self.clock)();
+            let claimed = tokio::task::spawn_blocking(move || store.claim_job(now)).await;
+            match claimed {
+                Ok(Ok(Some(job))) => {
+                    let this = self.clone();
+                    let span = tracing::info_span!("transcode", video_id = %job.video_id, attempt = job.attempts + 1);
+                    running.spawn(
+                        async move {
+                            this.process(job).await;
+                            drop(permit);
+                        }
+                        .instrument(span),
+                    );
+                    continue;
+                }
+                Ok(Ok(None)) => drop(permit),
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "could not claim a job");
+                    drop(permit);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "job claim panicked");
+                    drop(permit);
+                }
+            }
+            while running.try_join_next().is_some() {}
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(self.config.poll_interval) => {}
+                _ = shutdown.changed() => break,
+            }
+        }
+        if !running.is_empty() {
+            tracing::info!(jobs = running.len(), "stopping; running transcodes will resume on next start");
+        }
+        running.shutdown().await;
+    }
+
+    async fn process(&self, job: Job) {
+        let started = std::time::Instant::now();
+        let outcome = match self.transcode(&job).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                tracing::warn!(error = %e, "transcode failed");
+                let _ = tokio::fs::remove_dir_all(self.layout.work().join(job.video_id.to_string())).await;
+                JobOutcome::Failed {
+                    reason: format!("transcoding failed: {e}"),
+                }
+            }
+        };
+        let ready = matches!(outcome, JobOutcome::Ready { .. });
+        let store = self.store.clone();
+        let now = (self.clock)();
+        let video = job.video_id;
+        let result = tokio::task::spawn_blocking(move || {
+            store.finish_job(&job, &outcome, now)?;
+            store.video(job.video_id)
+        })
+        .await;
+        match result {
+            Ok(Ok(record)) => {
+                // Deleted while it was being transcoded: publish nothing.
+                if record.is_none_or(|r| r.deleted) {
+                    self.layout.remove_video(video);
+                }
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "could not record job result"),
+            Err(e) => tracing::error!(error = %e, "recording job result panicked"),
+        }
+        if !self.config.keep_originals || !ready {
+            let _ = tokio::fs::remove_file(self.layout.original(video)).await;
+        }
+        tracing::info!(ready, elapsed_ms = started.elapsed().as_millis() as u64, "job finished");
+    }
+
+    async fn transcode(&self, job: &Job) -> Result<JobOutcome, MediaError> {
+        let source = self.layout.original(job.video_id);
+        let info: ProbeInfo = probe::probe_for_transcode(&self.transcoder.tools, &source).await?;
+        let sound = job.sound_of.map(|s| self.layout.sound(s));
+        let work = self.layout.work().join(job.video_id.to_string());
+        // A leftover from an interrupted attempt is discarded, not trusted.
+        let _ = tokio::fs::remove_dir_all(&work).await;
+        tokio::fs::create_dir_all(&work).await.map_err(MediaError::io(&work))?;
+        let TranscodeOutput { renditions, extracted_sound } = self.transcoder.transcode(&source, &info, sound.as_deref(), &work).await?;
+
+        let (sound, new_sound_title) = if extracted_sound {
+            let id = SoundId::random();
+            let to = self.layout.sound(id);
+            tokio::fs::rename(work.join(SOUND_FILE), &to).await.map_err(MediaError::io(&to))?;
+            (Some(id), Some(format!("original sound - @{}", job.author_handle)))
+        } else {
+            (job.sound_of, None)
+        };
+        let published = self.layout.video_dir(job.video_id);
+        let _ = tokio::fs::remove_dir_all(&published).await;
+        tokio::fs::rename(&work, &published).await.map_err(MediaError::io(&published))?;
+        let top = &renditions[0];
+        Ok(JobOutcome::Ready {
+            duration_ms: info.duration_ms as i64,
+            width: top.width as i64,
+            height: top.height as i64,
+            sound,
+            new_sound_title,
+        })
+    }
+}

@@ -1,0 +1,152 @@
+use crate::{conflict_on_unique, Result, Store};
+use flick_domain::{Bio, DisplayName, Handle, UserId};
+use rusqlite::{params, OptionalExtension};
+
+/// What login needs: the id and the stored argon2 hash.
+pub struct Credentials {
+    pub user_id: UserId,
+    pub password_hash: String,
+}
+
+/// The public face of an account, with its counts.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub id: UserId,
+    pub handle: String,
+    pub display_name: String,
+    pub bio: String,
+    pub created_at: i64,
+    pub followers: i64,
+    pub following: i64,
+    pub videos: i64,
+    pub likes_received: i64,
+}
+
+impl Store {
+    pub fn create_user(&self, handle: &Handle, password_hash: &str, now: i64) -> Result<UserId> {
+        let id = UserId::random();
+        self.write()
+            .execute(
+                "INSERT INTO users (id, handle, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![id.0, handle.as_str(), password_hash, now],
+            )
+            .map_err(|e| conflict_on_unique(e, "handle"))?;
+        Ok(id)
+    }
+
+    pub fn credentials(&self, handle: &Handle) -> Result<Option<Credentials>> {
+        Ok(self
+            .read()
+            .prepare_cached("SELECT id, password_hash FROM users WHERE handle = ?1")?
+            .query_row([handle.as_str()], |r| {
+                Ok(Credentials {
+                    user_id: UserId(r.get(0)?),
+                    password_hash: r.get(1)?,
+                })
+            })
+            .optional()?)
+    }
+
+    pub fn user_id_by_handle(&self, handle: &Handle) -> Result<Option<UserId>> {
+        Ok(self
+            .read()
+            .prepare_cached("SELECT id FROM users WHERE handle = ?1")?
+            .query_row([handle.as_str()], |r| Ok(UserId(r.get(0)?)))
+            .optional()?)
+    }
+
+    /// Stores a session. Only the hash of the token is kept, so a copy of the
+    /// database does not let anyone log in.
+    pub fn create_session(&self, token_hash: &[u8], user: UserId, expires_at: i64) -> Result<()> {
+        let conn = self.write();
+        conn.execute(
+            "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
+            params![token_hash, user.0, expires_at],
+        )?;
+        Ok(())
+    }
+
+    pub fn session_user(&self, token_hash: &[u8], now: i64) -> Result<Option<UserId>> {
+        Ok(self
+            .read()
+            .prepare_cached("SELECT user_id FROM sessions WHERE token_hash = ?1 AND expires_at > ?2")?
+            .query_row(params![token_hash, now], |r| Ok(UserId(r.get(0)?)))
+            .optional()?)
+    }
+
+    pub fn delete_session(&self, token_hash: &[u8], now: i64) -> Result<()> {
+        // Expired sessions are swept here too: logout is frequent enough to
+        // keep the table small without a separate job.
+        self.write().execute(
+            "DELETE FROM sessions WHERE token_hash = ?1 OR expires_at <= ?2",
+            params![token_hash, now],
+        )?;
+        Ok(())
+    }
+
+    pub fn update_profile(
+        &self,
+        user: UserId,
+        display_name: Option<&DisplayName>,
+        bio: Option<&Bio>,
+    ) -> Result<()> {
+        self.write().execute(
+            "UPDATE users SET display_name = COALESCE(?2, display_name), bio = COALESCE(?3, bio) WHERE id = ?1",
+            params![user.0, display_name.map(|d| d.as_str()), bio.map(|b| b.as_str())],
+        )?;
+        Ok(())
+    }
+
+    pub fn profile_by_handle(&self, handle: &Handle) -> Result<Option<Profile>> {
+        self.profile_where("u.handle = ?1", handle.as_str())
+    }
+
+    pub fn profile_by_id(&self, id: UserId) -> Result<Option<Profile>> {
+        self.profile_where("u.id = ?1", id.0)
+    }
+
+    fn profile_where(&self, cond: &str, arg: impl rusqlite::ToSql) -> Result<Option<Profile>> {
+        let sql = format!(
+            "SELECT u.id, u.handle, u.display_name, u.bio, u.created_at,
+                (SELECT COUNT(*) FROM follows WHERE followee_id = u.id),
+                (SELECT COUNT(*) FROM follows WHERE follower_id = u.id),
+                (SELECT COUNT(*) FROM videos WHERE author_id = u.id AND status = 'ready' AND deleted_at IS NULL),
+                (SELECT COALESCE(SUM(like_count), 0) FROM videos WHERE author_id = u.id AND deleted_at IS NULL)
+             FROM users u WHERE {cond}"
+        );
+        Ok(self
+            .read()
+            .prepare_cached(&sql)?
+            .query_row([arg], |r| {
+                Ok(Profile {
+                    id: UserId(r.get(0)?),
+                    handle: r.get(1)?,
+                    display_name: r.get(2)?,
+                    bio: r.get(3)?,
+                    created_at: r.get(4)?,
+                    followers: r.get(5)?,
+                    following: r.get(6)?,
+                    videos: r.get(7)?,
+                    likes_received: r.get(8)?,
+                })
+            })
+            .optional()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{test_store, StoreError};
+    use flick_domain::Handle;
+
+    #[test]
+    fn handles_are_unique_and_sessions_expire() {
+        let (_d, s) = test_store();
+        let h = Handle::parse("ana").unwrap();
+        let id = s.create_user(&h, "hash", 0).unwrap();
+        assert!(matches!(s.create_user(&h, "x", 0), Err(StoreError::Conflict("handle"))));
+        s.create_session(b"tok", id, 100).unwrap();
+        assert_eq!(s.session_user(b"tok", 99).unwrap(), Some(id));
+        assert_eq!(s.session_user(b"tok", 100).unwrap(), None);
+    }
+}

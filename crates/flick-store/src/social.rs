@@ -1,0 +1,208 @@
+use crate::{Cursor, Result, Store, StoreError};
+use flick_domain::{CommentBody, CommentId, UserId, VideoId, WatchReport};
+use rusqlite::{params, OptionalExtension};
+
+#[derive(Debug, Clone)]
+pub struct CommentRecord {
+    pub id: CommentId,
+    pub video_id: VideoId,
+    pub author_id: UserId,
+    pub author_handle: String,
+    pub body: String,
+    pub created_at: i64,
+}
+
+pub struct SearchResults {
+    pub handles: Vec<(String, String)>,
+    pub hashtags: Vec<(String, i64)>,
+}
+
+impl Store {
+    /// Idempotent: following twice is one follow. Returns whether it changed.
+    pub fn follow(&self, follower: UserId, followee: UserId, now: i64) -> Result<bool> {
+        Ok(self.write().execute(
+            "INSERT OR IGNORE INTO follows (follower_id, followee_id, created_at) VALUES (?1, ?2, ?3)",
+            params![follower.0, followee.0, now],
+        )? == 1)
+    }
+
+    pub fn unfollow(&self, follower: UserId, followee: UserId) -> Result<bool> {
+        Ok(self.write().execute(
+            "DELETE FROM follows WHERE follower_id = ?1 AND followee_id = ?2",
+            params![follower.0, followee.0],
+        )? == 1)
+    }
+
+    pub fn is_following(&self, follower: UserId, followee: UserId) -> Result<bool> {
+        Ok(self
+            .read()
+            .prepare_cached("SELECT 1 FROM follows WHERE follower_id = ?1 AND followee_id = ?2")?
+            .exists(params![follower.0, followee.0])?)
+    }
+
+    /// Idempotent; the video's counter moves only when the like is new.
+    pub fn like(&self, user: UserId, video: VideoId, now: i64) -> Result<bool> {
+        let mut conn = self.write();
+        let tx = conn.transaction()?;
+        let added = tx.execute(
+            "INSERT OR IGNORE INTO likes (user_id, video_id, created_at) VALUES (?1, ?2, ?3)",
+            params![user.0, video.0, now],
+        )? == 1;
+        if added {
+            tx.execute("UPDATE videos SET like_count = like_count + 1 WHERE id = ?1", [video.0])?;
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+
+    pub fn unlike(&self, user: UserId, video: VideoId) -> Result<bool> {
+        let mut conn = self.write();
+        let tx = conn.transaction()?;
+        let removed = tx.execute(
+            "DELETE FROM likes WHERE user_id = ?1 AND video_id = ?2",
+            params![user.0, video.0],
+        )? == 1;
+        if removed {
+            tx.execute("UPDATE videos SET like_count = like_count - 1 WHERE id = ?1", [video.0])?;
+        }
+        tx.commit()?;
+        Ok(removed)
+    }
+
+    pub fn add_comment(&self, video: VideoId, author: UserId, body: &CommentBody, now: i64) -> Result<CommentRecord> {
+        let id = CommentId::random();
+        let mut conn = self.write();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO comments (id, video_id, author_id, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id.0, video.0, author.0, body.as_str(), now],
+        )?;
+        tx.execute("UPDATE videos SET comment_count = comment_count + 1 WHERE id = ?1", [video.0])?;
+        let handle: String = tx.query_row("SELECT handle FROM users WHERE id = ?1", [author.0], |r| r.get(0))?;
+        tx.commit()?;
+        Ok(CommentRecord {
+            id,
+            video_id: video,
+            author_id: author,
+            author_handle: handle,
+            body: body.as_str().to_owned(),
+            created_at: now,
+        })
+    }
+
+    /// Newest first.
+    pub fn comments(&self, video: VideoId, cursor: Option<Cursor>, limit: u32) -> Result<Vec<CommentRecord>> {
+        let (before_at, before_id) = Cursor::start(cursor);
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached(
+            "SELECT c.id, c.video_id, c.author_id, u.handle, c.body, c.created_at
+             FROM comments c JOIN users u ON u.id = c.author_id
+             WHERE c.video_id = ?1 AND (c.created_at, c.id) < (?2, ?3)
+             ORDER BY c.created_at DESC, c.id DESC LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(params![video.0, before_at, before_id, limit], |r| {
+            Ok(CommentRecord {
+                id: CommentId(r.get(0)?),
+                video_id: VideoId(r.get(1)?),
+                author_id: UserId(r.get(2)?),
+                author_handle: r.get(3)?,
+                body: r.get(4)?,
+                created_at: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Who wrote a comment, and under which video.
+    pub fn comment_owner(&self, id: CommentId) -> Result<Option<(UserId, VideoId)>> {
+        Ok(self
+            .read()
+            .prepare_cached("SELECT author_id, video_id FROM comments WHERE id = ?1")?
+            .query_row([id.0], |r| Ok((UserId(r.get(0)?), VideoId(r.get(1)?))))
+            .optional()?)
+    }
+
+    pub fn delete_comment(&self, id: CommentId) -> Result<()> {
+        let mut conn = self.write();
+        let tx = conn.transaction()?;
+        let video: i64 = tx
+            .query_row("DELETE FROM comments WHERE id = ?1 RETURNING video_id", [id.0], |r| r.get(0))
+            .optional()?
+            .ok_or(StoreError::NotFound("comment"))?;
+        tx.execute("UPDATE videos SET comment_count = comment_count - 1 WHERE id = ?1", [video])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn add_share(&self, video: VideoId, user: Option<UserId>, now: i64) -> Result<i64> {
+        let mut conn = self.write();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO shares (video_id, user_id, created_at) VALUES (?1, ?2, ?3)",
+            params![video.0, user.map(|u| u.0), now],
+        )?;
+        let count = tx.query_row(
+            "UPDATE videos SET share_count = share_count + 1 WHERE id = ?1 RETURNING share_count",
+            [video.0],
+            |r| r.get(0),
+        )?;
+        tx.commit()?;
+        Ok(count)
+    }
+
+    pub fn add_view(&self, video: VideoId, user: Option<UserId>, report: WatchReport, now: i64) -> Result<()> {
+        let mut conn = self.write();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO views (video_id, user_id, watched_ms, completed, loops, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![video.0, user.map(|u| u.0), report.watched_ms, report.completed, report.loops, now],
+        )?;
+        tx.execute(
+            "UPDATE videos SET view_count = view_count + 1, completed_count = completed_count + ?2 WHERE id = ?1",
+            params![video.0, report.completed as i64],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// How many views a user has reported for a video: lets tests and the
+    /// analytics page confirm that the watch signal arrived.
+    pub fn views_by(&self, user: UserId, video: VideoId) -> Result<Vec<WatchReport>> {
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached(
+            "SELECT watched_ms, completed, loops FROM views WHERE user_id = ?1 AND video_id = ?2 ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![user.0, video.0], |r| {
+            Ok(WatchReport { watched_ms: r.get(0)?, completed: r.get(1)?, loops: r.get(2)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn mark_not_interested(&self, user: UserId, video: VideoId, now: i64) -> Result<()> {
+        self.write().execute(
+            "INSERT OR IGNORE INTO not_interested (user_id, video_id, created_at) VALUES (?1, ?2, ?3)",
+            params![user.0, video.0, now],
+        )?;
+        Ok(())
+    }
+
+    /// Handles and hashtags starting with `prefix` (already lowercased).
+    pub fn search(&self, prefix: &str, limit: u32) -> Result<SearchResults> {
+        // LIKE wildcards in the query are taken literally.
+        let pattern = format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let conn = self.read();
+        let handles = conn
+            .prepare_cached("SELECT handle, display_name FROM users WHERE handle LIKE ?1 ESCAPE '\\' ORDER BY length(handle), handle LIMIT ?2")?
+            .query_map(params![pattern, limit], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let hashtags = conn
+            .prepare_cached(
+                "SELECT h.tag, COUNT(*) FROM video_hashtags h JOIN videos v ON v.id = h.video_id
+                 WHERE h.tag LIKE ?1 ESCAPE '\\' AND v.status = 'ready' AND v.deleted_at IS NULL
+                 GROUP BY h.tag ORDER BY COUNT(*) DESC, h.tag LIMIT ?2",
+            )?
+            .query_map(params![pattern, limit], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(SearchResults { handles, hashtags })
+    }
+}

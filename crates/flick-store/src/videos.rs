@@ -1,0 +1,300 @@
+use crate::{conflict_on_unique, Cursor, Result, Store};
+use flick_domain::{Caption, SoundId, UserId, VideoId};
+use rusqlite::{params, OptionalExtension, Row};
+use std::collections::HashSet;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoStatus {
+    Processing,
+    Ready,
+    Failed,
+}
+
+impl VideoStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Processing => "processing",
+            Self::Ready => "ready",
+            Self::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "ready" => Self::Ready,
+            "failed" => Self::Failed,
+            _ => Self::Processing,
+        }
+    }
+}
+
+/// An accepted upload, about to be queued for transcoding.
+pub struct NewVideo<'a> {
+    pub id: VideoId,
+    pub author: UserId,
+    pub caption: &'a Caption,
+    pub sound_of: Option<SoundId>,
+    pub idempotency_key: Option<&'a str>,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct VideoRecord {
+    pub id: VideoId,
+    pub author_id: UserId,
+    pub author_handle: String,
+    pub author_display_name: String,
+    pub caption: String,
+    pub hashtags: Vec<String>,
+    pub status: VideoStatus,
+    pub failure_reason: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    pub sound_id: Option<SoundId>,
+    pub sound_title: Option<String>,
+    pub created_at: i64,
+    pub deleted: bool,
+    pub likes: i64,
+    pub comments: i64,
+    pub shares: i64,
+    pub views: i64,
+}
+
+/// What the trending ranker needs of a ready video, without the text.
+#[derive(Debug, Clone, Copy)]
+pub struct TrendingStats {
+    pub id: VideoId,
+    pub author_id: UserId,
+    pub created_at: i64,
+    pub likes: i64,
+    pub comments: i64,
+    pub shares: i64,
+    pub views: i64,
+    pub completed_views: i64,
+}
+
+const VIDEO_SELECT: &str = "SELECT v.id, v.author_id, u.handle, u.display_name, v.caption,
+    (SELECT group_concat(tag, ' ') FROM (SELECT tag FROM video_hashtags h WHERE h.video_id = v.id ORDER BY position)),
+    v.status, v.failure_reason, v.duration_ms, v.width, v.height, v.sound_id, s.title,
+    v.created_at, v.deleted_at IS NOT NULL, v.like_count, v.comment_count, v.share_count, v.view_count
+  FROM videos v JOIN users u ON u.id = v.author_id LEFT JOIN sounds s ON s.id = v.sound_id";
+
+/// Published: ready and not deleted.
+const VISIBLE: &str = "v.status = 'ready' AND v.deleted_at IS NULL";
+
+fn video_from_row(r: &Row<'_>) -> rusqlite::Result<VideoRecord> {
+    let tags: Option<String> = r.get(5)?;
+    let status: String = r.get(6)?;
+    Ok(VideoRecord {
+        id: VideoId(r.get(0)?),
+        author_id: UserId(r.get(1)?),
+        author_handle: r.get(2)?,
+        author_display_name: r.get(3)?,
+        caption: r.get(4)?,
+        hashtags: tags
+            .map(|t| t.split(' ').map(str::to_owned).collect())
+            .unwrap_or_default(),
+        status: VideoStatus::parse(&status),
+        failure_reason: r.get(7)?,
+        duration_ms: r.get(8)?,
+        width: r.get(9)?,
+        height: r.get(10)?,
+        sound_id: r.get::<_, Option<i64>>(11)?.map(SoundId),
+        sound_title: r.get(12)?,
+        created_at: r.get(13)?,
+        deleted: r.get(14)?,
+        likes: r.get(15)?,
+        comments: r.get(16)?,
+        shares: r.get(17)?,
+        views: r.get(18)?,
+    })
+}
+
+impl Store {
+    /// Records an accepted upload and queues its transcoding job, atomically:
+    /// there is never a video without a job or a job without a video.
+    pub fn create_video(&self, v: NewVideo<'_>) -> Result<()> {
+        let mut conn = self.write();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO videos (id, author_id, caption, status, sound_of, idempotency_key, created_at)
+             VALUES (?1, ?2, ?3, 'processing', ?4, ?5, ?6)",
+            params![v.id.0, v.author.0, v.caption.text(), v.sound_of.map(|s| s.0), v.idempotency_key, v.now],
+        )
+        .map_err(|e| conflict_on_unique(e, "idempotency key"))?;
+        for (pos, tag) in v.caption.hashtags().iter().enumerate() {
+            tx.execute(
+                "INSERT INTO video_hashtags (video_id, tag, position) VALUES (?1, ?2, ?3)",
+                params![v.id.0, tag, pos],
+            )?;
+        }
+        for handle in v.caption.mentions() {
+            tx.execute(
+                "INSERT INTO video_mentions (video_id, handle) VALUES (?1, ?2)",
+                params![v.id.0, handle],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO jobs (video_id, state, created_at, updated_at) VALUES (?1, 'queued', ?2, ?2)",
+            params![v.id.0, v.now],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn video_by_idempotency_key(&self, author: UserId, key: &str) -> Result<Option<VideoId>> {
+        Ok(self
+            .read()
+            .prepare_cached("SELECT id FROM videos WHERE author_id = ?1 AND idempotency_key = ?2")?
+            .query_row(params![author.0, key], |r| Ok(VideoId(r.get(0)?)))
+            .optional()?)
+    }
+
+    /// Any video, deleted ones included: callers decide what to show.
+    pub fn video(&self, id: VideoId) -> Result<Option<VideoRecord>> {
+        Ok(self
+            .read()
+            .prepare_cached(&format!("{VIDEO_SELECT} WHERE v.id = ?1"))?
+            .query_row([id.0], video_from_row)
+            .optional()?)
+    }
+
+    /// Ready, undeleted videos among `ids`, in the order of `ids`.
+    pub fn visible_videos(&self, ids: &[VideoId]) -> Result<Vec<VideoRecord>> {
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached(&format!("{VIDEO_SELECT} WHERE v.id = ?1 AND {VISIBLE}"))?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(v) = stmt.query_row([id.0], video_from_row).optional()? {
+                out.push(v);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the media of a video may be served.
+    pub fn is_visible(&self, id: VideoId) -> Result<bool> {
+        Ok(self
+            .read()
+            .prepare_cached(&format!("SELECT 1 FROM videos v WHERE v.id = ?1 AND {VISIBLE}"))?
+            .query_row([id.0], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// The sound that an upload with `sound_of = video` would reuse.
+    pub fn reusable_sound(&self, video: VideoId) -> Result<Option<SoundId>> {
+        Ok(self
+            .read()
+            .prepare_cached(&format!("SELECT v.sound_id FROM videos v WHERE v.id = ?1 AND {VISIBLE}"))?
+            .query_row([video.0], |r| r.get::<_, Option<i64>>(0))
+            .optional()?
+            .flatten()
+            .map(SoundId))
+    }
+
+    /// Marks a video deleted; its rows stay for counts until the account goes.
+    /// Returns false when it was already deleted or never existed.
+    pub fn delete_video(&self, id: VideoId, now: i64) -> Result<bool> {
+        Ok(self.write().execute(
+            "UPDATE videos SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
+            params![id.0, now],
+        )? == 1)
+    }
+
+    pub fn liked_among(&self, user: UserId, ids: &[VideoId]) -> Result<HashSet<VideoId>> {
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached("SELECT 1 FROM likes WHERE user_id = ?1 AND video_id = ?2")?;
+        let mut out = HashSet::new();
+        for id in ids {
+            if stmt.exists(params![user.0, id.0])? {
+                out.insert(*id);
+            }
+        }
+        Ok(out)
+    }
+
+    fn video_page(&self, cond: &str, arg: i64, cursor: Option<Cursor>, limit: u32) -> Result<Vec<VideoRecord>> {
+        let (before_at, before_id) = Cursor::start(cursor);
+        let sql = format!(
+            "{VIDEO_SELECT} WHERE {cond} AND (v.created_at, v.id) < (?2, ?3)
+             ORDER BY v.created_at DESC, v.id DESC LIMIT ?4"
+        );
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![arg, before_at, before_id, limit], video_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Newest first, from the accounts `user` follows.
+    pub fn following_feed(&self, user: UserId, cursor: Option<Cursor>, limit: u32) -> Result<Vec<VideoRecord>> {
+        self.video_page(
+            &format!("v.author_id IN (SELECT followee_id FROM follows WHERE follower_id = ?1) AND {VISIBLE}"),
+            user.0,
+            cursor,
+            limit,
+        )
+    }
+
+    /// A profile's grid. The owner also sees clips still processing or failed.
+    pub fn videos_by_author(&self, author: UserId, include_unpublished: bool, cursor: Option<Cursor>, limit: u32) -> Result<Vec<VideoRecord>> {
+        let cond = if include_unpublished {
+            "v.author_id = ?1 AND v.deleted_at IS NULL".to_owned()
+        } else {
+            format!("v.author_id = ?1 AND {VISIBLE}")
+        };
+        self.video_page(&cond, author.0, cursor, limit)
+    }
+
+    pub fn videos_by_sound(&self, sound: SoundId, cursor: Option<Cursor>, limit: u32) -> Result<Vec<VideoRecord>> {
+        self.video_page(&format!("v.sound_id = ?1 AND {VISIBLE}"), sound.0, cursor, limit)
+    }
+
+    pub fn videos_by_hashtag(&self, tag: &str, cursor: Option<Cursor>, limit: u32) -> Result<Vec<VideoRecord>> {
+        let (before_at, before_id) = Cursor::start(cursor);
+        let sql = format!(
+            "{VIDEO_SELECT} WHERE v.id IN (SELECT video_id FROM video_hashtags WHERE tag = ?1) AND {VISIBLE}
+             AND (v.created_at, v.id) < (?2, ?3) ORDER BY v.created_at DESC, v.id DESC LIMIT ?4"
+        );
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![tag.to_lowercase(), before_at, before_id, limit], video_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The newest `limit` published videos with their engagement counts.
+    pub fn trending_stats(&self, limit: u32) -> Result<Vec<TrendingStats>> {
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT v.id, v.author_id, v.created_at, v.like_count, v.comment_count, v.share_count,
+                    v.view_count, v.completed_count
+             FROM videos v WHERE {VISIBLE} ORDER BY v.created_at DESC LIMIT ?1"
+        ))?;
+        let rows = stmt.query_map([limit], |r| {
+            Ok(TrendingStats {
+                id: VideoId(r.get(0)?),
+                author_id: UserId(r.get(1)?),
+                created_at: r.get(2)?,
+                likes: r.get(3)?,
+                comments: r.get(4)?,
+                shares: r.get(5)?,
+                views: r.get(6)?,
+                completed_views: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Videos that must not come back in `user`'s For You: already viewed or
+    /// marked not interested.
+    pub fn seen_or_hidden(&self, user: UserId) -> Result<HashSet<VideoId>> {
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached(
+            "SELECT video_id FROM views WHERE user_id = ?1
+             UNION SELECT video_id FROM not_interested WHERE user_id = ?1",
+        )?;
+        let rows = stmt.query_map([user.0], |r| Ok(VideoId(r.get(0)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
