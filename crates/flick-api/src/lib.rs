@@ -1,0 +1,128 @@
+//! Flick's HTTP API: the axum router, its request and response types, the
+//! error type every handler returns, and the embedded web app.
+//!
+//! Handlers parse and check input, call the store (always off the async
+//! threads, via [`AppState::db`]) and the media pipeline, and shape the
+//! response. They hold no SQL and spawn no processes.
+
+mod auth;
+pub mod error;
+mod extract;
+pub mod for_you;
+mod model;
+mod openapi;
+pub mod rate_limit;
+mod routes;
+
+pub use for_you::{ForYou, TrendingV0};
+pub use openapi::openapi_document;
+pub use utoipa::openapi::OpenApi as OpenApiDoc;
+
+use axum::Router;
+use flick_media::{Limits, MediaLayout, Tools};
+use flick_store::{Store, StoreError};
+use rate_limit::{RateLimiter, RateLimits};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+use error::{ApiError, ApiResult};
+
+/// What the API needs to know of the configuration.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub max_upload_bytes: u64,
+    pub limits: Limits,
+    pub session_ttl: Duration,
+    pub rate_limits: RateLimits,
+    /// Base of share links, e.g. `https://flick.example`; else taken from
+    /// the request's `Host`.
+    pub public_url: Option<String>,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 100 * 1024 * 1024,
+            limits: Limits::default(),
+            session_ttl: Duration::from_secs(30 * 24 * 3600),
+            rate_limits: RateLimits::default(),
+            public_url: None,
+        }
+    }
+}
+
+struct Inner {
+    store: Arc<Store>,
+    layout: MediaLayout,
+    tools: Tools,
+    config: ApiConfig,
+    limiter: RateLimiter,
+    for_you: Arc<dyn ForYou>,
+    jobs: Arc<Notify>,
+    clock: fn() -> i64,
+}
+
+/// Shared by every handler; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// Wall-clock Unix milliseconds.
+pub fn system_clock() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl AppState {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        store: Arc<Store>,
+        layout: MediaLayout,
+        tools: Tools,
+        config: ApiConfig,
+        for_you: Arc<dyn ForYou>,
+        jobs: Arc<Notify>,
+        clock: fn() -> i64,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            store,
+            layout,
+            tools,
+            limiter: RateLimiter::new(config.rate_limits),
+            config,
+            for_you,
+            jobs,
+            clock,
+        }))
+    }
+
+    pub fn now(&self) -> i64 {
+        (self.0.clock)()
+    }
+
+    /// Runs a store call on the blocking pool: SQLite calls block.
+    pub async fn db<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.0.store.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| ApiError::internal("store task panicked", e))?
+            .map_err(ApiError::from)
+    }
+}
+
+/// The whole HTTP surface: API, media and web app.
+pub fn router(state: AppState) -> Router {
+    routes::router(state)
+}
+
+/// Hashes a password as account creation does, for tools that create
+/// accounts without HTTP (`flick seed`).
+pub fn hash_password_for_seed(password: &str) -> Result<String, String> {
+    auth::hash_password(password).map_err(|e| e.message)
+}

@@ -19,7 +19,13 @@ impl MediaLayout {
     }
 
     pub fn create_dirs(&self) -> std::io::Result<()> {
-        for d in [self.uploads(), self.originals(), self.work(), self.media(), self.sounds()] {
+        for d in [
+            self.uploads(),
+            self.originals(),
+            self.work(),
+            self.media(),
+            self.sounds(),
+        ] {
             std::fs::create_dir_all(d)?;
         }
         Ok(())

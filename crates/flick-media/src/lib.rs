@@ -5,16 +5,20 @@
 //! `ffmpeg` directly with argument vectors — never through a shell, so no
 //! file name or caption can become a command — each with a timeout.
 
+mod demo;
 mod layout;
 mod probe;
 mod process;
 mod runner;
 mod transcode;
 
+pub use demo::{demo_clip, render_demo_clip, DemoClip};
 pub use layout::MediaLayout;
 pub use probe::{check_probe, inspect, Limits, ProbeInfo, Rejection};
 pub use runner::{JobRunner, RunnerConfig};
-pub use transcode::{plan_renditions, Rendition, Transcoder, MASTER_PLAYLIST, MP4_FILE, POSTER_FILE};
+pub use transcode::{
+    plan_renditions, Rendition, Transcoder, MASTER_PLAYLIST, MP4_FILE, POSTER_FILE,
+};
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -41,7 +45,7 @@ impl Default for Tools {
 
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
-    #[error("could not start {program}: {source} (is ffmpeg installed and on PATH?)")]
+    #[error("could not start {program}: {source}; install ffmpeg (e.g. `apt-get install ffmpeg`) or point FLICK_FFMPEG and FLICK_FFPROBE at it")]
     Spawn {
         program: String,
         source: std::io::Error,
@@ -62,4 +66,13 @@ impl MediaError {
         let path = path.into();
         move |source| Self::Io { path, source }
     }
+}
+
+/// Checks that ffmpeg and ffprobe can be run, with an error that says how to
+/// fix it when they cannot.
+pub async fn check_tools(tools: &Tools) -> Result<(), MediaError> {
+    for program in [&tools.ffmpeg, &tools.ffprobe] {
+        process::run(program, ["-version"], std::time::Duration::from_secs(20)).await?;
+    }
+    Ok(())
 }

@@ -192,8 +192,15 @@ pub fn check_probe(json: &[u8], limits: &Limits) -> Result<ProbeInfo, Rejection>
 
 /// Fully checks an uploaded file. `Err(Ok(rejection))` is the uploader's
 /// problem; `Err(Err(e))` is ours (ffmpeg missing, timeout, IO).
-pub async fn inspect(tools: &Tools, path: &Path, limits: &Limits) -> Result<ProbeInfo, Result<Rejection, MediaError>> {
-    let len = tokio::fs::metadata(path).await.map_err(|e| Err(MediaError::io(path)(e)))?.len();
+pub async fn inspect(
+    tools: &Tools,
+    path: &Path,
+    limits: &Limits,
+) -> Result<ProbeInfo, Result<Rejection, MediaError>> {
+    let len = tokio::fs::metadata(path)
+        .await
+        .map_err(|e| Err(MediaError::io(path)(e)))?
+        .len();
     if len == 0 {
         return Err(Ok(Rejection::Empty));
     }
@@ -253,13 +260,21 @@ mod tests {
         format!(r#"{{"streams": [{streams}], "format": {{"format_name": "{format}", "duration": "{duration}"}}}}"#).into_bytes()
     }
 
-    const H264: &str = r#"{"codec_type": "video", "codec_name": "h264", "width": 1080, "height": 1920}"#;
+    const H264: &str =
+        r#"{"codec_type": "video", "codec_name": "h264", "width": 1080, "height": 1920}"#;
     const AAC: &str = r#"{"codec_type": "audio", "codec_name": "aac"}"#;
 
     #[test]
     fn accepts_a_normal_portrait_clip() {
-        let info = check_probe(&probe(&format!("{H264},{AAC}"), "mov,mp4", "15.0"), &Limits::default()).unwrap();
-        assert_eq!((info.width, info.height, info.duration_ms, info.has_audio), (1080, 1920, 15_000, true));
+        let info = check_probe(
+            &probe(&format!("{H264},{AAC}"), "mov,mp4", "15.0"),
+            &Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            (info.width, info.height, info.duration_ms, info.has_audio),
+            (1080, 1920, 15_000, true)
+        );
     }
 
     #[test]
@@ -275,15 +290,27 @@ mod tests {
         let cases: &[(Vec<u8>, &str)] = &[
             (probe(AAC, "mp3", "10"), "no_video_stream"),
             (
-                probe(r#"{"codec_type": "video", "codec_name": "png", "width": 10, "height": 10}"#, "png_pipe", "0.04"),
+                probe(
+                    r#"{"codec_type": "video", "codec_name": "png", "width": 10, "height": 10}"#,
+                    "png_pipe",
+                    "0.04",
+                ),
                 "not_a_video",
             ),
             (
-                probe(r#"{"codec_type": "video", "codec_name": "mjpeg", "width": 10, "height": 10}"#, "avi", "5"),
+                probe(
+                    r#"{"codec_type": "video", "codec_name": "mjpeg", "width": 10, "height": 10}"#,
+                    "avi",
+                    "5",
+                ),
                 "unsupported_codec",
             ),
             (
-                probe(r#"{"codec_type": "video", "codec_name": "h264", "width": 8000, "height": 8000}"#, "mov,mp4", "2"),
+                probe(
+                    r#"{"codec_type": "video", "codec_name": "h264", "width": 8000, "height": 8000}"#,
+                    "mov,mp4",
+                    "2",
+                ),
                 "dimensions_too_large",
             ),
             (probe(H264, "mov,mp4", "0.5"), "video_too_short"),
@@ -291,23 +318,45 @@ mod tests {
             (b"not json".to_vec(), "not_a_video"),
         ];
         for (json, code) in cases {
-            assert_eq!(check_probe(json, &l).unwrap_err().code(), *code, "{}", String::from_utf8_lossy(json));
+            assert_eq!(
+                check_probe(json, &l).unwrap_err().code(),
+                *code,
+                "{}",
+                String::from_utf8_lossy(json)
+            );
         }
     }
 
     #[test]
     fn cover_art_is_not_a_video_stream() {
         let art = r#"{"codec_type": "video", "codec_name": "mjpeg", "width": 500, "height": 500, "disposition": {"attached_pic": 1}}"#;
-        assert_eq!(check_probe(&probe(&format!("{AAC},{art}"), "mov,mp4", "30"), &Limits::default()), Err(Rejection::NoVideoStream));
+        assert_eq!(
+            check_probe(
+                &probe(&format!("{AAC},{art}"), "mov,mp4", "30"),
+                &Limits::default()
+            ),
+            Err(Rejection::NoVideoStream)
+        );
     }
 }
 
 /// Probes an already accepted original again before transcoding (the job
 /// may run after a restart, so nothing from the upload request is kept).
-pub(crate) async fn probe_for_transcode(tools: &Tools, path: &Path) -> Result<ProbeInfo, MediaError> {
+pub(crate) async fn probe_for_transcode(
+    tools: &Tools,
+    path: &Path,
+) -> Result<ProbeInfo, MediaError> {
     let json = process::run(
         &tools.ffprobe,
-        ["-v".as_ref(), "error".as_ref(), "-print_format".as_ref(), "json".as_ref(), "-show_format".as_ref(), "-show_streams".as_ref(), path.as_os_str()],
+        [
+            "-v".as_ref(),
+            "error".as_ref(),
+            "-print_format".as_ref(),
+            "json".as_ref(),
+            "-show_format".as_ref(),
+            "-show_streams".as_ref(),
+            path.as_os_str(),
+        ],
         tools.probe_timeout,
     )
     .await?;

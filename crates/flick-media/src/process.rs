@@ -8,7 +8,11 @@ use tokio::process::Command;
 /// Runs `program args…` without a shell, waits at most `timeout`, and returns
 /// its stdout. On failure the error carries the end of stderr, which is where
 /// ffmpeg says what went wrong.
-pub(crate) async fn run<I, S>(program: &Path, args: I, timeout: Duration) -> Result<Vec<u8>, MediaError>
+pub(crate) async fn run<I, S>(
+    program: &Path,
+    args: I,
+    timeout: Duration,
+) -> Result<Vec<u8>, MediaError>
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
@@ -40,10 +44,23 @@ where
         Ok(output.stdout)
     } else {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let tail: String = stderr.trim().lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(" | ");
+        let tail: String = stderr
+            .trim()
+            .lines()
+            .rev()
+            .take(5)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join(" | ");
         Err(MediaError::Failed {
             program: name,
-            stderr: if tail.is_empty() { format!("exit status {}", output.status) } else { tail },
+            stderr: if tail.is_empty() {
+                format!("exit status {}", output.status)
+            } else {
+                tail
+            },
         })
     }
 }

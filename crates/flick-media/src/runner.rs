@@ -1,7 +1,7 @@
 //! The transcoding job runner: claims jobs from the store's queue, runs them
 //! with bounded concurrency, and publishes the result atomically.
 
-use crate::transcode::{SOUND_FILE, TranscodeOutput};
+use crate::transcode::{TranscodeOutput, SOUND_FILE};
 use crate::{probe, MediaError, MediaLayout, ProbeInfo, Transcoder};
 use flick_domain::SoundId;
 use flick_store::{Job, JobOutcome, Store};
@@ -42,7 +42,13 @@ pub struct JobRunner {
 }
 
 impl JobRunner {
-    pub fn new(store: Arc<Store>, layout: MediaLayout, transcoder: Transcoder, config: RunnerConfig, clock: fn() -> i64) -> Self {
+    pub fn new(
+        store: Arc<Store>,
+        layout: MediaLayout,
+        transcoder: Transcoder,
+        config: RunnerConfig,
+        clock: fn() -> i64,
+    ) -> Self {
         Self {
             store,
             layout,
@@ -66,7 +72,9 @@ impl JobRunner {
         let store = self.store.clone();
         let now = (self.clock)();
         match tokio::task::spawn_blocking(move || store.requeue_interrupted_jobs(now)).await {
-            Ok(Ok(n)) if n > 0 => tracing::info!(jobs = n, "resuming jobs interrupted by the last stop"),
+            Ok(Ok(n)) if n > 0 => {
+                tracing::info!(jobs = n, "resuming jobs interrupted by the last stop")
+            }
             Ok(Err(e)) => tracing::error!(error = %e, "could not requeue interrupted jobs"),
             _ => {}
         }
@@ -111,9 +119,34 @@ impl JobRunner {
             }
         }
         if !running.is_empty() {
-            tracing::info!(jobs = running.len(), "stopping; running transcodes will resume on next start");
+            tracing::info!(
+                jobs = running.len(),
+                "stopping; running transcodes will resume on next start"
+            );
         }
         running.shutdown().await;
+    }
+
+    /// Processes queued jobs one at a time until none is left, calling
+    /// `on_finished` after each: for command-line tools that need the work
+    /// done before they exit.
+    pub async fn drain(
+        &self,
+        mut on_finished: impl FnMut(),
+    ) -> Result<usize, flick_store::StoreError> {
+        let mut done = 0;
+        loop {
+            let store = self.store.clone();
+            let now = (self.clock)();
+            let job = tokio::task::spawn_blocking(move || store.claim_job(now))
+                .await
+                .expect("claiming a job does not panic")?;
+            let Some(job) = job else { return Ok(done) };
+            let span = tracing::info_span!("transcode", video_id = %job.video_id, attempt = job.attempts + 1);
+            self.process(job).instrument(span).await;
+            done += 1;
+            on_finished();
+        }
     }
 
     async fn process(&self, job: Job) {
@@ -122,7 +155,9 @@ impl JobRunner {
             Ok(outcome) => outcome,
             Err(e) => {
                 tracing::warn!(error = %e, "transcode failed");
-                let _ = tokio::fs::remove_dir_all(self.layout.work().join(job.video_id.to_string())).await;
+                let _ =
+                    tokio::fs::remove_dir_all(self.layout.work().join(job.video_id.to_string()))
+                        .await;
                 JobOutcome::Failed {
                     reason: format!("transcoding failed: {e}"),
                 }
@@ -150,7 +185,11 @@ impl JobRunner {
         if !self.config.keep_originals || !ready {
             let _ = tokio::fs::remove_file(self.layout.original(video)).await;
         }
-        tracing::info!(ready, elapsed_ms = started.elapsed().as_millis() as u64, "job finished");
+        tracing::info!(
+            ready,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "job finished"
+        );
     }
 
     async fn transcode(&self, job: &Job) -> Result<JobOutcome, MediaError> {
@@ -160,20 +199,35 @@ impl JobRunner {
         let work = self.layout.work().join(job.video_id.to_string());
         // A leftover from an interrupted attempt is discarded, not trusted.
         let _ = tokio::fs::remove_dir_all(&work).await;
-        tokio::fs::create_dir_all(&work).await.map_err(MediaError::io(&work))?;
-        let TranscodeOutput { renditions, extracted_sound } = self.transcoder.transcode(&source, &info, sound.as_deref(), &work).await?;
+        tokio::fs::create_dir_all(&work)
+            .await
+            .map_err(MediaError::io(&work))?;
+        let TranscodeOutput {
+            renditions,
+            extracted_sound,
+        } = self
+            .transcoder
+            .transcode(&source, &info, sound.as_deref(), &work)
+            .await?;
 
         let (sound, new_sound_title) = if extracted_sound {
             let id = SoundId::random();
             let to = self.layout.sound(id);
-            tokio::fs::rename(work.join(SOUND_FILE), &to).await.map_err(MediaError::io(&to))?;
-            (Some(id), Some(format!("original sound - @{}", job.author_handle)))
+            tokio::fs::rename(work.join(SOUND_FILE), &to)
+                .await
+                .map_err(MediaError::io(&to))?;
+            (
+                Some(id),
+                Some(format!("original sound - @{}", job.author_handle)),
+            )
         } else {
             (job.sound_of, None)
         };
         let published = self.layout.video_dir(job.video_id);
         let _ = tokio::fs::remove_dir_all(&published).await;
-        tokio::fs::rename(&work, &published).await.map_err(MediaError::io(&published))?;
+        tokio::fs::rename(&work, &published)
+            .await
+            .map_err(MediaError::io(&published))?;
         let top = &renditions[0];
         Ok(JobOutcome::Ready {
             duration_ms: info.duration_ms as i64,

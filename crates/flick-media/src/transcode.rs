@@ -73,7 +73,13 @@ impl Transcoder {
     /// Transcodes `source` into `out_dir` (which must exist and be empty).
     /// With `sound`, that audio replaces the clip's own, looped or cut to the
     /// clip's length.
-    pub async fn transcode(&self, source: &Path, info: &ProbeInfo, sound: Option<&Path>, out_dir: &Path) -> Result<TranscodeOutput, MediaError> {
+    pub async fn transcode(
+        &self,
+        source: &Path,
+        info: &ProbeInfo,
+        sound: Option<&Path>,
+        out_dir: &Path,
+    ) -> Result<TranscodeOutput, MediaError> {
         let renditions = plan_renditions(info.width, info.height);
         let has_audio = sound.is_some() || info.has_audio;
         let inputs = |args: &mut Vec<OsString>| {
@@ -90,21 +96,65 @@ impl Transcoder {
             }
             // Strip every tag: global (where location and device model
             // live), per stream and chapters.
-            args.extend(os(&["-map_metadata", "-1", "-map_metadata:s:v", "-1", "-map_metadata:s:a", "-1", "-map_chapters", "-1"]));
+            args.extend(os(&[
+                "-map_metadata",
+                "-1",
+                "-map_metadata:s:v",
+                "-1",
+                "-map_metadata:s:a",
+                "-1",
+                "-map_chapters",
+                "-1",
+            ]));
         };
         let video_codec = |args: &mut Vec<OsString>, r: &Rendition| {
             let keyframes = format!("expr:gte(t,n_forced*{SEGMENT_SECONDS})");
             let (maxrate, bufsize) = (format!("{}k", r.max_kbps), format!("{}k", r.max_kbps * 2));
             args.extend(os(&[
-                "-vf", &format!("scale={}:{},setsar=1", r.width, r.height),
-                "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-maxrate", &maxrate, "-bufsize", &bufsize,
-                "-profile:v", "high", "-level:v", "4.0", "-pix_fmt", "yuv420p", "-fpsmax", "30",
-                "-force_key_frames", &keyframes, "-sc_threshold", "0",
-                "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-ar", "44100",
+                "-vf",
+                &format!("scale={}:{},setsar=1", r.width, r.height),
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-crf",
+                "23",
+                "-maxrate",
+                &maxrate,
+                "-bufsize",
+                &bufsize,
+                "-profile:v",
+                "high",
+                "-level:v",
+                "4.0",
+                "-pix_fmt",
+                "yuv420p",
+                "-fpsmax",
+                "30",
+                "-force_key_frames",
+                &keyframes,
+                "-sc_threshold",
+                "0",
+                "-c:a",
+                "aac",
+                "-b:a",
+                "128k",
+                "-ac",
+                "2",
+                "-ar",
+                "44100",
             ]));
         };
         let hls = |args: &mut Vec<OsString>, dir: &Path| {
-            args.extend(os(&["-f", "hls", "-hls_time", &SEGMENT_SECONDS.to_string(), "-hls_playlist_type", "vod", "-hls_segment_filename"]));
+            args.extend(os(&[
+                "-f",
+                "hls",
+                "-hls_time",
+                &SEGMENT_SECONDS.to_string(),
+                "-hls_playlist_type",
+                "vod",
+                "-hls_segment_filename",
+            ]));
             args.push(dir.join("seg_%03d.ts").into());
             args.push(dir.join("index.m3u8").into());
         };
@@ -123,7 +173,9 @@ impl Transcoder {
 
         for r in &renditions {
             let dir = out_dir.join(&r.name);
-            tokio::fs::create_dir_all(&dir).await.map_err(MediaError::io(&dir))?;
+            tokio::fs::create_dir_all(&dir)
+                .await
+                .map_err(MediaError::io(&dir))?;
             let mut args = Vec::new();
             if r == top {
                 args.extend(os(&["-nostdin", "-v", "error", "-y", "-i"]));
@@ -148,20 +200,49 @@ impl Transcoder {
         if extracted_sound {
             let mut args = os(&["-nostdin", "-v", "error", "-y", "-i"]);
             args.push(source.into());
-            args.extend(os(&["-vn", "-map", "0:a:0", "-map_metadata", "-1", "-map_metadata:s:a", "-1", "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-ar", "44100", "-movflags", "+faststart"]));
+            args.extend(os(&[
+                "-vn",
+                "-map",
+                "0:a:0",
+                "-map_metadata",
+                "-1",
+                "-map_metadata:s:a",
+                "-1",
+                "-c:a",
+                "aac",
+                "-b:a",
+                "128k",
+                "-ac",
+                "2",
+                "-ar",
+                "44100",
+                "-movflags",
+                "+faststart",
+            ]));
             args.push(out_dir.join(SOUND_FILE).into());
             process::run(&self.tools.ffmpeg, &args, timeout).await?;
         }
 
         write_master_playlist(out_dir, &renditions, has_audio)?;
-        Ok(TranscodeOutput { renditions, extracted_sound })
+        Ok(TranscodeOutput {
+            renditions,
+            extracted_sound,
+        })
     }
 }
 
 /// Writes `master.m3u8`, with bandwidths measured from the segments written.
-fn write_master_playlist(out_dir: &Path, renditions: &[Rendition], has_audio: bool) -> Result<(), MediaError> {
+fn write_master_playlist(
+    out_dir: &Path,
+    renditions: &[Rendition],
+    has_audio: bool,
+) -> Result<(), MediaError> {
     // High profile, level 4.0; AAC-LC.
-    let codecs = if has_audio { "avc1.640028,mp4a.40.2" } else { "avc1.640028" };
+    let codecs = if has_audio {
+        "avc1.640028,mp4a.40.2"
+    } else {
+        "avc1.640028"
+    };
     let mut m = String::from("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n");
     for r in renditions {
         let dir = out_dir.join(&r.name);
@@ -178,12 +259,17 @@ fn write_master_playlist(out_dir: &Path, renditions: &[Rendition], has_audio: bo
 /// Peak and average bits per second over the segments of a media playlist.
 fn measure_bandwidth(dir: &Path) -> Result<(u64, u64), MediaError> {
     let playlist_path = dir.join("index.m3u8");
-    let playlist = std::fs::read_to_string(&playlist_path).map_err(MediaError::io(&playlist_path))?;
+    let playlist =
+        std::fs::read_to_string(&playlist_path).map_err(MediaError::io(&playlist_path))?;
     let (mut peak, mut bits, mut seconds) = (0f64, 0f64, 0f64);
     let mut pending: Option<f64> = None;
     for line in playlist.lines() {
         if let Some(d) = line.strip_prefix("#EXTINF:") {
-            pending = d.trim_end_matches(',').split(',').next().and_then(|d| d.parse().ok());
+            pending = d
+                .trim_end_matches(',')
+                .split(',')
+                .next()
+                .and_then(|d| d.parse().ok());
         } else if let (Some(d), false) = (pending.take(), line.starts_with('#')) {
             let seg: PathBuf = dir.join(line);
             let size = std::fs::metadata(&seg).map_err(MediaError::io(&seg))?.len() as f64 * 8.0;
@@ -203,7 +289,10 @@ mod tests {
     use super::*;
 
     fn dims(w: u32, h: u32) -> Vec<(u32, u32)> {
-        plan_renditions(w, h).iter().map(|r| (r.width, r.height)).collect()
+        plan_renditions(w, h)
+            .iter()
+            .map(|r| (r.width, r.height))
+            .collect()
     }
 
     #[test]

@@ -69,7 +69,9 @@ impl Store {
     pub fn session_user(&self, token_hash: &[u8], now: i64) -> Result<Option<UserId>> {
         Ok(self
             .read()
-            .prepare_cached("SELECT user_id FROM sessions WHERE token_hash = ?1 AND expires_at > ?2")?
+            .prepare_cached(
+                "SELECT user_id FROM sessions WHERE token_hash = ?1 AND expires_at > ?2",
+            )?
             .query_row(params![token_hash, now], |r| Ok(UserId(r.get(0)?)))
             .optional()?)
     }
@@ -144,7 +146,10 @@ mod tests {
         let (_d, s) = test_store();
         let h = Handle::parse("ana").unwrap();
         let id = s.create_user(&h, "hash", 0).unwrap();
-        assert!(matches!(s.create_user(&h, "x", 0), Err(StoreError::Conflict("handle"))));
+        assert!(matches!(
+            s.create_user(&h, "x", 0),
+            Err(StoreError::Conflict("handle"))
+        ));
         s.create_session(b"tok", id, 100).unwrap();
         assert_eq!(s.session_user(b"tok", 99).unwrap(), Some(id));
         assert_eq!(s.session_user(b"tok", 100).unwrap(), None);

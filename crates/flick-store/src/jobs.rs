@@ -78,7 +78,13 @@ impl Store {
         let mut conn = self.write();
         let tx = conn.transaction()?;
         match outcome {
-            JobOutcome::Ready { duration_ms, width, height, sound, new_sound_title } => {
+            JobOutcome::Ready {
+                duration_ms,
+                width,
+                height,
+                sound,
+                new_sound_title,
+            } => {
                 if let (Some(sound), Some(title)) = (sound, new_sound_title) {
                     tx.execute(
                         "INSERT INTO sounds (id, origin_video_id, author_id, title, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -89,14 +95,20 @@ impl Store {
                     "UPDATE videos SET status = 'ready', duration_ms = ?2, width = ?3, height = ?4, sound_id = ?5 WHERE id = ?1",
                     params![job.video_id.0, duration_ms, width, height, sound.map(|s| s.0)],
                 )?;
-                tx.execute("UPDATE jobs SET state = 'done', updated_at = ?2 WHERE id = ?1", params![job.id, now])?;
+                tx.execute(
+                    "UPDATE jobs SET state = 'done', updated_at = ?2 WHERE id = ?1",
+                    params![job.id, now],
+                )?;
             }
             JobOutcome::Failed { reason } => {
                 tx.execute(
                     "UPDATE videos SET status = 'failed', failure_reason = ?2 WHERE id = ?1",
                     params![job.video_id.0, reason],
                 )?;
-                tx.execute("UPDATE jobs SET state = 'failed', updated_at = ?2 WHERE id = ?1", params![job.id, now])?;
+                tx.execute(
+                    "UPDATE jobs SET state = 'failed', updated_at = ?2 WHERE id = ?1",
+                    params![job.id, now],
+                )?;
             }
         }
         tx.commit()?;
@@ -105,8 +117,10 @@ impl Store {
 
     /// How many jobs wait or run: for health output and tests.
     pub fn pending_jobs(&self) -> Result<i64> {
-        Ok(self
-            .read()
-            .query_row("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')", [], |r| r.get(0))?)
+        Ok(self.read().query_row(
+            "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')",
+            [],
+            |r| r.get(0),
+        )?)
     }
 }

@@ -9,12 +9,14 @@
 //! the clock, which keeps retention and expiry testable.
 
 mod accounts;
+mod analytics;
 mod jobs;
 mod migrations;
 mod social;
 mod videos;
 
 pub use accounts::{Credentials, Profile};
+pub use analytics::{CreatorAnalytics, DayStats, DeletedAccount, VideoStats};
 pub use jobs::{Job, JobOutcome};
 pub use social::{CommentRecord, SearchResults};
 pub use videos::{NewVideo, TrendingStats, VideoRecord, VideoStatus};

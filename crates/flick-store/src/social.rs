@@ -49,7 +49,10 @@ impl Store {
             params![user.0, video.0, now],
         )? == 1;
         if added {
-            tx.execute("UPDATE videos SET like_count = like_count + 1 WHERE id = ?1", [video.0])?;
+            tx.execute(
+                "UPDATE videos SET like_count = like_count + 1 WHERE id = ?1",
+                [video.0],
+            )?;
         }
         tx.commit()?;
         Ok(added)
@@ -63,13 +66,22 @@ impl Store {
             params![user.0, video.0],
         )? == 1;
         if removed {
-            tx.execute("UPDATE videos SET like_count = like_count - 1 WHERE id = ?1", [video.0])?;
+            tx.execute(
+                "UPDATE videos SET like_count = like_count - 1 WHERE id = ?1",
+                [video.0],
+            )?;
         }
         tx.commit()?;
         Ok(removed)
     }
 
-    pub fn add_comment(&self, video: VideoId, author: UserId, body: &CommentBody, now: i64) -> Result<CommentRecord> {
+    pub fn add_comment(
+        &self,
+        video: VideoId,
+        author: UserId,
+        body: &CommentBody,
+        now: i64,
+    ) -> Result<CommentRecord> {
         let id = CommentId::random();
         let mut conn = self.write();
         let tx = conn.transaction()?;
@@ -77,8 +89,14 @@ impl Store {
             "INSERT INTO comments (id, video_id, author_id, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![id.0, video.0, author.0, body.as_str(), now],
         )?;
-        tx.execute("UPDATE videos SET comment_count = comment_count + 1 WHERE id = ?1", [video.0])?;
-        let handle: String = tx.query_row("SELECT handle FROM users WHERE id = ?1", [author.0], |r| r.get(0))?;
+        tx.execute(
+            "UPDATE videos SET comment_count = comment_count + 1 WHERE id = ?1",
+            [video.0],
+        )?;
+        let handle: String =
+            tx.query_row("SELECT handle FROM users WHERE id = ?1", [author.0], |r| {
+                r.get(0)
+            })?;
         tx.commit()?;
         Ok(CommentRecord {
             id,
@@ -91,7 +109,12 @@ impl Store {
     }
 
     /// Newest first.
-    pub fn comments(&self, video: VideoId, cursor: Option<Cursor>, limit: u32) -> Result<Vec<CommentRecord>> {
+    pub fn comments(
+        &self,
+        video: VideoId,
+        cursor: Option<Cursor>,
+        limit: u32,
+    ) -> Result<Vec<CommentRecord>> {
         let (before_at, before_id) = Cursor::start(cursor);
         let conn = self.read();
         let mut stmt = conn.prepare_cached(
@@ -126,10 +149,17 @@ impl Store {
         let mut conn = self.write();
         let tx = conn.transaction()?;
         let video: i64 = tx
-            .query_row("DELETE FROM comments WHERE id = ?1 RETURNING video_id", [id.0], |r| r.get(0))
+            .query_row(
+                "DELETE FROM comments WHERE id = ?1 RETURNING video_id",
+                [id.0],
+                |r| r.get(0),
+            )
             .optional()?
             .ok_or(StoreError::NotFound("comment"))?;
-        tx.execute("UPDATE videos SET comment_count = comment_count - 1 WHERE id = ?1", [video])?;
+        tx.execute(
+            "UPDATE videos SET comment_count = comment_count - 1 WHERE id = ?1",
+            [video],
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -150,7 +180,13 @@ impl Store {
         Ok(count)
     }
 
-    pub fn add_view(&self, video: VideoId, user: Option<UserId>, report: WatchReport, now: i64) -> Result<()> {
+    pub fn add_view(
+        &self,
+        video: VideoId,
+        user: Option<UserId>,
+        report: WatchReport,
+        now: i64,
+    ) -> Result<()> {
         let mut conn = self.write();
         let tx = conn.transaction()?;
         tx.execute(
@@ -173,7 +209,11 @@ impl Store {
             "SELECT watched_ms, completed, loops FROM views WHERE user_id = ?1 AND video_id = ?2 ORDER BY id",
         )?;
         let rows = stmt.query_map(params![user.0, video.0], |r| {
-            Ok(WatchReport { watched_ms: r.get(0)?, completed: r.get(1)?, loops: r.get(2)? })
+            Ok(WatchReport {
+                watched_ms: r.get(0)?,
+                completed: r.get(1)?,
+                loops: r.get(2)?,
+            })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -189,7 +229,13 @@ impl Store {
     /// Handles and hashtags starting with `prefix` (already lowercased).
     pub fn search(&self, prefix: &str, limit: u32) -> Result<SearchResults> {
         // LIKE wildcards in the query are taken literally.
-        let pattern = format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let pattern = format!(
+            "{}%",
+            prefix
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
         let conn = self.read();
         let handles = conn
             .prepare_cached("SELECT handle, display_name FROM users WHERE handle LIKE ?1 ESCAPE '\\' ORDER BY length(handle), handle LIMIT ?2")?

@@ -163,7 +163,8 @@ impl Store {
     /// Ready, undeleted videos among `ids`, in the order of `ids`.
     pub fn visible_videos(&self, ids: &[VideoId]) -> Result<Vec<VideoRecord>> {
         let conn = self.read();
-        let mut stmt = conn.prepare_cached(&format!("{VIDEO_SELECT} WHERE v.id = ?1 AND {VISIBLE}"))?;
+        let mut stmt =
+            conn.prepare_cached(&format!("{VIDEO_SELECT} WHERE v.id = ?1 AND {VISIBLE}"))?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(v) = stmt.query_row([id.0], video_from_row).optional()? {
@@ -177,7 +178,9 @@ impl Store {
     pub fn is_visible(&self, id: VideoId) -> Result<bool> {
         Ok(self
             .read()
-            .prepare_cached(&format!("SELECT 1 FROM videos v WHERE v.id = ?1 AND {VISIBLE}"))?
+            .prepare_cached(&format!(
+                "SELECT 1 FROM videos v WHERE v.id = ?1 AND {VISIBLE}"
+            ))?
             .query_row([id.0], |_| Ok(()))
             .optional()?
             .is_some())
@@ -187,7 +190,9 @@ impl Store {
     pub fn reusable_sound(&self, video: VideoId) -> Result<Option<SoundId>> {
         Ok(self
             .read()
-            .prepare_cached(&format!("SELECT v.sound_id FROM videos v WHERE v.id = ?1 AND {VISIBLE}"))?
+            .prepare_cached(&format!(
+                "SELECT v.sound_id FROM videos v WHERE v.id = ?1 AND {VISIBLE}"
+            ))?
             .query_row([video.0], |r| r.get::<_, Option<i64>>(0))
             .optional()?
             .flatten()
@@ -205,7 +210,8 @@ impl Store {
 
     pub fn liked_among(&self, user: UserId, ids: &[VideoId]) -> Result<HashSet<VideoId>> {
         let conn = self.read();
-        let mut stmt = conn.prepare_cached("SELECT 1 FROM likes WHERE user_id = ?1 AND video_id = ?2")?;
+        let mut stmt =
+            conn.prepare_cached("SELECT 1 FROM likes WHERE user_id = ?1 AND video_id = ?2")?;
         let mut out = HashSet::new();
         for id in ids {
             if stmt.exists(params![user.0, id.0])? {
@@ -215,7 +221,13 @@ impl Store {
         Ok(out)
     }
 
-    fn video_page(&self, cond: &str, arg: i64, cursor: Option<Cursor>, limit: u32) -> Result<Vec<VideoRecord>> {
+    fn video_page(
+        &self,
+        cond: &str,
+        arg: i64,
+        cursor: Option<Cursor>,
+        limit: u32,
+    ) -> Result<Vec<VideoRecord>> {
         let (before_at, before_id) = Cursor::start(cursor);
         let sql = format!(
             "{VIDEO_SELECT} WHERE {cond} AND (v.created_at, v.id) < (?2, ?3)
@@ -228,7 +240,12 @@ impl Store {
     }
 
     /// Newest first, from the accounts `user` follows.
-    pub fn following_feed(&self, user: UserId, cursor: Option<Cursor>, limit: u32) -> Result<Vec<VideoRecord>> {
+    pub fn following_feed(
+        &self,
+        user: UserId,
+        cursor: Option<Cursor>,
+        limit: u32,
+    ) -> Result<Vec<VideoRecord>> {
         self.video_page(
             &format!("v.author_id IN (SELECT followee_id FROM follows WHERE follower_id = ?1) AND {VISIBLE}"),
             user.0,
@@ -238,7 +255,13 @@ impl Store {
     }
 
     /// A profile's grid. The owner also sees clips still processing or failed.
-    pub fn videos_by_author(&self, author: UserId, include_unpublished: bool, cursor: Option<Cursor>, limit: u32) -> Result<Vec<VideoRecord>> {
+    pub fn videos_by_author(
+        &self,
+        author: UserId,
+        include_unpublished: bool,
+        cursor: Option<Cursor>,
+        limit: u32,
+    ) -> Result<Vec<VideoRecord>> {
         let cond = if include_unpublished {
             "v.author_id = ?1 AND v.deleted_at IS NULL".to_owned()
         } else {
@@ -247,11 +270,26 @@ impl Store {
         self.video_page(&cond, author.0, cursor, limit)
     }
 
-    pub fn videos_by_sound(&self, sound: SoundId, cursor: Option<Cursor>, limit: u32) -> Result<Vec<VideoRecord>> {
-        self.video_page(&format!("v.sound_id = ?1 AND {VISIBLE}"), sound.0, cursor, limit)
+    pub fn videos_by_sound(
+        &self,
+        sound: SoundId,
+        cursor: Option<Cursor>,
+        limit: u32,
+    ) -> Result<Vec<VideoRecord>> {
+        self.video_page(
+            &format!("v.sound_id = ?1 AND {VISIBLE}"),
+            sound.0,
+            cursor,
+            limit,
+        )
     }
 
-    pub fn videos_by_hashtag(&self, tag: &str, cursor: Option<Cursor>, limit: u32) -> Result<Vec<VideoRecord>> {
+    pub fn videos_by_hashtag(
+        &self,
+        tag: &str,
+        cursor: Option<Cursor>,
+        limit: u32,
+    ) -> Result<Vec<VideoRecord>> {
         let (before_at, before_id) = Cursor::start(cursor);
         let sql = format!(
             "{VIDEO_SELECT} WHERE v.id IN (SELECT video_id FROM video_hashtags WHERE tag = ?1) AND {VISIBLE}
@@ -259,7 +297,10 @@ impl Store {
         );
         let conn = self.read();
         let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(params![tag.to_lowercase(), before_at, before_id, limit], video_from_row)?;
+        let rows = stmt.query_map(
+            params![tag.to_lowercase(), before_at, before_id, limit],
+            video_from_row,
+        )?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -296,5 +337,16 @@ impl Store {
         )?;
         let rows = stmt.query_map([user.0], |r| Ok(VideoId(r.get(0)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+impl Store {
+    /// All videos ever uploaded and not deleted, whatever their state.
+    pub fn count_videos(&self) -> Result<i64> {
+        Ok(self.read().query_row(
+            "SELECT COUNT(*) FROM videos WHERE deleted_at IS NULL",
+            [],
+            |r| r.get(0),
+        )?)
     }
 }

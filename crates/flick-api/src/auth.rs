@@ -1,0 +1,117 @@
+//! Passwords, session tokens and the extractors that identify the caller.
+
+use crate::error::{ApiError, ApiResult, Code};
+use crate::AppState;
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::{header, request::Parts};
+use flick_domain::UserId;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+pub const SESSION_COOKIE: &str = "flick_session";
+
+/// argon2id with the crate's default (OWASP-recommended) parameters.
+pub fn hash_password(password: &str) -> ApiResult<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ApiError::internal("password hashing failed", e))
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// Verified against when the handle does not exist, so that a failed login
+/// takes as long for an unknown handle as for a wrong password.
+pub fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password("flick-timing-equaliser").expect("hashing a constant works"))
+}
+
+/// 256 random bits, hex: what the client holds.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// What the store holds: a token cannot be recovered from it.
+pub fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// The token of a request: the `Authorization: Bearer` header, else the
+/// session cookie the web app uses.
+pub fn request_token(headers: &axum::http::HeaderMap) -> Option<String> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let value = value.to_str().ok()?;
+        return value.strip_prefix("Bearer ").map(|t| t.trim().to_owned());
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(SESSION_COOKIE)?
+                .strip_prefix('=')
+                .map(str::to_owned)
+        })
+}
+
+async fn resolve(state: &AppState, token: &str) -> ApiResult<UserId> {
+    let hash = token_hash(token);
+    let now = state.now();
+    state
+        .db(move |s| s.session_user(&hash, now))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                Code::InvalidToken,
+                "your session is invalid or has expired; log in again",
+            )
+        })
+}
+
+/// A caller who must be logged in.
+pub struct Auth(pub UserId);
+
+/// A caller who may be a visitor. A token that is present but invalid is
+/// still an error, so a client notices its session has expired.
+pub struct MaybeAuth(pub Option<UserId>);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let token = request_token(&parts.headers).ok_or_else(|| {
+            ApiError::new(
+                Code::Unauthenticated,
+                "log in first: this needs an `Authorization: Bearer <token>` header",
+            )
+        })?;
+        resolve(state, &token).await.map(Auth)
+    }
+}
+
+impl FromRequestParts<AppState> for MaybeAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        match request_token(&parts.headers) {
+            Some(token) => resolve(state, &token).await.map(|u| MaybeAuth(Some(u))),
+            None => Ok(MaybeAuth(None)),
+        }
+    }
+}

@@ -1,0 +1,269 @@
+use super::{video_page, PageQuery};
+use crate::auth::{self, Auth, MaybeAuth, SESSION_COOKIE};
+use crate::error::{ApiError, ApiResult, Code, ErrorBody};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::model::*;
+use crate::rate_limit::Action;
+use crate::AppState;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use flick_domain::{Bio, DisplayName, Handle, Password, UserId};
+use std::net::SocketAddr;
+
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = Credentials,
+    responses((status = 201, body = AccountCreated), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub(crate) async fn create_account(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ApiJson(body): ApiJson<Credentials>,
+) -> ApiResult<(StatusCode, Json<AccountCreated>)> {
+    state
+        .0
+        .limiter
+        .check(Action::Signup, addr.ip().to_string())?;
+    let handle = Handle::parse(&body.handle)?;
+    let password = Password::parse(body.password)?;
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(password.expose()))
+        .await
+        .map_err(|e| ApiError::internal("hashing task panicked", e))??;
+    let now = state.now();
+    let h = handle.clone();
+    let id = state.db(move |s| s.create_user(&h, &hash, now)).await?;
+    tracing::info!(user_id = %id, "account created");
+    Ok((
+        StatusCode::CREATED,
+        Json(AccountCreated {
+            id: id.0,
+            handle: handle.to_string(),
+        }),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "accounts", request_body = Credentials,
+    responses((status = 200, body = SessionCreated), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub(crate) async fn create_session(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ApiJson(body): ApiJson<Credentials>,
+) -> ApiResult<impl IntoResponse> {
+    state
+        .0
+        .limiter
+        .check(Action::Login, addr.ip().to_string())?;
+    let invalid = || ApiError::new(Code::InvalidCredentials, "wrong handle or password");
+    let handle = Handle::parse(&body.handle).map_err(|_| invalid())?;
+    let h = handle.clone();
+    let creds = state.db(move |s| s.credentials(&h)).await?;
+    let password = body.password;
+    let (user, ok) = tokio::task::spawn_blocking(move || match creds {
+        Some(c) => (
+            Some(c.user_id),
+            auth::verify_password(&password, &c.password_hash),
+        ),
+        None => {
+            auth::verify_password(&password, auth::dummy_hash());
+            (None, false)
+        }
+    })
+    .await
+    .map_err(|e| ApiError::internal("password check panicked", e))?;
+    let user = user.filter(|_| ok).ok_or_else(invalid)?;
+    let token = auth::new_token();
+    let expires_at = state.now() + state.0.config.session_ttl.as_millis() as i64;
+    let hash = auth::token_hash(&token);
+    state
+        .db(move |s| s.create_session(&hash, user, expires_at))
+        .await?;
+    let profile = state
+        .db(move |s| s.profile_by_id(user))
+        .await?
+        .ok_or_else(invalid)?;
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+        state.0.config.session_ttl.as_secs()
+    );
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(SessionCreated {
+            token,
+            expires_at,
+            user: UserRef {
+                id: user.0,
+                handle: profile.handle,
+                display_name: profile.display_name,
+            },
+        }),
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "accounts", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+pub(crate) async fn delete_session(
+    State(state): State<AppState>,
+    _auth: Auth,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    if let Some(token) = auth::request_token(&headers) {
+        let hash = auth::token_hash(&token);
+        let now = state.now();
+        state.db(move |s| s.delete_session(&hash, now)).await?;
+    }
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(
+            header::SET_COOKIE,
+            format!("{SESSION_COOKIE}=; Path=/; Max-Age=0"),
+        )],
+    ))
+}
+
+async fn profile_view(
+    state: &AppState,
+    viewer: Option<UserId>,
+    handle: &str,
+) -> ApiResult<ProfileView> {
+    let not_found = || ApiError::new(Code::UserNotFound, format!("no user @{handle}"));
+    let handle = Handle::parse(handle).map_err(|_| not_found())?;
+    let profile = state
+        .db(move |s| s.profile_by_handle(&handle))
+        .await?
+        .ok_or_else(not_found)?;
+    let followed = match viewer {
+        Some(v) if v != profile.id => {
+            let id = profile.id;
+            state.db(move |s| s.is_following(v, id)).await?
+        }
+        _ => false,
+    };
+    Ok(ProfileView::new(profile, followed))
+}
+
+async fn my_profile(state: &AppState, user: UserId) -> ApiResult<ProfileView> {
+    let profile = state
+        .db(move |s| s.profile_by_id(user))
+        .await?
+        .ok_or_else(|| ApiError::new(Code::InvalidToken, "this account no longer exists"))?;
+    Ok(ProfileView::new(profile, false))
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, body = ProfileView), (status = 401, body = ErrorBody)))]
+pub(crate) async fn me(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+) -> ApiResult<Json<ProfileView>> {
+    Ok(Json(my_profile(&state, user).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])), request_body = ProfileUpdate,
+    responses((status = 200, body = ProfileView), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn update_me(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+    ApiJson(body): ApiJson<ProfileUpdate>,
+) -> ApiResult<Json<ProfileView>> {
+    let display_name = body
+        .display_name
+        .as_deref()
+        .map(DisplayName::parse)
+        .transpose()?;
+    let bio = body.bio.as_deref().map(Bio::parse).transpose()?;
+    state
+        .db(move |s| s.update_profile(user, display_name.as_ref(), bio.as_ref()))
+        .await?;
+    Ok(Json(my_profile(&state, user).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+pub(crate) async fn delete_me(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+) -> ApiResult<StatusCode> {
+    let removed = state.db(move |s| s.delete_user(user)).await?;
+    for video in removed.videos {
+        state.0.layout.remove_video(video);
+    }
+    for sound in removed.sounds {
+        let _ = std::fs::remove_file(state.0.layout.sound(sound));
+    }
+    tracing::info!("account deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/me/analytics", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, body = Analytics), (status = 401, body = ErrorBody)))]
+pub(crate) async fn analytics(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+) -> ApiResult<Json<Analytics>> {
+    let now = state.now();
+    let a = state
+        .db(move |s| s.creator_analytics(user, now, 30))
+        .await?;
+    Ok(Json(Analytics {
+        videos: a
+            .videos
+            .into_iter()
+            .map(|v| VideoAnalytics {
+                poster_url: Some(format!("/media/{}/{}", v.id, flick_media::POSTER_FILE)),
+                id: v.id.0,
+                caption: v.caption,
+                views: v.views,
+                avg_watch_ratio: v.avg_watch_ratio,
+                likes: v.likes,
+                comments: v.comments,
+                shares: v.shares,
+            })
+            .collect(),
+        daily: a
+            .daily
+            .into_iter()
+            .map(|d| DailyStats {
+                day: d.day,
+                views: d.views,
+                likes: d.likes,
+            })
+            .collect(),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/users/{handle}", tag = "accounts",
+    params(("handle" = String, Path, description = "the user's handle")),
+    responses((status = 200, body = ProfileView), (status = 404, body = ErrorBody)))]
+pub(crate) async fn profile(
+    State(state): State<AppState>,
+    MaybeAuth(viewer): MaybeAuth,
+    ApiPath(handle): ApiPath<String>,
+) -> ApiResult<Json<ProfileView>> {
+    Ok(Json(profile_view(&state, viewer, &handle).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/users/{handle}/videos", tag = "accounts",
+    params(("handle" = String, Path, description = "the user's handle"), PageQuery),
+    responses((status = 200, body = VideoPage), (status = 404, body = ErrorBody)))]
+pub(crate) async fn user_videos(
+    State(state): State<AppState>,
+    MaybeAuth(viewer): MaybeAuth,
+    ApiPath(handle): ApiPath<String>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> ApiResult<Json<VideoPage>> {
+    let (cursor, limit) = page.parse()?;
+    let author = profile_view(&state, viewer, &handle).await?.id;
+    let own = viewer == Some(UserId(author));
+    let records = state
+        .db(move |s| s.videos_by_author(UserId(author), own, cursor, limit))
+        .await?;
+    Ok(Json(video_page(&state, viewer, records, limit).await?))
+}
+
+pub(crate) async fn user_by_handle(state: &AppState, handle: &str) -> ApiResult<UserId> {
+    let not_found = || ApiError::new(Code::UserNotFound, format!("no user @{handle}"));
+    let handle = Handle::parse(handle).map_err(|_| not_found())?;
+    state
+        .db(move |s| s.user_id_by_handle(&handle))
+        .await?
+        .ok_or_else(not_found)
+}

@@ -1,0 +1,204 @@
+use super::{video_page, video_views, visible_video, PageQuery};
+use crate::auth::{Auth, MaybeAuth};
+use crate::error::{ApiError, ApiResult, Code, ErrorBody};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::for_you::ForYouRequest;
+use crate::model::*;
+use crate::AppState;
+use axum::extract::State;
+use axum::Json;
+use flick_domain::{SoundId, VideoId};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+#[utoipa::path(get, path = "/api/v1/feed/following", tag = "feeds", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = FeedPage), (status = 401, body = ErrorBody)))]
+pub(crate) async fn following(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> ApiResult<Json<FeedPage>> {
+    let (cursor, limit) = page.parse()?;
+    let records = state
+        .db(move |s| s.following_feed(me, cursor, limit))
+        .await?;
+    let page = video_page(&state, Some(me), records, limit).await?;
+    Ok(Json(FeedPage {
+        items: page
+            .items
+            .into_iter()
+            .map(|video| {
+                let reason = format!("from @{}, whom you follow", video.author.handle);
+                FeedItem {
+                    video,
+                    reasons: vec![reason],
+                }
+            })
+            .collect(),
+        next_cursor: page.next_cursor,
+        algorithm: "following-newest-first".into(),
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ForYouQuery {
+    /// 1–50, default 10.
+    pub limit: Option<u32>,
+    /// From the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/feed/for-you", tag = "feeds", params(ForYouQuery),
+    responses((status = 200, body = FeedPage), (status = 400, body = ErrorBody)))]
+pub(crate) async fn for_you(
+    State(state): State<AppState>,
+    MaybeAuth(viewer): MaybeAuth,
+    ApiQuery(q): ApiQuery<ForYouQuery>,
+) -> ApiResult<Json<FeedPage>> {
+    let limit = q.limit.unwrap_or(10).clamp(1, 50) as usize;
+    let offset = match q.cursor.as_deref() {
+        None => 0,
+        Some(c) => c.parse::<usize>().map_err(|_| {
+            ApiError::new(
+                Code::InvalidCursor,
+                "this cursor is not one the API gave out",
+            )
+        })?,
+    };
+    let request = ForYouRequest {
+        viewer,
+        limit,
+        offset,
+        now: state.now(),
+    };
+    let engine = state.0.for_you.clone();
+    let picks = tokio::task::spawn_blocking(move || engine.recommend(&request))
+        .await
+        .map_err(|e| ApiError::internal("for-you task panicked", e))??;
+    let ids: Vec<VideoId> = picks.iter().map(|p| p.video).collect();
+    let records = state.db(move |s| s.visible_videos(&ids)).await?;
+    let videos = video_views(&state, viewer, records).await?;
+    let mut reasons: std::collections::HashMap<i64, Vec<String>> =
+        picks.into_iter().map(|p| (p.video.0, p.reasons)).collect();
+    let next_cursor = (videos.len() == limit).then(|| (offset + limit).to_string());
+    Ok(Json(FeedPage {
+        items: videos
+            .into_iter()
+            .map(|video| FeedItem {
+                reasons: reasons.remove(&video.id).unwrap_or_default(),
+                video,
+            })
+            .collect(),
+        next_cursor,
+        algorithm: state.0.for_you.algorithm_hash(),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/videos/{id}/why", tag = "feeds",
+    params(("id" = i64, Path, description = "video id")),
+    responses((status = 200, body = Reasons), (status = 404, body = ErrorBody)))]
+pub(crate) async fn why(
+    State(state): State<AppState>,
+    MaybeAuth(viewer): MaybeAuth,
+    ApiPath(id): ApiPath<VideoId>,
+) -> ApiResult<Json<Reasons>> {
+    let video = visible_video(&state, id).await?;
+    let mut reasons = Vec::new();
+    if let Some(me) = viewer {
+        let author = video.author_id;
+        if state.db(move |s| s.is_following(me, author)).await? {
+            reasons.push(format!("from @{}, whom you follow", video.author_handle));
+        }
+    }
+    // Where the clip stands in the general ranking, without the viewer's
+    // seen-filter: the question is asked while watching it.
+    let engine = state.0.for_you.clone();
+    let request = ForYouRequest {
+        viewer: None,
+        limit: 1000,
+        offset: 0,
+        now: state.now(),
+    };
+    let picks = tokio::task::spawn_blocking(move || engine.recommend(&request))
+        .await
+        .map_err(|e| ApiError::internal("for-you task panicked", e))??;
+    if let Some(pick) = picks.into_iter().find(|p| p.video == id) {
+        reasons.extend(pick.reasons);
+    }
+    if reasons.is_empty() {
+        reasons.push("you opened it directly; it is not in your For You right now".into());
+    }
+    Ok(Json(Reasons { reasons }))
+}
+
+#[utoipa::path(get, path = "/api/v1/hashtags/{tag}/videos", tag = "discovery",
+    params(("tag" = String, Path, description = "hashtag, without #"), PageQuery),
+    responses((status = 200, body = VideoPage)))]
+pub(crate) async fn hashtag_videos(
+    State(state): State<AppState>,
+    MaybeAuth(viewer): MaybeAuth,
+    ApiPath(tag): ApiPath<String>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> ApiResult<Json<VideoPage>> {
+    let (cursor, limit) = page.parse()?;
+    let tag = tag.trim_start_matches('#').to_lowercase();
+    let records = state
+        .db(move |s| s.videos_by_hashtag(&tag, cursor, limit))
+        .await?;
+    Ok(Json(video_page(&state, viewer, records, limit).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/sounds/{id}/videos", tag = "discovery",
+    params(("id" = i64, Path, description = "sound id"), PageQuery),
+    responses((status = 200, body = VideoPage)))]
+pub(crate) async fn sound_videos(
+    State(state): State<AppState>,
+    MaybeAuth(viewer): MaybeAuth,
+    ApiPath(id): ApiPath<SoundId>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> ApiResult<Json<VideoPage>> {
+    let (cursor, limit) = page.parse()?;
+    let records = state
+        .db(move |s| s.videos_by_sound(id, cursor, limit))
+        .await?;
+    Ok(Json(video_page(&state, viewer, records, limit).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SearchQuery {
+    /// A handle or hashtag prefix; a leading `@` or `#` is ignored.
+    pub q: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/search", tag = "discovery", params(SearchQuery),
+    responses((status = 200, body = SearchResponse), (status = 400, body = ErrorBody)))]
+pub(crate) async fn search(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> ApiResult<Json<SearchResponse>> {
+    let term = q.q.trim().trim_start_matches(['@', '#']).to_lowercase();
+    if term.is_empty() || term.chars().count() > 50 {
+        return Err(ApiError::new(
+            Code::InvalidQuery,
+            "search for 1 to 50 characters of a handle or hashtag",
+        ));
+    }
+    let found = state.db(move |s| s.search(&term, 20)).await?;
+    Ok(Json(SearchResponse {
+        users: found
+            .handles
+            .into_iter()
+            .map(|(handle, display_name)| SearchUser {
+                handle,
+                display_name,
+            })
+            .collect(),
+        hashtags: found
+            .hashtags
+            .into_iter()
+            .map(|(tag, videos)| SearchTag { tag, videos })
+            .collect(),
+    }))
+}

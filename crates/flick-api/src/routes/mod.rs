@@ -1,0 +1,188 @@
+mod accounts;
+mod feeds;
+mod media;
+mod social;
+mod videos;
+mod web;
+
+use crate::error::{ApiError, ApiResult, Code};
+use crate::model::{Health, VideoPage, VideoView};
+use crate::AppState;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::routing::{delete, get, post, put};
+use axum::{Json, Router};
+use flick_domain::{UserId, VideoId};
+use flick_store::{Cursor, VideoRecord};
+use serde::Deserialize;
+use tower_http::trace::TraceLayer;
+use utoipa::IntoParams;
+
+pub(crate) use accounts::*;
+pub(crate) use feeds::*;
+pub(crate) use social::*;
+pub(crate) use videos::*;
+
+pub fn router(state: AppState) -> Router {
+    // The upload route streams its body to disk and counts bytes itself;
+    // the 1 MiB slack covers multipart framing and the caption.
+    let upload_limit =
+        DefaultBodyLimit::max((state.0.config.max_upload_bytes + 1024 * 1024) as usize);
+    let api = Router::new()
+        .route("/accounts", post(accounts::create_account))
+        .route("/sessions", post(accounts::create_session))
+        .route("/sessions/current", delete(accounts::delete_session))
+        .route(
+            "/me",
+            get(accounts::me)
+                .patch(accounts::update_me)
+                .delete(accounts::delete_me),
+        )
+        .route("/me/analytics", get(accounts::analytics))
+        .route("/users/{handle}", get(accounts::profile))
+        .route("/users/{handle}/videos", get(accounts::user_videos))
+        .route(
+            "/users/{handle}/follow",
+            put(social::follow).delete(social::unfollow),
+        )
+        .route("/videos", post(videos::upload).layer(upload_limit))
+        .route(
+            "/videos/{id}",
+            get(videos::get_video).delete(videos::delete_video),
+        )
+        .route(
+            "/videos/{id}/like",
+            put(social::like).delete(social::unlike),
+        )
+        .route(
+            "/videos/{id}/comments",
+            get(social::list_comments).post(social::add_comment),
+        )
+        .route("/comments/{id}", delete(social::delete_comment))
+        .route("/videos/{id}/share", post(social::share))
+        .route("/videos/{id}/views", post(social::record_view))
+        .route("/videos/{id}/not-interested", post(social::not_interested))
+        .route("/videos/{id}/why", get(feeds::why))
+        .route("/feed/following", get(feeds::following))
+        .route("/feed/for-you", get(feeds::for_you))
+        .route("/hashtags/{tag}/videos", get(feeds::hashtag_videos))
+        .route("/sounds/{id}/videos", get(feeds::sound_videos))
+        .route("/search", get(feeds::search))
+        .fallback(|| async {
+            ApiError::new(
+                Code::NotFound,
+                "no such API endpoint; see /api/openapi.json",
+            )
+        });
+    Router::new()
+        .nest("/api/v1", api)
+        .route(
+            "/api/openapi.json",
+            get(|| async { Json(crate::openapi_document()) }),
+        )
+        .route("/healthz", get(healthz))
+        .route("/media/{id}/{*path}", get(media::serve_media))
+        .merge(web::router())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Health)))]
+pub(crate) async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
+    let pending_jobs = state
+        .db(|s| s.ping().and_then(|_| s.pending_jobs()))
+        .await?;
+    Ok(Json(Health {
+        status: "ok",
+        pending_jobs,
+    }))
+}
+
+/// `?cursor=&limit=` of every paged list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PageQuery {
+    /// From the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// 1–50, default 20.
+    pub limit: Option<u32>,
+}
+
+impl PageQuery {
+    pub fn parse(&self) -> ApiResult<(Option<Cursor>, u32)> {
+        let cursor = match &self.cursor {
+            None => None,
+            Some(c) => Some(Cursor::decode(c).ok_or_else(|| {
+                ApiError::new(
+                    Code::InvalidCursor,
+                    "this cursor is not one the API gave out",
+                )
+            })?),
+        };
+        Ok((cursor, self.limit.unwrap_or(20).clamp(1, 50)))
+    }
+}
+
+pub(crate) fn next_cursor<T>(
+    items: &[T],
+    limit: u32,
+    key: impl Fn(&T) -> (i64, i64),
+) -> Option<String> {
+    (items.len() as u32 == limit)
+        .then(|| items.last())
+        .flatten()
+        .map(|last| {
+            let (created_at, id) = key(last);
+            Cursor { created_at, id }.encode()
+        })
+}
+
+/// Turns store records into API videos, with the viewer's likes.
+pub(crate) async fn video_views(
+    state: &AppState,
+    viewer: Option<UserId>,
+    records: Vec<VideoRecord>,
+) -> ApiResult<Vec<VideoView>> {
+    let liked = match viewer {
+        Some(user) => {
+            let ids: Vec<VideoId> = records.iter().map(|r| r.id).collect();
+            state.db(move |s| s.liked_among(user, &ids)).await?
+        }
+        None => Default::default(),
+    };
+    Ok(records
+        .into_iter()
+        .map(|r| {
+            let me = liked.contains(&r.id);
+            VideoView::new(r, me)
+        })
+        .collect())
+}
+
+pub(crate) async fn video_page(
+    state: &AppState,
+    viewer: Option<UserId>,
+    records: Vec<VideoRecord>,
+    limit: u32,
+) -> ApiResult<VideoPage> {
+    let next_cursor = next_cursor(&records, limit, |v| (v.created_at, v.id.0));
+    Ok(VideoPage {
+        items: video_views(state, viewer, records).await?,
+        next_cursor,
+    })
+}
+
+/// A published video, or 404.
+pub(crate) async fn visible_video(state: &AppState, id: VideoId) -> ApiResult<VideoRecord> {
+    state
+        .db(move |s| s.video(id))
+        .await?
+        .filter(|v| !v.deleted && v.status == flick_store::VideoStatus::Ready)
+        .ok_or_else(video_not_found)
+}
+
+pub(crate) fn video_not_found() -> ApiError {
+    ApiError::new(
+        Code::VideoNotFound,
+        "no such video (it may have been deleted)",
+    )
+}

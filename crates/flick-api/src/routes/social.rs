@@ -1,0 +1,233 @@
+use super::{next_cursor, user_by_handle, visible_video, PageQuery};
+use crate::auth::{Auth, MaybeAuth};
+use crate::error::{ApiError, ApiResult, Code, ErrorBody};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::model::*;
+use crate::rate_limit::Action;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::Json;
+use flick_domain::{CommentBody, CommentId, VideoId, WatchReport};
+
+async fn follow_state(
+    state: &AppState,
+    handle: &str,
+    follow: bool,
+    me: flick_domain::UserId,
+) -> ApiResult<Json<FollowState>> {
+    let target = user_by_handle(state, handle).await?;
+    if target == me {
+        return Err(ApiError::new(
+            Code::CannotFollowSelf,
+            "you cannot follow yourself",
+        ));
+    }
+    let now = state.now();
+    let followers = state
+        .db(move |s| {
+            if follow {
+                s.follow(me, target, now)?;
+            } else {
+                s.unfollow(me, target)?;
+            }
+            Ok(s.profile_by_id(target)?.map_or(0, |p| p.followers))
+        })
+        .await?;
+    Ok(Json(FollowState {
+        following: follow,
+        followers,
+    }))
+}
+
+#[utoipa::path(put, path = "/api/v1/users/{handle}/follow", tag = "social", security(("bearer" = [])),
+    params(("handle" = String, Path, description = "whom to follow")),
+    responses((status = 200, body = FollowState), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn follow(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    ApiPath(handle): ApiPath<String>,
+) -> ApiResult<Json<FollowState>> {
+    follow_state(&state, &handle, true, me).await
+}
+
+#[utoipa::path(delete, path = "/api/v1/users/{handle}/follow", tag = "social", security(("bearer" = [])),
+    params(("handle" = String, Path, description = "whom to unfollow")),
+    responses((status = 200, body = FollowState), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn unfollow(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    ApiPath(handle): ApiPath<String>,
+) -> ApiResult<Json<FollowState>> {
+    follow_state(&state, &handle, false, me).await
+}
+
+async fn set_like(
+    state: &AppState,
+    me: flick_domain::UserId,
+    id: VideoId,
+    like: bool,
+) -> ApiResult<Json<LikeState>> {
+    visible_video(state, id).await?;
+    let now = state.now();
+    let likes = state
+        .db(move |s| {
+            if like {
+                s.like(me, id, now)?;
+            } else {
+                s.unlike(me, id)?;
+            }
+            Ok(s.video(id)?.map_or(0, |v| v.likes))
+        })
+        .await?;
+    Ok(Json(LikeState { liked: like, likes }))
+}
+
+#[utoipa::path(put, path = "/api/v1/videos/{id}/like", tag = "social", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "video id")),
+    responses((status = 200, body = LikeState), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn like(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    ApiPath(id): ApiPath<VideoId>,
+) -> ApiResult<Json<LikeState>> {
+    set_like(&state, me, id, true).await
+}
+
+#[utoipa::path(delete, path = "/api/v1/videos/{id}/like", tag = "social", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "video id")),
+    responses((status = 200, body = LikeState), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn unlike(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    ApiPath(id): ApiPath<VideoId>,
+) -> ApiResult<Json<LikeState>> {
+    set_like(&state, me, id, false).await
+}
+
+#[utoipa::path(get, path = "/api/v1/videos/{id}/comments", tag = "social",
+    params(("id" = i64, Path, description = "video id"), PageQuery),
+    responses((status = 200, body = CommentPage), (status = 404, body = ErrorBody)))]
+pub(crate) async fn list_comments(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<VideoId>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> ApiResult<Json<CommentPage>> {
+    let (cursor, limit) = page.parse()?;
+    visible_video(&state, id).await?;
+    let records = state.db(move |s| s.comments(id, cursor, limit)).await?;
+    let next_cursor = next_cursor(&records, limit, |c| (c.created_at, c.id.0));
+    Ok(Json(CommentPage {
+        items: records.into_iter().map(CommentView::from).collect(),
+        next_cursor,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/videos/{id}/comments", tag = "social", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "video id")), request_body = NewComment,
+    responses((status = 201, body = CommentView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub(crate) async fn add_comment(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    ApiPath(id): ApiPath<VideoId>,
+    ApiJson(body): ApiJson<NewComment>,
+) -> ApiResult<(StatusCode, Json<CommentView>)> {
+    state.0.limiter.check(Action::Comment, me.to_string())?;
+    let body = CommentBody::parse(body.body.trim())?;
+    visible_video(&state, id).await?;
+    let now = state.now();
+    let comment = state.db(move |s| s.add_comment(id, me, &body, now)).await?;
+    Ok((StatusCode::CREATED, Json(comment.into())))
+}
+
+#[utoipa::path(delete, path = "/api/v1/comments/{id}", tag = "social", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "comment id")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn delete_comment(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    ApiPath(id): ApiPath<CommentId>,
+) -> ApiResult<StatusCode> {
+    let (author, _) = state
+        .db(move |s| s.comment_owner(id))
+        .await?
+        .ok_or_else(|| ApiError::new(Code::CommentNotFound, "no such comment"))?;
+    if author != me {
+        return Err(ApiError::new(
+            Code::Forbidden,
+            "you can only delete your own comments",
+        ));
+    }
+    state.db(move |s| s.delete_comment(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/videos/{id}/share", tag = "social",
+    params(("id" = i64, Path, description = "video id")),
+    responses((status = 200, body = ShareLink), (status = 404, body = ErrorBody)))]
+pub(crate) async fn share(
+    State(state): State<AppState>,
+    MaybeAuth(me): MaybeAuth,
+    ApiPath(id): ApiPath<VideoId>,
+    headers: HeaderMap,
+) -> ApiResult<Json<ShareLink>> {
+    visible_video(&state, id).await?;
+    let now = state.now();
+    let shares = state.db(move |s| s.add_share(id, me, now)).await?;
+    let base = match &state.0.config.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => format!(
+            "http://{}",
+            headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost")
+        ),
+    };
+    Ok(Json(ShareLink {
+        url: format!("{base}/#/v/{id}"),
+        shares,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/videos/{id}/views", tag = "social",
+    params(("id" = i64, Path, description = "video id")), request_body = ViewReport,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn record_view(
+    State(state): State<AppState>,
+    MaybeAuth(me): MaybeAuth,
+    ApiPath(id): ApiPath<VideoId>,
+    ApiJson(body): ApiJson<ViewReport>,
+) -> ApiResult<StatusCode> {
+    let report =
+        WatchReport::new(body.watched_ms, body.completed, body.loops).ok_or_else(|| {
+            ApiError::new(
+                Code::InvalidView,
+                format!(
+                    "watched_ms may be at most {} and loops at most {}",
+                    WatchReport::MAX_WATCHED_MS,
+                    WatchReport::MAX_LOOPS
+                ),
+            )
+        })?;
+    visible_video(&state, id).await?;
+    let now = state.now();
+    state.db(move |s| s.add_view(id, me, report, now)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/videos/{id}/not-interested", tag = "social", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "video id")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn not_interested(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    ApiPath(id): ApiPath<VideoId>,
+) -> ApiResult<StatusCode> {
+    visible_video(&state, id).await?;
+    let now = state.now();
+    state
+        .db(move |s| s.mark_not_interested(me, id, now))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,323 @@
+use super::video_views;
+use crate::auth::{Auth, MaybeAuth};
+use crate::error::{ApiError, ApiResult, Code, ErrorBody};
+use crate::extract::ApiPath;
+use crate::model::*;
+use crate::rate_limit::Action;
+use crate::AppState;
+use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
+use axum::extract::{Multipart, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::Json;
+use flick_domain::{Caption, VideoId};
+use flick_store::{NewVideo, StoreError};
+use std::path::{Path, PathBuf};
+use tokio::io::AsyncWriteExt;
+
+/// An upload body on its way to disk. Dropping it deletes the file, so every
+/// early return — a rejection, an error, a client that hangs up — leaves
+/// nothing behind.
+struct TempUpload {
+    path: Option<PathBuf>,
+}
+
+impl TempUpload {
+    fn path(&self) -> &Path {
+        self.path.as_deref().expect("only taken by persist")
+    }
+
+    /// Moves the file to `to`, ending the guard's duty.
+    async fn persist(mut self, to: &Path) -> std::io::Result<()> {
+        let from = self.path.take().expect("persist is called once");
+        if let Err(e) = tokio::fs::rename(&from, to).await {
+            let _ = std::fs::remove_file(&from);
+            return Err(e);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TempUpload {
+    fn drop(&mut self) {
+        if let Some(path) = self.path.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+fn too_large(max: u64) -> ApiError {
+    ApiError::new(
+        Code::PayloadTooLarge,
+        format!(
+            "the upload is larger than the limit of {} MB; trim or compress the clip",
+            max / 1_000_000
+        ),
+    )
+}
+
+fn multipart_error(e: MultipartError, max: u64) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large(max)
+    } else {
+        ApiError::new(
+            Code::InvalidMultipart,
+            format!(
+                "the upload is not valid multipart/form-data: {}",
+                e.body_text()
+            ),
+        )
+    }
+}
+
+/// Reads a small text field, refusing to buffer more than `max` bytes.
+async fn small_text(mut field: Field<'_>, max: usize, upload_max: u64) -> ApiResult<String> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|e| multipart_error(e, upload_max))?
+    {
+        buf.extend_from_slice(&chunk);
+        if buf.len() > max {
+            return Err(ApiError::new(
+                Code::CaptionTooLong,
+                format!("the field is longer than {max} bytes"),
+            ));
+        }
+    }
+    String::from_utf8(buf)
+        .map_err(|_| ApiError::new(Code::InvalidMultipart, "text fields must be UTF-8"))
+}
+
+/// Streams the file field to `dir`, never holding it in memory.
+async fn stream_to_disk(mut field: Field<'_>, dir: &Path, max: u64) -> ApiResult<TempUpload> {
+    let path = dir.join(format!("{}.part", flick_domain::VideoId::random()));
+    let file = tokio::fs::File::create(&path)
+        .await
+        .map_err(|e| ApiError::internal("cannot create upload file", e))?;
+    let guard = TempUpload { path: Some(path) };
+    let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, file);
+    let mut written: u64 = 0;
+    while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(e, max))? {
+        written += chunk.len() as u64;
+        if written > max {
+            return Err(too_large(max));
+        }
+        out.write_all(&chunk)
+            .await
+            .map_err(|e| ApiError::internal("cannot write upload", e))?;
+    }
+    out.flush()
+        .await
+        .map_err(|e| ApiError::internal("cannot write upload", e))?;
+    Ok(guard)
+}
+
+fn accepted(id: VideoId) -> (StatusCode, Json<UploadAccepted>) {
+    (
+        StatusCode::ACCEPTED,
+        Json(UploadAccepted {
+            id: id.0,
+            status: "processing",
+        }),
+    )
+}
+
+/// Multipart fields `file`, `caption`, optional `sound_of`.
+#[utoipa::path(post, path = "/api/v1/videos", tag = "videos", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "repeat an upload safely: the same key returns the first upload")),
+    request_body(content_type = "multipart/form-data", description = "`file` (the clip), `caption` (≤ 300 characters), optional `sound_of` (id of a video whose sound to reuse)"),
+    responses((status = 202, body = UploadAccepted), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub(crate) async fn upload(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(StatusCode, Json<UploadAccepted>)> {
+    let max = state.0.config.max_upload_bytes;
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .filter(|k| !k.is_empty() && k.len() <= 200)
+                .ok_or_else(|| {
+                    ApiError::new(
+                        Code::InvalidIdempotencyKey,
+                        "Idempotency-Key must be 1–200 visible ASCII characters",
+                    )
+                })?
+                .to_owned(),
+        ),
+    };
+    if let Some(key) = key.clone() {
+        if let Some(id) = state
+            .db(move |s| s.video_by_idempotency_key(user, &key))
+            .await?
+        {
+            return Ok(accepted(id));
+        }
+    }
+    state.0.limiter.check(Action::Upload, user.to_string())?;
+    // Refuse an announced oversize body before reading any of it.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max + 1024 * 1024) {
+        return Err(too_large(max));
+    }
+    let mut multipart = multipart.map_err(|e| {
+        ApiError::new(
+            Code::InvalidMultipart,
+            format!("expected a multipart/form-data upload: {}", e.body_text()),
+        )
+    })?;
+
+    let (mut caption, mut sound_of, mut file) = (String::new(), None, None);
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(e, max))?
+    {
+        match field.name().unwrap_or("") {
+            "caption" => caption = small_text(field, 4 * 1024, max).await?,
+            "sound_of" => {
+                let raw = small_text(field, 32, max).await?;
+                sound_of = Some(raw.trim().parse::<VideoId>().map_err(|_| {
+                    ApiError::new(Code::SoundNotFound, "sound_of must be the id of a video")
+                })?);
+            }
+            "file" if file.is_none() => {
+                file = Some(stream_to_disk(field, &state.0.layout.uploads(), max).await?)
+            }
+            "file" => {
+                return Err(ApiError::new(
+                    Code::InvalidMultipart,
+                    "send exactly one `file`",
+                ))
+            }
+            other => {
+                return Err(ApiError::new(
+                    Code::UnknownField,
+                    format!("unknown form field {other:?}; expected file, caption, sound_of"),
+                ))
+            }
+        }
+    }
+    let file =
+        file.ok_or_else(|| ApiError::new(Code::MissingFile, "the upload has no `file` field"))?;
+    let caption = Caption::parse(&caption)?;
+    let sound = match sound_of {
+        None => None,
+        Some(video) => Some(
+            state
+                .db(move |s| s.reusable_sound(video))
+                .await?
+                .ok_or_else(|| {
+                    ApiError::new(
+                        Code::SoundNotFound,
+                        "that video has no reusable sound (not ready, deleted, or silent)",
+                    )
+                })?,
+        ),
+    };
+
+    match flick_media::inspect(&state.0.tools, file.path(), &state.0.config.limits).await {
+        Ok(_) => {}
+        Err(Ok(rejection)) => return Err(rejection.into()),
+        Err(Err(e)) => return Err(e.into()),
+    }
+
+    let id = VideoId::random();
+    let original = state.0.layout.original(id);
+    file.persist(&original)
+        .await
+        .map_err(|e| ApiError::internal("cannot keep upload", e))?;
+    let now = state.now();
+    let created = state
+        .db({
+            let key = key.clone();
+            move |s| {
+                let new = NewVideo {
+                    id,
+                    author: user,
+                    caption: &caption,
+                    sound_of: sound,
+                    idempotency_key: key.as_deref(),
+                    now,
+                };
+                match s.create_video(new) {
+                    Ok(()) => Ok(None),
+                    // A concurrent request with the same key won the race:
+                    // answer as it did.
+                    Err(StoreError::Conflict(_)) => {
+                        s.video_by_idempotency_key(user, key.as_deref().unwrap_or_default())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        })
+        .await;
+    match created {
+        Ok(None) => {}
+        Ok(Some(first)) => {
+            let _ = tokio::fs::remove_file(&original).await;
+            return Ok(accepted(first));
+        }
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&original).await;
+            return Err(e);
+        }
+    }
+    state.0.jobs.notify_one();
+    tracing::info!(video_id = %id, "upload accepted");
+    Ok(accepted(id))
+}
+
+#[utoipa::path(get, path = "/api/v1/videos/{id}", tag = "videos",
+    params(("id" = i64, Path, description = "video id")),
+    responses((status = 200, body = VideoView), (status = 404, body = ErrorBody)))]
+pub(crate) async fn get_video(
+    State(state): State<AppState>,
+    MaybeAuth(viewer): MaybeAuth,
+    ApiPath(id): ApiPath<VideoId>,
+) -> ApiResult<Json<VideoView>> {
+    let video = state
+        .db(move |s| s.video(id))
+        .await?
+        .filter(|v| !v.deleted)
+        .ok_or_else(super::video_not_found)?;
+    // Only the author sees a clip before it is published.
+    if video.status != flick_store::VideoStatus::Ready && viewer != Some(video.author_id) {
+        return Err(super::video_not_found());
+    }
+    let mut views = video_views(&state, viewer, vec![video]).await?;
+    Ok(Json(views.remove(0)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/videos/{id}", tag = "videos", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "video id")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn delete_video(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+    ApiPath(id): ApiPath<VideoId>,
+) -> ApiResult<StatusCode> {
+    let video = state
+        .db(move |s| s.video(id))
+        .await?
+        .filter(|v| !v.deleted)
+        .ok_or_else(super::video_not_found)?;
+    if video.author_id != user {
+        return Err(ApiError::new(
+            Code::Forbidden,
+            "you can only delete your own videos",
+        ));
+    }
+    let now = state.now();
+    state.db(move |s| s.delete_video(id, now)).await?;
+    state.0.layout.remove_video(id);
+    tracing::info!(video_id = %id, "video deleted");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,156 @@
+//! Layered configuration: defaults, then `flick.toml`, then `FLICK_*`
+//! environment variables, then flags. (clap already merges the last two.)
+
+use crate::cli::{CommonArgs, ServeArgs};
+use anyhow::{bail, Context};
+use flick_api::rate_limit::RateLimits;
+use flick_api::ApiConfig;
+use flick_media::{Limits, RunnerConfig, Tools};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// `flick.toml`. Every key is optional; unknown keys are an error so that a
+/// typo does not silently leave a default in place.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub ffmpeg: Option<PathBuf>,
+    pub ffprobe: Option<PathBuf>,
+    pub max_upload_bytes: Option<u64>,
+    pub min_duration_secs: Option<f64>,
+    pub max_duration_secs: Option<f64>,
+    pub transcode_concurrency: Option<usize>,
+    pub transcode_timeout_secs: Option<u64>,
+    pub keep_originals: Option<bool>,
+    pub public_url: Option<String>,
+    pub session_ttl_hours: Option<u64>,
+    pub rate_limits: Option<RateLimits>,
+}
+
+impl FileConfig {
+    /// Reads `path`, or `./flick.toml` when no path is given and it exists.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+        let (path, required) = match path {
+            Some(p) => (p.to_owned(), true),
+            None => (PathBuf::from("flick.toml"), false),
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Self::default())
+            }
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot read config file {}", path.display()))
+            }
+        };
+        toml::from_str(&text).with_context(|| format!("config file {} is invalid", path.display()))
+    }
+}
+
+pub struct Settings {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub tools: Tools,
+    pub api: ApiConfig,
+    pub runner: RunnerConfig,
+}
+
+pub fn data_dir(file: &FileConfig, common: &CommonArgs) -> PathBuf {
+    common
+        .data_dir
+        .clone()
+        .or_else(|| file.data_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("flick-data"))
+}
+
+pub fn tools(file: &FileConfig, common: &CommonArgs) -> Tools {
+    let mut tools = Tools::default();
+    if let Some(p) = common.ffmpeg.clone().or_else(|| file.ffmpeg.clone()) {
+        tools.ffmpeg = p;
+    }
+    if let Some(p) = common.ffprobe.clone().or_else(|| file.ffprobe.clone()) {
+        tools.ffprobe = p;
+    }
+    if let Some(secs) = file.transcode_timeout_secs {
+        tools.transcode_timeout = Duration::from_secs(secs);
+    }
+    tools
+}
+
+pub fn resolve(file: FileConfig, args: &ServeArgs) -> anyhow::Result<Settings> {
+    let mut api = ApiConfig::default();
+    let mut limits = Limits::default();
+    if let Some(b) = args.max_upload_bytes.or(file.max_upload_bytes) {
+        api.max_upload_bytes = b;
+    }
+    if let Some(s) = args.min_duration_secs.or(file.min_duration_secs) {
+        limits.min_duration_ms = (s * 1000.0) as u64;
+    }
+    if let Some(s) = args.max_duration_secs.or(file.max_duration_secs) {
+        limits.max_duration_ms = (s * 1000.0) as u64;
+    }
+    if limits.min_duration_ms > limits.max_duration_ms {
+        bail!("min_duration_secs is larger than max_duration_secs");
+    }
+    api.limits = limits;
+    if let Some(h) = file.session_ttl_hours {
+        api.session_ttl = Duration::from_secs(h * 3600);
+    }
+    if let Some(r) = file.rate_limits {
+        api.rate_limits = r;
+    }
+    api.public_url = args.public_url.clone().or(file.public_url.clone());
+    let mut runner = RunnerConfig::default();
+    if let Some(c) = args.transcode_concurrency.or(file.transcode_concurrency) {
+        runner.concurrency = c.max(1);
+    }
+    if let Some(k) = args.keep_originals.or(file.keep_originals) {
+        runner.keep_originals = k;
+    }
+    Ok(Settings {
+        listen: args
+            .listen
+            .clone()
+            .or(file.listen.clone())
+            .unwrap_or_else(|| "127.0.0.1:8080".into()),
+        data_dir: data_dir(&file, &args.common),
+        tools: tools(&file, &args.common),
+        api,
+        runner,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_file_over_defaults() {
+        let file: FileConfig = toml::from_str(
+            "listen = \"0.0.0.0:9000\"\nmax_upload_bytes = 5\ndata_dir = \"/srv/flick\"",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            listen: Some("127.0.0.1:1".into()),
+            ..Default::default()
+        };
+        let s = resolve(file, &args).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:1");
+        assert_eq!(s.api.max_upload_bytes, 5);
+        assert_eq!(s.data_dir, PathBuf::from("/srv/flick"));
+        let s = resolve(FileConfig::default(), &ServeArgs::default()).unwrap();
+        assert_eq!(
+            (s.listen.as_str(), s.data_dir.as_path()),
+            ("127.0.0.1:8080", Path::new("flick-data"))
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        assert!(toml::from_str::<FileConfig>("lisen = \"x\"").is_err());
+    }
+}

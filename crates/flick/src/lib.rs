@@ -1,0 +1,145 @@
+//! The `flick` binary's commands. `main.rs` only parses flags and reports
+//! errors; everything it runs lives here so tests can reach it too.
+
+pub mod cli;
+pub mod config;
+mod seed;
+
+use anyhow::Context;
+use cli::{Cli, Command};
+use config::FileConfig;
+use flick_api::{system_clock, AppState, TrendingV0};
+use flick_media::{JobRunner, MediaLayout, Transcoder};
+use flick_store::Store;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    // The server logs its work; other commands show a progress bar, which
+    // per-item log lines would only break up.
+    let default_level = if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FLICK_LOG")
+                .unwrap_or_else(|_| default_level.into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let file = FileConfig::load(cli.config.as_deref())?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    match cli.command {
+        Command::Serve(args) => runtime.block_on(serve(config::resolve(file, &args)?)),
+        Command::Seed(args) => runtime.block_on(seed::seed(&file, &args)),
+        Command::Openapi => {
+            println!("{}", serde_json_pretty(&flick_api::openapi_document()));
+            Ok(())
+        }
+    }
+}
+
+fn serde_json_pretty(doc: &flick_api::OpenApiDoc) -> String {
+    doc.to_pretty_json().unwrap_or_default()
+}
+
+/// Opens a data dir: its folders, its database, its media layout.
+pub(crate) fn open_data_dir(data_dir: &Path) -> anyhow::Result<(Arc<Store>, MediaLayout)> {
+    let layout = MediaLayout::new(data_dir);
+    layout
+        .create_dirs()
+        .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
+    let db = data_dir.join("flick.db");
+    let store =
+        Store::open(&db).with_context(|| format!("cannot open the database {}", db.display()))?;
+    Ok((Arc::new(store), layout))
+}
+
+pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
+    let (store, layout) = open_data_dir(&settings.data_dir)?;
+    // Upload bodies that were streaming when the last process died are
+    // unfinished by definition.
+    if let Ok(entries) = std::fs::read_dir(layout.uploads()) {
+        for entry in entries.flatten() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    flick_media::check_tools(&settings.tools)
+        .await
+        .context("ffmpeg is needed to check and transcode uploads")?;
+
+    let runner = JobRunner::new(
+        store.clone(),
+        layout.clone(),
+        Transcoder {
+            tools: settings.tools.clone(),
+        },
+        settings.runner,
+        system_clock,
+    );
+    let for_you = Arc::new(TrendingV0::new(store.clone()));
+    let state = AppState::new(
+        store,
+        layout,
+        settings.tools,
+        settings.api,
+        for_you,
+        runner.waker(),
+        system_clock,
+    );
+    let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+    let jobs = tokio::spawn(runner.run(jobs_stopped));
+
+    let listener = tokio::net::TcpListener::bind(&settings.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is another server using it? try --listen 127.0.0.1:0)",
+                settings.listen
+            )
+        })?;
+    let addr = listener.local_addr()?;
+    tracing::info!(data_dir = %settings.data_dir.display(), "serving on http://{addr}");
+    // Scripts and tests read this line to learn the port.
+    println!("listening on http://{addr}");
+    std::io::stdout().flush().ok();
+
+    axum::serve(
+        listener,
+        flick_api::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("the HTTP server failed")?;
+    tracing::info!("requests finished; stopping jobs");
+    let _ = stop_jobs.send(true);
+    let _ = jobs.await;
+    Ok(())
+}
+
+/// Resolves on ctrl-c or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutdown requested; finishing requests in flight");
+}
