@@ -252,6 +252,38 @@ pub async fn inspect(
     }
 }
 
+/// Probes an already accepted original again before transcoding (the job
+/// may run after a restart, so nothing from the upload request is kept).
+pub(crate) async fn probe_for_transcode(
+    tools: &Tools,
+    path: &Path,
+) -> Result<ProbeInfo, MediaError> {
+    let json = process::run(
+        &tools.ffprobe,
+        [
+            "-v".as_ref(),
+            "error".as_ref(),
+            "-print_format".as_ref(),
+            "json".as_ref(),
+            "-show_format".as_ref(),
+            "-show_streams".as_ref(),
+            path.as_os_str(),
+        ],
+        tools.probe_timeout,
+    )
+    .await?;
+    let permissive = Limits {
+        min_duration_ms: 0,
+        max_duration_ms: u64::MAX / 2,
+        max_side: u32::MAX,
+    };
+    check_probe(&json, &permissive).map_err(|r| MediaError::Failed {
+        program: "ffprobe".into(),
+        stderr: r.to_string(),
+    })
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,35 +370,4 @@ mod tests {
             Err(Rejection::NoVideoStream)
         );
     }
-}
-
-/// Probes an already accepted original again before transcoding (the job
-/// may run after a restart, so nothing from the upload request is kept).
-pub(crate) async fn probe_for_transcode(
-    tools: &Tools,
-    path: &Path,
-) -> Result<ProbeInfo, MediaError> {
-    let json = process::run(
-        &tools.ffprobe,
-        [
-            "-v".as_ref(),
-            "error".as_ref(),
-            "-print_format".as_ref(),
-            "json".as_ref(),
-            "-show_format".as_ref(),
-            "-show_streams".as_ref(),
-            path.as_os_str(),
-        ],
-        tools.probe_timeout,
-    )
-    .await?;
-    let permissive = Limits {
-        min_duration_ms: 0,
-        max_duration_ms: u64::MAX / 2,
-        max_side: u32::MAX,
-    };
-    check_probe(&json, &permissive).map_err(|r| MediaError::Failed {
-        program: "ffprobe".into(),
-        stderr: r.to_string(),
-    })
 }

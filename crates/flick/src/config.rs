@@ -26,7 +26,7 @@ pub struct FileConfig {
     pub transcode_timeout_secs: Option<u64>,
     pub keep_originals: Option<bool>,
     pub public_url: Option<String>,
-    pub session_ttl_hours: Option<u64>,
+    pub session_ttl_secs: Option<u64>,
     pub rate_limits: Option<RateLimits>,
 }
 
@@ -97,8 +97,8 @@ pub fn resolve(file: FileConfig, args: &ServeArgs) -> anyhow::Result<Settings> {
         bail!("min_duration_secs is larger than max_duration_secs");
     }
     api.limits = limits;
-    if let Some(h) = file.session_ttl_hours {
-        api.session_ttl = Duration::from_secs(h * 3600);
+    if let Some(secs) = file.session_ttl_secs {
+        api.session_ttl = Duration::from_secs(secs);
     }
     if let Some(r) = file.rate_limits {
         api.rate_limits = r;

@@ -1,0 +1,342 @@
+use reqwest::multipart::{Form, Part};
+use reqwest::{Client, Method, Response, StatusCode};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+/// A running `flick serve`. Dropping it kills the process.
+pub struct TestApp {
+    pub base: String,
+    pub data_dir: PathBuf,
+    /// Holds the temporary data dir (and clips) alive.
+    pub tmp: std::sync::Arc<TempDir>,
+    child: Option<Child>,
+    pub client: Client,
+    config: String,
+}
+
+/// Test servers allow many signups from one address; one test checks the
+/// limiter with its own config.
+pub const GENEROUS_LIMITS: &str = r#"
+[rate_limits]
+signup = { burst = 1000, per_secs = 1 }
+login = { burst = 1000, per_secs = 1 }
+upload = { burst = 1000, per_secs = 1 }
+comment = { burst = 1000, per_secs = 1 }
+"#;
+
+pub fn spawn_app() -> TestApp {
+    spawn_app_with(GENEROUS_LIMITS)
+}
+
+pub fn spawn_app_with(config: &str) -> TestApp {
+    let tmp = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    start(tmp, config.to_owned())
+}
+
+fn start(tmp: std::sync::Arc<TempDir>, config: String) -> TestApp {
+    let data_dir = tmp.path().join("data");
+    let config_path = tmp.path().join("flick.toml");
+    std::fs::write(&config_path, &config).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flick"))
+        .args([
+            "--config",
+            config_path.to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(&data_dir)
+        .env("FLICK_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("flick binary starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line from flick serve: {line:?}"))
+        .to_owned();
+    TestApp {
+        base,
+        data_dir,
+        tmp,
+        child: Some(child),
+        client: Client::builder()
+            .timeout(Duration::from_secs(120))
+            .build()
+            .unwrap(),
+        config,
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// kill -9: no chance to clean up.
+    pub fn crash(&mut self) {
+        let mut c = self.child.take().unwrap();
+        c.kill().unwrap();
+        c.wait().unwrap();
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut c = self.child.take().unwrap();
+        Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = c.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "flick did not stop within 30 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A new process on the same data dir.
+    pub fn restart(mut self) -> TestApp {
+        if self.child.is_some() {
+            self.crash();
+        }
+        start(self.tmp.clone(), self.config.clone())
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.expect("request is sent")
+    }
+
+    pub async fn get_json(&self, path: &str, token: Option<&str>) -> Value {
+        let res = self.request(Method::GET, path, token, None).await;
+        assert_eq!(res.status(), StatusCode::OK, "GET {path}");
+        res.json().await.unwrap()
+    }
+
+    /// Creates an account and logs in; returns the token.
+    pub async fn signup(&self, handle: &str) -> String {
+        let creds = json!({"handle": handle, "password": "correct horse battery"});
+        let res = self
+            .request(Method::POST, "/api/v1/accounts", None, Some(creds.clone()))
+            .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::CREATED,
+            "signup {handle}: {}",
+            res.text().await.unwrap()
+        );
+        let res = self
+            .request(Method::POST, "/api/v1/sessions", None, Some(creds))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn upload_with(
+        &self,
+        token: &str,
+        file: &Path,
+        caption: &str,
+        extra: &[(&str, &str)],
+        key: Option<&str>,
+    ) -> Response {
+        let bytes = std::fs::read(file).unwrap();
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let mut form = Form::new().text("caption", caption.to_owned());
+        for (k, v) in extra {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        form = form.part("file", Part::bytes(bytes).file_name(name));
+        let mut req = self
+            .client
+            .post(self.url("/api/v1/videos"))
+            .bearer_auth(token)
+            .multipart(form);
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Uploads and returns the new video's id.
+    pub async fn upload(&self, token: &str, file: &Path, caption: &str) -> i64 {
+        let res = self.upload_with(token, file, caption, &[], None).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::ACCEPTED,
+            "upload: {}",
+            res.text().await.unwrap()
+        );
+        res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+    }
+
+    /// Polls until the video is ready (or fails the test).
+    pub async fn wait_ready(&self, token: &str, id: i64) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(240);
+        loop {
+            let v = self
+                .get_json(&format!("/api/v1/videos/{id}"), Some(token))
+                .await;
+            match v["status"].as_str().unwrap() {
+                "ready" => return v,
+                "failed" => panic!("transcode failed: {v}"),
+                _ => {}
+            }
+            assert!(
+                Instant::now() < deadline,
+                "video {id} not ready in time: {v}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Every file under the data dir, relative, sorted.
+    pub fn files(&self, sub: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, root, out);
+                } else {
+                    out.push(p.strip_prefix(root).unwrap().display().to_string());
+                }
+            }
+        }
+        let root = self.data_dir.join(sub);
+        walk(&root, &root, &mut out);
+        out.sort();
+        out
+    }
+}
+
+/// Asserts status and error code, returning the body.
+pub async fn expect_error(res: Response, status: u16, code: &str) -> Value {
+    let got = res.status().as_u16();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    assert_eq!(
+        (got, body["code"].as_str().unwrap_or("")),
+        (status, code),
+        "body: {body}"
+    );
+    assert!(
+        body["message"].as_str().is_some_and(|m| m.len() > 5),
+        "a readable message: {body}"
+    );
+    body
+}
+
+/// Options for a synthetic clip.
+pub struct Clip {
+    pub width: u32,
+    pub height: u32,
+    pub seconds: f64,
+    pub audio: bool,
+    pub extra: Vec<String>,
+}
+
+impl Default for Clip {
+    fn default() -> Self {
+        Self {
+            width: 360,
+            height: 640,
+            seconds: 2.0,
+            audio: true,
+            extra: vec![],
+        }
+    }
+}
+
+/// Renders a clip with ffmpeg's test sources into `dir/name`.
+pub fn make_clip(dir: &Path, name: &str, clip: Clip) -> PathBuf {
+    let out = dir.join(name);
+    let secs = clip.seconds.to_string();
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!(
+            "testsrc2=size={}x{}:rate=25:duration={secs}",
+            clip.width, clip.height
+        ));
+    if clip.audio {
+        cmd.args(["-f", "lavfi", "-i"])
+            .arg(format!("sine=frequency=440:duration={secs}"));
+    }
+    cmd.args([
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+    ]);
+    if clip.audio {
+        cmd.args(["-c:a", "aac", "-shortest"]);
+    }
+    cmd.args(&clip.extra).arg(&out);
+    let status = cmd
+        .status()
+        .expect("ffmpeg runs (the test command installs it)");
+    assert!(status.success(), "ffmpeg made {name}");
+    out
+}
+
+/// Runs ffprobe and returns its JSON.
+pub fn ffprobe(target: &str) -> Value {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+            target,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ffprobe {target}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}

@@ -1,0 +1,10 @@
+//! Black-box tests: each starts the real `flick` binary on port 0 with a
+//! temporary data dir and talks to it over HTTP. Clips are generated with
+//! ffmpeg at test time.
+
+mod harness;
+
+mod accounts;
+mod bad_inputs;
+mod media;
+mod social;

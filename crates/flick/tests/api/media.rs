@@ -1,0 +1,350 @@
+use crate::harness::*;
+use reqwest::{Method, StatusCode};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+#[tokio::test]
+async fn upload_transcode_and_stream() {
+    let app = spawn_app();
+    let token = app.signup("ana").await;
+    let clip = make_clip(
+        app.tmp.path(),
+        "sunset.mp4",
+        Clip {
+            width: 1080,
+            height: 1920,
+            seconds: 3.0,
+            ..Default::default()
+        },
+    );
+    let id = app
+        .upload(&token, &clip, "Sunset #Beach #travel with @bo")
+        .await;
+
+    // Before it is ready only the author sees it, and there is no media.
+    let early = app
+        .get_json(&format!("/api/v1/videos/{id}"), Some(&token))
+        .await;
+    assert!(early["status"] == "processing" || early["status"] == "ready");
+
+    let v = app.wait_ready(&token, id).await;
+    assert_eq!(v["hashtags"], serde_json::json!(["beach", "travel"]));
+    assert_eq!(v["author"]["handle"], "ana");
+    assert_eq!(
+        (v["width"].as_i64(), v["height"].as_i64()),
+        (Some(720), Some(1280))
+    );
+    assert!(
+        (2900..=3100).contains(&v["duration_ms"].as_i64().unwrap()),
+        "{v}"
+    );
+    assert!(
+        v["sound"]["id"].as_i64().is_some(),
+        "the clip's audio becomes its sound"
+    );
+
+    // ffmpeg decodes the whole ladder over HTTP.
+    let master = app.url(v["hls_url"].as_str().unwrap());
+    let status = Command::new("ffmpeg")
+        .args([
+            "-nostdin", "-v", "error", "-i", &master, "-map", "0", "-f", "null", "-",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success(), "ffmpeg decodes {master}");
+    let playlist = app.client.get(&master).send().await.unwrap();
+    assert_eq!(
+        playlist.headers()["content-type"],
+        "application/vnd.apple.mpegurl"
+    );
+    let text = playlist.text().await.unwrap();
+    assert!(
+        text.contains("RESOLUTION=720x1280") && text.contains("RESOLUTION=480x852"),
+        "{text}"
+    );
+    let variant = app
+        .client
+        .get(app.url(&format!("/media/{id}/720p/index.m3u8")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let durations: Vec<f64> = variant
+        .lines()
+        .filter_map(|l| l.strip_prefix("#EXTINF:"))
+        .map(|d| d.trim_end_matches(',').parse().unwrap())
+        .collect();
+    assert!(
+        durations
+            .iter()
+            .take(durations.len() - 1)
+            .all(|d| (1.9..=4.1).contains(d)),
+        "2–4 s segments: {durations:?}"
+    );
+    let seg = app
+        .client
+        .get(app.url(&format!("/media/{id}/720p/seg_000.ts")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(seg.headers()["content-type"], "video/mp2t");
+    assert!(seg.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
+
+    // The MP4 serves byte ranges.
+    let mp4 = app.url(v["mp4_url"].as_str().unwrap());
+    let res = app
+        .client
+        .get(&mp4)
+        .header("Range", "bytes=100-199")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT);
+    assert!(res.headers()["content-range"]
+        .to_str()
+        .unwrap()
+        .starts_with("bytes 100-199/"));
+    assert_eq!(res.bytes().await.unwrap().len(), 100);
+    let probe = ffprobe(&mp4);
+    assert_eq!(probe["streams"][0]["width"], 720);
+
+    let poster = app
+        .client
+        .get(app.url(v["poster_url"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(poster.headers()["content-type"], "image/jpeg");
+    assert_eq!(&poster.bytes().await.unwrap()[..2], &[0xFF, 0xD8]);
+
+    // The original is deleted after success; nothing is left in flight.
+    assert_eq!(app.files("originals"), Vec::<String>::new());
+    assert_eq!(app.files("uploads"), Vec::<String>::new());
+    assert_eq!(app.files("work"), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn location_and_device_metadata_never_survive() {
+    let app = spawn_app();
+    let token = app.signup("spy").await;
+    let tags = [
+        "location=+48.8584+002.2945/",
+        "location-eng=+48.8584+002.2945/",
+        "make=Apple",
+        "model=iPhone 15 Pro",
+        "com.apple.quicktime.location.ISO6709=+48.8584+002.2945/",
+    ];
+    let mut extra = vec!["-movflags".to_owned(), "use_metadata_tags".to_owned()];
+    for t in tags {
+        extra.extend(["-metadata".to_owned(), t.to_owned()]);
+    }
+    extra.extend([
+        "-metadata:s:v:0".to_owned(),
+        "handler_name=SecretCam".to_owned(),
+    ]);
+    let clip = make_clip(
+        app.tmp.path(),
+        "geo.mp4",
+        Clip {
+            extra,
+            ..Default::default()
+        },
+    );
+    let before = ffprobe(clip.to_str().unwrap());
+    assert!(
+        before.to_string().contains("48.8584"),
+        "the test clip carries a location: {before}"
+    );
+
+    let id = app.upload(&token, &clip, "where am I").await;
+    app.wait_ready(&token, id).await;
+    let mut targets = vec![app.url(&format!("/media/{id}/video.mp4"))];
+    for f in app.files(&format!("media/{id}")) {
+        if f.ends_with(".ts") {
+            targets.push(app.url(&format!("/media/{id}/{f}")));
+        }
+    }
+    assert!(targets.len() > 1);
+    for t in &targets {
+        let probe = ffprobe(t);
+        let mut tags = vec![probe["format"]["tags"].to_string()];
+        tags.extend(
+            probe["streams"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["tags"].to_string()),
+        );
+        let tags = tags.join(" ");
+        for needle in [
+            "48.8584",
+            "location",
+            "ISO6709",
+            "Apple",
+            "iPhone",
+            "SecretCam",
+        ] {
+            assert!(!tags.contains(needle), "{needle} survived in {t}: {tags}");
+        }
+    }
+    // And not a byte of it anywhere under media or sounds.
+    for dir in ["media", "sounds"] {
+        for f in app.files(dir) {
+            let bytes = std::fs::read(app.data_dir.join(dir).join(&f)).unwrap();
+            for needle in [&b"48.8584"[..], b"iPhone"] {
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle),
+                    "{f} contains {}",
+                    String::from_utf8_lossy(needle)
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_job_interrupted_by_a_crash_completes_after_restart() {
+    let app = spawn_app();
+    let token = app.signup("phoenix").await;
+    // Long and large enough that the transcode is surely still running when we kill it.
+    let clip = make_clip(
+        app.tmp.path(),
+        "long.mp4",
+        Clip {
+            width: 1080,
+            height: 1920,
+            seconds: 20.0,
+            ..Default::default()
+        },
+    );
+    let id = app.upload(&token, &clip, "survives").await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while app.files("work").is_empty() {
+        assert!(Instant::now() < deadline, "transcode never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut app = app;
+    app.crash();
+    assert!(
+        !app.files("originals").is_empty(),
+        "the original waits for the retry"
+    );
+    let app = app.restart();
+    let token2 = app.signup("other").await;
+    let v = app.wait_ready(&token, id).await;
+    assert_eq!(v["status"], "ready");
+    let _ = token2;
+    assert_eq!(app.files("work"), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn graceful_shutdown_finishes_and_exits_cleanly() {
+    let mut app = spawn_app();
+    assert_eq!(
+        app.request(Method::GET, "/healthz", None, None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let status = app.terminate();
+    assert!(status.success(), "exit status {status:?}");
+}
+
+#[tokio::test]
+async fn sounds_are_reused_and_deleted_media_is_gone() {
+    let app = spawn_app();
+    let ana = app.signup("ana").await;
+    let bo = app.signup("bo").await;
+    let original = make_clip(app.tmp.path(), "song.mp4", Clip::default());
+    let first = app.upload(&ana, &original, "my song #music").await;
+    let first_v = app.wait_ready(&ana, first).await;
+    let sound = first_v["sound"]["id"].as_i64().unwrap();
+
+    // Bo lip-syncs a silent clip to Ana's sound.
+    let silent = make_clip(
+        app.tmp.path(),
+        "silent.mp4",
+        Clip {
+            audio: false,
+            seconds: 3.0,
+            ..Default::default()
+        },
+    );
+    let res = app
+        .upload_with(
+            &bo,
+            &silent,
+            "lip sync",
+            &[("sound_of", &first.to_string())],
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let second = res.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let second_v = app.wait_ready(&bo, second).await;
+    assert_eq!(second_v["sound"]["id"].as_i64(), Some(sound));
+    let probe = ffprobe(&app.url(second_v["mp4_url"].as_str().unwrap()));
+    assert!(
+        probe["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["codec_type"] == "audio"),
+        "the sound became its audio track"
+    );
+
+    let by_sound = app
+        .get_json(&format!("/api/v1/sounds/{sound}/videos"), None)
+        .await;
+    let ids: Vec<i64> = by_sound["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [second, first]);
+
+    // Deleting: only the author may, and then the media is gone.
+    let res = app
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/videos/{first}"),
+            Some(&bo),
+            None,
+        )
+        .await;
+    expect_error(res, 403, "forbidden").await;
+    let res = app
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/videos/{first}"),
+            Some(&ana),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = app
+        .client
+        .get(app.url(&format!("/media/{first}/video.mp4")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = app
+        .request(
+            Method::GET,
+            &format!("/api/v1/videos/{first}"),
+            Some(&ana),
+            None,
+        )
+        .await;
+    expect_error(res, 404, "video_not_found").await;
+    assert!(app.files(&format!("media/{first}")).is_empty());
+}

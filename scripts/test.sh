@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: Rust unit and black-box API tests, then the web
+# app's tests in headless Chromium. Installs what the tests need first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh --test
+
+cargo test --workspace --locked
+
+# The browser tests drive the same debug binary the API tests used.
+cargo build --locked -p flick
+(cd web-tests && npm ci --no-audit --no-fund --loglevel=error)
+FLICK_BIN="$PWD/target/debug/flick" npm --prefix web-tests test
