@@ -283,7 +283,6 @@ pub(crate) async fn probe_for_transcode(
     })
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

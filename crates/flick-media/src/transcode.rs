@@ -69,10 +69,165 @@ fn os(args: &[&str]) -> Vec<OsString> {
     args.iter().map(OsString::from).collect()
 }
 
+/// The ffmpeg invocations of one transcode, in order. Pure, so the bare
+/// ffmpeg baseline of the benchmark runs exactly these.
+#[derive(Debug, Clone)]
+pub struct TranscodePlan {
+    pub renditions: Vec<Rendition>,
+    pub commands: Vec<Vec<OsString>>,
+    pub has_audio: bool,
+    pub extracts_sound: bool,
+}
+
+/// Plans the transcode of `source` into `out_dir`. With `sound`, that audio
+/// replaces the clip's own, looped or cut to the clip's length.
+pub fn plan_transcode(
+    source: &Path,
+    info: &ProbeInfo,
+    sound: Option<&Path>,
+    out_dir: &Path,
+) -> TranscodePlan {
+    let renditions = plan_renditions(info.width, info.height);
+    let has_audio = sound.is_some() || info.has_audio;
+    let extracts_sound = sound.is_none() && info.has_audio;
+    let mp4 = out_dir.join(MP4_FILE);
+    let strip = [
+        "-map_metadata",
+        "-1",
+        "-map_metadata:s:v",
+        "-1",
+        "-map_metadata:s:a",
+        "-1",
+        "-map_chapters",
+        "-1",
+    ];
+    let audio_map = if sound.is_some() { "1:a:0" } else { "0:a:0?" };
+
+    // One decode feeds every rendition: the source is read once, split, and
+    // each branch scaled and encoded. The top rendition goes to a faststart
+    // MP4; the others straight to HLS; the clip's own audio to its sound.
+    let mut encode = os(&["-nostdin", "-v", "error", "-y", "-i"]);
+    encode.push(source.into());
+    if let Some(sound) = sound {
+        encode.extend(os(&["-stream_loop", "-1", "-i"]));
+        encode.push(sound.into());
+    }
+    let labels: Vec<String> = (0..renditions.len()).map(|i| format!("[v{i}]")).collect();
+    let scales: Vec<String> = renditions
+        .iter()
+        .zip(&labels)
+        .enumerate()
+        .map(|(i, (r, label))| format!("[s{i}]scale={}:{},setsar=1{label}", r.width, r.height))
+        .collect();
+    let splits: String = (0..renditions.len()).map(|i| format!("[s{i}]")).collect();
+    let graph = format!(
+        "[0:v:0]split={}{splits};{}",
+        renditions.len(),
+        scales.join(";")
+    );
+    encode.extend(os(&["-filter_complex", &graph]));
+    let keyframes = format!("expr:gte(t,n_forced*{SEGMENT_SECONDS})");
+    for (i, (r, label)) in renditions.iter().zip(&labels).enumerate() {
+        let (maxrate, bufsize) = (format!("{}k", r.max_kbps), format!("{}k", r.max_kbps * 2));
+        encode.extend(os(&["-map", label, "-map", audio_map]));
+        if sound.is_some() {
+            encode.extend(os(&["-shortest"]));
+        }
+        encode.extend(os(&strip));
+        encode.extend(os(&[
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "23",
+            "-maxrate",
+            &maxrate,
+            "-bufsize",
+            &bufsize,
+            "-profile:v",
+            "high",
+            "-level:v",
+            "4.0",
+            "-pix_fmt",
+            "yuv420p",
+            "-fpsmax",
+            "30",
+            "-force_key_frames",
+            &keyframes,
+            "-sc_threshold",
+            "0",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-ac",
+            "2",
+            "-ar",
+            "44100",
+        ]));
+        if i == 0 {
+            encode.extend(os(&["-movflags", "+faststart"]));
+            encode.push(mp4.clone().into());
+        } else {
+            hls_output(&mut encode, &out_dir.join(&r.name));
+        }
+    }
+    if extracts_sound {
+        encode.extend(os(&["-map", "0:a:0", "-vn"]));
+        encode.extend(os(&strip));
+        encode.extend(os(&[
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-ac",
+            "2",
+            "-ar",
+            "44100",
+            "-movflags",
+            "+faststart",
+        ]));
+        encode.push(out_dir.join(SOUND_FILE).into());
+    }
+
+    // HLS of the top rendition is cut from the MP4 without re-encoding.
+    let mut segment = os(&["-nostdin", "-v", "error", "-y", "-i"]);
+    segment.push(mp4.clone().into());
+    segment.extend(os(&["-map", "0", "-c", "copy", "-map_metadata", "-1"]));
+    hls_output(&mut segment, &out_dir.join(&renditions[0].name));
+
+    let poster_at = format!("{:.3}", (info.duration_ms as f64 / 2000.0).min(1.0));
+    let mut poster = os(&["-nostdin", "-v", "error", "-y", "-ss", &poster_at, "-i"]);
+    poster.push(mp4.into());
+    poster.extend(os(&["-frames:v", "1", "-q:v", "3", "-map_metadata", "-1"]));
+    poster.push(out_dir.join(POSTER_FILE).into());
+
+    TranscodePlan {
+        renditions,
+        commands: vec![encode, segment, poster],
+        has_audio,
+        extracts_sound,
+    }
+}
+
+fn hls_output(args: &mut Vec<OsString>, dir: &Path) {
+    args.extend(os(&[
+        "-f",
+        "hls",
+        "-hls_time",
+        &SEGMENT_SECONDS.to_string(),
+        "-hls_playlist_type",
+        "vod",
+        "-hls_segment_filename",
+    ]));
+    args.push(dir.join("seg_%03d.ts").into());
+    args.push(dir.join("index.m3u8").into());
+}
+
 impl Transcoder {
-    /// Transcodes `source` into `out_dir` (which must exist and be empty).
-    /// With `sound`, that audio replaces the clip's own, looped or cut to the
-    /// clip's length.
+    /// Runs [`plan_transcode`] into `out_dir` (which must exist and be
+    /// empty) and writes the master playlist.
     pub async fn transcode(
         &self,
         source: &Path,
@@ -80,153 +235,20 @@ impl Transcoder {
         sound: Option<&Path>,
         out_dir: &Path,
     ) -> Result<TranscodeOutput, MediaError> {
-        let renditions = plan_renditions(info.width, info.height);
-        let has_audio = sound.is_some() || info.has_audio;
-        let inputs = |args: &mut Vec<OsString>| {
-            args.extend(os(&["-nostdin", "-v", "error", "-y", "-i"]));
-            args.push(source.into());
-            if let Some(sound) = sound {
-                args.extend(os(&["-stream_loop", "-1", "-i"]));
-                args.push(sound.into());
-            }
-            args.extend(os(&["-map", "0:v:0"]));
-            match sound {
-                Some(_) => args.extend(os(&["-map", "1:a:0", "-shortest"])),
-                None => args.extend(os(&["-map", "0:a:0?"])),
-            }
-            // Strip every tag: global (where location and device model
-            // live), per stream and chapters.
-            args.extend(os(&[
-                "-map_metadata",
-                "-1",
-                "-map_metadata:s:v",
-                "-1",
-                "-map_metadata:s:a",
-                "-1",
-                "-map_chapters",
-                "-1",
-            ]));
-        };
-        let video_codec = |args: &mut Vec<OsString>, r: &Rendition| {
-            let keyframes = format!("expr:gte(t,n_forced*{SEGMENT_SECONDS})");
-            let (maxrate, bufsize) = (format!("{}k", r.max_kbps), format!("{}k", r.max_kbps * 2));
-            args.extend(os(&[
-                "-vf",
-                &format!("scale={}:{},setsar=1", r.width, r.height),
-                "-c:v",
-                "libx264",
-                "-preset",
-                "veryfast",
-                "-crf",
-                "23",
-                "-maxrate",
-                &maxrate,
-                "-bufsize",
-                &bufsize,
-                "-profile:v",
-                "high",
-                "-level:v",
-                "4.0",
-                "-pix_fmt",
-                "yuv420p",
-                "-fpsmax",
-                "30",
-                "-force_key_frames",
-                &keyframes,
-                "-sc_threshold",
-                "0",
-                "-c:a",
-                "aac",
-                "-b:a",
-                "128k",
-                "-ac",
-                "2",
-                "-ar",
-                "44100",
-            ]));
-        };
-        let hls = |args: &mut Vec<OsString>, dir: &Path| {
-            args.extend(os(&[
-                "-f",
-                "hls",
-                "-hls_time",
-                &SEGMENT_SECONDS.to_string(),
-                "-hls_playlist_type",
-                "vod",
-                "-hls_segment_filename",
-            ]));
-            args.push(dir.join("seg_%03d.ts").into());
-            args.push(dir.join("index.m3u8").into());
-        };
-        let timeout = self.tools.transcode_timeout;
-        let mp4 = out_dir.join(MP4_FILE);
-
-        // Top rendition: encode once to a faststart MP4, then cut HLS from it
-        // without re-encoding.
-        let top = &renditions[0];
-        let mut args = Vec::new();
-        inputs(&mut args);
-        video_codec(&mut args, top);
-        args.extend(os(&["-movflags", "+faststart"]));
-        args.push(mp4.clone().into());
-        process::run(&self.tools.ffmpeg, &args, timeout).await?;
-
-        for r in &renditions {
+        let plan = plan_transcode(source, info, sound, out_dir);
+        for r in &plan.renditions {
             let dir = out_dir.join(&r.name);
             tokio::fs::create_dir_all(&dir)
                 .await
                 .map_err(MediaError::io(&dir))?;
-            let mut args = Vec::new();
-            if r == top {
-                args.extend(os(&["-nostdin", "-v", "error", "-y", "-i"]));
-                args.push(mp4.clone().into());
-                args.extend(os(&["-map", "0", "-c", "copy", "-map_metadata", "-1"]));
-            } else {
-                inputs(&mut args);
-                video_codec(&mut args, r);
-            }
-            hls(&mut args, &dir);
-            process::run(&self.tools.ffmpeg, &args, timeout).await?;
         }
-
-        let poster_at = format!("{:.3}", (info.duration_ms as f64 / 2000.0).min(1.0));
-        let mut args = os(&["-nostdin", "-v", "error", "-y", "-ss", &poster_at, "-i"]);
-        args.push(mp4.clone().into());
-        args.extend(os(&["-frames:v", "1", "-q:v", "3", "-map_metadata", "-1"]));
-        args.push(out_dir.join(POSTER_FILE).into());
-        process::run(&self.tools.ffmpeg, &args, timeout).await?;
-
-        let extracted_sound = sound.is_none() && info.has_audio;
-        if extracted_sound {
-            let mut args = os(&["-nostdin", "-v", "error", "-y", "-i"]);
-            args.push(source.into());
-            args.extend(os(&[
-                "-vn",
-                "-map",
-                "0:a:0",
-                "-map_metadata",
-                "-1",
-                "-map_metadata:s:a",
-                "-1",
-                "-c:a",
-                "aac",
-                "-b:a",
-                "128k",
-                "-ac",
-                "2",
-                "-ar",
-                "44100",
-                "-movflags",
-                "+faststart",
-            ]));
-            args.push(out_dir.join(SOUND_FILE).into());
-            process::run(&self.tools.ffmpeg, &args, timeout).await?;
+        for args in &plan.commands {
+            process::run(&self.tools.ffmpeg, args, self.tools.transcode_timeout).await?;
         }
-
-        write_master_playlist(out_dir, &renditions, has_audio)?;
+        write_master_playlist(out_dir, &plan.renditions, plan.has_audio)?;
         Ok(TranscodeOutput {
-            renditions,
-            extracted_sound,
+            renditions: plan.renditions,
+            extracted_sound: plan.extracts_sound,
         })
     }
 }

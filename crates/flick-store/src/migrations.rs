@@ -94,8 +94,9 @@ CREATE TABLE likes (
 );
 CREATE INDEX likes_video ON likes(video_id);
 
+-- Sequential ids, so comments made in the same millisecond keep their order.
 CREATE TABLE comments (
-    id         INTEGER PRIMARY KEY,
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
     video_id   INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
     author_id  INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     body       TEXT NOT NULL,

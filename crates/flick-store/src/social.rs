@@ -82,13 +82,13 @@ impl Store {
         body: &CommentBody,
         now: i64,
     ) -> Result<CommentRecord> {
-        let id = CommentId::random();
         let mut conn = self.write();
         let tx = conn.transaction()?;
         tx.execute(
-            "INSERT INTO comments (id, video_id, author_id, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id.0, video.0, author.0, body.as_str(), now],
+            "INSERT INTO comments (video_id, author_id, body, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![video.0, author.0, body.as_str(), now],
         )?;
+        let id = CommentId(tx.last_insert_rowid());
         tx.execute(
             "UPDATE videos SET comment_count = comment_count + 1 WHERE id = ?1",
             [video.0],
