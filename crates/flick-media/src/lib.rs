@@ -14,10 +14,13 @@ mod transcode;
 
 pub use demo::{demo_clip, render_demo_clip, DemoClip};
 pub use layout::MediaLayout;
-pub use probe::{check_probe, inspect, Limits, ProbeInfo, Rejection};
+pub use probe::{
+    check_probe, inspect, probe_for_transcode as probe_info, Limits, ProbeInfo, Rejection,
+};
 pub use runner::{JobRunner, RunnerConfig};
 pub use transcode::{
-    plan_renditions, Rendition, Transcoder, MASTER_PLAYLIST, MP4_FILE, POSTER_FILE,
+    plan_renditions, plan_transcode, Rendition, TranscodePlan, Transcoder, MASTER_PLAYLIST,
+    MP4_FILE, POSTER_FILE,
 };
 
 use std::path::PathBuf;

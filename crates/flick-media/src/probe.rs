@@ -254,10 +254,7 @@ pub async fn inspect(
 
 /// Probes an already accepted original again before transcoding (the job
 /// may run after a restart, so nothing from the upload request is kept).
-pub(crate) async fn probe_for_transcode(
-    tools: &Tools,
-    path: &Path,
-) -> Result<ProbeInfo, MediaError> {
+pub async fn probe_for_transcode(tools: &Tools, path: &Path) -> Result<ProbeInfo, MediaError> {
     let json = process::run(
         &tools.ffprobe,
         [

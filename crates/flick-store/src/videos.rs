@@ -83,6 +83,11 @@ const VIDEO_SELECT: &str = "SELECT v.id, v.author_id, u.handle, u.display_name, 
 /// Published: ready and not deleted.
 const VISIBLE: &str = "v.status = 'ready' AND v.deleted_at IS NULL";
 
+/// `?, ?, …` for an `IN` list of `n` values.
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
 fn video_from_row(r: &Row<'_>) -> rusqlite::Result<VideoRecord> {
     let tags: Option<String> = r.get(5)?;
     let status: String = r.get(6)?;
@@ -162,16 +167,22 @@ impl Store {
 
     /// Ready, undeleted videos among `ids`, in the order of `ids`.
     pub fn visible_videos(&self, ids: &[VideoId]) -> Result<Vec<VideoRecord>> {
-        let conn = self.read();
-        let mut stmt =
-            conn.prepare_cached(&format!("{VIDEO_SELECT} WHERE v.id = ?1 AND {VISIBLE}"))?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(v) = stmt.query_row([id.0], video_from_row).optional()? {
-                out.push(v);
-            }
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached(&format!(
+            "{VIDEO_SELECT} WHERE v.id IN ({}) AND {VISIBLE}",
+            placeholders(ids.len())
+        ))?;
+        let mut found: std::collections::HashMap<VideoId, VideoRecord> = stmt
+            .query_map(
+                rusqlite::params_from_iter(ids.iter().map(|i| i.0)),
+                video_from_row,
+            )?
+            .map(|r| r.map(|v| (v.id, v)))
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
 
     /// Whether the media of a video may be served.
@@ -209,16 +220,19 @@ impl Store {
     }
 
     pub fn liked_among(&self, user: UserId, ids: &[VideoId]) -> Result<HashSet<VideoId>> {
-        let conn = self.read();
-        let mut stmt =
-            conn.prepare_cached("SELECT 1 FROM likes WHERE user_id = ?1 AND video_id = ?2")?;
-        let mut out = HashSet::new();
-        for id in ids {
-            if stmt.exists(params![user.0, id.0])? {
-                out.insert(*id);
-            }
+        if ids.is_empty() {
+            return Ok(HashSet::new());
         }
-        Ok(out)
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT video_id FROM likes WHERE user_id = ? AND video_id IN ({})",
+            placeholders(ids.len())
+        ))?;
+        let params = std::iter::once(user.0).chain(ids.iter().map(|i| i.0));
+        let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
+            Ok(VideoId(r.get(0)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn video_page(

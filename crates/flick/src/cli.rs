@@ -27,6 +27,27 @@ pub enum Command {
     Seed(SeedArgs),
     /// Print the OpenAPI document.
     Openapi,
+    /// Benchmarks (see BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Transcode one file exactly as an upload job would (probe, ladder,
+    /// master playlist), into a fresh folder, and report the time.
+    Transcode {
+        /// The clip to transcode.
+        #[arg(long)]
+        input: PathBuf,
+        /// Output folder (must not exist). Default: a temporary folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print the ffmpeg commands (shell-quoted, one per line) instead of
+        /// running them: the bare-ffmpeg baseline runs exactly these.
+        #[arg(long)]
+        print_commands: bool,
+    },
 }
 
 /// Settings shared by every command that opens a data dir.

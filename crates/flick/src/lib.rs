@@ -1,6 +1,7 @@
 //! The `flick` binary's commands. `main.rs` only parses flags and reports
 //! errors; everything it runs lives here so tests can reach it too.
 
+mod bench;
 pub mod cli;
 pub mod config;
 mod seed;
@@ -36,6 +37,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve(config::resolve(file, &args)?)),
         Command::Seed(args) => runtime.block_on(seed::seed(&file, &args)),
+        Command::Bench(cmd) => runtime.block_on(bench::run(&file, cmd)),
         Command::Openapi => {
             println!("{}", serde_json_pretty(&flick_api::openapi_document()));
             Ok(())

@@ -1,4 +1,4 @@
-use super::{video_page, video_views, visible_video, PageQuery};
+use super::{video_page, visible_video, PageQuery};
 use crate::auth::{Auth, MaybeAuth};
 use crate::error::{ApiError, ApiResult, Code, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery};
@@ -73,12 +73,27 @@ pub(crate) async fn for_you(
         now: state.now(),
     };
     let engine = state.0.for_you.clone();
-    let picks = tokio::task::spawn_blocking(move || engine.recommend(&request))
-        .await
-        .map_err(|e| ApiError::internal("for-you task panicked", e))??;
-    let ids: Vec<VideoId> = picks.iter().map(|p| p.video).collect();
-    let records = state.db(move |s| s.visible_videos(&ids)).await?;
-    let videos = video_views(&state, viewer, records).await?;
+    // Ranking, records and likes in one trip to the blocking pool: this is
+    // the hottest endpoint.
+    let (picks, records, liked) = state
+        .db(move |s| {
+            let picks = engine.recommend(&request)?;
+            let ids: Vec<VideoId> = picks.iter().map(|p| p.video).collect();
+            let records = s.visible_videos(&ids)?;
+            let liked = match viewer {
+                Some(user) => s.liked_among(user, &ids)?,
+                None => Default::default(),
+            };
+            Ok((picks, records, liked))
+        })
+        .await?;
+    let videos: Vec<VideoView> = records
+        .into_iter()
+        .map(|r| {
+            let me = liked.contains(&r.id);
+            VideoView::new(r, me)
+        })
+        .collect();
     let mut reasons: std::collections::HashMap<i64, Vec<String>> =
         picks.into_iter().map(|p| (p.video.0, p.reasons)).collect();
     let next_cursor = (videos.len() == limit).then(|| (offset + limit).to_string());
