@@ -22,11 +22,38 @@ pub struct ForYouRequest {
     pub now: i64,
 }
 
+/// The published description of a ranking: what `GET /api/v1/algorithm`
+/// returns and what every For You page is stamped with.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Algorithm {
+    pub name: String,
+    pub version: String,
+    /// Content hash of `config`: equal hashes mean equal rankings.
+    pub hash: String,
+    /// The weights and settings, as the ranker uses them.
+    #[schema(value_type = Object)]
+    pub config: serde_json::Value,
+}
+
+/// The For You ranking. Every method may block (read the store, take a
+/// lock), so handlers call them on the blocking pool.
 pub trait ForYou: Send + Sync + 'static {
-    /// Called on the blocking pool: it may read the store.
     fn recommend(&self, req: &ForYouRequest) -> Result<Vec<Pick>, StoreError>;
-    /// Content hash of the ranking configuration, carried by every page.
-    fn algorithm_hash(&self) -> String;
+    /// Why `video` would be in `viewer`'s For You, in words.
+    fn why(
+        &self,
+        viewer: Option<UserId>,
+        video: VideoId,
+        now: i64,
+    ) -> Result<Vec<String>, StoreError>;
+    fn algorithm(&self) -> &Algorithm;
+    /// Back to a new user's feed: model state and seen filter.
+    fn reset_user(&self, user: UserId) -> Result<(), StoreError>;
+    /// Account deletion: nothing of the user may remain, in memory or in
+    /// any snapshot, once this returns.
+    fn forget_user(&self, user: UserId, videos: &[VideoId]) -> Result<(), StoreError>;
+    /// "Your interests", for the user's data export.
+    fn interests(&self, user: UserId) -> serde_json::Value;
 }
 
 /// Engagement weights of v0. Published through the algorithm hash.
@@ -48,6 +75,7 @@ const CANDIDATES: u32 = 10_000;
 pub struct TrendingV0 {
     store: Arc<Store>,
     ranked: Mutex<Option<(Instant, Arc<Vec<Ranked>>)>>,
+    algorithm: Algorithm,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -70,9 +98,23 @@ pub fn trending_score(s: &TrendingStats, now: i64) -> f64 {
 
 impl TrendingV0 {
     pub fn new(store: Arc<Store>) -> Self {
+        use sha2::{Digest, Sha256};
+        let config = serde_json::json!({
+            "weights": WEIGHTS.iter().map(|(k, w)| (k.to_string(), *w)).collect::<std::collections::BTreeMap<_, _>>(),
+            "gravity": GRAVITY,
+            "candidates": CANDIDATES,
+        });
+        let hash = hex::encode(&Sha256::digest(config.to_string().as_bytes())[..8]);
+        let algorithm = Algorithm {
+            name: "trending".into(),
+            version: "trending-v0".into(),
+            hash,
+            config,
+        };
         Self {
             store,
             ranked: Mutex::new(None),
+            algorithm,
         }
     }
 
@@ -124,11 +166,42 @@ impl ForYou for TrendingV0 {
             .collect())
     }
 
-    fn algorithm_hash(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let config =
-            format!("trending-v0;weights={WEIGHTS:?};gravity={GRAVITY};candidates={CANDIDATES}");
-        hex::encode(&Sha256::digest(config.as_bytes())[..8])
+    fn why(
+        &self,
+        viewer: Option<UserId>,
+        video: VideoId,
+        now: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let ranked = self.ranking(now)?;
+        let mut reasons = Vec::new();
+        if let Some(r) = ranked.iter().find(|r| r.id == video) {
+            if Some(r.author) != viewer {
+                reasons.push(if r.engaged {
+                    "popular right now".into()
+                } else {
+                    "new on Flick".into()
+                });
+            }
+        }
+        Ok(reasons)
+    }
+
+    fn algorithm(&self) -> &Algorithm {
+        &self.algorithm
+    }
+
+    fn reset_user(&self, _user: UserId) -> Result<(), StoreError> {
+        // v0 keeps no per-user state: its seen filter is the view history.
+        Ok(())
+    }
+
+    fn forget_user(&self, _user: UserId, _videos: &[VideoId]) -> Result<(), StoreError> {
+        *self.ranked.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        Ok(())
+    }
+
+    fn interests(&self, _user: UserId) -> serde_json::Value {
+        serde_json::Value::Null
     }
 }
 

@@ -126,3 +126,24 @@ pub fn router(state: AppState) -> Router {
 pub fn hash_password_for_seed(password: &str) -> Result<String, String> {
     auth::hash_password(password).map_err(|e| e.message)
 }
+
+/// What the export adds to the database rows.
+pub(crate) struct ExportExtras {
+    pub interests: serde_json::Value,
+    pub access_log: serde_json::Value,
+}
+
+impl AppState {
+    pub(crate) async fn export_extras(
+        &self,
+        user: flick_domain::UserId,
+        _now: i64,
+    ) -> ApiResult<ExportExtras> {
+        let engine = self.0.for_you.clone();
+        let interests = self.db(move |_| Ok(engine.interests(user))).await?;
+        Ok(ExportExtras {
+            interests,
+            access_log: serde_json::Value::Array(Vec::new()),
+        })
+    }
+}

@@ -33,6 +33,7 @@ impl Modify for BearerAuth {
         routes::share, routes::record_view, routes::not_interested,
         routes::following, routes::for_you, routes::why,
         routes::hashtag_videos, routes::sound_videos, routes::search,
+        routes::algorithm, routes::refresh_for_you, routes::export,
     ),
     components(schemas(ErrorBody, VideoView, FeedItem))
 )]

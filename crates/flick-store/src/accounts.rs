@@ -155,3 +155,58 @@ mod tests {
         assert_eq!(s.session_user(b"tok", 100).unwrap(), None);
     }
 }
+
+/// What an account may do beyond its own data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    User,
+    Admin,
+    Moderator,
+    Support,
+    /// The trusted technology partner: reads the transparency log and
+    /// aggregates, never protected data.
+    Auditor,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+            Role::Moderator => "moderator",
+            Role::Support => "support",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Role::User,
+            Role::Admin,
+            Role::Moderator,
+            Role::Support,
+            Role::Auditor,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+}
+
+impl Store {
+    pub fn set_role(&self, user: UserId, role: Role) -> Result<()> {
+        self.write().execute(
+            "UPDATE users SET role = ?2 WHERE id = ?1",
+            params![user.0, role.as_str()],
+        )?;
+        Ok(())
+    }
+
+    pub fn role(&self, user: UserId) -> Result<Role> {
+        let role: Option<String> = self
+            .read()
+            .prepare_cached("SELECT role FROM users WHERE id = ?1")?
+            .query_row([user.0], |r| r.get(0))
+            .optional()?;
+        Ok(role.as_deref().and_then(Role::parse).unwrap_or(Role::User))
+    }
+}

@@ -98,6 +98,23 @@ impl Store {
         )?;
         tx.execute("DELETE FROM users WHERE id = ?1", [user.0])?;
         tx.commit()?;
+        // The WAL still holds the pages as they were before the delete; fold
+        // it into the (securely overwritten) database and empty it.
+        // A reader holding an old snapshot blocks it; readers are short, so retry.
+        for attempt in 0.. {
+            let (busy, _, _): (i64, i64, i64) =
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+            if busy == 0 {
+                break;
+            }
+            if attempt == 100 {
+                tracing::warn!("WAL checkpoint after account deletion stayed blocked; it completes at the next checkpoint");
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         Ok(DeletedAccount { videos, sounds })
     }
 }

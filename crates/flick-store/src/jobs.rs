@@ -99,6 +99,14 @@ impl Store {
                     "UPDATE jobs SET state = 'done', updated_at = ?2 WHERE id = ?1",
                     params![job.id, now],
                 )?;
+                crate::events::record(
+                    &tx,
+                    job.author_id,
+                    Some(job.video_id),
+                    None,
+                    crate::EventKind::Publish,
+                    now,
+                )?;
             }
             JobOutcome::Failed { reason } => {
                 tx.execute(

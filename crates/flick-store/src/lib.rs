@@ -10,14 +10,19 @@
 
 mod accounts;
 mod analytics;
+mod events;
+mod export;
 mod jobs;
 mod migrations;
 mod social;
 mod videos;
 
-pub use accounts::{Credentials, Profile};
+pub use accounts::{Credentials, Profile, Role};
 pub use analytics::{CreatorAnalytics, DayStats, DeletedAccount, VideoStats};
+pub use events::{Event, EventKind};
+pub use export::TableDump;
 pub use jobs::{Job, JobOutcome};
+pub use rusqlite::types::Value as SqlValue;
 pub use social::{CommentRecord, SearchResults};
 pub use videos::{NewVideo, TrendingStats, VideoRecord, VideoStatus};
 
@@ -82,6 +87,9 @@ impl Store {
         let mut writer = Connection::open(path)?;
         configure(&writer)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
+        // Deleted rows are overwritten, not left in free pages: deleting an
+        // account must remove its data from the file, not just unlink it.
+        writer.pragma_update(None, "secure_delete", "ON")?;
         migrations::migrate(&mut writer)?;
         let readers = (0..READERS)
             .map(|_| {

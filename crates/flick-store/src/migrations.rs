@@ -3,7 +3,8 @@
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE users (
     id            INTEGER PRIMARY KEY,
     handle        TEXT NOT NULL UNIQUE,
@@ -130,7 +131,31 @@ CREATE TABLE not_interested (
     created_at INTEGER NOT NULL,
     PRIMARY KEY (user_id, video_id)
 );
-"#];
+"#,
+    r#"
+-- Every interaction, in order, plus videos being published and removed: what
+-- the recommender learns from and what `flick rec rebuild` replays. Rows are written in the same transaction as
+-- the interaction itself, so the two never disagree.
+CREATE TABLE events (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    video_id   INTEGER REFERENCES videos(id) ON DELETE CASCADE,
+    creator_id INTEGER REFERENCES users(id) ON DELETE CASCADE,
+    kind       TEXT NOT NULL CHECK (kind IN ('view', 'like', 'unlike', 'share', 'comment', 'not_interested',
+                                         'follow', 'unfollow', 'publish', 'unpublish')),
+    watched_ms INTEGER,
+    completed  INTEGER,
+    loops      INTEGER,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX events_user ON events(user_id);
+"#,
+    r#"
+-- Who may do what beyond their own account: 'user', 'admin', 'moderator',
+-- 'support' or 'auditor' (the trusted partner). Granted only from the CLI.
+ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'user';
+"#,
+];
 
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let current: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;

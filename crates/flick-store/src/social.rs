@@ -1,3 +1,4 @@
+use crate::events::{record, EventKind};
 use crate::{Cursor, Result, Store, StoreError};
 use flick_domain::{CommentBody, CommentId, UserId, VideoId, WatchReport};
 use rusqlite::{params, OptionalExtension};
@@ -20,17 +21,38 @@ pub struct SearchResults {
 impl Store {
     /// Idempotent: following twice is one follow. Returns whether it changed.
     pub fn follow(&self, follower: UserId, followee: UserId, now: i64) -> Result<bool> {
-        Ok(self.write().execute(
+        let mut conn = self.write();
+        let tx = conn.transaction()?;
+        let added = tx.execute(
             "INSERT OR IGNORE INTO follows (follower_id, followee_id, created_at) VALUES (?1, ?2, ?3)",
             params![follower.0, followee.0, now],
-        )? == 1)
+        )? == 1;
+        if added {
+            record(&tx, follower, None, Some(followee), EventKind::Follow, now)?;
+        }
+        tx.commit()?;
+        Ok(added)
     }
 
-    pub fn unfollow(&self, follower: UserId, followee: UserId) -> Result<bool> {
-        Ok(self.write().execute(
+    pub fn unfollow(&self, follower: UserId, followee: UserId, now: i64) -> Result<bool> {
+        let mut conn = self.write();
+        let tx = conn.transaction()?;
+        let removed = tx.execute(
             "DELETE FROM follows WHERE follower_id = ?1 AND followee_id = ?2",
             params![follower.0, followee.0],
-        )? == 1)
+        )? == 1;
+        if removed {
+            record(
+                &tx,
+                follower,
+                None,
+                Some(followee),
+                EventKind::Unfollow,
+                now,
+            )?;
+        }
+        tx.commit()?;
+        Ok(removed)
     }
 
     pub fn is_following(&self, follower: UserId, followee: UserId) -> Result<bool> {
@@ -53,12 +75,13 @@ impl Store {
                 "UPDATE videos SET like_count = like_count + 1 WHERE id = ?1",
                 [video.0],
             )?;
+            record(&tx, user, Some(video), None, EventKind::Like, now)?;
         }
         tx.commit()?;
         Ok(added)
     }
 
-    pub fn unlike(&self, user: UserId, video: VideoId) -> Result<bool> {
+    pub fn unlike(&self, user: UserId, video: VideoId, now: i64) -> Result<bool> {
         let mut conn = self.write();
         let tx = conn.transaction()?;
         let removed = tx.execute(
@@ -70,6 +93,7 @@ impl Store {
                 "UPDATE videos SET like_count = like_count - 1 WHERE id = ?1",
                 [video.0],
             )?;
+            record(&tx, user, Some(video), None, EventKind::Unlike, now)?;
         }
         tx.commit()?;
         Ok(removed)
@@ -97,6 +121,7 @@ impl Store {
             tx.query_row("SELECT handle FROM users WHERE id = ?1", [author.0], |r| {
                 r.get(0)
             })?;
+        record(&tx, author, Some(video), None, EventKind::Comment, now)?;
         tx.commit()?;
         Ok(CommentRecord {
             id,
@@ -176,6 +201,9 @@ impl Store {
             [video.0],
             |r| r.get(0),
         )?;
+        if let Some(user) = user {
+            record(&tx, user, Some(video), None, EventKind::Share, now)?;
+        }
         tx.commit()?;
         Ok(count)
     }
@@ -197,6 +225,9 @@ impl Store {
             "UPDATE videos SET view_count = view_count + 1, completed_count = completed_count + ?2 WHERE id = ?1",
             params![video.0, report.completed as i64],
         )?;
+        if let Some(user) = user {
+            record(&tx, user, Some(video), None, EventKind::View(report), now)?;
+        }
         tx.commit()?;
         Ok(())
     }
@@ -219,10 +250,16 @@ impl Store {
     }
 
     pub fn mark_not_interested(&self, user: UserId, video: VideoId, now: i64) -> Result<()> {
-        self.write().execute(
+        let mut conn = self.write();
+        let tx = conn.transaction()?;
+        let added = tx.execute(
             "INSERT OR IGNORE INTO not_interested (user_id, video_id, created_at) VALUES (?1, ?2, ?3)",
             params![user.0, video.0, now],
-        )?;
+        )? == 1;
+        if added {
+            record(&tx, user, Some(video), None, EventKind::NotInterested, now)?;
+        }
+        tx.commit()?;
         Ok(())
     }
 

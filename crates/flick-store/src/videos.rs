@@ -213,10 +213,34 @@ impl Store {
     /// Marks a video deleted; its rows stay for counts until the account goes.
     /// Returns false when it was already deleted or never existed.
     pub fn delete_video(&self, id: VideoId, now: i64) -> Result<bool> {
-        Ok(self.write().execute(
-            "UPDATE videos SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
+        let mut conn = self.write();
+        let tx = conn.transaction()?;
+        let author: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT author_id, status FROM videos WHERE id = ?1 AND deleted_at IS NULL",
+                [id.0],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((author, status)) = author else {
+            return Ok(false);
+        };
+        tx.execute(
+            "UPDATE videos SET deleted_at = ?2 WHERE id = ?1",
             params![id.0, now],
-        )? == 1)
+        )?;
+        if status == "ready" {
+            crate::events::record(
+                &tx,
+                UserId(author),
+                Some(id),
+                None,
+                crate::EventKind::Unpublish,
+                now,
+            )?;
+        }
+        tx.commit()?;
+        Ok(true)
     }
 
     pub fn liked_among(&self, user: UserId, ids: &[VideoId]) -> Result<HashSet<VideoId>> {

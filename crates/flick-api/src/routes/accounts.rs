@@ -183,6 +183,9 @@ pub(crate) async fn delete_me(
     Auth(user): Auth,
 ) -> ApiResult<StatusCode> {
     let removed = state.db(move |s| s.delete_user(user)).await?;
+    let engine = state.0.for_you.clone();
+    let videos = removed.videos.clone();
+    state.db(move |_| engine.forget_user(user, &videos)).await?;
     for video in removed.videos {
         state.0.layout.remove_video(video);
     }

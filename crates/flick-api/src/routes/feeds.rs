@@ -106,7 +106,7 @@ pub(crate) async fn for_you(
             })
             .collect(),
         next_cursor,
-        algorithm: state.0.for_you.algorithm_hash(),
+        algorithm: state.0.for_you.algorithm().hash.clone(),
     }))
 }
 
@@ -126,20 +126,12 @@ pub(crate) async fn why(
             reasons.push(format!("from @{}, whom you follow", video.author_handle));
         }
     }
-    // Where the clip stands in the general ranking, without the viewer's
-    // seen-filter: the question is asked while watching it.
     let engine = state.0.for_you.clone();
-    let request = ForYouRequest {
-        viewer: None,
-        limit: 1000,
-        offset: 0,
-        now: state.now(),
-    };
-    let picks = tokio::task::spawn_blocking(move || engine.recommend(&request))
-        .await
-        .map_err(|e| ApiError::internal("for-you task panicked", e))??;
-    if let Some(pick) = picks.into_iter().find(|p| p.video == id) {
-        reasons.extend(pick.reasons);
+    let now = state.now();
+    for reason in state.db(move |_| engine.why(viewer, id, now)).await? {
+        if !reasons.contains(&reason) {
+            reasons.push(reason);
+        }
     }
     if reasons.is_empty() {
         reasons.push("you opened it directly; it is not in your For You right now".into());
@@ -216,4 +208,21 @@ pub(crate) async fn search(
             .map(|(tag, videos)| SearchTag { tag, videos })
             .collect(),
     }))
+}
+
+#[utoipa::path(get, path = "/api/v1/algorithm", tag = "feeds",
+    responses((status = 200, body = crate::for_you::Algorithm)))]
+pub(crate) async fn algorithm(State(state): State<AppState>) -> Json<crate::for_you::Algorithm> {
+    Json(state.0.for_you.algorithm().clone())
+}
+
+#[utoipa::path(post, path = "/api/v1/me/for-you/refresh", tag = "feeds", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+pub(crate) async fn refresh_for_you(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+) -> ApiResult<axum::http::StatusCode> {
+    let engine = state.0.for_you.clone();
+    state.db(move |_| engine.reset_user(me)).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

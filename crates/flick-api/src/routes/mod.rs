@@ -1,4 +1,5 @@
 mod accounts;
+mod export;
 mod feeds;
 mod media;
 mod social;
@@ -18,6 +19,7 @@ use tower_http::trace::TraceLayer;
 use utoipa::IntoParams;
 
 pub(crate) use accounts::*;
+pub(crate) use export::*;
 pub(crate) use feeds::*;
 pub(crate) use social::*;
 pub(crate) use videos::*;
@@ -38,6 +40,9 @@ pub fn router(state: AppState) -> Router {
                 .delete(accounts::delete_me),
         )
         .route("/me/analytics", get(accounts::analytics))
+        .route("/me/export", get(export::export))
+        .route("/me/for-you/refresh", post(feeds::refresh_for_you))
+        .route("/algorithm", get(feeds::algorithm))
         .route("/users/{handle}", get(accounts::profile))
         .route("/users/{handle}/videos", get(accounts::user_videos))
         .route(

@@ -29,7 +29,7 @@ async fn follow_state(
             if follow {
                 s.follow(me, target, now)?;
             } else {
-                s.unfollow(me, target)?;
+                s.unfollow(me, target, now)?;
             }
             Ok(s.profile_by_id(target)?.map_or(0, |p| p.followers))
         })
@@ -75,7 +75,7 @@ async fn set_like(
             if like {
                 s.like(me, id, now)?;
             } else {
-                s.unlike(me, id)?;
+                s.unlike(me, id, now)?;
             }
             Ok(s.video(id)?.map_or(0, |v| v.likes))
         })

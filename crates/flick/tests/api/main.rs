@@ -7,4 +7,5 @@ mod harness;
 mod accounts;
 mod bad_inputs;
 mod media;
+mod rights;
 mod social;

@@ -354,7 +354,15 @@ async fn rotation_is_applied() {
     let app = spawn_app();
     let token = app.signup("tilt").await;
     // A phone held upright records landscape frames plus a rotation flag.
-    let coded = make_clip(app.tmp.path(), "coded.mp4", Clip { width: 640, height: 360, ..Default::default() });
+    let coded = make_clip(
+        app.tmp.path(),
+        "coded.mp4",
+        Clip {
+            width: 640,
+            height: 360,
+            ..Default::default()
+        },
+    );
     let rotated = app.tmp.path().join("rotated.mov");
     let status = Command::new("ffmpeg")
         .args(["-nostdin", "-v", "error", "-y", "-i"])
@@ -364,13 +372,28 @@ async fn rotation_is_applied() {
         .status()
         .unwrap();
     assert!(status.success());
-    assert!(ffprobe(rotated.to_str().unwrap()).to_string().contains("\"rotation\":90"), "the test clip is rotated");
+    assert!(
+        ffprobe(rotated.to_str().unwrap())
+            .to_string()
+            .contains("\"rotation\":90"),
+        "the test clip is rotated"
+    );
 
     let id = app.upload(&token, &rotated, "upright").await;
     let v = app.wait_ready(&token, id).await;
-    assert_eq!((v["width"].as_i64(), v["height"].as_i64()), (Some(360), Some(640)));
+    assert_eq!(
+        (v["width"].as_i64(), v["height"].as_i64()),
+        (Some(360), Some(640))
+    );
     let probe = ffprobe(&app.url(v["mp4_url"].as_str().unwrap()));
     let video = &probe["streams"][0];
-    assert_eq!((video["width"].as_i64(), video["height"].as_i64()), (Some(360), Some(640)), "frames are upright");
-    assert!(!probe.to_string().contains("rotation"), "no rotation flag left: {probe}");
+    assert_eq!(
+        (video["width"].as_i64(), video["height"].as_i64()),
+        (Some(360), Some(640)),
+        "frames are upright"
+    );
+    assert!(
+        !probe.to_string().contains("rotation"),
+        "no rotation flag left: {probe}"
+    );
 }

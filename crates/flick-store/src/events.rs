@@ -1,0 +1,116 @@
+//! The interaction event log the recommender learns from.
+
+use crate::{Result, Store};
+use flick_domain::{UserId, VideoId, WatchReport};
+use rusqlite::{params, Transaction};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    View(WatchReport),
+    Like,
+    Unlike,
+    Share,
+    Comment,
+    NotInterested,
+    Follow,
+    Unfollow,
+    /// A video became ready; `user` is its author.
+    Publish,
+    /// A video was deleted; `user` is its author.
+    Unpublish,
+}
+
+impl EventKind {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::View(_) => "view",
+            Self::Like => "like",
+            Self::Unlike => "unlike",
+            Self::Share => "share",
+            Self::Comment => "comment",
+            Self::NotInterested => "not_interested",
+            Self::Follow => "follow",
+            Self::Unfollow => "unfollow",
+            Self::Publish => "publish",
+            Self::Unpublish => "unpublish",
+        }
+    }
+}
+
+/// One recorded interaction. `video` is set for video events, `creator`
+/// for follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Event {
+    pub id: i64,
+    pub user: UserId,
+    pub video: Option<VideoId>,
+    pub creator: Option<UserId>,
+    pub kind: EventKind,
+    pub at: i64,
+}
+
+pub(crate) fn record(
+    tx: &Transaction<'_>,
+    user: UserId,
+    video: Option<VideoId>,
+    creator: Option<UserId>,
+    kind: EventKind,
+    now: i64,
+) -> Result<()> {
+    let (watched, completed, loops) = match kind {
+        EventKind::View(r) => (Some(r.watched_ms), Some(r.completed), Some(r.loops)),
+        _ => (None, None, None),
+    };
+    tx.prepare_cached(
+        "INSERT INTO events (user_id, video_id, creator_id, kind, watched_ms, completed, loops, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![user.0, video.map(|v| v.0), creator.map(|c| c.0), kind.name(), watched, completed, loops, now])?;
+    Ok(())
+}
+
+impl Store {
+    /// Events with id greater than `after`, oldest first, at most `limit`.
+    pub fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>> {
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, user_id, video_id, creator_id, kind, watched_ms, completed, loops, created_at
+             FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after, limit], |r| {
+            let kind: String = r.get(4)?;
+            let kind = match kind.as_str() {
+                "view" => EventKind::View(WatchReport {
+                    watched_ms: r.get(5)?,
+                    completed: r.get(6)?,
+                    loops: r.get(7)?,
+                }),
+                "like" => EventKind::Like,
+                "unlike" => EventKind::Unlike,
+                "share" => EventKind::Share,
+                "comment" => EventKind::Comment,
+                "not_interested" => EventKind::NotInterested,
+                "follow" => EventKind::Follow,
+                "unfollow" => EventKind::Unfollow,
+                "publish" => EventKind::Publish,
+                _ => EventKind::Unpublish,
+            };
+            Ok(Event {
+                id: r.get(0)?,
+                user: UserId(r.get(1)?),
+                video: r.get::<_, Option<i64>>(2)?.map(VideoId),
+                creator: r.get::<_, Option<i64>>(3)?.map(UserId),
+                kind,
+                at: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The id of the newest event, 0 when there is none.
+    pub fn last_event_id(&self) -> Result<i64> {
+        Ok(self
+            .read()
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM events", [], |r| r.get(0))?)
+    }
+}

@@ -1,0 +1,129 @@
+//! The user's rights: export everything, delete everything.
+
+use crate::harness::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::io::Read;
+
+/// Unpacks a tar archive into (path, bytes).
+fn untar(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut archive = tar::Archive::new(bytes);
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry.path().unwrap().display().to_string();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).unwrap();
+        out.push((path, data));
+    }
+    out
+}
+
+#[tokio::test]
+async fn export_holds_everything_and_deletion_leaves_nothing() {
+    let app = spawn_app();
+    let ana = app.signup("ana_private").await;
+    let bo = app.signup("bo").await;
+    let clip = make_clip(app.tmp.path(), "a.mp4", Clip::default());
+    let mine = app.upload(&ana, &clip, "my clip #mine").await;
+    let theirs = app.upload(&bo, &clip, "bo's clip").await;
+    app.wait_ready(&ana, mine).await;
+    app.wait_ready(&bo, theirs).await;
+    app.request(Method::PUT, "/api/v1/users/bo/follow", Some(&ana), None)
+        .await;
+    app.request(
+        Method::PUT,
+        &format!("/api/v1/videos/{theirs}/like"),
+        Some(&ana),
+        None,
+    )
+    .await;
+    app.request(
+        Method::POST,
+        &format!("/api/v1/videos/{theirs}/comments"),
+        Some(&ana),
+        Some(json!({"body": "nice one"})),
+    )
+    .await;
+    app.request(
+        Method::POST,
+        &format!("/api/v1/videos/{theirs}/views"),
+        Some(&ana),
+        Some(json!({"watched_ms": 1800, "completed": false, "loops": 0})),
+    )
+    .await;
+
+    let res = app
+        .request(Method::GET, "/api/v1/me/export", Some(&ana), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/x-tar");
+    let files = untar(&res.bytes().await.unwrap());
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(
+        names.contains(&"flick-export/data.json")
+            && names.contains(&format!("flick-export/videos/{mine}.mp4").as_str()),
+        "{names:?}"
+    );
+    let data: Value = serde_json::from_slice(
+        &files
+            .iter()
+            .find(|(n, _)| n.ends_with("data.json"))
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    let tables = &data["tables"];
+    assert_eq!(tables["users"][0]["handle"], "ana_private");
+    assert_eq!(tables["users"][0]["password_hash"], "(withheld)");
+    assert_eq!(tables["likes"].as_array().unwrap().len(), 1);
+    assert_eq!(tables["comments"][0]["body"], "nice one");
+    assert_eq!(tables["views"][0]["watched_ms"], 1800);
+    assert_eq!(tables["follows"].as_array().unwrap().len(), 1);
+    assert!(
+        tables["events"].as_array().unwrap().len() >= 4,
+        "the watch and interaction history"
+    );
+
+    // Deletion: then nothing in the database mentions the account.
+    let res = app
+        .request(Method::DELETE, "/api/v1/me", Some(&ana), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = app
+        .request(Method::GET, "/api/v1/me", Some(&ana), None)
+        .await;
+    expect_error(res, 401, "invalid_token").await;
+    let res = app
+        .request(Method::GET, "/api/v1/users/ana_private", None, None)
+        .await;
+    expect_error(res, 404, "user_not_found").await;
+    assert!(
+        app.files(&format!("media/{mine}")).is_empty(),
+        "the user's media is gone"
+    );
+    let v = app
+        .get_json(&format!("/api/v1/videos/{theirs}"), None)
+        .await;
+    assert_eq!(
+        (
+            v["counts"]["likes"].as_i64(),
+            v["counts"]["comments"].as_i64()
+        ),
+        (Some(0), Some(0))
+    );
+
+    // Scan every file of the data dir for the handle and the user's video id.
+    let mut hits = Vec::new();
+    for f in app.files("") {
+        let bytes = std::fs::read(app.data_dir.join(&f)).unwrap_or_default();
+        for needle in ["ana_private".as_bytes(), mine.to_string().as_bytes()] {
+            if bytes.windows(needle.len()).any(|w| w == needle) {
+                hits.push(format!("{f}: {}", String::from_utf8_lossy(needle)));
+            }
+        }
+    }
+    // SQLite keeps deleted rows in free pages and the WAL until they are
+    // reused; the server must have scrubbed them.
+    assert!(hits.is_empty(), "personal data left behind: {hits:?}");
+}
