@@ -51,6 +51,8 @@ pub enum Code {
     VideoTooLong,
     CorruptVideo,
     RateLimited,
+    PurposeRequired,
+    LogUnavailable,
     Internal,
     MediaToolUnavailable,
 }
@@ -97,6 +99,8 @@ impl Code {
             Code::VideoTooLong => (S::UNPROCESSABLE_ENTITY, "video_too_long"),
             Code::CorruptVideo => (S::UNPROCESSABLE_ENTITY, "corrupt_video"),
             Code::RateLimited => (S::TOO_MANY_REQUESTS, "rate_limited"),
+            Code::PurposeRequired => (S::UNPROCESSABLE_ENTITY, "purpose_required"),
+            Code::LogUnavailable => (S::SERVICE_UNAVAILABLE, "log_unavailable"),
             Code::Internal => (S::INTERNAL_SERVER_ERROR, "internal"),
             Code::MediaToolUnavailable => (S::SERVICE_UNAVAILABLE, "media_tool_unavailable"),
         }
@@ -262,6 +266,8 @@ mod tests {
             Code::VideoTooLong,
             Code::CorruptVideo,
             Code::RateLimited,
+            Code::PurposeRequired,
+            Code::LogUnavailable,
             Code::Internal,
             Code::MediaToolUnavailable,
         ];

@@ -12,7 +12,9 @@ pub mod for_you;
 mod model;
 mod openapi;
 pub mod rate_limit;
+pub mod rec;
 mod routes;
+pub mod trust;
 
 pub use for_you::{ForYou, TrendingV0};
 pub use openapi::openapi_document;
@@ -59,6 +61,7 @@ struct Inner {
     config: ApiConfig,
     limiter: RateLimiter,
     for_you: Arc<dyn ForYou>,
+    trust: Arc<trust::Trust>,
     jobs: Arc<Notify>,
     clock: fn() -> i64,
 }
@@ -83,6 +86,7 @@ impl AppState {
         tools: Tools,
         config: ApiConfig,
         for_you: Arc<dyn ForYou>,
+        trust: Arc<trust::Trust>,
         jobs: Arc<Notify>,
         clock: fn() -> i64,
     ) -> Self {
@@ -93,6 +97,7 @@ impl AppState {
             limiter: RateLimiter::new(config.rate_limits),
             config,
             for_you,
+            trust,
             jobs,
             clock,
         }))
@@ -137,13 +142,25 @@ impl AppState {
     pub(crate) async fn export_extras(
         &self,
         user: flick_domain::UserId,
-        _now: i64,
+        now: i64,
     ) -> ApiResult<ExportExtras> {
         let engine = self.0.for_you.clone();
         let interests = self.db(move |_| Ok(engine.interests(user))).await?;
+        let trust = self.0.trust.clone();
+        // The export is itself on the record, before the data leaves.
+        let access_log = tokio::task::spawn_blocking(move || {
+            trust.append(&flick_trust::Record::Export {
+                subject: trust.pseudonym(user),
+                time_ms: now,
+                region: trust.region.clone(),
+            })?;
+            trust.records_about(user)
+        })
+        .await
+        .map_err(|e| ApiError::internal("log task panicked", e))??;
         Ok(ExportExtras {
             interests,
-            access_log: serde_json::Value::Array(Vec::new()),
+            access_log: serde_json::Value::Array(access_log),
         })
     }
 }

@@ -34,6 +34,8 @@ impl Modify for BearerAuth {
         routes::following, routes::for_you, routes::why,
         routes::hashtag_videos, routes::sound_videos, routes::search,
         routes::algorithm, routes::refresh_for_you, routes::export,
+        routes::checkpoint, routes::verifier_key, routes::entries, routes::inclusion, routes::consistency,
+        routes::stats, routes::admin_user_data, routes::log_export,
     ),
     components(schemas(ErrorBody, VideoView, FeedItem))
 )]

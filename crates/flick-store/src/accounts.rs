@@ -210,3 +210,21 @@ impl Store {
         Ok(role.as_deref().and_then(Role::parse).unwrap_or(Role::User))
     }
 }
+
+impl Store {
+    /// Handles of the given accounts (missing ones are left out).
+    pub fn handles(&self, ids: &[UserId]) -> Result<std::collections::HashMap<UserId, String>> {
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached("SELECT handle FROM users WHERE id = ?1")?;
+        let mut out = std::collections::HashMap::new();
+        for id in ids {
+            if let Some(h) = stmt
+                .query_row([id.0], |r| r.get::<_, String>(0))
+                .optional()?
+            {
+                out.insert(*id, h);
+            }
+        }
+        Ok(out)
+    }
+}

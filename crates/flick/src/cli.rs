@@ -30,6 +30,42 @@ pub enum Command {
     /// Benchmarks (see BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Tools for the trusted partner who audits the transparency log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Operator tools.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check an exported transparency log offline: recompute the Merkle tree,
+    /// check every signed head, and the consistency with a head saved earlier.
+    Verify {
+        /// The export (`GET /api/v1/transparency/export`, JSON).
+        #[arg(long)]
+        entries: PathBuf,
+        /// The log's verifier key (`GET /api/v1/transparency/verifier-key`).
+        #[arg(long)]
+        public_key: PathBuf,
+        /// A checkpoint you saved earlier (`GET /api/v1/transparency/checkpoint`).
+        #[arg(long)]
+        trusted_head: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Give an account a role: user, admin, moderator, support or auditor.
+    SetRole {
+        #[command(flatten)]
+        common: CommonArgs,
+        #[arg(long)]
+        handle: String,
+        #[arg(long)]
+        role: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -28,6 +28,10 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     pub session_ttl_secs: Option<u64>,
     pub rate_limits: Option<RateLimits>,
+    /// Name of the transparency log (its checkpoints' origin and key name).
+    pub log_origin: Option<String>,
+    /// The region this node processes data in, as written to the log.
+    pub region: Option<String>,
 }
 
 impl FileConfig {
@@ -52,6 +56,8 @@ impl FileConfig {
 }
 
 pub struct Settings {
+    pub log_origin: String,
+    pub region: String,
     pub listen: String,
     pub data_dir: PathBuf,
     pub tools: Tools,
@@ -112,6 +118,11 @@ pub fn resolve(file: FileConfig, args: &ServeArgs) -> anyhow::Result<Settings> {
         runner.keep_originals = k;
     }
     Ok(Settings {
+        log_origin: file
+            .log_origin
+            .clone()
+            .unwrap_or_else(|| "flick-transparency-log".into()),
+        region: file.region.clone().unwrap_or_else(|| "default".into()),
         listen: args
             .listen
             .clone()

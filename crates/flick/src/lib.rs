@@ -9,7 +9,8 @@ mod seed;
 use anyhow::Context;
 use cli::{Cli, Command};
 use config::FileConfig;
-use flick_api::{system_clock, AppState, TrendingV0};
+use flick_api::rec::RecForYou;
+use flick_api::{system_clock, AppState};
 use flick_media::{JobRunner, MediaLayout, Transcoder};
 use flick_store::Store;
 use std::io::Write;
@@ -38,6 +39,28 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => runtime.block_on(serve(config::resolve(file, &args)?)),
         Command::Seed(args) => runtime.block_on(seed::seed(&file, &args)),
         Command::Bench(cmd) => runtime.block_on(bench::run(&file, cmd)),
+        Command::Audit(cli::AuditCommand::Verify {
+            entries,
+            public_key,
+            trusted_head,
+        }) => audit_verify(&entries, &public_key, trusted_head.as_deref()),
+        Command::Admin(cli::AdminCommand::SetRole {
+            common,
+            handle,
+            role,
+        }) => {
+            let (store, _) = open_data_dir(&config::data_dir(&file, &common))?;
+            let role = flick_store::Role::parse(&role).with_context(|| {
+                format!("unknown role {role:?}: use user, admin, moderator, support or auditor")
+            })?;
+            let handle = flick_domain::Handle::parse(&handle)?;
+            let user = store
+                .user_id_by_handle(&handle)?
+                .with_context(|| format!("no account @{handle}"))?;
+            store.set_role(user, role)?;
+            println!("@{handle} is now {}", role.as_str());
+            Ok(())
+        }
         Command::Openapi => {
             println!("{}", serde_json_pretty(&flick_api::openapi_document()));
             Ok(())
@@ -47,6 +70,26 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn serde_json_pretty(doc: &flick_api::OpenApiDoc) -> String {
     doc.to_pretty_json().unwrap_or_default()
+}
+
+fn audit_verify(
+    entries: &Path,
+    public_key: &Path,
+    trusted_head: Option<&Path>,
+) -> anyhow::Result<()> {
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+    };
+    let export = read(entries)?;
+    let key = read(public_key)?;
+    let head = trusted_head.map(read).transpose()?;
+    match flick_trust::verify_export(&export, key.trim(), head.as_deref()) {
+        Ok(report) => {
+            println!("OK: {report}");
+            Ok(())
+        }
+        Err(failure) => anyhow::bail!("the log does not verify: {failure}"),
+    }
 }
 
 /// Opens a data dir: its folders, its database, its media layout.
@@ -83,18 +126,43 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
         settings.runner,
         system_clock,
     );
-    let for_you = Arc::new(TrendingV0::new(store.clone()));
+    let rec_dir = settings.data_dir.join("rec");
+    let for_you = {
+        let store = store.clone();
+        let dir = rec_dir.clone();
+        tokio::task::spawn_blocking(move || RecForYou::open(store, &dir, |_, _| {}))
+            .await?
+            .with_context(|| format!("cannot load the recommender from {}; `flick rec rebuild` recreates it from the event log", rec_dir.display()))?
+    };
+    let for_you = Arc::new(for_you);
+    let log_dir = settings.data_dir.join("transparency");
+    let trust = flick_api::trust::Trust::open(&log_dir, &settings.log_origin, &settings.region)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("cannot open the transparency log in {}", log_dir.display()))?;
+    // Each start is on the record: which code and which ranking run from here.
+    trust
+        .append(&flick_trust::Record::Release {
+            version: env!("CARGO_PKG_VERSION").into(),
+            build_hash: env!("FLICK_BUILD_HASH").into(),
+            recommender_config_hash: flick_api::ForYou::algorithm(&*for_you).hash.clone(),
+            time_ms: system_clock(),
+        })
+        .map_err(|e| anyhow::anyhow!(e.message))
+        .context("cannot write the release record to the transparency log")?;
+    let trust = Arc::new(trust);
     let state = AppState::new(
         store,
         layout,
         settings.tools,
         settings.api,
-        for_you,
+        for_you.clone(),
+        trust,
         runner.waker(),
         system_clock,
     );
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
-    let jobs = tokio::spawn(runner.run(jobs_stopped));
+    let jobs = tokio::spawn(runner.run(jobs_stopped.clone()));
+    let snapshots = tokio::spawn(snapshot_periodically(for_you.clone(), jobs_stopped));
 
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
@@ -120,7 +188,29 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     tracing::info!("requests finished; stopping jobs");
     let _ = stop_jobs.send(true);
     let _ = jobs.await;
+    let _ = snapshots.await;
+    tokio::task::spawn_blocking(move || for_you.snapshot())
+        .await?
+        .context("saving the recommender at shutdown")?;
     Ok(())
+}
+
+/// Saves what the recommender learnt since the last snapshot, every 30 s.
+/// Events are the source of truth, so a crash between two snapshots loses
+/// nothing: the next start replays them.
+async fn snapshot_periodically(rec: Arc<RecForYou>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+            _ = stop.changed() => return,
+        }
+        let rec = rec.clone();
+        match tokio::task::spawn_blocking(move || rec.snapshot()).await {
+            Ok(Err(e)) => tracing::error!(error = %e, "recommender snapshot failed"),
+            Err(e) => tracing::error!(error = %e, "recommender snapshot panicked"),
+            Ok(Ok(())) => {}
+        }
+    }
 }
 
 /// Resolves on ctrl-c or SIGTERM.

@@ -182,6 +182,19 @@ pub(crate) async fn delete_me(
     State(state): State<AppState>,
     Auth(user): Auth,
 ) -> ApiResult<StatusCode> {
+    // Logged first, under the pseudonym only: the log keeps that a deletion
+    // happened, not who was deleted.
+    let trust = state.0.trust.clone();
+    let now = state.now();
+    tokio::task::spawn_blocking(move || {
+        trust.append(&flick_trust::Record::Deletion {
+            subject_ref: trust.pseudonym(user),
+            time_ms: now,
+            region: trust.region.clone(),
+        })
+    })
+    .await
+    .map_err(|e| ApiError::internal("log task panicked", e))??;
     let removed = state.db(move |s| s.delete_user(user)).await?;
     let engine = state.0.for_you.clone();
     let videos = removed.videos.clone();

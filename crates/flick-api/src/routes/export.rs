@@ -24,7 +24,7 @@ fn to_json(v: SqlValue) -> Value {
     }
 }
 
-fn tables_json(tables: Vec<TableDump>) -> Value {
+pub(crate) fn tables_json(tables: Vec<TableDump>) -> Value {
     let mut out = Map::new();
     for t in tables {
         let rows: Vec<Value> = t

@@ -3,6 +3,7 @@ mod export;
 mod feeds;
 mod media;
 mod social;
+mod transparency;
 mod videos;
 mod web;
 
@@ -22,6 +23,7 @@ pub(crate) use accounts::*;
 pub(crate) use export::*;
 pub(crate) use feeds::*;
 pub(crate) use social::*;
+pub(crate) use transparency::*;
 pub(crate) use videos::*;
 
 pub fn router(state: AppState) -> Router {
@@ -72,6 +74,26 @@ pub fn router(state: AppState) -> Router {
         .route("/hashtags/{tag}/videos", get(feeds::hashtag_videos))
         .route("/sounds/{id}/videos", get(feeds::sound_videos))
         .route("/search", get(feeds::search))
+        .route("/transparency/checkpoint", get(transparency::checkpoint))
+        .route(
+            "/transparency/verifier-key",
+            get(transparency::verifier_key),
+        )
+        .route("/transparency/entries", get(transparency::entries))
+        .route(
+            "/transparency/proof/inclusion",
+            get(transparency::inclusion),
+        )
+        .route(
+            "/transparency/proof/consistency",
+            get(transparency::consistency),
+        )
+        .route("/transparency/export", get(transparency::log_export))
+        .route("/transparency/stats", get(transparency::stats))
+        .route(
+            "/admin/users/{handle}/data",
+            get(transparency::admin_user_data),
+        )
         .fallback(|| async {
             ApiError::new(
                 Code::NotFound,

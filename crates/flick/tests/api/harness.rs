@@ -340,3 +340,33 @@ pub fn ffprobe(target: &str) -> Value {
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// Runs a `flick` command (not the server) and returns its output.
+pub fn flick_cli(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_flick"))
+        .args(args)
+        .env("FLICK_LOG", "warn")
+        .output()
+        .expect("flick runs")
+}
+
+impl TestApp {
+    /// Grants `role` to `handle` through the operator CLI.
+    pub fn set_role(&self, handle: &str, role: &str) {
+        let out = flick_cli(&[
+            "admin",
+            "set-role",
+            "--data-dir",
+            self.data_dir.to_str().unwrap(),
+            "--handle",
+            handle,
+            "--role",
+            role,
+        ]);
+        assert!(
+            out.status.success(),
+            "set-role: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

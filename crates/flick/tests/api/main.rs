@@ -9,3 +9,4 @@ mod bad_inputs;
 mod media;
 mod rights;
 mod social;
+mod trust;

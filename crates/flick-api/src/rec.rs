@@ -1,0 +1,406 @@
+//! The For You ranking backed by the online recommender (`flick-rec`).
+//!
+//! The recommender is pure; this adapter does its IO. It feeds the model the
+//! store's event log in order (catching up before every request, so the next
+//! page after an event reflects it), and keeps the model durable: incremental
+//! snapshots of the rows touched since the last one, plus the id of the last
+//! event they include. On start it loads the snapshots and replays the events
+//! recorded since; with no snapshot it replays the whole log
+//! (`flick rec rebuild` does that on purpose).
+//!
+//! Files in `<data dir>/rec/`: `NNNNNN.snap` chunks applied in order (the
+//! first is a full snapshot) and `state.json` naming them with the last event
+//! id. Deleting a user writes a new full snapshot and removes every older
+//! chunk, so no file keeps the user's state.
+
+use crate::for_you::{Algorithm, ForYou, ForYouRequest, Pick};
+use flick_domain::{UserId, VideoId};
+use flick_rec::{
+    Config, Event as RecEvent, EventKind as RecKind, Reason, Recommender, Request, VideoMeta,
+};
+use flick_store::{Event, EventKind, Store, StoreError};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Fixed so that a replay of the same events gives the same model.
+const SEED: u64 = 0x5eed_f11c;
+/// Events read from the store per batch while catching up.
+const BATCH: u32 = 10_000;
+
+#[derive(Debug, serde::Serialize, serde::Deserialize, Default)]
+struct SnapshotState {
+    chunks: Vec<String>,
+    last_event_id: i64,
+}
+
+struct Inner {
+    model: Recommender,
+    last_event_id: i64,
+    snapshots: SnapshotState,
+}
+
+pub struct RecForYou {
+    store: Arc<Store>,
+    dir: PathBuf,
+    inner: Mutex<Inner>,
+    algorithm: Algorithm,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecError {
+    #[error("recommender snapshot in {path}: {detail}")]
+    Snapshot { path: PathBuf, detail: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("io error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RecError + '_ {
+    move |source| RecError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+impl RecForYou {
+    /// Opens the model in `dir`: loads its snapshots, then replays the
+    /// events recorded after them. `progress(done, total)` reports replay.
+    pub fn open(
+        store: Arc<Store>,
+        dir: &Path,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<Self, RecError> {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let config = Config::default();
+        let algorithm = Algorithm {
+            name: "flick-rec".into(),
+            version: flick_rec::MODEL_VERSION.into(),
+            hash: Recommender::new(config.clone(), SEED).config_hash(),
+            config: serde_json::to_value(&config).unwrap_or_default(),
+        };
+        let mut model = Recommender::new(config, SEED);
+        let state_path = dir.join("state.json");
+        let snapshots: SnapshotState = match std::fs::read(&state_path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| RecError::Snapshot {
+                path: state_path.clone(),
+                detail: e.to_string(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => SnapshotState::default(),
+            Err(e) => {
+                return Err(RecError::Io {
+                    path: state_path,
+                    source: e,
+                })
+            }
+        };
+        for chunk in &snapshots.chunks {
+            let path = dir.join(chunk);
+            let bytes = std::fs::read(&path).map_err(io(&path))?;
+            model
+                .apply_snapshot(&bytes)
+                .map_err(|e| RecError::Snapshot {
+                    path: path.clone(),
+                    detail: e.to_string(),
+                })?;
+        }
+        let this = Self {
+            store,
+            dir: dir.to_owned(),
+            inner: Mutex::new(Inner {
+                model,
+                last_event_id: snapshots.last_event_id,
+                snapshots,
+            }),
+            algorithm,
+        };
+        let total = this.store.last_event_id()?;
+        {
+            let mut inner = this.lock();
+            let start = inner.last_event_id;
+            while inner.last_event_id < total {
+                this.catch_up_batch(&mut inner)?;
+                progress(
+                    (inner.last_event_id - start) as u64,
+                    (total - start).max(0) as u64,
+                );
+            }
+        }
+        Ok(this)
+    }
+
+    /// Deletes every snapshot in `dir`, so the next `open` replays the event
+    /// log from the start.
+    pub fn discard_snapshots(dir: &Path) -> Result<(), RecError> {
+        match std::fs::remove_dir_all(dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(RecError::Io {
+                path: dir.to_owned(),
+                source: e,
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Applies up to one batch of new events. Returns how many.
+    fn catch_up_batch(&self, inner: &mut Inner) -> Result<usize, StoreError> {
+        let events = self.store.events_after(inner.last_event_id, BATCH)?;
+        let publish: Vec<VideoId> = events
+            .iter()
+            .filter(|e| e.kind == EventKind::Publish)
+            .filter_map(|e| e.video)
+            .collect();
+        let published = self.store.visible_videos(&publish)?;
+        for e in &events {
+            match e.kind {
+                EventKind::Publish => {
+                    if let Some(v) = published.iter().find(|v| Some(v.id) == e.video) {
+                        inner.model.upsert_video(VideoMeta {
+                            id: v.id.0 as u64,
+                            creator: v.author_id.0 as u64,
+                            hashtags: v.hashtags.clone(),
+                            sound: v.sound_id.map(|s| s.0 as u64),
+                            duration_ms: v.duration_ms.unwrap_or(0).max(0) as u32,
+                            created_at_ms: v.created_at,
+                            region: None,
+                        });
+                    }
+                }
+                EventKind::Unpublish => {
+                    if let Some(v) = e.video {
+                        inner.model.remove_video(v.0 as u64);
+                    }
+                }
+                EventKind::Follow | EventKind::Unfollow => {
+                    if let Some(c) = e.creator {
+                        inner.model.follow(
+                            e.user.0 as u64,
+                            c.0 as u64,
+                            e.kind == EventKind::Follow,
+                        );
+                    }
+                }
+                _ => {
+                    if let Some(event) = to_rec_event(e) {
+                        inner.model.observe(&event);
+                    }
+                }
+            }
+            inner.last_event_id = e.id;
+        }
+        Ok(events.len())
+    }
+
+    fn catch_up(&self, inner: &mut Inner) -> Result<(), StoreError> {
+        while self.catch_up_batch(inner)? == BATCH as usize {}
+        Ok(())
+    }
+
+    /// Writes the rows touched since the last snapshot as a new chunk.
+    pub fn snapshot(&self) -> Result<(), RecError> {
+        let mut inner = self.lock();
+        if inner.snapshots.chunks.is_empty() {
+            return self.write_full(&mut inner);
+        }
+        let bytes = inner.model.snapshot_dirty();
+        let last = inner.last_event_id;
+        self.write_chunk(&mut inner, bytes, last, false)
+    }
+
+    fn write_full(&self, inner: &mut Inner) -> Result<(), RecError> {
+        let bytes = inner.model.snapshot_full();
+        // The full snapshot covers everything: clear the dirty set too.
+        let _ = inner.model.snapshot_dirty();
+        let last = inner.last_event_id;
+        self.write_chunk(inner, bytes, last, true)
+    }
+
+    fn write_chunk(
+        &self,
+        inner: &mut Inner,
+        bytes: Vec<u8>,
+        last_event_id: i64,
+        full: bool,
+    ) -> Result<(), RecError> {
+        let next = inner
+            .snapshots
+            .chunks
+            .last()
+            .and_then(|c| c.trim_end_matches(".snap").parse::<u64>().ok())
+            .map_or(1, |n| n + 1);
+        let name = format!("{next:06}.snap");
+        write_durably(&self.dir.join(&name), &bytes)?;
+        let old = if full {
+            std::mem::take(&mut inner.snapshots.chunks)
+        } else {
+            Vec::new()
+        };
+        inner.snapshots.chunks.push(name);
+        inner.snapshots.last_event_id = last_event_id;
+        let state = serde_json::to_vec(&inner.snapshots).expect("state serialises");
+        write_durably(&self.dir.join("state.json"), &state)?;
+        for chunk in old {
+            let path = self.dir.join(chunk);
+            std::fs::remove_file(&path).map_err(io(&path))?;
+        }
+        // Many small chunks slow the next start: fold them into one.
+        if !full && inner.snapshots.chunks.len() > 32 {
+            return self.write_full(inner);
+        }
+        Ok(())
+    }
+
+    fn reason_texts(&self, reasons: &[Reason]) -> Result<Vec<String>, StoreError> {
+        let creators: Vec<UserId> = reasons
+            .iter()
+            .filter_map(|r| match r {
+                Reason::FromFollowed { creator } => Some(UserId(*creator as i64)),
+                _ => None,
+            })
+            .collect();
+        let handles = if creators.is_empty() {
+            Default::default()
+        } else {
+            self.store.handles(&creators)?
+        };
+        let name = |c: u64| {
+            handles
+                .get(&UserId(c as i64))
+                .map_or_else(|| "a creator".to_owned(), |h| format!("@{h}"))
+        };
+        Ok(reasons.iter().map(|r| r.to_text(&name)).collect())
+    }
+}
+
+/// Writes a file so that after a crash it is either whole or absent.
+fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), RecError> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+    f.write_all(bytes).map_err(io(&tmp))?;
+    f.sync_all().map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))?;
+    Ok(())
+}
+
+fn to_rec_event(e: &Event) -> Option<RecEvent> {
+    let kind = match e.kind {
+        EventKind::View(r) => RecKind::View {
+            watched_ms: r.watched_ms,
+            completed: r.completed,
+            loops: r.loops,
+        },
+        EventKind::Like => RecKind::Like,
+        EventKind::Unlike => RecKind::Unlike,
+        EventKind::Share => RecKind::Share,
+        EventKind::Comment => RecKind::Comment,
+        EventKind::NotInterested => RecKind::NotInterested,
+        _ => return None,
+    };
+    Some(RecEvent {
+        user: e.user.0 as u64,
+        video: e.video?.0 as u64,
+        at_ms: e.at,
+        kind,
+    })
+}
+
+impl ForYou for RecForYou {
+    fn recommend(&self, req: &ForYouRequest) -> Result<Vec<Pick>, StoreError> {
+        let mut inner = self.lock();
+        self.catch_up(&mut inner)?;
+        // A visitor has no seen filter, so pages advance by offset; a user's
+        // served items are marked seen, so each call is the next page.
+        let (limit, skip) = match req.viewer {
+            Some(_) => (req.limit, 0),
+            None => (req.limit + req.offset, req.offset),
+        };
+        let recs = inner.model.recommend(&Request {
+            user: req.viewer.map(|u| u.0 as u64),
+            limit,
+            now_ms: req.now,
+            region: None,
+            exclude: &[],
+        });
+        drop(inner);
+        recs.into_iter()
+            .skip(skip)
+            .map(|r| {
+                Ok(Pick {
+                    video: VideoId(r.video as i64),
+                    reasons: self.reason_texts(&r.reasons)?,
+                })
+            })
+            .collect()
+    }
+
+    fn why(
+        &self,
+        viewer: Option<UserId>,
+        video: VideoId,
+        now: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut inner = self.lock();
+        self.catch_up(&mut inner)?;
+        let reasons = inner
+            .model
+            .explain(viewer.map(|u| u.0 as u64), video.0 as u64, now);
+        drop(inner);
+        self.reason_texts(&reasons)
+    }
+
+    fn algorithm(&self) -> &Algorithm {
+        &self.algorithm
+    }
+
+    fn reset_user(&self, user: UserId) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        self.catch_up(&mut inner)?;
+        inner.model.reset_user(user.0 as u64);
+        Ok(())
+    }
+
+    fn forget_user(&self, user: UserId, videos: &[VideoId]) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        inner.model.forget_user(user.0 as u64);
+        for v in videos {
+            inner.model.remove_video(v.0 as u64);
+        }
+        // Older chunks still hold the user's rows: replace them all.
+        self.write_full(&mut inner).map_err(|e| {
+            tracing::error!(error = %e, "could not rewrite recommender snapshots after a deletion");
+            StoreError::NotFound("recommender snapshot")
+        })
+    }
+
+    fn interests(&self, user: UserId) -> serde_json::Value {
+        let interests = self.lock().model.user_interests(user.0 as u64);
+        let mut ids: Vec<UserId> = interests
+            .creators
+            .iter()
+            .map(|(c, _)| UserId(*c as i64))
+            .collect();
+        ids.extend(interests.follows.iter().map(|c| UserId(*c as i64)));
+        let handles = self.store.handles(&ids).unwrap_or_default();
+        let handle = |c: &u64| {
+            handles
+                .get(&UserId(*c as i64))
+                .cloned()
+                .unwrap_or_else(|| c.to_string())
+        };
+        serde_json::json!({
+            "creators": interests.creators.iter().map(|(c, w)| serde_json::json!({"creator": handle(c), "weight": w})).collect::<Vec<_>>(),
+            "hashtags": interests.hashtags.iter().map(|(t, w)| serde_json::json!({"hashtag": t, "weight": w})).collect::<Vec<_>>(),
+            "sounds": interests.sounds.iter().map(|(s, w)| serde_json::json!({"sound": s, "weight": w})).collect::<Vec<_>>(),
+            "follows": interests.follows.iter().map(handle).collect::<Vec<_>>(),
+            "positive_events": interests.positive_events,
+        })
+    }
+}

@@ -1,0 +1,234 @@
+//! The transparency log over HTTP, the auditor's statistics, and the access
+//! gate for staff reads of protected data.
+
+use super::user_by_handle;
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult, Code, ErrorBody};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::trust::may_audit;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Json;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use flick_domain::UserId;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use utoipa::IntoParams;
+
+fn text(body: String) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+}
+
+async fn require_auditor(state: &AppState, user: UserId) -> ApiResult<()> {
+    let role = state.db(move |s| s.role(user)).await?;
+    if may_audit(role) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            Code::Forbidden,
+            "only the auditor (and admins) read the transparency log",
+        ))
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal("log task panicked", e))?
+}
+
+fn bad_range(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(Code::InvalidQuery, format!("not a range of this log: {e}"))
+}
+
+#[utoipa::path(get, path = "/api/v1/transparency/checkpoint", tag = "transparency",
+    responses((status = 200, content_type = "text/plain", description = "the latest signed tree head: a C2SP checkpoint in a signed note")))]
+pub(crate) async fn checkpoint(State(state): State<AppState>) -> impl IntoResponse {
+    text(state.0.trust.log.checkpoint())
+}
+
+#[utoipa::path(get, path = "/api/v1/transparency/verifier-key", tag = "transparency",
+    responses((status = 200, content_type = "text/plain", description = "the log's Ed25519 key as a signed-note verifier key: name+keyhash+base64")))]
+pub(crate) async fn verifier_key(State(state): State<AppState>) -> impl IntoResponse {
+    text(format!("{}\n", state.0.trust.log.verifier_key()))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EntriesQuery {
+    /// First index (inclusive).
+    pub start: u64,
+    /// Last index (exclusive); at most 1000 entries per call.
+    pub end: u64,
+}
+
+#[utoipa::path(get, path = "/api/v1/transparency/entries", tag = "transparency", security(("bearer" = [])), params(EntriesQuery),
+    responses((status = 200, description = "entries with their exact leaf bytes (base64) and decoded records"), (status = 403, body = ErrorBody)))]
+pub(crate) async fn entries(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    ApiQuery(q): ApiQuery<EntriesQuery>,
+) -> ApiResult<Json<Value>> {
+    require_auditor(&state, me).await?;
+    if q.end < q.start || q.end - q.start > 1000 {
+        return Err(ApiError::new(
+            Code::InvalidQuery,
+            "ask for 0 to 1000 entries: start <= end <= start + 1000",
+        ));
+    }
+    let log = state.0.trust.log.clone();
+    let entries = blocking(move || log.entries(q.start, q.end).map_err(bad_range)).await?;
+    Ok(Json(json!({ "entries": entries })))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct InclusionQuery {
+    pub index: u64,
+    pub tree_size: u64,
+}
+
+#[utoipa::path(get, path = "/api/v1/transparency/proof/inclusion", tag = "transparency", security(("bearer" = [])), params(InclusionQuery),
+    responses((status = 200, description = "RFC 9162 inclusion proof: base64 hashes"), (status = 403, body = ErrorBody)))]
+pub(crate) async fn inclusion(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    ApiQuery(q): ApiQuery<InclusionQuery>,
+) -> ApiResult<Json<Value>> {
+    require_auditor(&state, me).await?;
+    let log = state.0.trust.log.clone();
+    let (proof, root) = blocking(move || {
+        let proof = log
+            .inclusion_proof(q.index, q.tree_size)
+            .map_err(bad_range)?;
+        Ok((proof, log.root_at(q.tree_size).map_err(bad_range)?))
+    })
+    .await?;
+    Ok(Json(json!({
+        "index": q.index, "tree_size": q.tree_size,
+        "root": B64.encode(root), "proof": proof.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConsistencyQuery {
+    pub first: u64,
+    pub second: u64,
+}
+
+#[utoipa::path(get, path = "/api/v1/transparency/proof/consistency", tag = "transparency", security(("bearer" = [])), params(ConsistencyQuery),
+    responses((status = 200, description = "RFC 9162 consistency proof: base64 hashes"), (status = 403, body = ErrorBody)))]
+pub(crate) async fn consistency(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    ApiQuery(q): ApiQuery<ConsistencyQuery>,
+) -> ApiResult<Json<Value>> {
+    require_auditor(&state, me).await?;
+    let log = state.0.trust.log.clone();
+    let proof =
+        blocking(move || log.consistency_proof(q.first, q.second).map_err(bad_range)).await?;
+    Ok(Json(json!({
+        "first": q.first, "second": q.second,
+        "proof": proof.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
+    })))
+}
+
+#[utoipa::path(get, path = "/api/v1/transparency/export", tag = "transparency", security(("bearer" = [])),
+    responses((status = 200, description = "the whole log with a signed head per size: the input of `flick audit verify`"), (status = 403, body = ErrorBody)))]
+pub(crate) async fn log_export(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+) -> ApiResult<Json<flick_trust::ExportFile>> {
+    require_auditor(&state, me).await?;
+    let log = state.0.trust.log.clone();
+    Ok(Json(
+        blocking(move || {
+            log.export()
+                .map_err(|e| ApiError::internal("exporting the log", e))
+        })
+        .await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/transparency/stats", tag = "transparency", security(("bearer" = [])),
+    responses((status = 200, description = "aggregate counts: accesses by purpose and role, denials, exports, deletions, releases"), (status = 403, body = ErrorBody)))]
+pub(crate) async fn stats(State(state): State<AppState>, Auth(me): Auth) -> ApiResult<Json<Value>> {
+    require_auditor(&state, me).await?;
+    let log = state.0.trust.log.clone();
+    let entries = blocking(move || {
+        log.entries(0, log.size())
+            .map_err(|e| ApiError::internal("reading the log", e))
+    })
+    .await?;
+    let (mut by_purpose, mut by_role, mut by_type) = (
+        BTreeMap::<String, u64>::new(),
+        BTreeMap::<String, u64>::new(),
+        BTreeMap::<String, u64>::new(),
+    );
+    let mut denied = 0u64;
+    for e in &entries {
+        let r = &e.record;
+        let kind = r["type"].as_str().unwrap_or("unknown").to_owned();
+        if kind == "access" {
+            *by_purpose
+                .entry(r["purpose"].as_str().unwrap_or("").to_owned())
+                .or_default() += 1;
+            *by_role
+                .entry(r["role"].as_str().unwrap_or("").to_owned())
+                .or_default() += 1;
+            if r["decision"] == "denied" {
+                denied += 1;
+            }
+        }
+        *by_type.entry(kind).or_default() += 1;
+    }
+    Ok(Json(json!({
+        "tree_size": entries.len(),
+        "records_by_type": by_type,
+        "accesses_by_purpose": by_purpose,
+        "accesses_by_role": by_role,
+        "accesses_denied": denied,
+    })))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PurposeQuery {
+    /// Why the data is needed, 10–300 characters. Logged.
+    pub purpose: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/users/{handle}/data", tag = "transparency", security(("bearer" = [])),
+    params(("handle" = String, Path, description = "whose data"), PurposeQuery),
+    responses((status = 200, description = "the user's protected data; the read is in the transparency log and in the user's own export"),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn admin_user_data(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    ApiPath(handle): ApiPath<String>,
+    ApiQuery(q): ApiQuery<PurposeQuery>,
+) -> ApiResult<Json<Value>> {
+    let subject = user_by_handle(&state, &handle).await?;
+    let role = state.db(move |s| s.role(me)).await?;
+    let trust = state.0.trust.clone();
+    let now = state.now();
+    let purpose = q.purpose.unwrap_or_default();
+    blocking(move || trust.gate(me, role, "account_and_activity", subject, &purpose, now)).await?;
+    let tables = state.db(move |s| s.export_user(subject)).await?;
+    Ok(Json(
+        json!({ "tables": super::export::tables_json(tables) }),
+    ))
+}

@@ -1,0 +1,149 @@
+//! The access gate and the transparency log, as the API uses them.
+//!
+//! Every read of a user's protected data by someone other than the user
+//! goes through [`Trust::gate`], which appends a record to the log — and
+//! fsyncs it — before the read may happen. If the log cannot be written, the
+//! read is refused: the gate fails closed.
+//!
+//! Log records never carry an account id: subjects are pseudonyms, an HMAC
+//! of the id under a secret kept in the data dir. The user's own export can
+//! find their records (it knows their id); once the account is deleted,
+//! nothing links a pseudonym back to a person.
+
+use crate::error::{ApiError, ApiResult, Code};
+use flick_domain::UserId;
+use flick_store::Role;
+use flick_trust::{Decision, Record, TransparencyLog};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::sync::Arc;
+
+pub struct Trust {
+    pub log: Arc<TransparencyLog>,
+    salt: [u8; 32],
+    /// The region this node processes data in (until regions are configured,
+    /// the one region of a single node).
+    pub region: String,
+}
+
+/// Roles whose job may require reading someone's protected data.
+fn may_read_protected(role: Role) -> bool {
+    matches!(role, Role::Admin | Role::Moderator | Role::Support)
+}
+
+/// Roles that read the log and aggregates (never protected data).
+pub fn may_audit(role: Role) -> bool {
+    matches!(role, Role::Auditor | Role::Admin)
+}
+
+impl Trust {
+    /// Opens the log in `dir`, creating its signing key and the pseudonym
+    /// secret on first start.
+    pub fn open(dir: &Path, origin: &str, region: &str) -> Result<Self, String> {
+        let log = TransparencyLog::open(dir, origin).map_err(|e| e.to_string())?;
+        let salt_path = dir.join("subject-secret");
+        let salt = match std::fs::read(&salt_path) {
+            Ok(bytes) if bytes.len() == 32 => bytes.try_into().expect("checked length"),
+            Ok(_) => {
+                return Err(format!(
+                    "{} is damaged (expected 32 bytes)",
+                    salt_path.display()
+                ))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut salt = [0u8; 32];
+                rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut salt);
+                write_secret(&salt_path, &salt)
+                    .map_err(|e| format!("cannot write {}: {e}", salt_path.display()))?;
+                salt
+            }
+            Err(e) => return Err(format!("cannot read {}: {e}", salt_path.display())),
+        };
+        Ok(Self {
+            log: Arc::new(log),
+            salt,
+            region: region.to_owned(),
+        })
+    }
+
+    /// The name a user has in the log.
+    pub fn pseudonym(&self, user: UserId) -> String {
+        // HMAC-like keyed hash: H(secret || id). The secret never leaves the
+        // data dir, so the log alone cannot be joined back to accounts.
+        let mut h = Sha256::new();
+        h.update(self.salt);
+        h.update(user.0.to_be_bytes());
+        format!("subject:{}", hex::encode(&h.finalize()[..12]))
+    }
+
+    pub fn append(&self, record: &Record) -> ApiResult<()> {
+        self.log.append(record).map(|_| ()).map_err(|e| {
+            tracing::error!(error = %e, "transparency log append failed");
+            ApiError::new(Code::LogUnavailable, "the transparency log cannot be written, so this access is refused; try again later")
+        })
+    }
+
+    /// Lets `actor` read `subject`'s `data_class` for `purpose`, or refuses;
+    /// either way the decision is in the log before this returns.
+    pub fn gate(
+        &self,
+        actor: UserId,
+        role: Role,
+        data_class: &str,
+        subject: UserId,
+        purpose: &str,
+        now: i64,
+    ) -> ApiResult<()> {
+        let purpose = purpose.trim();
+        let allowed = may_read_protected(role) && (10..=300).contains(&purpose.chars().count());
+        self.append(&Record::Access {
+            actor: self.pseudonym(actor),
+            role: role.as_str().into(),
+            data_class: data_class.into(),
+            subject: self.pseudonym(subject),
+            purpose: purpose.into(),
+            time_ms: now,
+            region: self.region.clone(),
+            decision: if allowed {
+                Decision::Allowed
+            } else {
+                Decision::Denied
+            },
+        })?;
+        if !may_read_protected(role) {
+            return Err(ApiError::new(
+                Code::Forbidden,
+                "your role may not read other people's data; the attempt has been logged",
+            ));
+        }
+        if !allowed {
+            return Err(ApiError::new(Code::PurposeRequired, "state why you need this data: `purpose` of 10 to 300 characters; the refusal has been logged"));
+        }
+        Ok(())
+    }
+
+    /// Every log record about `user` (accesses to their data, their exports).
+    pub fn records_about(&self, user: UserId) -> ApiResult<Vec<serde_json::Value>> {
+        let me = self.pseudonym(user);
+        let entries = self
+            .log
+            .entries(0, self.log.size())
+            .map_err(|e| ApiError::internal("reading the log", e))?;
+        Ok(entries
+            .into_iter()
+            .filter(|e| e.record.get("subject").and_then(|s| s.as_str()) == Some(me.as_str()))
+            .map(|e| serde_json::json!({"index": e.index, "record": e.record}))
+            .collect())
+    }
+}
+
+fn write_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}

@@ -1,0 +1,44 @@
+//! Flick's For You recommender.
+//!
+//! Pure computation: no IO, no clock, no global state. Given the same
+//! config, seed and sequence of calls it returns the same feeds, bit for bit
+//! (one PRNG, seeded, drives exploration and negative sampling; maps are
+//! only used for lookups, never iterated into an output).
+//!
+//! The model, updated on every event:
+//! - per-user and per-video embeddings trained by one SGD step per event
+//!   (BPR for positive signals, a pointwise push-down for negative ones),
+//!   quantised to i8 per video for an exact nearest-neighbour scan;
+//! - per-video co-occurrence neighbours (bounded slots, space-saving
+//!   counters) with popularity-normalised similarity: the item-to-item signal
+//!   that carries MovieLens-style top-N;
+//! - side features (creator, sound, hashtags) with an admission threshold
+//!   before they get an embedding, and eviction when stale;
+//! - Beta posteriors on each video's completion rate: new videos are tried
+//!   out by Thompson sampling until their impression budget is spent, then
+//!   judged; bad ones are never shown again;
+//! - log-domain trending keys per region.
+//!
+//! Serving: candidates (co-occurrence, nearest neighbours, followed
+//! creators, shared sound/hashtag, trending), a ranker with published
+//! weights, then re-ranking (creator never twice in a row, topic repeats
+//! scored down, exploration slots), with reasons recorded from the source
+//! that produced each item.
+
+mod config;
+mod model;
+mod scan;
+mod snapshot;
+mod types;
+mod util;
+
+pub mod bench;
+pub mod eval;
+pub mod sim;
+
+pub use config::{
+    CandidateLimits, Config, Exploration, RankerWeights, Signals, MODEL_VERSION,
+};
+pub use model::{Memory, Recommender, VideoStatus, MAX_TAGS};
+pub use snapshot::SnapshotError;
+pub use types::{Event, EventKind, Interests, Reason, Recommendation, Request, VideoMeta};

@@ -1,0 +1,108 @@
+//! The values the recommender takes in and gives back.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A video as the catalogue knows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VideoMeta {
+    pub id: u64,
+    pub creator: u64,
+    /// Lower-case, without '#'. Only the first few are used as topics.
+    pub hashtags: Vec<String>,
+    pub sound: Option<u64>,
+    pub duration_ms: u32,
+    pub created_at_ms: i64,
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub user: u64,
+    pub video: u64,
+    pub at_ms: i64,
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventKind {
+    /// The clip was on screen (marks it seen; no learning signal by itself).
+    Impression,
+    View {
+        watched_ms: u32,
+        completed: bool,
+        loops: u32,
+    },
+    Like,
+    Unlike,
+    Share,
+    Comment,
+    NotInterested,
+    /// An explicit swipe-away reported without a watch time.
+    Skip,
+}
+
+/// A feed request. `user: None` is a signed-out visitor.
+#[derive(Debug, Clone, Default)]
+pub struct Request<'a> {
+    pub user: Option<u64>,
+    pub limit: usize,
+    pub now_ms: i64,
+    pub region: Option<String>,
+    /// Videos never to return on this page (e.g. the client's current queue).
+    pub exclude: &'a [u64],
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recommendation {
+    pub video: u64,
+    pub score: f32,
+    pub reasons: Vec<Reason>,
+}
+
+/// Why a video was recommended: recorded from the candidate source that put
+/// it there, so the explanation is never made up after the fact.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Reason {
+    /// Close to `video`, one the user watched to the end (or loved).
+    SimilarToWatched { video: u64 },
+    FromFollowed { creator: u64 },
+    PopularInRegion { region: String },
+    Trending,
+    /// A new video being tried out on a few viewers.
+    Exploring,
+    SharesSound { sound: u64, video: u64 },
+    SharesHashtag { tag: String },
+}
+
+impl Reason {
+    /// Text for people. `creator_name` maps a creator id to a display name
+    /// (the server knows handles; the model only knows ids).
+    pub fn to_text(&self, creator_name: &dyn Fn(u64) -> String) -> String {
+        match self {
+            Reason::SimilarToWatched { .. } => "similar to videos you watched to the end".into(),
+            Reason::FromFollowed { creator } => format!("from {}, whom you follow", creator_name(*creator)),
+            Reason::PopularInRegion { region } => format!("popular in {region}"),
+            Reason::Trending => "popular right now".into(),
+            Reason::Exploring => "a new video being tried out".into(),
+            Reason::SharesSound { .. } => "uses a sound from a video you loved".into(),
+            Reason::SharesHashtag { tag } => format!("#{tag}, like videos you loved"),
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_text(&|c| format!("creator {c}")))
+    }
+}
+
+/// "Your interests": what the model believes a user likes, strongest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Interests {
+    pub creators: Vec<(u64, f32)>,
+    pub hashtags: Vec<(String, f32)>,
+    pub sounds: Vec<(u64, f32)>,
+    pub follows: Vec<u64>,
+    pub positive_events: u32,
+}

@@ -1,0 +1,303 @@
+//! Behaviour of the recommender on the simulator, with fixed seeds.
+
+use flick_rec::sim::{self, Feed, Policy, SimConfig, World, USER_BASE};
+use flick_rec::{Config, Event, EventKind, Reason, Recommender, Request};
+use std::collections::HashSet;
+
+fn small() -> SimConfig {
+    SimConfig {
+        seed: 11,
+        users: 120,
+        videos: 2_000,
+        swipes: 40,
+        ..Default::default()
+    }
+}
+
+fn req(user: u64, limit: usize, now_ms: i64) -> Request<'static> {
+    Request {
+        user: Some(user),
+        limit,
+        now_ms,
+        region: None,
+        exclude: &[],
+    }
+}
+
+/// A model warmed by `rounds` pages of simulated traffic per user.
+fn warmed(cfg: &SimConfig, rounds: usize) -> (World, Recommender) {
+    let mut world = World::new(cfg.clone());
+    let mut m = Recommender::new(Config::default(), cfg.seed);
+    for v in &world.videos {
+        m.upsert_video(v.meta.clone());
+    }
+    for _ in 0..rounds {
+        for u in 0..cfg.users {
+            let user = USER_BASE + u as u64;
+            let page = m.recommend(&req(user, 10, world.clock_ms));
+            for (i, r) in page.iter().enumerate() {
+                let (events, _) = world.react(user, r.video, i);
+                events.iter().for_each(|e| m.observe(e));
+            }
+        }
+    }
+    (world, m)
+}
+
+fn ids(page: &[flick_rec::Recommendation]) -> Vec<u64> {
+    page.iter().map(|r| r.video).collect()
+}
+
+#[test]
+fn flick_beats_trending_only_by_15_percent_after_30_swipes() {
+    let cfg = small();
+    let flick = sim::run(&cfg, Policy::Flick);
+    let trending = sim::run(&cfg, Policy::TrendingOnly);
+    let random = sim::run(&cfg, Policy::Random);
+    let (f, t, r) = (flick.mean_from(30), trending.mean_from(30), random.mean_from(30));
+    assert!(f >= 1.15 * t, "flick {f:.3} vs trending-only {t:.3}");
+    assert!(f > r, "flick {f:.3} vs random {r:.3}");
+}
+
+#[test]
+fn new_user_feed_adapts_within_ten_swipes() {
+    let cfg = small();
+    let (mut world, mut m) = warmed(&cfg, 3);
+    let (mut before, mut after, mut n) = (0usize, 0usize, 0usize);
+    for _ in 0..30 {
+        let user = world.add_user();
+        let fav = world.favourite[World::user_index(user)];
+        let first = m.recommend(&req(user, 10, world.clock_ms));
+        before += first.iter().filter(|r| world.video(r.video).topic == fav).count();
+        for (i, r) in first.iter().enumerate() {
+            let (events, _) = world.react(user, r.video, i);
+            events.iter().for_each(|e| m.observe(e));
+        }
+        let next = m.recommend(&req(user, 10, world.clock_ms));
+        after += next.iter().filter(|r| world.video(r.video).topic == fav).count();
+        n += next.len();
+    }
+    let base = 1.0 / cfg.topics as f64;
+    let share_after = after as f64 / n as f64;
+    let share_before = before as f64 / n as f64;
+    assert!(
+        share_after >= 2.0 * base && share_after > share_before + 0.1,
+        "favourite topic share: first page {share_before:.2}, after 10 swipes {share_after:.2}, base {base:.2}"
+    );
+}
+
+#[test]
+fn bad_new_clip_stops_being_shown_and_good_one_surfaces() {
+    let cfg = small();
+    let (mut world, mut m) = warmed(&cfg, 2);
+    let good = world.upload(Some(3.0), None);
+    let bad = world.upload(Some(-3.0), None);
+    let (good_id, bad_id) = (world.videos[good].meta.id, world.videos[bad].meta.id);
+    m.upsert_video(world.videos[good].meta.clone());
+    m.upsert_video(world.videos[bad].meta.clone());
+    let budget = m.config().exploration.budget;
+    let mut bad_after_judged = 0;
+    for _ in 0..6 {
+        for u in 0..cfg.users {
+            let user = USER_BASE + u as u64;
+            let judged = m.video_status(bad_id).expect("bad").failed;
+            let page = m.recommend(&req(user, 10, world.clock_ms));
+            if judged && ids(&page).contains(&bad_id) {
+                bad_after_judged += 1;
+            }
+            for (i, r) in page.iter().enumerate() {
+                let (events, _) = world.react(user, r.video, i);
+                events.iter().for_each(|e| m.observe(e));
+            }
+        }
+    }
+    let g = m.video_status(good_id).expect("good");
+    let b = m.video_status(bad_id).expect("bad");
+    assert!(b.failed, "bad clip judged bad: {b:?}");
+    assert!(b.impressions <= budget, "bad clip shown past its budget: {b:?}");
+    assert_eq!(bad_after_judged, 0);
+    assert!(!g.failed && !g.exploring, "good clip graduated: {g:?}");
+    assert!(g.impressions > budget + 5, "good clip keeps being shown: {g:?}");
+}
+
+#[test]
+fn reset_user_gives_a_fresh_users_page() {
+    let cfg = small();
+    let (world, m) = warmed(&cfg, 2);
+    let user = USER_BASE + 3;
+    let mut a = m.clone();
+    a.reset_user(user);
+    let page_reset = ids(&a.recommend(&req(user, 10, world.clock_ms)));
+    let mut b = m.clone();
+    let page_new = ids(&b.recommend(&req(USER_BASE + 999_999, 10, world.clock_ms)));
+    assert_eq!(page_reset, page_new);
+    assert_eq!(a.user_interests(user).positive_events, 0);
+}
+
+#[test]
+fn seen_never_repeats_and_no_creator_twice_in_a_row() {
+    let cfg = small();
+    let mut world = World::new(cfg.clone());
+    let mut feed = Feed::new(Policy::Flick, &world, Config::default());
+    let mut seen: Vec<HashSet<u64>> = vec![HashSet::new(); cfg.users];
+    for _ in 0..8 {
+        for u in 0..cfg.users {
+            let user = USER_BASE + u as u64;
+            let page = feed.page(&world, user, 10);
+            assert_eq!(page.len(), 10);
+            for w in page.windows(2) {
+                assert_ne!(world.video(w[0]).meta.creator, world.video(w[1]).meta.creator);
+            }
+            for (i, &v) in page.iter().enumerate() {
+                assert!(seen[u].insert(v), "video {v} shown twice to user {u}");
+                let (events, _) = world.react(user, v, i);
+                events.iter().for_each(|e| feed.observe(e));
+            }
+        }
+    }
+}
+
+#[test]
+fn not_interested_suppresses_video_and_repeated_creator() {
+    let cfg = small();
+    let (world, mut m) = warmed(&cfg, 2);
+    let user = USER_BASE + 5;
+    let page = m.preview(&req(user, 10, world.clock_ms));
+    let target = world.video(page[0].video).meta.creator;
+    // Two clips by the same creator marked not interested.
+    let by_creator: Vec<u64> = world
+        .videos
+        .iter()
+        .filter(|v| v.meta.creator == target)
+        .map(|v| v.meta.id)
+        .take(2)
+        .collect();
+    for &v in &by_creator {
+        m.observe(&Event {
+            user,
+            video: v,
+            at_ms: world.clock_ms,
+            kind: EventKind::NotInterested,
+        });
+    }
+    for _ in 0..10 {
+        let page = m.recommend(&req(user, 10, world.clock_ms));
+        for r in &page {
+            assert_ne!(world.video(r.video).meta.creator, target);
+            assert!(!by_creator.contains(&r.video));
+        }
+    }
+    // And a removed video is never served to anyone.
+    let top = m.preview(&req(USER_BASE + 6, 1, world.clock_ms))[0].video;
+    m.remove_video(top);
+    for u in 0..20 {
+        let page = m.recommend(&req(USER_BASE + u, 10, world.clock_ms));
+        assert!(!ids(&page).contains(&top));
+    }
+}
+
+#[test]
+fn snapshot_full_and_incremental_round_trip() {
+    let cfg = small();
+    let (mut world, mut m) = warmed(&cfg, 2);
+    let full = m.snapshot_full();
+    let _ = m.snapshot_dirty(); // the full snapshot is the base from here
+    // More traffic, an upload, a follow, a removal and a forgotten user.
+    for u in 0..40 {
+        let user = USER_BASE + u as u64;
+        let page = m.recommend(&req(user, 10, world.clock_ms));
+        for (i, r) in page.iter().enumerate() {
+            let (events, _) = world.react(user, r.video, i);
+            events.iter().for_each(|e| m.observe(e));
+        }
+    }
+    let i = world.upload(Some(1.0), None);
+    m.upsert_video(world.videos[i].meta.clone());
+    m.follow(USER_BASE + 1, world.videos[0].meta.creator, true);
+    m.remove_video(world.videos[1].meta.id);
+    m.forget_user(USER_BASE + 2);
+    let inc1 = m.snapshot_dirty();
+    for u in 40..60 {
+        let user = USER_BASE + u as u64;
+        let page = m.recommend(&req(user, 10, world.clock_ms));
+        for (i, r) in page.iter().enumerate() {
+            let (events, _) = world.react(user, r.video, i);
+            events.iter().for_each(|e| m.observe(e));
+        }
+    }
+    m.forget_user(USER_BASE + 41);
+    let inc2 = m.snapshot_dirty();
+    assert!(inc1.len() < full.len());
+
+    let mut loaded = Recommender::new(Config::default(), 0);
+    loaded.apply_snapshot(&full).expect("full");
+    loaded.apply_snapshot(&inc1).expect("inc1");
+    loaded.apply_snapshot(&inc2).expect("inc2");
+    assert_eq!(loaded.user_interests(USER_BASE + 2).positive_events, 0);
+    assert_eq!(loaded.user_count(), m.user_count());
+    assert_eq!(loaded.snapshot_full(), m.snapshot_full());
+    for u in 0..cfg.users as u64 + 2 {
+        let r = req(USER_BASE + u, 10, world.clock_ms);
+        assert_eq!(m.recommend(&r), loaded.recommend(&r), "user {u}");
+    }
+    // A corrupt chunk is refused and leaves the model as it was.
+    let before = loaded.snapshot_full();
+    assert!(loaded.apply_snapshot(&inc1[..inc1.len() / 2]).is_err());
+    assert_eq!(loaded.snapshot_full(), before);
+}
+
+#[test]
+fn same_seed_and_events_give_the_same_feeds() {
+    let cfg = small();
+    let run = || {
+        let (world, mut m) = warmed(&cfg, 2);
+        (0..30)
+            .map(|u| ids(&m.recommend(&req(USER_BASE + u, 10, world.clock_ms))))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn reasons_explain_the_source() {
+    let cfg = small();
+    let (world, mut m) = warmed(&cfg, 3);
+    let user = USER_BASE + 7;
+    let creator = world.videos[10].meta.creator;
+    m.follow(user, creator, true);
+    let page = m.recommend(&Request {
+        user: Some(user),
+        limit: 20,
+        now_ms: world.clock_ms,
+        region: Some("eu".into()),
+        exclude: &[],
+    });
+    assert!(page.iter().all(|r| !r.reasons.is_empty()));
+    let followed: Vec<_> = page
+        .iter()
+        .filter(|r| r.reasons.contains(&Reason::FromFollowed { creator }))
+        .collect();
+    for r in &followed {
+        assert_eq!(world.video(r.video).meta.creator, creator);
+    }
+    let texts: Vec<String> = page[0].reasons.iter().map(|r| r.to_string()).collect();
+    assert!(!texts[0].is_empty());
+    let explained = m.explain(Some(user), page[0].video, world.clock_ms);
+    assert!(!explained.is_empty());
+    let interests = m.user_interests(user);
+    assert!(!interests.hashtags.is_empty());
+    assert_eq!(interests.follows, vec![creator]);
+}
+
+#[test]
+fn config_hash_is_stable_and_tracks_weights() {
+    let a = Config::default();
+    let h = a.content_hash();
+    assert_eq!(h.len(), 16);
+    assert!(h.chars().all(|c| c.is_ascii_hexdigit()));
+    assert_eq!(h, Config::default().content_hash());
+    let mut b = a.clone();
+    b.ranker.share += 0.5;
+    assert_ne!(h, b.content_hash());
+    assert_eq!(Recommender::new(a, 1).config_hash(), h);
+}
