@@ -40,7 +40,10 @@ fn main() {
         std::fs::create_dir_all(&dir).expect("creating export dir");
         std::fs::write(format!("{dir}/train.tsv"), eval::to_udata(&train)).expect("writing train");
         std::fs::write(format!("{dir}/test.tsv"), eval::to_udata(&test)).expect("writing test");
-        eprintln!("split written to {dir}/train.tsv, {dir}/test.tsv (seed {})", eval::SPLIT_SEED);
+        eprintln!(
+            "split written to {dir}/train.tsv, {dir}/test.tsv (seed {})",
+            eval::SPLIT_SEED
+        );
     }
     // `--config '{"neighbors": 64}'` overrides fields of the preset.
     let mut config = Config::movielens();
@@ -71,13 +74,23 @@ fn main() {
         for (c, r) in eval::tune(&train, grid) {
             println!(
                 "| {} | {} | {} | {} | {:.4} | {:.4} | {:.3} |",
-                c.pop_from, c.pop_to, c.activity_damping, c.ranker.affinity, r.ndcg, r.recall, r.fit_seconds
+                c.pop_from,
+                c.pop_to,
+                c.activity_damping,
+                c.ranker.affinity,
+                r.ndcg,
+                r.recall,
+                r.fit_seconds
             );
         }
     }
     let flick = eval::evaluate(&train, &test, &config);
     let pop = eval::evaluate_popularity(&train, &test);
-    println!("config {} ({})", flick.config_hash, flick_rec::MODEL_VERSION);
+    println!(
+        "config {} ({})",
+        flick.config_hash,
+        flick_rec::MODEL_VERSION
+    );
     print!("{}", eval::table(&[flick.clone(), pop]));
     println!("rank {:.3} s for {} users", flick.rank_seconds, flick.users);
     if let Some(f) = dump {

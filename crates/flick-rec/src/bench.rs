@@ -36,17 +36,37 @@ impl BenchReport {
         let _ = writeln!(s, "| metric | value | target |");
         let _ = writeln!(s, "|---|---|---|");
         let _ = writeln!(s, "| recommend p50 | {:.2} ms | |", self.recommend_p50_ms);
-        let _ = writeln!(s, "| recommend p99 | {:.2} ms | <= 5 ms |", self.recommend_p99_ms);
-        let _ = writeln!(s, "| events ingested | {:.0} /s | >= 100000 /s |", self.events_per_second);
+        let _ = writeln!(
+            s,
+            "| recommend p99 | {:.2} ms | <= 5 ms |",
+            self.recommend_p99_ms
+        );
+        let _ = writeln!(
+            s,
+            "| events ingested | {:.0} /s | >= 100000 /s |",
+            self.events_per_second
+        );
         let _ = writeln!(
             s,
             "| event -> next feed p50 / p99 | {:.2} / {:.2} ms | <= 10 ms |",
             self.event_to_feed_p50_ms, self.event_to_feed_p99_ms
         );
-        let _ = writeln!(s, "| next feed changed after event | {:.0} % | |", 100.0 * self.feed_changed);
-        let _ = writeln!(s, "| model bytes per video | {:.0} | <= 400 |", self.bytes_per_video);
+        let _ = writeln!(
+            s,
+            "| next feed changed after event | {:.0} % | |",
+            100.0 * self.feed_changed
+        );
+        let _ = writeln!(
+            s,
+            "| model bytes per video | {:.0} | <= 400 |",
+            self.bytes_per_video
+        );
         let _ = writeln!(s, "| model bytes per user | {:.0} | |", self.bytes_per_user);
-        let _ = writeln!(s, "| creators+sounds+hashtags | {:.1} MiB | |", self.feature_bytes as f64 / 1048576.0);
+        let _ = writeln!(
+            s,
+            "| creators+sounds+hashtags | {:.1} MiB | |",
+            self.feature_bytes as f64 / 1048576.0
+        );
         s
     }
 }
@@ -57,7 +77,13 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
 }
 
 /// `events_per_user` events per user on average; `requests` timed requests.
-pub fn run(videos: usize, users: usize, events_per_user: usize, requests: usize, seed: u64) -> BenchReport {
+pub fn run(
+    videos: usize,
+    users: usize,
+    events_per_user: usize,
+    requests: usize,
+    seed: u64,
+) -> BenchReport {
     let topics = 500u64;
     let mut rng = Rng::new(seed);
     let mut m = Recommender::new(Config::default(), seed);
@@ -90,11 +116,23 @@ pub fn run(videos: usize, users: usize, events_per_user: usize, requests: usize,
         let video = topic + topics * rng.below(per_topic) + 1;
         let r = rng.f64();
         let kind = if r < 0.35 {
-            EventKind::View { watched_ms: 15_000, completed: true, loops: (r < 0.1) as u32 }
+            EventKind::View {
+                watched_ms: 15_000,
+                completed: true,
+                loops: (r < 0.1) as u32,
+            }
         } else if r < 0.65 {
-            EventKind::View { watched_ms: 900, completed: false, loops: 0 }
+            EventKind::View {
+                watched_ms: 900,
+                completed: false,
+                loops: 0,
+            }
         } else if r < 0.85 {
-            EventKind::View { watched_ms: 6_000, completed: false, loops: 0 }
+            EventKind::View {
+                watched_ms: 6_000,
+                completed: false,
+                loops: 0,
+            }
         } else if r < 0.95 {
             EventKind::Like
         } else if r < 0.99 {
@@ -102,7 +140,12 @@ pub fn run(videos: usize, users: usize, events_per_user: usize, requests: usize,
         } else {
             EventKind::Share
         };
-        events.push(Event { user: 1 + u as u64, video: video.min(videos as u64), at_ms: t0 + n as i64 * 10, kind });
+        events.push(Event {
+            user: 1 + u as u64,
+            video: video.min(videos as u64),
+            at_ms: t0 + n as i64 * 10,
+            kind,
+        });
     }
     let start = Instant::now();
     for e in &events {
@@ -115,7 +158,13 @@ pub fn run(videos: usize, users: usize, events_per_user: usize, requests: usize,
     for _ in 0..requests {
         let u = 1 + rng.below(users as u64);
         let t = Instant::now();
-        let page = m.recommend(&Request { user: Some(u), limit: 10, now_ms: now, region: Some("eu".into()), exclude: &[] });
+        let page = m.recommend(&Request {
+            user: Some(u),
+            limit: 10,
+            now_ms: now,
+            region: Some("eu".into()),
+            exclude: &[],
+        });
         lat.push(t.elapsed().as_secs_f64() * 1e3);
         std::hint::black_box(page);
     }
@@ -124,10 +173,21 @@ pub fn run(videos: usize, users: usize, events_per_user: usize, requests: usize,
     let mut changed = 0;
     for i in 0..probes {
         let u = 1 + rng.below(users as u64);
-        let req = Request { user: Some(u), limit: 10, now_ms: now, region: Some("eu".into()), exclude: &[] };
+        let req = Request {
+            user: Some(u),
+            limit: 10,
+            now_ms: now,
+            region: Some("eu".into()),
+            exclude: &[],
+        };
         let before: Vec<u64> = m.preview(&req).into_iter().map(|r| r.video).collect();
         let video = user_topics[(u - 1) as usize][0] + topics * rng.below(per_topic) + 1;
-        let e = Event { user: u, video: video.min(videos as u64), at_ms: now + i as i64, kind: EventKind::Share };
+        let e = Event {
+            user: u,
+            video: video.min(videos as u64),
+            at_ms: now + i as i64,
+            kind: EventKind::Share,
+        };
         let t = Instant::now();
         m.observe(&e);
         let page = m.recommend(&req);
@@ -153,4 +213,3 @@ pub fn run(videos: usize, users: usize, events_per_user: usize, requests: usize,
         feature_bytes: mem.feature_bytes,
     }
 }
-

@@ -223,7 +223,11 @@ fn score(
         covered.extend(items.iter().copied());
     }
     let n = recs.len().max(1) as f64;
-    (recall / n, ndcg / n, covered.len() as f64 / n_items.max(1) as f64)
+    (
+        recall / n,
+        ndcg / n,
+        covered.len() as f64 / n_items.max(1) as f64,
+    )
 }
 
 fn group(ratings: &[Rating]) -> HashMap<u64, HashSet<u64>> {
@@ -370,7 +374,12 @@ impl StreamingReport {
 /// Prequential evaluation: replays `all` positives in timestamp order; each
 /// one in `test` is first predicted (rank among items the user has not yet
 /// interacted with in the stream), then learnt.
-pub fn streaming(all: &[Rating], test: &[Rating], config: &Config, windows: usize) -> StreamingReport {
+pub fn streaming(
+    all: &[Rating],
+    test: &[Rating],
+    config: &Config,
+    windows: usize,
+) -> StreamingReport {
     let all = positives(all);
     let test: HashSet<(u64, u64)> = positives(test).iter().map(|r| (r.user, r.item)).collect();
     let items = catalogue(&all, &[]);
@@ -384,9 +393,18 @@ pub fn streaming(all: &[Rating], test: &[Rating], config: &Config, windows: usiz
         if test.contains(&(r.user, r.item)) {
             let rel: HashSet<u64> = std::iter::once(r.item).collect();
             let flick = top_k(m.relevance(r.user), Some(user_seen));
-            let pop = top_k(popularity.iter().map(|(&i, &c)| (i, c)).collect(), Some(user_seen));
+            let pop = top_k(
+                popularity.iter().map(|(&i, &c)| (i, c)).collect(),
+                Some(user_seen),
+            );
             let hit = |l: &[u64]| l.contains(&r.item) as u8 as f64;
-            points.push((r.ts, hit(&flick), ndcg_at_k(&flick, &rel), hit(&pop), ndcg_at_k(&pop, &rel)));
+            points.push((
+                r.ts,
+                hit(&flick),
+                ndcg_at_k(&flick, &rel),
+                hit(&pop),
+                ndcg_at_k(&pop, &rel),
+            ));
         }
         user_seen.insert(r.item);
         *popularity.entry(r.item).or_default() += 1.0;
@@ -524,7 +542,9 @@ pub fn svg_bars(title: &str, bars: &[(String, f64)]) -> String {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[cfg(test)]

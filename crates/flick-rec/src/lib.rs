@@ -36,9 +36,7 @@ pub mod bench;
 pub mod eval;
 pub mod sim;
 
-pub use config::{
-    CandidateLimits, Config, Exploration, RankerWeights, Signals, MODEL_VERSION,
-};
+pub use config::{CandidateLimits, Config, Exploration, RankerWeights, Signals, MODEL_VERSION};
 pub use model::{Memory, Recommender, VideoStatus, MAX_TAGS};
 pub use snapshot::SnapshotError;
 pub use types::{Event, EventKind, Interests, Reason, Recommendation, Request, VideoMeta};

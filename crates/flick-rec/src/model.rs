@@ -289,7 +289,8 @@ impl Recommender {
             v.scale.push(0.0);
             v.stats.push(VideoStats::default());
             v.nbr_row.resize(v.nbr_row.len() + self.cfg.neighbors, NONE);
-            v.nbr_count.resize(v.nbr_count.len() + self.cfg.neighbors, 0.0);
+            v.nbr_count
+                .resize(v.nbr_count.len() + self.cfg.neighbors, 0.0);
             self.exploring.insert(row);
         }
         let at = meta.created_at_ms;
@@ -545,6 +546,7 @@ impl Recommender {
             _ => {}
         }
         mark(&mut self.dirty.videos, vrow);
+        self.judge_early(vrow);
 
         if let EventKind::NotInterested = e.kind {
             self.not_interested(urow, vrow);
@@ -613,12 +615,15 @@ impl Recommender {
             }
             if neg != NONE {
                 let n = neg as usize;
-                let (qi, qn) = (&self.v.emb[i * dim..(i + 1) * dim], &self.v.emb[n * dim..(n + 1) * dim]);
+                let (qi, qn) = (
+                    &self.v.emb[i * dim..(i + 1) * dim],
+                    &self.v.emb[n * dim..(n + 1) * dim],
+                );
                 let x = scan::dot_f32(&p, qi) - scan::dot_f32(&p, qn);
                 let g = w.min(2.0) * sigmoid(-x);
-                for d in 0..dim {
-                    let (pu, a, b) = (p[d], self.v.emb[i * dim + d], self.v.emb[n * dim + d]);
-                    p[d] += lr * (g * (a - b) - reg * pu);
+                for (d, pd) in p.iter_mut().enumerate() {
+                    let (pu, a, b) = (*pd, self.v.emb[i * dim + d], self.v.emb[n * dim + d]);
+                    *pd += lr * (g * (a - b) - reg * pu);
                     self.v.emb[i * dim + d] += lr * (g * pu - reg * a);
                     self.v.emb[n * dim + d] += lr * (-g * pu - reg * b);
                 }
@@ -628,9 +633,9 @@ impl Recommender {
         } else {
             let qi = &self.v.emb[i * dim..(i + 1) * dim];
             let g = (-w).min(2.0) * sigmoid(scan::dot_f32(&p, qi));
-            for d in 0..dim {
-                let (pu, a) = (p[d], self.v.emb[i * dim + d]);
-                p[d] -= lr * (g * a + reg * pu);
+            for (d, pd) in p.iter_mut().enumerate() {
+                let (pu, a) = (*pd, self.v.emb[i * dim + d]);
+                *pd -= lr * (g * a + reg * pu);
                 self.v.emb[i * dim + d] -= lr * (g * pu + reg * a);
             }
         }
@@ -653,8 +658,8 @@ impl Recommender {
             let f = &mut self.f[kind as usize][fr as usize];
             f.last_touch_ms = f.last_touch_ms.max(at);
             if let Some(e) = f.emb.as_mut() {
-                for d in 0..dim {
-                    e[d] += 0.05 * (self.v.emb[r * dim + d] - e[d]);
+                for (x, v) in e.iter_mut().zip(&self.v.emb[r * dim..(r + 1) * dim]) {
+                    *x += 0.05 * (v - *x);
                 }
                 mark(&mut self.dirty.features[kind as usize], fr);
             }
@@ -854,7 +859,13 @@ impl Recommender {
     fn query_vector(&self, s: &UserState) -> Vec<f32> {
         let dim = self.cfg.dim;
         let mut q = s.emb.clone();
-        let recent: Vec<u32> = s.history.iter().rev().take(QUERY_HISTORY).map(|h| h.0).collect();
+        let recent: Vec<u32> = s
+            .history
+            .iter()
+            .rev()
+            .take(QUERY_HISTORY)
+            .map(|h| h.0)
+            .collect();
         if !recent.is_empty() {
             let inv = 1.0 / recent.len() as f32;
             for row in recent {
@@ -943,7 +954,9 @@ impl Recommender {
         let dim = self.cfg.dim;
         let w = &self.cfg.ranker;
         for r in 0..n {
-            let Some(id) = self.videos.ids[r] else { continue };
+            let Some(id) = self.videos.ids[r] else {
+                continue;
+            };
             let aff = scan::dot_f32(&q, &self.v.emb[r * dim..(r + 1) * dim]);
             let pop = self.v.stats[r].positives;
             out.push((
@@ -995,7 +1008,10 @@ impl Recommender {
             return Vec::new();
         }
         let urow = req.user.map(|u| self.user_row(u));
-        let region = self.regions.get(req.region.as_deref().unwrap_or("")).unwrap_or(0) as usize;
+        let region = self
+            .regions
+            .get(req.region.as_deref().unwrap_or(""))
+            .unwrap_or(0) as usize;
         let mut cands: Vec<Cand> = Vec::new();
         let mut pos: FastMap<u32, usize> = FastMap::default();
         let lim = self.cfg.candidates.clone();
@@ -1042,8 +1058,13 @@ impl Recommender {
                     }
                 };
                 scan::scan(&q8, &self.v.q8, self.cfg.dim, &mut sink);
-                let recent: Vec<u32> =
-                    s.history.iter().rev().take(QUERY_HISTORY).map(|h| h.0).collect();
+                let recent: Vec<u32> = s
+                    .history
+                    .iter()
+                    .rev()
+                    .take(QUERY_HISTORY)
+                    .map(|h| h.0)
+                    .collect();
                 for it in top.into_sorted() {
                     let closest = self.closest_in(&recent, it.row);
                     Self::add_cand(
@@ -1088,7 +1109,8 @@ impl Recommender {
                 if sound != NONE {
                     let sound_id: u64 = self.feats[1].id(sound).parse().unwrap_or(0);
                     for &row in self.f[1][sound as usize].recent.iter().rev() {
-                        if n < lim.sound_hashtag && self.eligible(row, Some((uid, s)), req.exclude) {
+                        if n < lim.sound_hashtag && self.eligible(row, Some((uid, s)), req.exclude)
+                        {
                             Self::add_cand(
                                 &mut cands,
                                 &mut pos,
@@ -1104,7 +1126,8 @@ impl Recommender {
                 }
                 for tag in self.v.tags[l].into_iter().filter(|&t| t != NONE) {
                     for &row in self.f[2][tag as usize].recent.iter().rev() {
-                        if n < lim.sound_hashtag && self.eligible(row, Some((uid, s)), req.exclude) {
+                        if n < lim.sound_hashtag && self.eligible(row, Some((uid, s)), req.exclude)
+                        {
                             Self::add_cand(
                                 &mut cands,
                                 &mut pos,
@@ -1126,7 +1149,12 @@ impl Recommender {
         if region != 0 {
             let name = self.regions.id(region as u32).clone();
             for row in self.hot_top(region, lim.trending) {
-                trending.push((row, Reason::PopularInRegion { region: name.clone() }));
+                trending.push((
+                    row,
+                    Reason::PopularInRegion {
+                        region: name.clone(),
+                    },
+                ));
             }
         }
         for row in self.hot_top(0, lim.trending) {
@@ -1141,7 +1169,13 @@ impl Recommender {
         // 2. Ranking.
         let q = urow.map(|r| self.query_vector(self.user(r)));
         for c in cands.iter_mut() {
-            c.score = self.rank_score(c.row, urow.map(|r| self.user(r)), q.as_deref(), c.cooc, req.now_ms);
+            c.score = self.rank_score(
+                c.row,
+                urow.map(|r| self.user(r)),
+                q.as_deref(),
+                c.cooc,
+                req.now_ms,
+            );
         }
 
         // Exploration: Thompson samples of the completion rate of a few
@@ -1155,8 +1189,18 @@ impl Recommender {
                 .exploration
                 .draws
                 .max((3 * limit).saturating_sub(cands.len()));
-            let starts: Vec<u32> = (0..draws)
-                .map(|_| self.rng.below(n_rows) as u32)
+            // Half the draws are the newest uploads, so a new clip is tried
+            // within its first requests; the rest are spread over the pool.
+            let newest: Vec<u32> = self
+                .exploring
+                .iter()
+                .rev()
+                .take(draws / 2)
+                .copied()
+                .collect();
+            let starts: Vec<u32> = newest
+                .into_iter()
+                .chain((0..draws - draws / 2).map(|_| self.rng.below(n_rows) as u32))
                 .collect();
             let user_ref = urow.map(|r| (req.user.expect("user"), self.user(r)));
             let mut drawn: Vec<u32> = Vec::new();
@@ -1193,6 +1237,8 @@ impl Recommender {
         let mut last_creator = NONE;
         let mut recent_topics: Vec<u32> = Vec::new();
         let every = self.cfg.exploration.every;
+        // Kept whole for the last-resort fill below; the iterator is consumed.
+        let explore_all = explore.clone();
         let mut explore_iter = explore.into_iter();
         while out.len() < limit {
             let slot = out.len();
@@ -1242,6 +1288,20 @@ impl Recommender {
                 // Nothing ranked is left (cold start): fill with exploration.
                 picked = take_explore(&used, last_creator);
             }
+            if picked.is_none() {
+                // Only clips by the last creator remain: better a second one
+                // in a row than an empty screen.
+                picked = cands
+                    .iter()
+                    .find(|c| !used.contains(&c.row))
+                    .map(|c| (c.row, c.score, c.reasons.clone()))
+                    .or_else(|| {
+                        explore_all
+                            .iter()
+                            .find(|(row, _)| !used.contains(row))
+                            .map(|&(row, theta)| (row, theta, vec![Reason::Exploring]))
+                    });
+            }
             let Some((row, score, reasons)) = picked else {
                 break;
             };
@@ -1279,17 +1339,43 @@ impl Recommender {
     fn served(&mut self, row: u32) {
         let r = row as usize;
         self.v.stats[r].served += 1;
-        if self.v.state[r] & EXPLORING != 0 && self.v.stats[r].served >= self.cfg.exploration.budget {
+        if self.v.state[r] & EXPLORING != 0 && self.v.stats[r].served >= self.cfg.exploration.budget
+        {
             let mean = self.posterior_completion(r);
-            self.v.state[r] &= !EXPLORING;
-            self.v.state[r] |= if mean < self.cfg.exploration.fail_below * self.completion_rate() {
+            let verdict = if mean < self.cfg.exploration.fail_below * self.completion_rate() {
                 FAILED
             } else {
                 GRADUATED
             };
-            self.exploring.remove(&row);
+            self.judge(row, verdict);
         }
         mark(&mut self.dirty.videos, row);
+    }
+
+    fn judge(&mut self, row: u32, verdict: u8) {
+        let r = row as usize;
+        self.v.state[r] &= !EXPLORING;
+        self.v.state[r] |= verdict;
+        self.exploring.remove(&row);
+    }
+
+    /// Stops exploring a clip early once even an optimistic reading of its
+    /// completion rate (posterior mean + half a standard deviation, after
+    /// five views) is below the
+    /// bar, so a bad clip is not shown out to its whole budget.
+    fn judge_early(&mut self, row: u32) {
+        let r = row as usize;
+        let e = &self.cfg.exploration;
+        let s = &self.v.stats[r];
+        let (a, b) = (e.prior_alpha + s.completes, e.prior_beta + s.fails);
+        if self.v.state[r] & EXPLORING == 0 || s.completes + s.fails < 5.0 {
+            return;
+        }
+        let mean = a / (a + b);
+        let sd = (a * b / ((a + b) * (a + b) * (a + b + 1.0))).sqrt();
+        if mean + 0.5 * sd < e.fail_below * self.completion_rate() {
+            self.judge(row, FAILED);
+        }
     }
 
     fn closest_in(&self, history: &[u32], row: u32) -> u32 {
@@ -1309,7 +1395,14 @@ impl Recommender {
         best.1
     }
 
-    fn rank_score(&self, row: u32, user: Option<&UserState>, q: Option<&[f32]>, cooc: f32, now_ms: i64) -> f32 {
+    fn rank_score(
+        &self,
+        row: u32,
+        user: Option<&UserState>,
+        q: Option<&[f32]>,
+        cooc: f32,
+        now_ms: i64,
+    ) -> f32 {
         let r = row as usize;
         let w = &self.cfg.ranker;
         let st = &self.v.stats[r];
@@ -1331,7 +1424,7 @@ impl Recommender {
             personal = w.affinity * aff.tanh()
                 + w.cooccurrence * cooc
                 + w.creator_affinity * (creator_aff / 3.0).tanh()
-                + w.topic_affinity * (topic_aff / 3.0).tanh()
+                + w.topic_affinity * topic_aff.tanh()
                 + w.follow * follows;
         }
         let p_complete = sigmoid(logit(q_complete) + personal);
@@ -1355,7 +1448,10 @@ impl Recommender {
         let r = row as usize;
         let mut reasons = Vec::new();
         let k = self.cfg.neighbors;
-        if let Some(s) = user.and_then(|u| self.users.get(&u)).and_then(|ur| self.u[ur as usize].as_ref()) {
+        if let Some(s) = user
+            .and_then(|u| self.users.get(&u))
+            .and_then(|ur| self.u[ur as usize].as_ref())
+        {
             // Co-occurrence: the history item contributing most.
             let mut best = (0f32, NONE);
             for &(h, _) in &s.history {
@@ -1371,7 +1467,13 @@ impl Recommender {
                 }
             }
             if best.1 == NONE && !s.history.is_empty() {
-                let recent: Vec<u32> = s.history.iter().rev().take(QUERY_HISTORY).map(|h| h.0).collect();
+                let recent: Vec<u32> = s
+                    .history
+                    .iter()
+                    .rev()
+                    .take(QUERY_HISTORY)
+                    .map(|h| h.0)
+                    .collect();
                 let q = self.query_vector(s);
                 let dim = self.cfg.dim;
                 if scan::dot_f32(&q, &self.v.emb[r * dim..(r + 1) * dim]) > 0.0 {
@@ -1429,7 +1531,11 @@ impl Recommender {
     }
 
     pub fn user_interests(&self, user: u64) -> Interests {
-        let Some(s) = self.users.get(&user).and_then(|r| self.u[r as usize].as_ref()) else {
+        let Some(s) = self
+            .users
+            .get(&user)
+            .and_then(|r| self.u[r as usize].as_ref())
+        else {
             return Interests::default();
         };
         let mut aff: Vec<_> = s.affinity.iter().filter(|a| a.2 > 0.0).cloned().collect();
@@ -1508,7 +1614,12 @@ impl Recommender {
         let features: usize = (0..3)
             .map(|k| {
                 self.feats[k].heap_bytes()
-                    + self.feats[k].ids.iter().flatten().map(|s| s.capacity()).sum::<usize>()
+                    + self.feats[k]
+                        .ids
+                        .iter()
+                        .flatten()
+                        .map(|s| s.capacity())
+                        .sum::<usize>()
                     + self.f[k]
                         .iter()
                         .map(|f| {
@@ -1587,7 +1698,10 @@ fn bump_affinity(aff: &mut Vec<(FeatureKind, u32, f32)>, kind: FeatureKind, row:
         aff.push((kind, row, w));
         return;
     }
-    if let Some(weakest) = aff.iter_mut().min_by(|a, b| a.2.abs().total_cmp(&b.2.abs())) {
+    if let Some(weakest) = aff
+        .iter_mut()
+        .min_by(|a, b| a.2.abs().total_cmp(&b.2.abs()))
+    {
         if weakest.2.abs() < w.abs() {
             *weakest = (kind, row, w);
         }

@@ -121,7 +121,10 @@ impl World {
         let meta = VideoMeta {
             id,
             creator: CREATOR_BASE + creator as u64,
-            hashtags: vec![format!("topic{topic}"), format!("tag{}", self.rng.below(200))],
+            hashtags: vec![
+                format!("topic{topic}"),
+                format!("tag{}", self.rng.below(200)),
+            ],
             sound: Some(sound),
             duration_ms: 8_000 + self.rng.below(40_000) as u32,
             created_at_ms: self.clock_ms,
@@ -273,7 +276,8 @@ impl Feed {
                     seen.resize(ui + 1, HashSet::new());
                 }
                 score.resize(n_videos as usize, 0.0);
-                let mut order: Vec<u64> = (1..=n_videos).filter(|id| !seen[ui].contains(id)).collect();
+                let mut order: Vec<u64> =
+                    (1..=n_videos).filter(|id| !seen[ui].contains(id)).collect();
                 order.sort_by(|a, b| {
                     score[*b as usize - 1]
                         .total_cmp(&score[*a as usize - 1])
@@ -297,7 +301,9 @@ impl Feed {
                 }
                 score.iter_mut().for_each(|s| *s *= 0.9995);
                 score[i] += match e.kind {
-                    EventKind::View { completed: true, .. } => 1.0,
+                    EventKind::View {
+                        completed: true, ..
+                    } => 1.0,
                     EventKind::Like => 2.0,
                     EventKind::Share => 3.0,
                     _ => 0.0,
@@ -385,7 +391,8 @@ pub fn compare(cfg: &SimConfig) -> (Vec<SimReport>, String) {
     let step = 10.min(cfg.swipes).max(1);
     for start in (0..cfg.swipes).step_by(step) {
         let end = (start + step).min(cfg.swipes);
-        let m = |r: &SimReport| r.by_position[start..end].iter().sum::<f64>() / (end - start) as f64;
+        let m =
+            |r: &SimReport| r.by_position[start..end].iter().sum::<f64>() / (end - start) as f64;
         let _ = writeln!(
             s,
             "| {start}-{} | {:.3} | {:.3} | {:.3} |",

@@ -16,8 +16,7 @@
 //! i8 scan rows are not stored: they are recomputed from the f32 embeddings.
 
 use crate::model::{
-    marked, Feature, FeatureKind, HotSet, Recommender, UserState, VideoStats,
-    EXPLORING, MAX_TAGS,
+    marked, Feature, FeatureKind, HotSet, Recommender, UserState, VideoStats, EXPLORING, MAX_TAGS,
 };
 use crate::util::{SeenFilter, NONE};
 
@@ -133,8 +132,7 @@ impl Recommender {
         let users: Vec<u32> = (0..self.u.len() as u32)
             .filter(|&r| self.u[r as usize].is_some())
             .collect();
-        let feats: [Vec<u32>; 3] =
-            std::array::from_fn(|k| (0..self.f[k].len() as u32).collect());
+        let feats: [Vec<u32>; 3] = std::array::from_fn(|k| (0..self.f[k].len() as u32).collect());
         self.write_chunk(0, &[], &videos, &feats, &users)
     }
 
@@ -166,7 +164,9 @@ impl Recommender {
     ) -> Vec<u8> {
         let dim = self.cfg.dim;
         let k = self.cfg.neighbors;
-        let mut w = W(Vec::with_capacity(64 + videos.len() * (dim * 4 + k * 8 + 80)));
+        let mut w = W(Vec::with_capacity(
+            64 + videos.len() * (dim * 4 + k * 8 + 80),
+        ));
         w.0.extend_from_slice(MAGIC);
         w.u8(kind);
         w.0.extend_from_slice(self.cfg.content_hash().as_bytes());
@@ -549,4 +549,3 @@ impl Recommender {
         self.v.scale[r] = s;
     }
 }
-

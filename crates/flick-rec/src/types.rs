@@ -65,14 +65,25 @@ pub struct Recommendation {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Reason {
     /// Close to `video`, one the user watched to the end (or loved).
-    SimilarToWatched { video: u64 },
-    FromFollowed { creator: u64 },
-    PopularInRegion { region: String },
+    SimilarToWatched {
+        video: u64,
+    },
+    FromFollowed {
+        creator: u64,
+    },
+    PopularInRegion {
+        region: String,
+    },
     Trending,
     /// A new video being tried out on a few viewers.
     Exploring,
-    SharesSound { sound: u64, video: u64 },
-    SharesHashtag { tag: String },
+    SharesSound {
+        sound: u64,
+        video: u64,
+    },
+    SharesHashtag {
+        tag: String,
+    },
 }
 
 impl Reason {
@@ -81,7 +92,9 @@ impl Reason {
     pub fn to_text(&self, creator_name: &dyn Fn(u64) -> String) -> String {
         match self {
             Reason::SimilarToWatched { .. } => "similar to videos you watched to the end".into(),
-            Reason::FromFollowed { creator } => format!("from {}, whom you follow", creator_name(*creator)),
+            Reason::FromFollowed { creator } => {
+                format!("from {}, whom you follow", creator_name(*creator))
+            }
             Reason::PopularInRegion { region } => format!("popular in {region}"),
             Reason::Trending => "popular right now".into(),
             Reason::Exploring => "a new video being tried out".into(),

@@ -7,6 +7,19 @@ use std::time::Instant;
 
 pub async fn run(file: &FileConfig, cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
+        BenchCommand::Rec {
+            videos,
+            users,
+            events_per_user,
+            requests,
+        } => {
+            let report = tokio::task::spawn_blocking(move || {
+                flick_rec::bench::run(videos, users, events_per_user, requests, 42)
+            })
+            .await?;
+            print!("{}", report.table());
+            Ok(())
+        }
         BenchCommand::Transcode {
             input,
             out,

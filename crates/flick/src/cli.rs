@@ -36,6 +36,55 @@ pub enum Command {
     /// Operator tools.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The recommender's state.
+    #[command(subcommand)]
+    Rec(RecCommand),
+    /// Offline evaluation of the recommender.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+    /// Run the short-video simulator: mean watch ratio by session position
+    /// for Flick, trending-only and random.
+    Simulate {
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RecCommand {
+    /// Rebuild the recommender from the event log alone (discarding snapshots).
+    Rebuild {
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// MovieLens 100K by the protocol of shared/data/README.md: random 80/20
+    /// split (seed 42), ratings >= 4 as positives, full-catalogue top 20.
+    Movielens {
+        /// u.data (tab-separated user, item, rating, time).
+        #[arg(long, required_unless_present_all = ["train", "test"])]
+        path: Option<PathBuf>,
+        /// Evaluate a split made elsewhere (u.data format) instead.
+        #[arg(long, requires = "test")]
+        train: Option<PathBuf>,
+        #[arg(long, requires = "train")]
+        test: Option<PathBuf>,
+        /// Write the split evaluated (train.tsv, test.tsv) to this folder.
+        #[arg(long)]
+        export_split: Option<PathBuf>,
+        /// Write each test user's top 20: `user<TAB>item,item,...`.
+        #[arg(long)]
+        dump_recs: Option<PathBuf>,
+        /// Write an SVG of prequential NDCG@20 over time.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+        /// Skip the streaming (prequential) variant.
+        #[arg(long)]
+        no_streaming: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -83,6 +132,18 @@ pub enum BenchCommand {
         /// running them: the bare-ffmpeg baseline runs exactly these.
         #[arg(long)]
         print_commands: bool,
+    },
+    /// The recommender on a synthetic catalogue: For You latency, events/s,
+    /// event-to-feed latency, memory per video and per user.
+    Rec {
+        #[arg(long, default_value_t = 100_000)]
+        videos: usize,
+        #[arg(long, default_value_t = 10_000)]
+        users: usize,
+        #[arg(long, default_value_t = 20)]
+        events_per_user: usize,
+        #[arg(long, default_value_t = 2_000)]
+        requests: usize,
     },
 }
 

@@ -4,6 +4,7 @@
 mod bench;
 pub mod cli;
 pub mod config;
+mod eval;
 mod seed;
 
 use anyhow::Context;
@@ -61,6 +62,19 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("@{handle} is now {}", role.as_str());
             Ok(())
         }
+        Command::Rec(cli::RecCommand::Rebuild { common }) => {
+            rec_rebuild(&config::data_dir(&file, &common))
+        }
+        Command::Eval(cmd) => eval::movielens(cmd),
+        Command::Simulate { seed } => {
+            let cfg = flick_rec::sim::SimConfig {
+                seed,
+                ..Default::default()
+            };
+            let (_, table) = flick_rec::sim::compare(&cfg);
+            print!("{table}");
+            Ok(())
+        }
         Command::Openapi => {
             println!("{}", serde_json_pretty(&flick_api::openapi_document()));
             Ok(())
@@ -70,6 +84,29 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn serde_json_pretty(doc: &flick_api::OpenApiDoc) -> String {
     doc.to_pretty_json().unwrap_or_default()
+}
+
+fn rec_rebuild(data_dir: &Path) -> anyhow::Result<()> {
+    let (store, _) = open_data_dir(data_dir)?;
+    let dir = data_dir.join("rec");
+    RecForYou::discard_snapshots(&dir)?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} events ({eta})")?
+            .progress_chars("=> "),
+    );
+    bar.set_message("replaying");
+    let rec = RecForYou::open(store, &dir, |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })?;
+    rec.snapshot()?;
+    bar.finish_with_message("rebuilt");
+    println!(
+        "recommender rebuilt from the event log into {}",
+        dir.display()
+    );
+    Ok(())
 }
 
 fn audit_verify(

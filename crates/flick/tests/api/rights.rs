@@ -133,25 +133,67 @@ async fn no_address_or_location_is_written_anywhere() {
     let app = spawn_app();
     let ana = app.signup("walker").await;
     let bo = app.signup("watcher").await;
-    let extra = ["location=+48.8584+002.2945/", "com.apple.quicktime.location.ISO6709=+48.8584+002.2945/", "make=Apple", "model=iPhone 15 Pro"]
-        .iter()
-        .flat_map(|t| ["-metadata".to_owned(), t.to_string()])
-        .chain(["-movflags".to_owned(), "use_metadata_tags".to_owned()])
-        .collect();
-    let clip = make_clip(app.tmp.path(), "geo.mp4", Clip { extra, ..Default::default() });
+    let extra = [
+        "location=+48.8584+002.2945/",
+        "com.apple.quicktime.location.ISO6709=+48.8584+002.2945/",
+        "make=Apple",
+        "model=iPhone 15 Pro",
+    ]
+    .iter()
+    .flat_map(|t| ["-metadata".to_owned(), t.to_string()])
+    .chain(["-movflags".to_owned(), "use_metadata_tags".to_owned()])
+    .collect();
+    let clip = make_clip(
+        app.tmp.path(),
+        "geo.mp4",
+        Clip {
+            extra,
+            ..Default::default()
+        },
+    );
     let id = app.upload(&ana, &clip, "a walk in the park").await;
     app.wait_ready(&ana, id).await;
-    app.request(Method::PUT, "/api/v1/users/walker/follow", Some(&bo), None).await;
-    app.request(Method::PUT, &format!("/api/v1/videos/{id}/like"), Some(&bo), None).await;
-    app.request(Method::POST, &format!("/api/v1/videos/{id}/views"), Some(&bo), Some(json!({"watched_ms": 2000, "completed": true, "loops": 2}))).await;
-    app.request(Method::POST, &format!("/api/v1/videos/{id}/comments"), Some(&bo), Some(json!({"body": "lovely"}))).await;
+    app.request(Method::PUT, "/api/v1/users/walker/follow", Some(&bo), None)
+        .await;
+    app.request(
+        Method::PUT,
+        &format!("/api/v1/videos/{id}/like"),
+        Some(&bo),
+        None,
+    )
+    .await;
+    app.request(
+        Method::POST,
+        &format!("/api/v1/videos/{id}/views"),
+        Some(&bo),
+        Some(json!({"watched_ms": 2000, "completed": true, "loops": 2})),
+    )
+    .await;
+    app.request(
+        Method::POST,
+        &format!("/api/v1/videos/{id}/comments"),
+        Some(&bo),
+        Some(json!({"body": "lovely"})),
+    )
+    .await;
     app.get_json("/api/v1/feed/for-you", Some(&bo)).await;
-    app.request(Method::GET, "/api/v1/me/export", Some(&bo), None).await;
+    app.request(Method::GET, "/api/v1/me/export", Some(&bo), None)
+        .await;
 
-    let needles: [&[u8]; 7] = [b"127.0.0.1", b"::ffff:127", b"48.8584", b"2.2945", b"ISO6709", b"iPhone", b"latitude"];
+    let needles: [&[u8]; 7] = [
+        b"127.0.0.1",
+        b"::ffff:127",
+        b"48.8584",
+        b"2.2945",
+        b"ISO6709",
+        b"iPhone",
+        b"latitude",
+    ];
     let mut hits = Vec::new();
     let files = app.files("");
-    assert!(files.iter().any(|f| f.ends_with("flick.db")) && files.iter().any(|f| f.ends_with(".ts")));
+    assert!(
+        files.iter().any(|f| f.ends_with("flick.db")) && files.iter().any(|f| f.ends_with(".ts"))
+    );
     for f in files {
         let bytes = std::fs::read(app.data_dir.join(&f)).unwrap_or_default();
         for needle in needles {

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Flick vs ALS (implicit 0.7.x, 64 factors, defaults, one BLAS thread) vs EASE
+# (lambda 500) on the same MovieLens 100K split (positives >= 4, random 80/20,
+# seed 42), same machine, same run, same metric definitions.
+#
+#   bench/compare-implicit.sh [path/to/ml-100k/u.data]
+#
+# The venv lives in bench/.venv and outputs in bench/out (both gitignored).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+data="${1:-$root/../shared/data/ml-100k/u.data}"
+out="$here/out"
+mkdir -p "$out"
+cores="$(nproc)"
+export OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 OMP_NUM_THREADS=1
+
+if [ ! -x "$here/.venv/bin/python" ]; then
+  python3 -m venv "$here/.venv"
+fi
+"$here/.venv/bin/pip" install --quiet 'implicit>=0.7,<0.8' numpy scipy threadpoolctl
+
+cargo build --quiet --release --locked -p flick --manifest-path "$root/Cargo.toml"
+flick="$root/target/release/flick"
+
+# Flick: exports the split it evaluates on, then evaluates; the peers read
+# that same split.
+"$flick" eval movielens --path "$data" --export-split "$out/split" --dump-recs "$out/flick-recs.tsv" \
+  --plot "$out/prequential.svg" > "$out/flick.txt"
+flick_row="$(grep '^| Flick |' "$out/flick.txt" | head -1 | awk -F'|' '{printf "| Flick (%s) |%s|%s|%s|%s|", "online, one pass", $3, $4, $5, $6}')"
+peers="$("$here/.venv/bin/python" "$here/compare_implicit.py" "$out/split/train.tsv" "$out/split/test.tsv")"
+
+echo "MovieLens 100K, positives >= 4, random 80/20 split seed 42, K = 20, $cores cores"
+echo "| model | Recall@20 | NDCG@20 | coverage | fit s |"
+echo "|---|---|---|---|---|"
+echo "$flick_row"
+echo "$peers"
+echo
+grep -A4 'prequential' "$out/flick.txt" || true
