@@ -370,6 +370,7 @@ impl ForYou for RecForYou {
     fn forget_user(&self, user: UserId, videos: &[VideoId]) -> Result<(), StoreError> {
         let mut inner = self.lock();
         inner.model.forget_user(user.0 as u64);
+        inner.model.forget_creator(user.0 as u64);
         for v in videos {
             inner.model.remove_video(v.0 as u64);
         }

@@ -7,6 +7,9 @@ use crate::util::{logit, sigmoid, FastMap, IdMap, Rng, SeenFilter, NONE};
 use std::collections::BTreeSet;
 
 /// Hashtags beyond the first few are ignored: they are the clip's topics.
+/// Marks a video id replaced by [`Recommender::forget_creator`].
+const VIDEO_TOMBSTONE: u64 = 1 << 63;
+
 pub const MAX_TAGS: usize = 3;
 
 // Video state bits.
@@ -440,6 +443,30 @@ impl Recommender {
             self.u[row as usize] = None;
             self.dirty.user_tombstones.push((user, row));
         }
+    }
+
+    /// Account deletion, the creator's side: their videos are removed and
+    /// every id that named them — the video ids and the creator's own id —
+    /// is replaced by a tombstone, so no later snapshot carries them. What
+    /// other users' models learnt from those clips stays, unattributed.
+    pub fn forget_creator(&mut self, creator: u64) {
+        let Some(crow) = self.feats[0].get(creator.to_string().as_str()) else {
+            return;
+        };
+        let rows: Vec<u32> = (0..self.videos.ids.len() as u32)
+            .filter(|&r| {
+                self.videos.ids[r as usize].is_some() && self.v.creator[r as usize] == crow
+            })
+            .collect();
+        for row in rows {
+            let id = *self.videos.id(row);
+            self.remove_video(id);
+            // Real ids stay below 2^53; the top bit marks a tombstone.
+            self.videos.place(VIDEO_TOMBSTONE | u64::from(row), row);
+            mark(&mut self.dirty.videos, row);
+        }
+        self.feats[0].place(format!("deleted-{crow}"), crow);
+        mark(&mut self.dirty.features[0], crow);
     }
 
     pub fn follow(&mut self, user: u64, creator: u64, following: bool) {

@@ -6,6 +6,7 @@ mod harness;
 
 mod accounts;
 mod bad_inputs;
+mod for_you;
 mod media;
 mod rights;
 mod social;

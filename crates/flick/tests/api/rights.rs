@@ -85,6 +85,12 @@ async fn export_holds_everything_and_deletion_leaves_nothing() {
         "the watch and interaction history"
     );
 
+    // Make sure the recommender holds state about her, in a snapshot too.
+    app.get_json("/api/v1/feed/for-you", Some(&ana)).await;
+    let ana_id = app.get_json("/api/v1/me", Some(&ana)).await["id"]
+        .as_i64()
+        .unwrap();
+
     // Deletion: then nothing in the database mentions the account.
     let res = app
         .request(Method::DELETE, "/api/v1/me", Some(&ana), None)
@@ -117,9 +123,27 @@ async fn export_holds_everything_and_deletion_leaves_nothing() {
     let mut hits = Vec::new();
     for f in app.files("") {
         let bytes = std::fs::read(app.data_dir.join(&f)).unwrap_or_default();
-        for needle in ["ana_private".as_bytes(), mine.to_string().as_bytes()] {
+        for needle in [
+            "ana_private".as_bytes(),
+            mine.to_string().as_bytes(),
+            ana_id.to_string().as_bytes(),
+        ] {
             if bytes.windows(needle.len()).any(|w| w == needle) {
                 hits.push(format!("{f}: {}", String::from_utf8_lossy(needle)));
+            }
+        }
+    }
+    // The recommender's snapshots store ids as little-endian u64.
+    assert!(
+        app.files("rec").iter().any(|f| f.ends_with(".snap")),
+        "deletion rewrote the snapshot"
+    );
+    for f in app.files("rec") {
+        let bytes = std::fs::read(app.data_dir.join("rec").join(&f)).unwrap();
+        for (what, id) in [("user id", ana_id), ("video id", mine)] {
+            let needle = (id as u64).to_le_bytes();
+            if bytes.windows(8).any(|w| w == needle) {
+                hits.push(format!("rec/{f}: {what}"));
             }
         }
     }

@@ -1,0 +1,246 @@
+//! The For You recommender as the API serves it: learning from each event,
+//! explaining itself, publishing its configuration, reset, and durability.
+
+use crate::harness::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+
+fn ids(page: &Value) -> Vec<i64> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_i64().unwrap())
+        .collect()
+}
+
+async fn watch(app: &TestApp, token: &str, video: i64) {
+    let res = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/videos/{video}/views"),
+            Some(token),
+            Some(json!({"watched_ms": 2000, "completed": true, "loops": 1})),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn for_you_learns_from_each_event_and_survives_restarts() {
+    let app = spawn_app();
+    let ana = app.signup("ana").await;
+    let bo = app.signup("bo").await;
+    let clip = make_clip(app.tmp.path(), "a.mp4", Clip::default());
+    let mut videos = Vec::new();
+    for (token, caption) in [
+        (&ana, "cat nap #cats"),
+        (&bo, "dog park #dogs"),
+        (&ana, "cat jump #cats"),
+        (&bo, "dog swim #dogs"),
+    ] {
+        let id = app.upload(token, &clip, caption).await;
+        app.wait_ready(token, id).await;
+        videos.push(id);
+    }
+    let cy = app.signup("cy").await;
+
+    // The published configuration stamps every page.
+    let algorithm = app.get_json("/api/v1/algorithm", None).await;
+    assert_eq!(algorithm["name"], "flick-rec");
+    assert!(
+        algorithm["config"]["ranker"].is_object(),
+        "weights are published: {algorithm}"
+    );
+    let page = app
+        .get_json("/api/v1/feed/for-you?limit=10", Some(&cy))
+        .await;
+    assert_eq!(page["algorithm"], algorithm["hash"]);
+    assert_eq!(
+        ids(&page).iter().collect::<HashSet<_>>(),
+        videos.iter().collect::<HashSet<_>>()
+    );
+    assert!(
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| !i["reasons"].as_array().unwrap().is_empty()),
+        "{page}"
+    );
+    let why = app
+        .get_json(&format!("/api/v1/videos/{}/why", videos[0]), Some(&cy))
+        .await;
+    assert!(!why["reasons"].as_array().unwrap().is_empty(), "{why}");
+
+    // Following shows up in the reasons at once.
+    app.request(Method::PUT, "/api/v1/users/ana/follow", Some(&cy), None)
+        .await;
+    let why = app
+        .get_json(&format!("/api/v1/videos/{}/why", videos[2]), Some(&cy))
+        .await;
+    assert!(
+        why["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "from @ana, whom you follow"),
+        "{why}"
+    );
+
+    // Each watched clip is gone from the very next page.
+    watch(&app, &cy, videos[0]).await;
+    watch(&app, &cy, videos[1]).await;
+    let refresh = app
+        .request(Method::POST, "/api/v1/me/for-you/refresh", Some(&cy), None)
+        .await;
+    assert_eq!(refresh.status(), StatusCode::NO_CONTENT);
+    watch(&app, &cy, videos[0]).await;
+    watch(&app, &cy, videos[1]).await;
+    let page = app
+        .get_json("/api/v1/feed/for-you?limit=10", Some(&cy))
+        .await;
+    let seen: HashSet<i64> = [videos[0], videos[1]].into();
+    assert!(
+        ids(&page).iter().all(|v| !seen.contains(v)),
+        "watched clips do not come back: {:?}",
+        ids(&page)
+    );
+
+    // A crash loses nothing acknowledged: the events are replayed.
+    let mut app = app;
+    app.crash();
+    let app = app.restart();
+    let page = app
+        .get_json("/api/v1/feed/for-you?limit=10", Some(&cy))
+        .await;
+    assert!(
+        ids(&page).iter().all(|v| !seen.contains(v)),
+        "after kill -9: {:?}",
+        ids(&page)
+    );
+
+    // A clean stop snapshots; the next start loads it.
+    let mut app = app;
+    assert!(app.terminate().success());
+    assert!(
+        app.files("rec").iter().any(|f| f.ends_with(".snap")),
+        "a snapshot was written: {:?}",
+        app.files("rec")
+    );
+    let app = app.restart();
+    let page = app
+        .get_json("/api/v1/feed/for-you?limit=10", Some(&cy))
+        .await;
+    assert!(
+        ids(&page).iter().all(|v| !seen.contains(v)),
+        "after restart: {:?}",
+        ids(&page)
+    );
+
+    // Rebuilding from the event log alone gives the same knowledge.
+    let mut app = app;
+    assert!(app.terminate().success());
+    let out = flick_cli(&[
+        "rec",
+        "rebuild",
+        "--data-dir",
+        app.data_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "rebuild: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("rebuilt"));
+    let app = app.restart();
+    let page = app
+        .get_json("/api/v1/feed/for-you?limit=10", Some(&cy))
+        .await;
+    assert!(
+        ids(&page).iter().all(|v| !seen.contains(v)),
+        "after rebuild: {:?}",
+        ids(&page)
+    );
+}
+
+#[tokio::test]
+async fn eval_and_simulate_run_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    // A tiny u.data-format file: the real data set stays in ../shared.
+    let mut rows = String::new();
+    for user in 1..=30 {
+        for item in 1..=12 {
+            if (user * 7 + item * 3) % 4 != 0 {
+                let rating = 3 + (user + item) % 3;
+                rows.push_str(&format!(
+                    "{user}\t{}\t{rating}\t{}\n",
+                    (item + user % 5) % 40 + 1,
+                    880_000_000 + user * 100 + item
+                ));
+            }
+        }
+    }
+    let data = dir.path().join("u.data");
+    std::fs::write(&data, rows).unwrap();
+    let recs = dir.path().join("recs.tsv");
+    let plot = dir.path().join("plot.svg");
+    let out = flick_cli(&[
+        "eval",
+        "movielens",
+        "--path",
+        data.to_str().unwrap(),
+        "--dump-recs",
+        recs.to_str().unwrap(),
+        "--plot",
+        plot.to_str().unwrap(),
+        "--export-split",
+        dir.path().join("split").to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "eval: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("| Flick |") && table.contains("prequential"),
+        "{table}"
+    );
+    let recs = std::fs::read_to_string(recs).unwrap();
+    let line = recs.lines().next().unwrap();
+    let (user, items) = line.split_once('\t').unwrap();
+    assert!(user.parse::<u32>().is_ok() && !items.is_empty(), "{line}");
+    assert!(std::fs::read_to_string(plot).unwrap().starts_with("<svg"));
+    // The exported split evaluates the same way from files.
+    let split = dir.path().join("split");
+    let out = flick_cli(&[
+        "eval",
+        "movielens",
+        "--train",
+        split.join("train.tsv").to_str().unwrap(),
+        "--test",
+        split.join("test.tsv").to_str().unwrap(),
+        "--no-streaming",
+    ]);
+    assert!(out.status.success());
+    // Recall, NDCG and coverage match; the fit time column may not.
+    let metrics = |text: &str| -> Vec<String> {
+        let row = text
+            .lines()
+            .find(|l| l.starts_with("| Flick |"))
+            .expect("a Flick row")
+            .to_owned();
+        row.split('|')
+            .skip(2)
+            .take(3)
+            .map(|c| c.trim().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        metrics(&String::from_utf8_lossy(&out.stdout)),
+        metrics(&table),
+        "same split, same numbers"
+    );
+}
