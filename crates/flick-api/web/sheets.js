@@ -1,0 +1,220 @@
+// Bottom sheets opened from a clip: comments, "why this video" and more options.
+
+import { api, enc, withQuery, session } from './api.js';
+import { h, icon, openSheet, avatar, timeAgo, toast, toastError, spinner, copyText, plural, confirmDialog, richText } from './dom.js';
+import { go, loginPath, requireLogin } from './router.js';
+import { forgetVideo } from './store.js';
+
+/** The comments of a video: the list (paged) and a form to post one. */
+export function openComments(video, onChange) {
+  const counts = () => (video.counts && video.counts.comments) || 0;
+  openSheet({
+    title: plural(counts(), 'comment'),
+    className: 'sheet-comments',
+    build(body, close, { heading }) {
+      const list = h('ul', { class: 'comment-list', 'aria-label': 'Comments' });
+      const status = h('div', { class: 'comment-status' });
+      const moreBtn = h('button', { type: 'button', class: 'btn btn-ghost btn-small load-more', text: 'Load more comments', hidden: true });
+      let cursor = null;
+
+      const setCount = (n) => {
+        video.counts = { ...video.counts, comments: Math.max(0, n) };
+        heading.textContent = plural(video.counts.comments, 'comment');
+        if (onChange) onChange();
+      };
+
+      const me = session.user;
+      const canDelete = (c) => Boolean(me && ((c.author && c.author.handle === me.handle) || (video.author && video.author.handle === me.handle)));
+
+      const row = (c) => {
+        const author = c.author || {};
+        const li = h('li', { class: 'comment', dataset: { commentId: String(c.id) } },
+          h('a', { href: `#/u/${enc(author.handle || '')}`, class: 'comment-avatar', 'aria-label': `@${author.handle} profile`, onclick: () => close() }, avatar(author, 36)),
+          h('div', { class: 'comment-main' },
+            h('div', { class: 'comment-meta' },
+              h('a', { href: `#/u/${enc(author.handle || '')}`, class: 'comment-author', text: `@${author.handle}`, onclick: () => close() }),
+              h('span', { class: 'comment-time', text: timeAgo(c.created_at) })),
+            h('p', { class: 'comment-body' }, richText(c.body))),
+          canDelete(c)
+            ? h('button', {
+                type: 'button',
+                class: 'icon-btn comment-delete',
+                'aria-label': 'Delete comment',
+                onclick: async () => {
+                  try {
+                    await api(`/comments/${enc(c.id)}`, { method: 'DELETE' });
+                    li.remove();
+                    setCount(counts() - 1);
+                    if (!list.children.length) showEmpty();
+                    toast('Comment deleted');
+                  } catch (e) {
+                    toastError(e);
+                  }
+                },
+              }, icon('trash', { size: 18 }))
+            : null);
+        return li;
+      };
+
+      const showEmpty = () => {
+        status.replaceChildren(h('p', { class: 'muted center', text: 'No comments yet. Start the conversation.' }));
+      };
+
+      async function load() {
+        moreBtn.hidden = true;
+        status.replaceChildren(spinner('Loading comments'));
+        try {
+          const page = await api(withQuery(`/videos/${enc(video.id)}/comments`, { cursor }));
+          const items = (page && page.items) || [];
+          status.replaceChildren();
+          for (const c of items) list.append(row(c));
+          cursor = (page && page.next_cursor) || null;
+          moreBtn.hidden = !cursor;
+          if (!list.children.length) showEmpty();
+        } catch (e) {
+          status.replaceChildren(h('div', { class: 'inline-error', role: 'alert' },
+            h('span', { text: e.message }),
+            h('button', { type: 'button', class: 'btn btn-ghost btn-small', text: 'Retry', onclick: load })));
+        }
+      }
+      moreBtn.addEventListener('click', load);
+
+      let footer;
+      if (session.loggedIn) {
+        const input = h('input', { type: 'text', class: 'comment-input', name: 'body', maxlength: '500', autocomplete: 'off', placeholder: 'Add a comment…', 'aria-label': 'Add a comment' });
+        const post = h('button', { type: 'submit', class: 'btn btn-primary btn-small comment-post', text: 'Post', disabled: true });
+        input.addEventListener('input', () => {
+          post.disabled = !input.value.trim();
+        });
+        footer = h('form', {
+          class: 'comment-form',
+          onsubmit: async (e) => {
+            e.preventDefault();
+            const text = input.value.trim();
+            if (!text) return;
+            post.disabled = true;
+            input.disabled = true;
+            try {
+              const c = await api(`/videos/${enc(video.id)}/comments`, { method: 'POST', body: { body: text } });
+              input.value = '';
+              status.replaceChildren();
+              const comment = c && c.id !== undefined ? c : { id: `local-${Date.now()}`, body: text, author: session.user, created_at: Date.now() };
+              if (!comment.author) comment.author = session.user;
+              list.prepend(row(comment));
+              list.scrollTop = 0;
+              setCount(counts() + 1);
+            } catch (err) {
+              toastError(err);
+            } finally {
+              input.disabled = false;
+              post.disabled = !input.value.trim();
+              input.focus();
+            }
+          },
+        }, avatar(session.user, 32), input, post);
+      } else {
+        footer = h('div', { class: 'comment-form' },
+          h('a', { class: 'btn btn-primary btn-block', href: `#${loginPath()}`, text: 'Log in to comment', onclick: () => close() }));
+      }
+
+      body.append(h('div', { class: 'comment-scroll' }, list, status, moreBtn), footer);
+      load();
+      const input = body.querySelector('.comment-input');
+      if (input) setTimeout(() => input.focus(), 50);
+    },
+  });
+}
+
+/** Why the recommender picked this clip. */
+export function openWhy(clip) {
+  const video = clip.video;
+  openSheet({
+    title: 'Why you’re seeing this video',
+    className: 'sheet-why',
+    build(body, close) {
+      const list = h('ul', { class: 'reason-list' });
+      const render = (reasons) => {
+        list.replaceChildren();
+        if (!reasons.length) {
+          list.append(h('li', { class: 'reason' }, icon('spark', { size: 16 }), h('span', { text: 'It’s new or popular on this server.' })));
+        }
+        for (const r of reasons) list.append(h('li', { class: 'reason' }, icon('spark', { size: 16 }), h('span', { text: r })));
+      };
+      const holder = h('div', { class: 'why-content' }, spinner('Loading reasons'));
+      body.append(holder,
+        h('div', { class: 'sheet-actions' },
+          h('button', { type: 'button', class: 'btn btn-secondary', onclick: () => close().then(() => notInterested(clip)) }, icon('ban', { size: 18 }), h('span', { text: 'Not interested' })),
+          session.loggedIn
+            ? h('a', { class: 'btn btn-ghost', href: '#/settings', onclick: () => close() }, icon('refresh', { size: 18 }), h('span', { text: 'Refresh my For You' }))
+            : null));
+      const known = Array.isArray(video.reasons) ? video.reasons.filter(Boolean) : [];
+      if (known.length) {
+        holder.replaceChildren(list);
+        render(known);
+        return;
+      }
+      api(`/videos/${enc(video.id)}/why`)
+        .then((res) => {
+          holder.replaceChildren(list);
+          render((res && Array.isArray(res.reasons) ? res.reasons : []).filter(Boolean));
+        })
+        .catch((e) => {
+          holder.replaceChildren(h('p', { class: 'inline-error', role: 'alert', text: e.message }));
+        });
+    },
+  });
+}
+
+export async function notInterested(clip) {
+  if (!requireLogin('Log in to tune your feed')) return;
+  try {
+    await api(`/videos/${enc(clip.video.id)}/not-interested`, { method: 'POST' });
+    clip.feed.removeVideo(clip.video.id);
+    toast('Got it — you’ll see fewer videos like this', { kind: 'success' });
+  } catch (e) {
+    toastError(e);
+  }
+}
+
+/** Everything else one can do with a clip. */
+export function openMore(clip) {
+  const video = clip.video;
+  const mine = session.isMe(video.author && video.author.handle);
+  openSheet({
+    title: 'Options',
+    className: 'sheet-more',
+    build(body, close) {
+      const item = (iconName, label, action, extra = '') =>
+        h('li', {}, h('button', { type: 'button', class: `menu-item ${extra}`.trim(), onclick: () => close().then(action) },
+          icon(iconName, { size: 20 }), h('span', { text: label })));
+      body.append(h('ul', { class: 'menu' },
+        item('info', 'Why this video', () => openWhy(clip)),
+        mine ? null : item('ban', 'Not interested', () => notInterested(clip)),
+        item('link', 'Copy link', async () => {
+          const ok = await copyText(`${location.origin}/#/v/${video.id}`);
+          toast(ok ? 'Link copied to clipboard' : 'Couldn’t copy the link', { kind: ok ? 'success' : 'error' });
+        }),
+        video.sound ? item('music', 'Use this sound', () => go(`/upload?sound=${enc(video.id)}`)) : null,
+        item('user', `View @${video.author && video.author.handle}`, () => go(`/u/${enc(video.author.handle)}`)),
+        mine ? item('trash', 'Delete video', () => deleteVideo(clip), 'danger') : null));
+    },
+  });
+}
+
+async function deleteVideo(clip) {
+  const ok = await confirmDialog({
+    title: 'Delete this video?',
+    message: 'It will be removed for everyone, with its likes and comments. This can’t be undone.',
+    confirmLabel: 'Delete',
+    danger: true,
+  });
+  if (!ok) return;
+  try {
+    await api(`/videos/${enc(clip.video.id)}`, { method: 'DELETE' });
+    forgetVideo(clip.video.id);
+    clip.feed.removeVideo(clip.video.id);
+    toast('Video deleted', { kind: 'success' });
+  } catch (e) {
+    toastError(e);
+  }
+}
