@@ -397,3 +397,70 @@ async fn rotation_is_applied() {
         "no rotation flag left: {probe}"
     );
 }
+
+#[tokio::test]
+async fn hevc_vp9_and_av1_uploads_are_accepted() {
+    let app = spawn_app();
+    let token = app.signup("codecs").await;
+    let encodings: [(&str, &[&str]); 3] = [
+        (
+            "hevc.mp4",
+            &[
+                "-c:v",
+                "libx265",
+                "-preset",
+                "ultrafast",
+                "-x265-params",
+                "log-level=error",
+                "-tag:v",
+                "hvc1",
+            ],
+        ),
+        (
+            "vp9.webm",
+            &[
+                "-c:v",
+                "libvpx-vp9",
+                "-deadline",
+                "realtime",
+                "-cpu-used",
+                "8",
+                "-b:v",
+                "300k",
+            ],
+        ),
+        ("av1.mkv", &["-c:v", "libsvtav1", "-preset", "12"]),
+    ];
+    let mut ids = Vec::new();
+    for (name, codec) in encodings {
+        let out = app.tmp.path().join(name);
+        let status = Command::new("ffmpeg")
+            .args([
+                "-nostdin",
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=320x568:rate=25:duration=1.5",
+                "-pix_fmt",
+                "yuv420p",
+            ])
+            .args(codec)
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(status.success(), "ffmpeg encoded {name}");
+        ids.push((name, app.upload(&token, &out, name).await));
+    }
+    for (name, id) in ids {
+        let v = app.wait_ready(&token, id).await;
+        assert_eq!(v["status"], "ready", "{name}");
+        let probe = ffprobe(&app.url(v["mp4_url"].as_str().unwrap()));
+        assert_eq!(
+            probe["streams"][0]["codec_name"], "h264",
+            "{name} is served as H.264"
+        );
+    }
+}
