@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs the system programs Flick needs, when they are missing.
-#   scripts/deps.sh            ffmpeg (to run Flick)
-#   scripts/deps.sh --test     ffmpeg, chromium and npm (to run the tests)
+#   scripts/deps.sh            ffmpeg and npm (to build and run Flick)
+#   scripts/deps.sh --test     ffmpeg, npm and chromium (to run the tests)
 set -euo pipefail
 
 need=()
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need+=(ffmpeg)
+# npm fetches hls.js, which the web app serves to browsers without native HLS.
+command -v npm >/dev/null || need+=(nodejs npm)
 if [[ "${1:-}" == "--test" ]]; then
   command -v chromium >/dev/null || need+=(chromium)
-  command -v npm >/dev/null || need+=(nodejs npm)
 fi
 [[ ${#need[@]} -eq 0 ]] && exit 0
 

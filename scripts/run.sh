@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
+npm ci --prefix crates/flick-api/web-deps --no-audit --no-fund --loglevel=error
 cargo build --release --locked -p flick
 bin=target/release/flick
 "$bin" seed --if-empty

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh --test
+npm ci --prefix crates/flick-api/web-deps --no-audit --no-fund --loglevel=error
 
 cargo test --workspace --locked
 

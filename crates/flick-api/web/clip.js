@@ -7,7 +7,7 @@ import { follows, setFollowing } from './store.js';
 import { requireLogin } from './router.js';
 import { openComments, openWhy, openMore } from './sheets.js';
 
-/** Native HLS where the browser says it can; otherwise the MP4. */
+/** Native HLS where the browser says it can; otherwise hls.js; otherwise the MP4. */
 export const CAN_HLS = (() => {
   try {
     return Boolean(document.createElement('video').canPlayType('application/vnd.apple.mpegurl'));
@@ -15,6 +15,15 @@ export const CAN_HLS = (() => {
     return false;
   }
 })();
+
+/**
+ * hls.js (served by Flick at /hls.mjs) for browsers without native HLS but
+ * with Media Source Extensions. Loaded only where it is needed; if it is
+ * missing or unsupported the clips play their MP4.
+ */
+export const Hls = CAN_HLS
+  ? null
+  : await import('/hls.mjs').then((m) => (m.default.isSupported() ? m.default : null), () => null);
 
 /** Sound state shared by every clip: muted until the user asks for sound. */
 export const playback = {
@@ -248,6 +257,10 @@ export class Clip {
     if (!el.getAttribute('src')) return;
     if (this.usingHls && this.video.mp4_url && !this.failedOver) {
       // The browser claimed HLS but couldn't play this stream: use the MP4.
+      if (this.hls) {
+        this.hls.destroy();
+        this.hls = null;
+      }
       this.failedOver = true;
       this.usingHls = false;
       el.src = this.video.mp4_url;
@@ -286,15 +299,44 @@ export class Clip {
   prime(preload = 'metadata') {
     const el = this.videoEl;
     if (el.preload !== preload && !(el.preload === 'auto' && preload !== 'auto')) el.preload = preload;
-    if (!el.getAttribute('src')) {
-      const url = this.sourceUrl();
-      if (url) el.src = url;
+    if (el.getAttribute('src') || this.hls) return;
+    const v = this.video;
+    if (Hls && v.hls_url && !this.failedOver && (!v.status || v.status === 'ready')) {
+      this.attachHlsJs(v.hls_url);
+      return;
     }
+    const url = this.sourceUrl();
+    if (url) el.src = url;
+  }
+
+  /** Adaptive playback through hls.js; a fatal error falls over to the MP4. */
+  attachHlsJs(url) {
+    const el = this.videoEl;
+    this.usingHls = true;
+    this.hls = new Hls({ capLevelToPlayerSize: true, maxBufferLength: 10 });
+    this.hls.on(Hls.Events.ERROR, (_event, data) => {
+      if (!data.fatal) return;
+      this.hls.destroy();
+      this.hls = null;
+      this.failedOver = true;
+      this.usingHls = false;
+      if (this.video.mp4_url) {
+        el.src = this.video.mp4_url;
+        el.load();
+        if (this.active) this.play();
+      }
+    });
+    this.hls.loadSource(url);
+    this.hls.attachMedia(el);
   }
 
   /** Frees the decoder of a clip far from the screen. */
   release() {
     const el = this.videoEl;
+    if (this.hls) {
+      this.hls.destroy();
+      this.hls = null;
+    }
     if (el.getAttribute('src')) {
       el.pause();
       el.removeAttribute('src');
