@@ -30,10 +30,16 @@ fn main() {
     // hls.js, for browsers without native HLS: installed from npm into
     // web-deps/ by the run and test scripts. Without it the app falls back
     // to the MP4, so a build without npm still works.
-    let hls = Path::new(env!("CARGO_MANIFEST_DIR")).join("web-deps/node_modules/hls.js/dist/hls.light.min.mjs");
+    let hls = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("web-deps/node_modules/hls.js/dist/hls.light.min.mjs");
     println!("cargo:rerun-if-changed={}", hls.display());
     if hls.is_file() {
-        writeln!(out, "    (\"hls.mjs\", include_bytes!({:?})),", hls.display().to_string()).unwrap();
+        writeln!(
+            out,
+            "    (\"hls.mjs\", include_bytes!({:?})),",
+            hls.display().to_string()
+        )
+        .unwrap();
     }
     out.push_str("];\n");
     let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("web_files.rs");

@@ -41,7 +41,9 @@ impl Store {
         let videos = conn
             .prepare_cached(
                 "SELECT v.id, v.caption, v.view_count,
-                    COALESCE((SELECT AVG(MIN(1.0, CAST(w.watched_ms AS REAL) / v.duration_ms)) FROM views w WHERE w.video_id = v.id), 0),
+                    COALESCE((SELECT AVG(MIN(1.0, CAST(w.watched_ms AS REAL) / v.duration_ms)) FROM views w WHERE w.video_id = v.id),
+                             (SELECT MIN(1.0, CAST(SUM(d.watched_ms) AS REAL) / SUM(d.views) / v.duration_ms) FROM daily_views d WHERE d.video_id = v.id),
+                             0),
                     v.like_count, v.comment_count, v.share_count
                  FROM videos v WHERE v.author_id = ?1 AND v.status = 'ready' AND v.deleted_at IS NULL
                  ORDER BY v.created_at DESC",
@@ -65,9 +67,14 @@ impl Store {
                  events AS (
                     SELECT created_at, 1 AS is_view, 0 AS is_like FROM views WHERE video_id IN mine AND created_at >= ?2
                     UNION ALL
-                    SELECT created_at, 0, 1 FROM likes WHERE video_id IN mine AND created_at >= ?2)
-                 SELECT date(created_at / 1000, 'unixepoch') AS day, SUM(is_view), SUM(is_like)
-                 FROM events GROUP BY day ORDER BY day",
+                    SELECT created_at, 0, 1 FROM likes WHERE video_id IN mine AND created_at >= ?2),
+                 per_day AS (
+                    SELECT date(created_at / 1000, 'unixepoch') AS day, is_view AS views, is_like AS likes FROM events
+                    UNION ALL
+                    -- Views older than the retention window survive only as counts.
+                    SELECT day, views, 0 FROM daily_views
+                    WHERE video_id IN mine AND day >= date(?2 / 1000, 'unixepoch'))
+                 SELECT day, SUM(views), SUM(likes) FROM per_day GROUP BY day ORDER BY day",
             )?
             .query_map(params![author.0, since], |r| Ok(DayStats { day: r.get(0)?, views: r.get(1)?, likes: r.get(2)? }))?
             .collect::<rusqlite::Result<_>>()?;
@@ -116,5 +123,32 @@ impl Store {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         Ok(DeletedAccount { videos, sounds })
+    }
+}
+
+impl Store {
+    /// The retention job: folds raw views older than `cutoff` into per-day
+    /// counts without viewers, then deletes them and their events. Returns
+    /// how many raw views were folded.
+    pub fn fold_old_views(&self, cutoff: i64) -> Result<usize> {
+        let mut conn = self.write();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO daily_views (video_id, day, views, completed, watched_ms)
+             SELECT video_id, date(created_at / 1000, 'unixepoch'), COUNT(*), SUM(completed), SUM(watched_ms)
+             FROM views WHERE created_at < ?1 GROUP BY video_id, date(created_at / 1000, 'unixepoch')
+             ON CONFLICT (video_id, day) DO UPDATE SET
+                views = views + excluded.views,
+                completed = completed + excluded.completed,
+                watched_ms = watched_ms + excluded.watched_ms",
+            [cutoff],
+        )?;
+        let folded = tx.execute("DELETE FROM views WHERE created_at < ?1", [cutoff])?;
+        tx.execute(
+            "DELETE FROM events WHERE kind = 'view' AND created_at < ?1",
+            [cutoff],
+        )?;
+        tx.commit()?;
+        Ok(folded)
     }
 }

@@ -38,6 +38,10 @@ const USER_ROWS: &[(&str, &str)] = &[
     ("views", "user_id = ?1"),
     ("not_interested", "user_id = ?1"),
     ("events", "user_id = ?1 OR creator_id = ?1"),
+    (
+        "daily_views",
+        "video_id IN (SELECT id FROM videos WHERE author_id = ?1)",
+    ),
 ];
 
 /// Columns never exported, even to their owner: secrets derived from

@@ -155,6 +155,18 @@ CREATE INDEX events_user ON events(user_id);
 -- 'support' or 'auditor' (the trusted partner). Granted only from the CLI.
 ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'user';
 "#,
+    r#"
+-- What remains of raw views once the retention window has passed: counts per
+-- video and day, with no viewer.
+CREATE TABLE daily_views (
+    video_id   INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    day        TEXT NOT NULL,
+    views      INTEGER NOT NULL,
+    completed  INTEGER NOT NULL,
+    watched_ms INTEGER NOT NULL,
+    PRIMARY KEY (video_id, day)
+);
+"#,
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

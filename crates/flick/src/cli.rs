@@ -115,6 +115,18 @@ pub enum AdminCommand {
         #[arg(long)]
         role: String,
     },
+    /// Run the retention job now: raw views older than the window are folded
+    /// into per-day counts and deleted. The server also runs it hourly.
+    Retention {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// Days raw views are kept (default: `view_retention_days`, else 90).
+        #[arg(long)]
+        days: Option<u64>,
+        /// Pretend the time is this (Unix ms): for checking the job.
+        #[arg(long)]
+        now_ms: Option<i64>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -32,6 +32,9 @@ pub struct FileConfig {
     pub log_origin: Option<String>,
     /// The region this node processes data in, as written to the log.
     pub region: Option<String>,
+    /// Days raw view events are kept before the retention job folds them
+    /// into per-day counts.
+    pub view_retention_days: Option<u64>,
 }
 
 impl FileConfig {
@@ -55,7 +58,10 @@ impl FileConfig {
     }
 }
 
+pub const DEFAULT_VIEW_RETENTION_DAYS: u64 = 90;
+
 pub struct Settings {
+    pub view_retention_days: u64,
     pub log_origin: String,
     pub region: String,
     pub listen: String,
@@ -118,6 +124,9 @@ pub fn resolve(file: FileConfig, args: &ServeArgs) -> anyhow::Result<Settings> {
         runner.keep_originals = k;
     }
     Ok(Settings {
+        view_retention_days: file
+            .view_retention_days
+            .unwrap_or(DEFAULT_VIEW_RETENTION_DAYS),
         log_origin: file
             .log_origin
             .clone()

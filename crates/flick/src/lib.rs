@@ -62,6 +62,20 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("@{handle} is now {}", role.as_str());
             Ok(())
         }
+        Command::Admin(cli::AdminCommand::Retention {
+            common,
+            days,
+            now_ms,
+        }) => {
+            let (store, _) = open_data_dir(&config::data_dir(&file, &common))?;
+            let days = days
+                .or(file.view_retention_days)
+                .unwrap_or(config::DEFAULT_VIEW_RETENTION_DAYS);
+            let folded = store
+                .fold_old_views(now_ms.unwrap_or_else(system_clock) - days as i64 * 86_400_000)?;
+            println!("folded {folded} raw views older than {days} days into per-day counts");
+            Ok(())
+        }
         Command::Rec(cli::RecCommand::Rebuild { common }) => {
             rec_rebuild(&config::data_dir(&file, &common))
         }
@@ -188,7 +202,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
         .context("cannot write the release record to the transparency log")?;
     let trust = Arc::new(trust);
     let state = AppState::new(
-        store,
+        store.clone(),
         layout,
         settings.tools,
         settings.api,
@@ -199,7 +213,12 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     );
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
     let jobs = tokio::spawn(runner.run(jobs_stopped.clone()));
-    let snapshots = tokio::spawn(snapshot_periodically(for_you.clone(), jobs_stopped));
+    let snapshots = tokio::spawn(snapshot_periodically(for_you.clone(), jobs_stopped.clone()));
+    let retention = tokio::spawn(retention_hourly(
+        store.clone(),
+        settings.view_retention_days,
+        jobs_stopped,
+    ));
 
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
@@ -226,10 +245,37 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     let _ = stop_jobs.send(true);
     let _ = jobs.await;
     let _ = snapshots.await;
+    let _ = retention.await;
     tokio::task::spawn_blocking(move || for_you.snapshot())
         .await?
         .context("saving the recommender at shutdown")?;
     Ok(())
+}
+
+/// Folds raw views older than the retention window into per-day counts, at
+/// start and then every hour.
+async fn retention_hourly(
+    store: Arc<Store>,
+    days: u64,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let s = store.clone();
+        let cutoff = system_clock() - days as i64 * 86_400_000;
+        match tokio::task::spawn_blocking(move || s.fold_old_views(cutoff)).await {
+            Ok(Ok(n)) if n > 0 => tracing::info!(
+                folded = n,
+                days,
+                "retention: old raw views folded into daily counts"
+            ),
+            Ok(Err(e)) => tracing::error!(error = %e, "retention job failed"),
+            _ => {}
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 /// Saves what the recommender learnt since the last snapshot, every 30 s.

@@ -69,7 +69,11 @@ fn start(tmp: std::sync::Arc<TempDir>, config: String) -> TestApp {
         data_dir,
         tmp,
         child: Some(child),
+        // No connection reuse: a server that answers 413 before reading an
+        // oversize body closes that connection, and a pooled client would
+        // then fail the next request sent on it.
         client: Client::builder()
+            .pool_max_idle_per_host(0)
             .timeout(Duration::from_secs(120))
             .build()
             .unwrap(),

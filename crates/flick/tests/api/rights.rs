@@ -228,3 +228,92 @@ async fn no_address_or_location_is_written_anywhere() {
     }
     assert!(hits.is_empty(), "found in the data dir: {hits:?}");
 }
+
+#[tokio::test]
+async fn raw_views_are_folded_into_counts_after_the_retention_window() {
+    let app = spawn_app();
+    let ana = app.signup("creator_r").await;
+    let bo = app.signup("viewer_r").await;
+    let clip = make_clip(app.tmp.path(), "a.mp4", Clip::default());
+    let id = app.upload(&ana, &clip, "kept as counts").await;
+    app.wait_ready(&ana, id).await;
+    app.request(
+        Method::POST,
+        &format!("/api/v1/videos/{id}/views"),
+        Some(&bo),
+        Some(json!({"watched_ms": 1000, "completed": false, "loops": 0})),
+    )
+    .await;
+
+    let raw_views = |data: &Value| data["tables"]["views"].as_array().unwrap().len();
+    let export = |token: String| {
+        let app = &app;
+        async move {
+            let bytes = app
+                .request(Method::GET, "/api/v1/me/export", Some(&token), None)
+                .await
+                .bytes()
+                .await
+                .unwrap();
+            let files = untar(&bytes);
+            serde_json::from_slice::<Value>(
+                &files
+                    .iter()
+                    .find(|(n, _)| n.ends_with("data.json"))
+                    .unwrap()
+                    .1,
+            )
+            .unwrap()
+        }
+    };
+    assert_eq!(raw_views(&export(bo.clone()).await), 1);
+
+    // Within the window nothing happens; 91 days later the raw view is gone.
+    let data_dir = app.data_dir.to_str().unwrap().to_owned();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let out = flick_cli(&[
+        "admin",
+        "retention",
+        "--data-dir",
+        &data_dir,
+        "--now-ms",
+        &(now + 89 * 86_400_000).to_string(),
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("folded 0 raw views"),
+        "{out:?}"
+    );
+    let out = flick_cli(&[
+        "admin",
+        "retention",
+        "--data-dir",
+        &data_dir,
+        "--now-ms",
+        &(now + 91 * 86_400_000).to_string(),
+    ]);
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("folded 1 raw views"),
+        "{out:?}"
+    );
+
+    let data = export(bo.clone()).await;
+    assert_eq!(raw_views(&data), 0, "the viewer's watch history is gone");
+    assert!(data["tables"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["kind"] != "view"));
+    // The creator keeps the aggregate: a count and a watch ratio, no viewer.
+    let analytics = app.get_json("/api/v1/me/analytics", Some(&ana)).await;
+    assert_eq!(analytics["videos"][0]["views"], 1);
+    assert!(
+        (analytics["videos"][0]["avg_watch_ratio"].as_f64().unwrap() - 0.5).abs() < 0.05,
+        "{analytics}"
+    );
+    assert_eq!(analytics["daily"][0]["views"], 1);
+    let creator = export(ana.clone()).await;
+    assert_eq!(creator["tables"]["daily_views"][0]["views"], 1);
+}
