@@ -87,6 +87,13 @@ async fn resolve(state: &AppState, token: &str) -> ApiResult<UserId> {
 /// A caller who must be logged in.
 pub struct Auth(pub UserId);
 
+impl Auth {
+    /// The proof that opens this caller's own [`flick_domain::Protected`] data.
+    pub fn owner(&self) -> flick_domain::Owner {
+        flick_domain::Owner::from_verified_session(self.0)
+    }
+}
+
 /// A caller who may be a visitor. A token that is present but invalid is
 /// still an error, so a client notices its session has expired.
 pub struct MaybeAuth(pub Option<UserId>);

@@ -44,3 +44,127 @@ struct ApiDoc;
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+    use std::collections::BTreeSet;
+
+    /// Field names that carry protected data: credentials, contact details,
+    /// watch history, location, staff-only views of accounts.
+    const PROTECTED_FIELDS: &[&str] = &[
+        "password",
+        "password_hash",
+        "token_hash",
+        "email",
+        "watched_ms",
+        "loops",
+        "history",
+        "ip",
+        "ip_address",
+        "address",
+        "latitude",
+        "longitude",
+        "location",
+        "gps",
+        "role",
+        "tables",
+        "access_log",
+        "subject",
+        "purpose",
+    ];
+
+    fn collect(
+        doc: &Value,
+        schema: &Value,
+        seen: &mut BTreeSet<String>,
+        fields: &mut BTreeSet<String>,
+    ) {
+        if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+            let name = r.rsplit('/').next().unwrap().to_owned();
+            if seen.insert(name.clone()) {
+                collect(doc, &doc["components"]["schemas"][&name], seen, fields);
+            }
+            return;
+        }
+        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+            for (k, v) in props {
+                fields.insert(k.clone());
+                collect(doc, v, seen, fields);
+            }
+        }
+        for key in ["items", "additionalProperties"] {
+            if let Some(v) = schema.get(key) {
+                collect(doc, v, seen, fields);
+            }
+        }
+        for key in ["allOf", "oneOf", "anyOf"] {
+            for v in schema
+                .get(key)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                collect(doc, v, seen, fields);
+            }
+        }
+    }
+
+    /// Walks every operation that answers without a token and fails if any
+    /// field of any of its responses is protected.
+    #[test]
+    fn no_public_response_carries_a_protected_field() {
+        let doc = serde_json::to_value(super::openapi_document()).unwrap();
+        let mut public_ops = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                if op.get("security").is_some() {
+                    continue;
+                }
+                public_ops += 1;
+                let mut fields = BTreeSet::new();
+                for response in op["responses"].as_object().unwrap().values() {
+                    for media in response
+                        .get("content")
+                        .and_then(Value::as_object)
+                        .into_iter()
+                        .flat_map(|c| c.values())
+                    {
+                        collect(&doc, &media["schema"], &mut BTreeSet::new(), &mut fields);
+                    }
+                }
+                let leaked: Vec<&String> = fields
+                    .iter()
+                    .filter(|f| PROTECTED_FIELDS.contains(&f.as_str()))
+                    .collect();
+                assert!(
+                    leaked.is_empty(),
+                    "{method} {path} is public but its response has protected fields {leaked:?}"
+                );
+            }
+        }
+        assert!(
+            public_ops >= 10,
+            "the walk saw the public API ({public_ops} operations)"
+        );
+    }
+
+    /// The operations that hand out protected data require a session.
+    #[test]
+    fn protected_data_needs_a_token() {
+        let doc = serde_json::to_value(super::openapi_document()).unwrap();
+        for (path, method) in [
+            ("/api/v1/me", "get"),
+            ("/api/v1/me/export", "get"),
+            ("/api/v1/me/analytics", "get"),
+            ("/api/v1/admin/users/{handle}/data", "get"),
+            ("/api/v1/transparency/entries", "get"),
+            ("/api/v1/transparency/export", "get"),
+        ] {
+            assert!(
+                doc["paths"][path][method]["security"].is_array(),
+                "{method} {path} must require a token"
+            );
+        }
+    }
+}

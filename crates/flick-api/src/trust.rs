@@ -11,7 +11,7 @@
 //! nothing links a pseudonym back to a person.
 
 use crate::error::{ApiError, ApiResult, Code};
-use flick_domain::UserId;
+use flick_domain::{GatePermit, UserId};
 use flick_store::Role;
 use flick_trust::{Decision, Record, TransparencyLog};
 use sha2::{Digest, Sha256};
@@ -93,7 +93,7 @@ impl Trust {
         subject: UserId,
         purpose: &str,
         now: i64,
-    ) -> ApiResult<()> {
+    ) -> ApiResult<GatePermit> {
         let purpose = purpose.trim();
         let allowed = may_read_protected(role) && (10..=300).contains(&purpose.chars().count());
         self.append(&Record::Access {
@@ -119,7 +119,7 @@ impl Trust {
         if !allowed {
             return Err(ApiError::new(Code::PurposeRequired, "state why you need this data: `purpose` of 10 to 300 characters; the refusal has been logged"));
         }
-        Ok(())
+        Ok(GatePermit::after_logged_access(subject))
     }
 
     /// Every log record about `user` (accesses to their data, their exports).

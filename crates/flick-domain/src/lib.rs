@@ -5,9 +5,11 @@
 //! [`Handle`] or a [`Caption`] never has to check it again.
 
 mod ids;
+mod protected;
 mod text;
 
 pub use ids::{CommentId, SoundId, UserId, VideoId};
+pub use protected::{GatePermit, NotYours, Owner, Protected};
 pub use text::{Bio, Caption, CommentBody, DisplayName, Handle, Password};
 
 /// Why a value was refused. Each variant maps to one stable API error code.

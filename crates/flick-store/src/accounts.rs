@@ -5,7 +5,7 @@ use rusqlite::{params, OptionalExtension};
 /// What login needs: the id and the stored argon2 hash.
 pub struct Credentials {
     pub user_id: UserId,
-    pub password_hash: String,
+    pub password_hash: flick_domain::Protected<String>,
 }
 
 /// The public face of an account, with its counts.
@@ -39,9 +39,10 @@ impl Store {
             .read()
             .prepare_cached("SELECT id, password_hash FROM users WHERE handle = ?1")?
             .query_row([handle.as_str()], |r| {
+                let user_id = UserId(r.get(0)?);
                 Ok(Credentials {
-                    user_id: UserId(r.get(0)?),
-                    password_hash: r.get(1)?,
+                    user_id,
+                    password_hash: flick_domain::Protected::new(user_id, r.get(1)?),
                 })
             })
             .optional()?)

@@ -1,7 +1,7 @@
 //! Everything stored about one account, for the user's own export.
 
 use crate::{Result, Store};
-use flick_domain::UserId;
+use flick_domain::{Protected, UserId};
 use rusqlite::types::Value;
 use rusqlite::Connection;
 
@@ -70,13 +70,15 @@ fn dump(conn: &Connection, table: &'static str, cond: &str, user: UserId) -> Res
 }
 
 impl Store {
-    /// Every row about `user`, table by table.
-    pub fn export_user(&self, user: UserId) -> Result<Vec<TableDump>> {
+    /// Every row about `user`, table by table: protected, so only the owner
+    /// or the access gate can open it.
+    pub fn export_user(&self, user: UserId) -> Result<Protected<Vec<TableDump>>> {
         let conn = self.read();
-        USER_ROWS
+        let tables = USER_ROWS
             .iter()
             .map(|(t, cond)| dump(&conn, t, cond, user))
-            .collect()
+            .collect::<Result<_>>()?;
+        Ok(Protected::new(user, tables))
     }
 
     /// For tests and audits: how many rows in any table still mention `needle`

@@ -60,7 +60,8 @@ pub(crate) async fn create_session(
     let (user, ok) = tokio::task::spawn_blocking(move || match creds {
         Some(c) => (
             Some(c.user_id),
-            auth::verify_password(&password, &c.password_hash),
+            c.password_hash
+                .check(|hash| auth::verify_password(&password, hash)),
         ),
         None => {
             auth::verify_password(&password, auth::dummy_hash());

@@ -47,11 +47,15 @@ videos/: your published videos as MP4.\n";
     responses((status = 200, content_type = "application/x-tar", description = "a tar archive: data.json and videos/"), (status = 401, body = ErrorBody)))]
 pub(crate) async fn export(
     State(state): State<AppState>,
-    Auth(user): Auth,
+    auth: Auth,
     req: Request,
 ) -> ApiResult<Response> {
-    let now = state.now();
-    let tables = state.db(move |s| s.export_user(user)).await?;
+    let (user, now) = (auth.0, state.now());
+    let tables = state
+        .db(move |s| s.export_user(user))
+        .await?
+        .reveal_to_owner(&auth.owner())
+        .map_err(|e| ApiError::new(crate::error::Code::Forbidden, e.to_string()))?;
     let extra = state.export_extras(user, now).await?;
     let data = json!({
         "format": "flick-export/1",

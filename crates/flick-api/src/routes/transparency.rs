@@ -226,8 +226,14 @@ pub(crate) async fn admin_user_data(
     let trust = state.0.trust.clone();
     let now = state.now();
     let purpose = q.purpose.unwrap_or_default();
-    blocking(move || trust.gate(me, role, "account_and_activity", subject, &purpose, now)).await?;
-    let tables = state.db(move |s| s.export_user(subject)).await?;
+    let permit =
+        blocking(move || trust.gate(me, role, "account_and_activity", subject, &purpose, now))
+            .await?;
+    let tables = state
+        .db(move |s| s.export_user(subject))
+        .await?
+        .reveal_through_gate(&permit)
+        .map_err(|e| ApiError::new(Code::Forbidden, e.to_string()))?;
     Ok(Json(
         json!({ "tables": super::export::tables_json(tables) }),
     ))
