@@ -204,21 +204,7 @@ pub async fn inspect(
     if len == 0 {
         return Err(Ok(Rejection::Empty));
     }
-    let json = match process::run(
-        &tools.ffprobe,
-        [
-            "-v".as_ref(),
-            "error".as_ref(),
-            "-print_format".as_ref(),
-            "json".as_ref(),
-            "-show_format".as_ref(),
-            "-show_streams".as_ref(),
-            path.as_os_str(),
-        ],
-        tools.probe_timeout,
-    )
-    .await
-    {
+    let json = match ffprobe_json(tools, path).await {
         Ok(json) => json,
         // ffprobe exits non-zero on anything it cannot parse as media.
         Err(MediaError::Failed { .. }) => return Err(Ok(Rejection::NotAVideo)),
@@ -252,23 +238,24 @@ pub async fn inspect(
     }
 }
 
+/// ffprobe's description of `path` (format and streams) as JSON.
+async fn ffprobe_json(tools: &Tools, path: &Path) -> Result<Vec<u8>, MediaError> {
+    let args: [&std::ffi::OsStr; 7] = [
+        "-v".as_ref(),
+        "error".as_ref(),
+        "-print_format".as_ref(),
+        "json".as_ref(),
+        "-show_format".as_ref(),
+        "-show_streams".as_ref(),
+        path.as_os_str(),
+    ];
+    process::run(&tools.ffprobe, args, tools.probe_timeout).await
+}
+
 /// Probes an already accepted original again before transcoding (the job
 /// may run after a restart, so nothing from the upload request is kept).
 pub async fn probe_for_transcode(tools: &Tools, path: &Path) -> Result<ProbeInfo, MediaError> {
-    let json = process::run(
-        &tools.ffprobe,
-        [
-            "-v".as_ref(),
-            "error".as_ref(),
-            "-print_format".as_ref(),
-            "json".as_ref(),
-            "-show_format".as_ref(),
-            "-show_streams".as_ref(),
-            path.as_os_str(),
-        ],
-        tools.probe_timeout,
-    )
-    .await?;
+    let json = ffprobe_json(tools, path).await?;
     let permissive = Limits {
         min_duration_ms: 0,
         max_duration_ms: u64::MAX / 2,
