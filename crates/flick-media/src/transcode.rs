@@ -51,6 +51,9 @@ pub const POSTER_FILE: &str = "poster.jpg";
 /// The extracted sound, moved to the sounds folder by the runner.
 pub const SOUND_FILE: &str = "sound.m4a";
 
+/// Every audio output: AAC-LC stereo at 44.1 kHz, which every player decodes.
+const AAC: [&str; 8] = ["-c:a", "aac", "-b:a", "128k", "-ac", "2", "-ar", "44100"];
+
 /// HLS segments are cut on forced keyframes every this many seconds.
 const SEGMENT_SECONDS: u32 = 2;
 
@@ -157,15 +160,8 @@ pub fn plan_transcode(
             &keyframes,
             "-sc_threshold",
             "0",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "128k",
-            "-ac",
-            "2",
-            "-ar",
-            "44100",
         ]));
+        encode.extend(os(&AAC));
         if i == 0 {
             encode.extend(os(&["-movflags", "+faststart"]));
             encode.push(mp4.clone().into());
@@ -176,18 +172,8 @@ pub fn plan_transcode(
     if extracts_sound {
         encode.extend(os(&["-map", "0:a:0", "-vn"]));
         encode.extend(os(&strip));
-        encode.extend(os(&[
-            "-c:a",
-            "aac",
-            "-b:a",
-            "128k",
-            "-ac",
-            "2",
-            "-ar",
-            "44100",
-            "-movflags",
-            "+faststart",
-        ]));
+        encode.extend(os(&AAC));
+        encode.extend(os(&["-movflags", "+faststart"]));
         encode.push(out_dir.join(SOUND_FILE).into());
     }
 
