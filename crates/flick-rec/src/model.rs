@@ -683,11 +683,18 @@ impl Recommender {
                 continue;
             }
             let f = &mut self.f[kind as usize][fr as usize];
+            // The touch time is snapshotted too (it drives eviction), so a
+            // feature still below the admission threshold, which has no
+            // embedding to update, is dirty as soon as its time moves.
+            let mut changed = at > f.last_touch_ms;
             f.last_touch_ms = f.last_touch_ms.max(at);
             if let Some(e) = f.emb.as_mut() {
                 for (x, v) in e.iter_mut().zip(&self.v.emb[r * dim..(r + 1) * dim]) {
                     *x += 0.05 * (v - *x);
                 }
+                changed = true;
+            }
+            if changed {
                 mark(&mut self.dirty.features[kind as usize], fr);
             }
         }

@@ -549,3 +549,53 @@ impl Recommender {
         self.v.scale[r] = s;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Config, Event, EventKind, Recommender, VideoMeta};
+
+    fn clip(id: u64, creator: u64, tag: &str) -> VideoMeta {
+        VideoMeta {
+            id,
+            creator,
+            hashtags: vec![tag.to_string()],
+            sound: None,
+            duration_ms: 10_000,
+            created_at_ms: 1_000,
+            region: None,
+        }
+    }
+
+    /// A side feature below the admission threshold has no embedding, but an
+    /// event on its clip still moves its touch time (which drives eviction):
+    /// the incremental snapshot must carry it.
+    #[test]
+    fn touch_of_unadmitted_feature_is_in_the_incremental_snapshot() {
+        let mut m = Recommender::new(Config::default(), 5);
+        m.upsert_video(clip(1, 100, "shared"));
+        m.upsert_video(clip(2, 100, "shared"));
+        m.upsert_video(clip(3, 101, "once"));
+        let full = m.snapshot_full();
+        let _ = m.snapshot_dirty();
+        let (tag, creator) = (
+            m.feats[2].get("once").unwrap(),
+            m.feats[0].get("101").unwrap(),
+        );
+        assert!(m.f[2][tag as usize].emb.is_none());
+        assert!(m.f[0][creator as usize].emb.is_none());
+        m.observe(&Event {
+            user: 7,
+            video: 3,
+            at_ms: 50_000,
+            kind: EventKind::Like,
+        });
+        assert_eq!(m.f[2][tag as usize].last_touch_ms, 50_000);
+        let inc = m.snapshot_dirty();
+        let mut loaded = Recommender::new(Config::default(), 0);
+        loaded.apply_snapshot(&full).expect("full");
+        loaded.apply_snapshot(&inc).expect("inc");
+        assert_eq!(loaded.f[2][tag as usize], m.f[2][tag as usize]);
+        assert_eq!(loaded.f[0][creator as usize], m.f[0][creator as usize]);
+        assert_eq!(loaded.snapshot_full(), m.snapshot_full());
+    }
+}
