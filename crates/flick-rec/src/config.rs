@@ -119,7 +119,7 @@ impl Default for Config {
             learning_rate: 0.05,
             regularization: 0.01,
             history_len: 64,
-            neighbors: 16,
+            neighbors: 10,
             pop_from: 0.5,
             pop_to: 0.5,
             activity_damping: 0.3,
