@@ -37,6 +37,9 @@ struct Inner {
     model: Recommender,
     last_event_id: i64,
     snapshots: SnapshotState,
+    /// Set when a snapshot write failed: the rows it would have carried are
+    /// no longer marked dirty, so only a full snapshot is complete again.
+    needs_full: bool,
 }
 
 pub struct RecForYou {
@@ -97,6 +100,16 @@ impl RecForYou {
                 })
             }
         };
+        // Chunks no longer listed (left by a crash between writing
+        // state.json and removing them) may hold a deleted user's rows.
+        for entry in std::fs::read_dir(dir).map_err(io(dir))?.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let stale = (name.ends_with(".snap") && !snapshots.chunks.contains(&name))
+                || name.ends_with(".tmp");
+            if stale {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
         for chunk in &snapshots.chunks {
             let path = dir.join(chunk);
             let bytes = std::fs::read(&path).map_err(io(&path))?;
@@ -114,6 +127,7 @@ impl RecForYou {
                 model,
                 last_event_id: snapshots.last_event_id,
                 snapshots,
+                needs_full: false,
             }),
             algorithm,
         };
@@ -206,12 +220,14 @@ impl RecForYou {
     /// Writes the rows touched since the last snapshot as a new chunk.
     pub fn snapshot(&self) -> Result<(), RecError> {
         let mut inner = self.lock();
-        if inner.snapshots.chunks.is_empty() {
+        if inner.snapshots.chunks.is_empty() || inner.needs_full {
             return self.write_full(&mut inner);
         }
         let bytes = inner.model.snapshot_dirty();
         let last = inner.last_event_id;
-        self.write_chunk(&mut inner, bytes, last, false)
+        let written = self.write_chunk(&mut inner, bytes, last, false);
+        inner.needs_full |= written.is_err();
+        written
     }
 
     fn write_full(&self, inner: &mut Inner) -> Result<(), RecError> {
@@ -219,7 +235,9 @@ impl RecForYou {
         // The full snapshot covers everything: clear the dirty set too.
         let _ = inner.model.snapshot_dirty();
         let last = inner.last_event_id;
-        self.write_chunk(inner, bytes, last, true)
+        let written = self.write_chunk(inner, bytes, last, true);
+        inner.needs_full = written.is_err();
+        written
     }
 
     fn write_chunk(
@@ -287,6 +305,13 @@ fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), RecError> {
     f.write_all(bytes).map_err(io(&tmp))?;
     f.sync_all().map_err(io(&tmp))?;
     std::fs::rename(&tmp, path).map_err(io(path))?;
+    // The rename itself is durable only once the folder is synced; old
+    // chunks are removed after this, never before.
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io(dir))?;
+    }
     Ok(())
 }
 

@@ -67,6 +67,13 @@ impl MediaLayout {
         self.sounds().join(format!("{id}.m4a"))
     }
 
+    /// Removes what a transcode of the video produced, keeping its original.
+    pub fn remove_video_outputs(&self, id: VideoId) {
+        for dir in [self.video_dir(id), self.work().join(id.to_string())] {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+
     /// Removes every file of a video. Missing files are not an error: a
     /// deletion may race a transcode or run twice.
     pub fn remove_video(&self, id: VideoId) {

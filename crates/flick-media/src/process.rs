@@ -18,7 +18,13 @@ where
     S: AsRef<OsStr>,
 {
     let name = program.display().to_string();
-    let child = Command::new(program)
+    let mut command = Command::new(program);
+    // A process group of its own: a ctrl-c or a service manager's SIGTERM
+    // aimed at flick must not kill a transcode mid-way; flick stops its jobs
+    // itself, in order, and they resume on the next start.
+    #[cfg(unix)]
+    command.process_group(0);
+    let child = command
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -164,6 +164,14 @@ impl JobRunner {
             }
         };
         let ready = matches!(outcome, JobOutcome::Ready { .. });
+        let new_sound = match &outcome {
+            JobOutcome::Ready {
+                sound,
+                new_sound_title: Some(_),
+                ..
+            } => *sound,
+            _ => None,
+        };
         let store = self.store.clone();
         let now = (self.clock)();
         let video = job.video_id;
@@ -172,15 +180,32 @@ impl JobRunner {
             store.video(job.video_id)
         })
         .await;
-        match result {
+        let recorded = match result {
             Ok(Ok(record)) => {
                 // Deleted while it was being transcoded: publish nothing.
                 if record.is_none_or(|r| r.deleted) {
                     self.layout.remove_video(video);
                 }
+                true
             }
-            Ok(Err(e)) => tracing::error!(error = %e, "could not record job result"),
-            Err(e) => tracing::error!(error = %e, "recording job result panicked"),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "could not record job result");
+                false
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "recording job result panicked");
+                false
+            }
+        };
+        if !recorded {
+            // The account may be gone (its rows refuse new references), or
+            // the store failed: publish nothing. The job stays `running`, so
+            // a live video is retried on the next start, from its original.
+            self.layout.remove_video_outputs(video);
+            if let Some(sound) = new_sound {
+                let _ = tokio::fs::remove_file(self.layout.sound(sound)).await;
+            }
+            return;
         }
         if !self.config.keep_originals || !ready {
             let _ = tokio::fs::remove_file(self.layout.original(video)).await;

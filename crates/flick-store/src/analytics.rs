@@ -99,7 +99,8 @@ impl Store {
         // and comments once the rows are gone.
         tx.execute(
             "UPDATE videos SET like_count = like_count - (SELECT COUNT(*) FROM likes l WHERE l.video_id = videos.id AND l.user_id = ?1),
-                comment_count = comment_count - (SELECT COUNT(*) FROM comments c WHERE c.video_id = videos.id AND c.author_id = ?1)
+                comment_count = comment_count - (SELECT COUNT(*) FROM comments c WHERE c.video_id = videos.id AND c.author_id = ?1),
+                share_count = share_count - (SELECT COUNT(*) FROM shares s WHERE s.video_id = videos.id AND s.user_id = ?1)
              WHERE author_id != ?1",
             [user.0],
         )?;

@@ -197,15 +197,18 @@ pub(crate) async fn delete_me(
     .await
     .map_err(|e| ApiError::internal("log task panicked", e))??;
     let removed = state.db(move |s| s.delete_user(user)).await?;
-    let engine = state.0.for_you.clone();
-    let videos = removed.videos.clone();
-    state.db(move |_| engine.forget_user(user, &videos)).await?;
-    for video in removed.videos {
-        state.0.layout.remove_video(video);
+    // Files first: if forgetting in the recommender fails below, nothing
+    // else would know these files any more.
+    for video in &removed.videos {
+        state.0.layout.remove_video(*video);
     }
     for sound in removed.sounds {
         let _ = std::fs::remove_file(state.0.layout.sound(sound));
     }
+    let engine = state.0.for_you.clone();
+    state
+        .db(move |_| engine.forget_user(user, &removed.videos))
+        .await?;
     tracing::info!("account deleted");
     Ok(StatusCode::NO_CONTENT)
 }

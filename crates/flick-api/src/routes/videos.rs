@@ -110,6 +110,11 @@ async fn stream_to_disk(mut field: Field<'_>, dir: &Path, max: u64) -> ApiResult
     out.flush()
         .await
         .map_err(|e| ApiError::internal("cannot write upload", e))?;
+    // On disk before the 202: an accepted upload must survive a power cut.
+    out.get_mut()
+        .sync_all()
+        .await
+        .map_err(|e| ApiError::internal("cannot write upload", e))?;
     Ok(guard)
 }
 

@@ -41,7 +41,11 @@ fn start(tmp: std::sync::Arc<TempDir>, config: String) -> TestApp {
     let data_dir = tmp.path().join("data");
     let config_path = tmp.path().join("flick.toml");
     std::fs::write(&config_path, &config).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_flick"))
+    // Its own process group, as a service manager would start it, so a test
+    // can signal the whole group like ctrl-c or `systemctl stop` does.
+    let mut command = Command::new(env!("CARGO_BIN_EXE_flick"));
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command
         .args([
             "--config",
             config_path.to_str().unwrap(),
@@ -104,9 +108,24 @@ impl TestApp {
 
     /// SIGTERM, then wait for a clean exit.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
+        self.signal_and_wait(false)
+    }
+
+    /// SIGTERM to the server's whole process group, as ctrl-c in a terminal
+    /// or a service manager's stop would send it.
+    pub fn terminate_group(&mut self) -> std::process::ExitStatus {
+        self.signal_and_wait(true)
+    }
+
+    fn signal_and_wait(&mut self, group: bool) -> std::process::ExitStatus {
         let mut c = self.child.take().unwrap();
+        let target = if group {
+            format!("-{}", c.id())
+        } else {
+            c.id().to_string()
+        };
         Command::new("kill")
-            .args(["-TERM", &c.id().to_string()])
+            .args(["-TERM", "--", &target])
             .status()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);

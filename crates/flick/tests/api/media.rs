@@ -464,3 +464,35 @@ async fn hevc_vp9_and_av1_uploads_are_accepted() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_transcode_stopped_by_a_clean_shutdown_resumes_instead_of_failing() {
+    let app = spawn_app();
+    let token = app.signup("patient").await;
+    let clip = make_clip(
+        app.tmp.path(),
+        "long.mp4",
+        Clip {
+            width: 1080,
+            height: 1920,
+            seconds: 20.0,
+            ..Default::default()
+        },
+    );
+    let id = app.upload(&token, &clip, "stopped mid-way").await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while app.files("work").is_empty() {
+        assert!(Instant::now() < deadline, "transcode never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The signal reaches the whole group, as ctrl-c or `systemctl stop` would.
+    let mut app = app;
+    assert!(app.terminate_group().success(), "a clean exit");
+    assert!(
+        !app.files("originals").is_empty(),
+        "the original is kept for the retry"
+    );
+    let app = app.restart();
+    let v = app.wait_ready(&token, id).await;
+    assert_eq!(v["status"], "ready");
+}
