@@ -256,9 +256,13 @@ pub(crate) async fn upload(
                     Ok(()) => Ok(None),
                     // A concurrent request with the same key won the race:
                     // answer as it did.
-                    Err(StoreError::Conflict(_)) => {
-                        s.video_by_idempotency_key(user, key.as_deref().unwrap_or_default())
-                    }
+                    Err(StoreError::Conflict(what)) => match key.as_deref() {
+                        Some(key) => s
+                            .video_by_idempotency_key(user, key)?
+                            .map(Some)
+                            .ok_or(StoreError::Conflict(what)),
+                        None => Err(StoreError::Conflict(what)),
+                    },
                     Err(e) => Err(e),
                 }
             }
