@@ -41,9 +41,14 @@ impl Store {
         let videos = conn
             .prepare_cached(
                 "SELECT v.id, v.caption, v.view_count,
-                    COALESCE((SELECT AVG(MIN(1.0, CAST(w.watched_ms AS REAL) / v.duration_ms)) FROM views w WHERE w.video_id = v.id),
-                             (SELECT MIN(1.0, CAST(SUM(d.watched_ms) AS REAL) / SUM(d.views) / v.duration_ms) FROM daily_views d WHERE d.video_id = v.id),
-                             0),
+                    COALESCE(
+                        (COALESCE((SELECT SUM(MIN(1.0, CAST(w.watched_ms AS REAL) / v.duration_ms)) FROM views w WHERE w.video_id = v.id), 0)
+                         -- folded views count with their day's mean ratio
+                         + COALESCE((SELECT MIN(1.0, CAST(SUM(d.watched_ms) AS REAL) / SUM(d.views) / v.duration_ms) * SUM(d.views)
+                                     FROM daily_views d WHERE d.video_id = v.id), 0))
+                        / NULLIF((SELECT COUNT(*) FROM views w WHERE w.video_id = v.id)
+                                 + COALESCE((SELECT SUM(d.views) FROM daily_views d WHERE d.video_id = v.id), 0), 0),
+                        0),
                     v.like_count, v.comment_count, v.share_count
                  FROM videos v WHERE v.author_id = ?1 AND v.status = 'ready' AND v.deleted_at IS NULL
                  ORDER BY v.created_at DESC",
