@@ -101,6 +101,7 @@ fn serde_json_pretty(doc: &flick_api::OpenApiDoc) -> String {
 }
 
 fn rec_rebuild(data_dir: &Path) -> anyhow::Result<()> {
+    let _lock = lock_data_dir(data_dir)?;
     let (store, _) = open_data_dir(data_dir)?;
     let dir = data_dir.join("rec");
     RecForYou::discard_snapshots(&dir)?;
@@ -155,7 +156,27 @@ pub(crate) fn open_data_dir(data_dir: &Path) -> anyhow::Result<(Arc<Store>, Medi
     Ok((Arc::new(store), layout))
 }
 
+/// Holds the data dir for one process: two servers (or a server and a
+/// rebuild) on one data dir would interleave the transparency log and the
+/// recommender snapshots. Released when the returned file is dropped.
+fn lock_data_dir(data_dir: &Path) -> anyhow::Result<std::fs::File> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
+    let path = data_dir.join("flick.lock");
+    let file = std::fs::File::create(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another flick process is using {} (stop it first, or give this one its own --data-dir)",
+            data_dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", path.display())),
+    }
+}
+
 pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
+    let _lock = lock_data_dir(&settings.data_dir)?;
     let (store, layout) = open_data_dir(&settings.data_dir)?;
     // Upload bodies that were streaming when the last process died are
     // unfinished by definition.

@@ -171,3 +171,37 @@ async fn openapi_document_describes_the_api() {
     let health = app.get_json("/healthz", None).await;
     assert_eq!(health["status"], "ok");
 }
+
+#[tokio::test]
+async fn a_second_server_on_the_same_data_dir_is_refused() {
+    let app = spawn_app();
+    let out = flick_cli(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        app.data_dir.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("another flick process is using"),
+        "{stderr}"
+    );
+    let out = flick_cli(&[
+        "rec",
+        "rebuild",
+        "--data-dir",
+        app.data_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        !out.status.success(),
+        "a rebuild under a running server is refused too"
+    );
+    assert_eq!(
+        app.request(Method::GET, "/healthz", None, None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
