@@ -128,7 +128,7 @@ impl World {
             sound: Some(sound),
             duration_ms: 8_000 + self.rng.below(40_000) as u32,
             created_at_ms: self.clock_ms,
-            region: Some(if creator % 2 == 0 { "eu" } else { "us" }.into()),
+            region: Some(if creator.is_multiple_of(2) { "eu" } else { "us" }.into()),
         };
         self.videos.push(SimVideo {
             meta,
@@ -354,7 +354,7 @@ pub fn run(cfg: &SimConfig, policy: Policy) -> SimReport {
                 sum[pos] += ratio as f64;
                 count[pos] += 1;
                 swipes_total += 1;
-                if cfg.upload_every > 0 && swipes_total % cfg.upload_every == 0 {
+                if cfg.upload_every > 0 && swipes_total.is_multiple_of(cfg.upload_every) {
                     let i = world.upload(None, None);
                     feed.uploaded(&world.videos[i].meta.clone());
                 }
