@@ -588,7 +588,8 @@ impl Recommender {
         if w >= self.cfg.signals.history_min {
             self.add_to_history(urow, vrow, w);
         }
-        if self.cfg.maintenance_every > 0 && self.events.is_multiple_of(self.cfg.maintenance_every) {
+        if self.cfg.maintenance_every > 0 && self.events.is_multiple_of(self.cfg.maintenance_every)
+        {
             self.maintain(self.last_event_ms);
         }
     }

@@ -128,7 +128,14 @@ impl World {
             sound: Some(sound),
             duration_ms: 8_000 + self.rng.below(40_000) as u32,
             created_at_ms: self.clock_ms,
-            region: Some(if creator.is_multiple_of(2) { "eu" } else { "us" }.into()),
+            region: Some(
+                if creator.is_multiple_of(2) {
+                    "eu"
+                } else {
+                    "us"
+                }
+                .into(),
+            ),
         };
         self.videos.push(SimVideo {
             meta,
