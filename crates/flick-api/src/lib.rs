@@ -16,7 +16,7 @@ pub mod rec;
 mod routes;
 pub mod trust;
 
-pub use for_you::{ForYou, TrendingV0};
+pub use for_you::ForYou;
 pub use openapi::openapi_document;
 pub use utoipa::openapi::OpenApi as OpenApiDoc;
 

@@ -24,7 +24,7 @@ pub use export::TableDump;
 pub use jobs::{Job, JobOutcome};
 pub use rusqlite::types::Value as SqlValue;
 pub use social::{CommentRecord, SearchResults};
-pub use videos::{NewVideo, TrendingStats, VideoRecord, VideoStatus};
+pub use videos::{NewVideo, VideoRecord, VideoStatus};
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;

@@ -61,19 +61,6 @@ pub struct VideoRecord {
     pub views: i64,
 }
 
-/// What the trending ranker needs of a ready video, without the text.
-#[derive(Debug, Clone, Copy)]
-pub struct TrendingStats {
-    pub id: VideoId,
-    pub author_id: UserId,
-    pub created_at: i64,
-    pub likes: i64,
-    pub comments: i64,
-    pub shares: i64,
-    pub views: i64,
-    pub completed_views: i64,
-}
-
 const VIDEO_SELECT: &str = "SELECT v.id, v.author_id, u.handle, u.display_name, v.caption,
     (SELECT group_concat(tag, ' ') FROM (SELECT tag FROM video_hashtags h WHERE h.video_id = v.id ORDER BY position)),
     v.status, v.failure_reason, v.duration_ms, v.width, v.height, v.sound_id, s.title,
@@ -339,41 +326,6 @@ impl Store {
             params![tag.to_lowercase(), before_at, before_id, limit],
             video_from_row,
         )?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// The newest `limit` published videos with their engagement counts.
-    pub fn trending_stats(&self, limit: u32) -> Result<Vec<TrendingStats>> {
-        let conn = self.read();
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT v.id, v.author_id, v.created_at, v.like_count, v.comment_count, v.share_count,
-                    v.view_count, v.completed_count
-             FROM videos v WHERE {VISIBLE} ORDER BY v.created_at DESC LIMIT ?1"
-        ))?;
-        let rows = stmt.query_map([limit], |r| {
-            Ok(TrendingStats {
-                id: VideoId(r.get(0)?),
-                author_id: UserId(r.get(1)?),
-                created_at: r.get(2)?,
-                likes: r.get(3)?,
-                comments: r.get(4)?,
-                shares: r.get(5)?,
-                views: r.get(6)?,
-                completed_views: r.get(7)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Videos that must not come back in `user`'s For You: already viewed or
-    /// marked not interested.
-    pub fn seen_or_hidden(&self, user: UserId) -> Result<HashSet<VideoId>> {
-        let conn = self.read();
-        let mut stmt = conn.prepare_cached(
-            "SELECT video_id FROM views WHERE user_id = ?1
-             UNION SELECT video_id FROM not_interested WHERE user_id = ?1",
-        )?;
-        let rows = stmt.query_map([user.0], |r| Ok(VideoId(r.get(0)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
