@@ -393,3 +393,47 @@ impl TestApp {
         );
     }
 }
+
+impl TestApp {
+    /// Files under `sub` (relative to the data dir) containing any of
+    /// `needles`, as `"path: needle"` lines; empty when none does.
+    pub fn files_containing(&self, sub: &str, needles: &[Vec<u8>]) -> Vec<String> {
+        let mut hits = Vec::new();
+        for f in self.files(sub) {
+            let bytes = std::fs::read(self.data_dir.join(sub).join(&f)).unwrap_or_default();
+            for needle in needles {
+                if bytes.windows(needle.len()).any(|w| w == needle.as_slice()) {
+                    hits.push(format!("{sub}/{f}: {}", String::from_utf8_lossy(needle)));
+                }
+            }
+        }
+        hits
+    }
+
+    /// Uploads a clip long and large enough that its transcode is surely
+    /// still running, and returns once ffmpeg has started writing it.
+    pub async fn start_long_transcode(&self, token: &str, caption: &str) -> i64 {
+        let clip = make_clip(
+            self.tmp.path(),
+            "long.mp4",
+            Clip {
+                width: 1080,
+                height: 1920,
+                seconds: 20.0,
+                ..Default::default()
+            },
+        );
+        let id = self.upload(token, &clip, caption).await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.files("work").is_empty() {
+            assert!(Instant::now() < deadline, "transcode never started");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        id
+    }
+}
+
+/// Needles for [`TestApp::files_containing`] from strings.
+pub fn needles<S: AsRef<[u8]>>(items: impl IntoIterator<Item = S>) -> Vec<Vec<u8>> {
+    items.into_iter().map(|s| s.as_ref().to_vec()).collect()
+}

@@ -1,7 +1,6 @@
 use crate::harness::*;
 use reqwest::{Method, StatusCode};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 #[tokio::test]
 async fn upload_transcode_and_stream() {
@@ -194,16 +193,8 @@ async fn location_and_device_metadata_never_survive() {
     }
     // And not a byte of it anywhere under media or sounds.
     for dir in ["media", "sounds"] {
-        for f in app.files(dir) {
-            let bytes = std::fs::read(app.data_dir.join(dir).join(&f)).unwrap();
-            for needle in [&b"48.8584"[..], b"iPhone"] {
-                assert!(
-                    !bytes.windows(needle.len()).any(|w| w == needle),
-                    "{f} contains {}",
-                    String::from_utf8_lossy(needle)
-                );
-            }
-        }
+        let hits = app.files_containing(dir, &needles(["48.8584", "iPhone"]));
+        assert!(hits.is_empty(), "{hits:?}");
     }
 }
 
@@ -211,23 +202,7 @@ async fn location_and_device_metadata_never_survive() {
 async fn a_job_interrupted_by_a_crash_completes_after_restart() {
     let app = spawn_app();
     let token = app.signup("phoenix").await;
-    // Long and large enough that the transcode is surely still running when we kill it.
-    let clip = make_clip(
-        app.tmp.path(),
-        "long.mp4",
-        Clip {
-            width: 1080,
-            height: 1920,
-            seconds: 20.0,
-            ..Default::default()
-        },
-    );
-    let id = app.upload(&token, &clip, "survives").await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while app.files("work").is_empty() {
-        assert!(Instant::now() < deadline, "transcode never started");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let id = app.start_long_transcode(&token, "survives").await;
     let mut app = app;
     app.crash();
     assert!(
@@ -469,22 +444,7 @@ async fn hevc_vp9_and_av1_uploads_are_accepted() {
 async fn a_transcode_stopped_by_a_clean_shutdown_resumes_instead_of_failing() {
     let app = spawn_app();
     let token = app.signup("patient").await;
-    let clip = make_clip(
-        app.tmp.path(),
-        "long.mp4",
-        Clip {
-            width: 1080,
-            height: 1920,
-            seconds: 20.0,
-            ..Default::default()
-        },
-    );
-    let id = app.upload(&token, &clip, "stopped mid-way").await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while app.files("work").is_empty() {
-        assert!(Instant::now() < deadline, "transcode never started");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let id = app.start_long_transcode(&token, "stopped mid-way").await;
     // The signal reaches the whole group, as ctrl-c or `systemctl stop` would.
     let mut app = app;
     assert!(app.terminate_group().success(), "a clean exit");

@@ -120,33 +120,21 @@ async fn export_holds_everything_and_deletion_leaves_nothing() {
     );
 
     // Scan every file of the data dir for the handle and the user's video id.
-    let mut hits = Vec::new();
-    for f in app.files("") {
-        let bytes = std::fs::read(app.data_dir.join(&f)).unwrap_or_default();
-        for needle in [
-            "ana_private".as_bytes(),
-            mine.to_string().as_bytes(),
-            ana_id.to_string().as_bytes(),
-        ] {
-            if bytes.windows(needle.len()).any(|w| w == needle) {
-                hits.push(format!("{f}: {}", String::from_utf8_lossy(needle)));
-            }
-        }
-    }
+    let mut hits = app.files_containing(
+        "",
+        &needles([
+            "ana_private".to_owned(),
+            mine.to_string(),
+            ana_id.to_string(),
+        ]),
+    );
     // The recommender's snapshots store ids as little-endian u64.
     assert!(
         app.files("rec").iter().any(|f| f.ends_with(".snap")),
         "deletion rewrote the snapshot"
     );
-    for f in app.files("rec") {
-        let bytes = std::fs::read(app.data_dir.join("rec").join(&f)).unwrap();
-        for (what, id) in [("user id", ana_id), ("video id", mine)] {
-            let needle = (id as u64).to_le_bytes();
-            if bytes.windows(8).any(|w| w == needle) {
-                hits.push(format!("rec/{f}: {what}"));
-            }
-        }
-    }
+    let ids = [ana_id, mine].map(|id| (id as u64).to_le_bytes());
+    hits.extend(app.files_containing("rec", &needles(ids)));
     // SQLite keeps deleted rows in free pages and the WAL until they are
     // reused; the server must have scrubbed them.
     assert!(hits.is_empty(), "personal data left behind: {hits:?}");
@@ -204,7 +192,7 @@ async fn no_address_or_location_is_written_anywhere() {
     app.request(Method::GET, "/api/v1/me/export", Some(&bo), None)
         .await;
 
-    let needles: [&[u8]; 7] = [
+    let needles_in: [&[u8]; 7] = [
         b"127.0.0.1",
         b"::ffff:127",
         b"48.8584",
@@ -213,19 +201,11 @@ async fn no_address_or_location_is_written_anywhere() {
         b"iPhone",
         b"latitude",
     ];
-    let mut hits = Vec::new();
     let files = app.files("");
     assert!(
         files.iter().any(|f| f.ends_with("flick.db")) && files.iter().any(|f| f.ends_with(".ts"))
     );
-    for f in files {
-        let bytes = std::fs::read(app.data_dir.join(&f)).unwrap_or_default();
-        for needle in needles {
-            if bytes.windows(needle.len()).any(|w| w == needle) {
-                hits.push(format!("{f}: {}", String::from_utf8_lossy(needle)));
-            }
-        }
-    }
+    let hits = app.files_containing("", &needles(needles_in));
     assert!(hits.is_empty(), "found in the data dir: {hits:?}");
 }
 
