@@ -161,6 +161,15 @@ pub(crate) async fn upload(
             .db(move |s| s.video_by_idempotency_key(user, &key))
             .await?
         {
+            // Read (and drop) the repeated body before answering: a reply
+            // sent while the client is still writing would reset the
+            // connection under it, and the client would see an error
+            // instead of this 202.
+            if let Ok(mut multipart) = multipart {
+                while let Ok(Some(mut field)) = multipart.next_field().await {
+                    while let Ok(Some(_)) = field.chunk().await {}
+                }
+            }
             return Ok(accepted(id));
         }
     }
