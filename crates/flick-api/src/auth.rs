@@ -38,11 +38,13 @@ pub fn dummy_hash() -> &'static str {
     HASH.get_or_init(|| hash_password("flick-timing-equaliser").expect("hashing a constant works"))
 }
 
-/// 256 random bits, hex: what the client holds.
-pub fn new_token() -> String {
+/// The home region, a dot, and 256 random bits in hex: what the client
+/// holds. The region tells a node where the session is without looking in
+/// any other region's store.
+pub fn new_token(region: &flick_store::RegionCode) -> String {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
+    format!("{region}.{}", hex::encode(bytes))
 }
 
 /// What the store holds: a token cannot be recovered from it.
@@ -73,8 +75,30 @@ pub fn request_token(headers: &axum::http::HeaderMap) -> Option<String> {
 async fn resolve(state: &AppState, token: &str) -> ApiResult<UserId> {
     let hash = token_hash(token);
     let now = state.now();
+    let region = token.split_once('.').map(|(r, _)| r.to_owned());
     state
-        .db(move |s| s.session_user(&hash, now))
+        .db(move |r| {
+            let Some(region) = region else {
+                return Ok(None);
+            };
+            match r.store(&region) {
+                Some(store) => store.session_user(&hash, now),
+                // A session of a region this node does not hold: say so
+                // rather than "invalid", so the client can go to its home.
+                None if r.all_codes().iter().any(|c| c.as_str() == region) => {
+                    Err(flick_store::StoreError::OtherRegion {
+                        region,
+                        held: r
+                            .held_codes()
+                            .iter()
+                            .map(|c| c.as_str())
+                            .collect::<Vec<_>>()
+                            .join("+"),
+                    })
+                }
+                None => Ok(None),
+            }
+        })
         .await?
         .ok_or_else(|| {
             ApiError::new(

@@ -52,6 +52,8 @@ pub enum Code {
     CorruptVideo,
     RateLimited,
     PurposeRequired,
+    UnknownRegion,
+    RegionNotHeld,
     LogUnavailable,
     Internal,
     MediaToolUnavailable,
@@ -100,6 +102,10 @@ impl Code {
             Code::CorruptVideo => (S::UNPROCESSABLE_ENTITY, "corrupt_video"),
             Code::RateLimited => (S::TOO_MANY_REQUESTS, "rate_limited"),
             Code::PurposeRequired => (S::UNPROCESSABLE_ENTITY, "purpose_required"),
+            Code::UnknownRegion => (S::UNPROCESSABLE_ENTITY, "unknown_region"),
+            // 421 Misdirected Request: this node cannot answer for that
+            // region; a node of the account's home region can.
+            Code::RegionNotHeld => (S::MISDIRECTED_REQUEST, "region_not_held"),
             Code::LogUnavailable => (S::SERVICE_UNAVAILABLE, "log_unavailable"),
             Code::Internal => (S::INTERNAL_SERVER_ERROR, "internal"),
             Code::MediaToolUnavailable => (S::SERVICE_UNAVAILABLE, "media_tool_unavailable"),
@@ -202,6 +208,11 @@ impl From<StoreError> for ApiError {
                 Self::new(Code::HandleTaken, "this handle is taken; choose another")
             }
             StoreError::NotFound("comment") => Self::new(Code::CommentNotFound, "no such comment"),
+            StoreError::NotFound("account") => Self::new(Code::UserNotFound, "no such account"),
+            StoreError::OtherRegion { region, held } => Self::new(
+                Code::RegionNotHeld,
+                format!("this account's data lives in region `{region}`, and this node holds only `{held}`: use a node of region `{region}`. The attempt has been logged."),
+            ),
             e => Self::internal("store error", e),
         }
     }

@@ -9,6 +9,7 @@ mod auth;
 pub mod error;
 mod extract;
 pub mod for_you;
+pub mod geo;
 mod model;
 mod openapi;
 pub mod rate_limit;
@@ -22,7 +23,7 @@ pub use utoipa::openapi::OpenApi as OpenApiDoc;
 
 use axum::Router;
 use flick_media::{Limits, MediaLayout, Tools};
-use flick_store::{Store, StoreError};
+use flick_store::{Regions, StoreError};
 use rate_limit::{RateLimiter, RateLimits};
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +41,8 @@ pub struct ApiConfig {
     /// Base of share links, e.g. `https://flick.example`; else taken from
     /// the request's `Host`.
     pub public_url: Option<String>,
+    /// How signup picks a home region.
+    pub signup_regions: Arc<geo::SignupRegions>,
 }
 
 impl Default for ApiConfig {
@@ -50,12 +53,13 @@ impl Default for ApiConfig {
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             rate_limits: RateLimits::default(),
             public_url: None,
+            signup_regions: Default::default(),
         }
     }
 }
 
 struct Inner {
-    store: Arc<Store>,
+    regions: Arc<Regions>,
     layout: MediaLayout,
     tools: Tools,
     config: ApiConfig,
@@ -81,7 +85,7 @@ pub fn system_clock() -> i64 {
 impl AppState {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
-        store: Arc<Store>,
+        regions: Arc<Regions>,
         layout: MediaLayout,
         tools: Tools,
         config: ApiConfig,
@@ -91,7 +95,7 @@ impl AppState {
         clock: fn() -> i64,
     ) -> Self {
         Self(Arc::new(Inner {
-            store,
+            regions,
             layout,
             tools,
             limiter: RateLimiter::new(config.rate_limits),
@@ -107,14 +111,16 @@ impl AppState {
         (self.0.clock)()
     }
 
-    /// Runs a store call on the blocking pool: SQLite calls block.
+    /// Runs store calls on the blocking pool: SQLite calls block. Public
+    /// reads go to `regions.public()`, protected ones to
+    /// `regions.home(user, ..)`; a store refuses another region's data.
     pub async fn db<T, F>(&self, f: F) -> ApiResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Regions) -> Result<T, StoreError> + Send + 'static,
     {
-        let store = self.0.store.clone();
-        tokio::task::spawn_blocking(move || f(&store))
+        let regions = self.0.regions.clone();
+        tokio::task::spawn_blocking(move || f(&regions))
             .await
             .map_err(|e| ApiError::internal("store task panicked", e))?
             .map_err(ApiError::from)
@@ -148,11 +154,16 @@ impl AppState {
         let interests = self.db(move |_| Ok(engine.interests(user))).await?;
         let trust = self.0.trust.clone();
         // The export is itself on the record, before the data leaves.
+        let region = self
+            .db(move |r| r.region_of(user))
+            .await?
+            .map(|r| r.to_string())
+            .unwrap_or_default();
         let access_log = tokio::task::spawn_blocking(move || {
             trust.append(&flick_trust::Record::Export {
                 subject: trust.pseudonym(user),
                 time_ms: now,
-                region: trust.region.clone(),
+                region,
             })?;
             trust.records_about(user)
         })

@@ -12,10 +12,24 @@ pub struct Credentials {
     pub password: String,
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    pub handle: String,
+    pub password: String,
+    /// The home region, where the account's protected data will live. If
+    /// left out, the region configured for the client's country (looked up
+    /// from the request, never stored), else the node's default.
+    #[serde(default)]
+    pub region: Option<String>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AccountCreated {
     pub id: i64,
     pub handle: String,
+    /// The account's home region.
+    pub region: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -52,8 +66,8 @@ pub struct ProfileView {
     pub created_at: i64,
     pub counts: ProfileCounts,
     pub followed_by_me: bool,
-    /// The account's home region, once regions are configured.
-    pub region: Option<String>,
+    /// The account's home region: where its protected data lives.
+    pub region: String,
 }
 
 impl ProfileView {
@@ -71,7 +85,7 @@ impl ProfileView {
                 likes: p.likes_received,
             },
             followed_by_me,
-            region: None,
+            region: p.region,
         }
     }
 }

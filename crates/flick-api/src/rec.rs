@@ -8,17 +8,23 @@
 //! recorded since; with no snapshot it replays the whole log
 //! (`flick rec rebuild` does that on purpose).
 //!
-//! Files in `<data dir>/rec/`: `NNNNNN.snap` chunks applied in order (the
-//! first is a full snapshot) and `state.json` naming them with the last event
-//! id. Deleting a user writes a new full snapshot and removes every older
-//! chunk, so no file keeps the user's state.
+//! Each held region has its own model ([`RegionalForYou`] routes to it): it
+//! learns only from that region's events, so one region's users' state never
+//! sits in another region's files, and "trending" is trending in the region.
+//! Every region's model reads the same public catalogue.
+//!
+//! Files in `<data dir>/regions/<code>/rec/`: `NNNNNN.snap` chunks applied in
+//! order (the first is a full snapshot) and `state.json` naming them with
+//! the last event and catalogue ids. Deleting a user writes a new full
+//! snapshot and removes every older chunk, so no file keeps the user's
+//! state.
 
 use crate::for_you::{Algorithm, ForYou, ForYouRequest, Pick};
 use flick_domain::{UserId, VideoId};
 use flick_rec::{
     Config, Event as RecEvent, EventKind as RecKind, Reason, Recommender, Request, VideoMeta,
 };
-use flick_store::{Event, EventKind, Store, StoreError};
+use flick_store::{Event, EventKind, Regions, Store, StoreError};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -31,11 +37,14 @@ const BATCH: u32 = 10_000;
 struct SnapshotState {
     chunks: Vec<String>,
     last_event_id: i64,
+    #[serde(default)]
+    last_catalogue_id: i64,
 }
 
 struct Inner {
     model: Recommender,
     last_event_id: i64,
+    last_catalogue_id: i64,
     snapshots: SnapshotState,
     /// Set when a snapshot write failed: the rows it would have carried are
     /// no longer marked dirty, so only a full snapshot is complete again.
@@ -126,19 +135,22 @@ impl RecForYou {
             inner: Mutex::new(Inner {
                 model,
                 last_event_id: snapshots.last_event_id,
+                last_catalogue_id: snapshots.last_catalogue_id,
                 snapshots,
                 needs_full: false,
             }),
             algorithm,
         };
-        let total = this.store.last_event_id()?;
+        let total = this.store.last_event_id()? + this.store.last_catalogue_id()?;
         {
             let mut inner = this.lock();
-            let start = inner.last_event_id;
-            while inner.last_event_id < total {
-                this.catch_up_batch(&mut inner)?;
+            let start = inner.last_event_id + inner.last_catalogue_id;
+            while inner.last_event_id + inner.last_catalogue_id < total {
+                if this.catch_up_batch(&mut inner)? == 0 {
+                    break;
+                }
                 progress(
-                    (inner.last_event_id - start) as u64,
+                    (inner.last_event_id + inner.last_catalogue_id - start) as u64,
                     (total - start).max(0) as u64,
                 );
             }
@@ -163,19 +175,31 @@ impl RecForYou {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Applies up to one batch of new events. Returns how many.
+    /// Applies up to one batch of new catalogue changes and events. Returns
+    /// how many.
     fn catch_up_batch(&self, inner: &mut Inner) -> Result<usize, StoreError> {
+        // Events first, then the catalogue: every video an event is about
+        // was published before the event, so it is in the catalogue read
+        // after, and is applied before the event.
         let events = self.store.events_after(inner.last_event_id, BATCH)?;
-        let publish: Vec<VideoId> = events
+        let changes = self.store.catalogue_after(inner.last_catalogue_id, BATCH)?;
+        let publish: Vec<VideoId> = changes
             .iter()
-            .filter(|e| e.kind == EventKind::Publish)
-            .filter_map(|e| e.video)
+            .filter(|c| c.kind == EventKind::Publish)
+            .map(|c| c.video)
             .collect();
+        // A catalogue backlog longer than a batch may not yet hold every
+        // video those events are about: apply the catalogue alone first.
+        let events = if changes.len() >= BATCH as usize {
+            Vec::new()
+        } else {
+            events
+        };
         let published = self.store.visible_videos(&publish)?;
-        for e in &events {
-            match e.kind {
+        for c in &changes {
+            match c.kind {
                 EventKind::Publish => {
-                    if let Some(v) = published.iter().find(|v| Some(v.id) == e.video) {
+                    if let Some(v) = published.iter().find(|v| v.id == c.video) {
                         inner.model.upsert_video(VideoMeta {
                             id: v.id.0 as u64,
                             creator: v.author_id.0 as u64,
@@ -187,11 +211,12 @@ impl RecForYou {
                         });
                     }
                 }
-                EventKind::Unpublish => {
-                    if let Some(v) = e.video {
-                        inner.model.remove_video(v.0 as u64);
-                    }
-                }
+                _ => inner.model.remove_video(c.video.0 as u64),
+            }
+            inner.last_catalogue_id = c.id;
+        }
+        for e in &events {
+            match e.kind {
                 EventKind::Follow | EventKind::Unfollow => {
                     if let Some(c) = e.creator {
                         inner.model.follow(
@@ -209,11 +234,11 @@ impl RecForYou {
             }
             inner.last_event_id = e.id;
         }
-        Ok(events.len())
+        Ok(events.len() + changes.len())
     }
 
     fn catch_up(&self, inner: &mut Inner) -> Result<(), StoreError> {
-        while self.catch_up_batch(inner)? == BATCH as usize {}
+        while self.catch_up_batch(inner)? >= BATCH as usize {}
         Ok(())
     }
 
@@ -224,7 +249,7 @@ impl RecForYou {
             return self.write_full(&mut inner);
         }
         let bytes = inner.model.snapshot_dirty();
-        let last = inner.last_event_id;
+        let last = (inner.last_event_id, inner.last_catalogue_id);
         let written = self.write_chunk(&mut inner, bytes, last, false);
         inner.needs_full |= written.is_err();
         written
@@ -234,7 +259,7 @@ impl RecForYou {
         let bytes = inner.model.snapshot_full();
         // The full snapshot covers everything: clear the dirty set too.
         let _ = inner.model.snapshot_dirty();
-        let last = inner.last_event_id;
+        let last = (inner.last_event_id, inner.last_catalogue_id);
         let written = self.write_chunk(inner, bytes, last, true);
         inner.needs_full = written.is_err();
         written
@@ -244,7 +269,7 @@ impl RecForYou {
         &self,
         inner: &mut Inner,
         bytes: Vec<u8>,
-        last_event_id: i64,
+        (last_event_id, last_catalogue_id): (i64, i64),
         full: bool,
     ) -> Result<(), RecError> {
         let next = inner
@@ -262,6 +287,7 @@ impl RecForYou {
         };
         inner.snapshots.chunks.push(name);
         inner.snapshots.last_event_id = last_event_id;
+        inner.snapshots.last_catalogue_id = last_catalogue_id;
         let state = serde_json::to_vec(&inner.snapshots).expect("state serialises");
         write_durably(&self.dir.join("state.json"), &state)?;
         for chunk in old {
@@ -428,5 +454,85 @@ impl ForYou for RecForYou {
             "follows": interests.follows.iter().map(handle).collect::<Vec<_>>(),
             "positive_events": interests.positive_events,
         })
+    }
+}
+
+/// The For You of a node: one [`RecForYou`] per held region, each viewer
+/// served by the model of their home region. Visitors, who have no region,
+/// get the node's first region's model, which holds no visitor state.
+pub struct RegionalForYou {
+    regions: Arc<Regions>,
+    models: Vec<(String, Arc<RecForYou>)>,
+}
+
+impl RegionalForYou {
+    pub fn new(regions: Arc<Regions>, models: Vec<(String, Arc<RecForYou>)>) -> Self {
+        assert!(!models.is_empty(), "one model per held region");
+        Self { regions, models }
+    }
+
+    pub fn models(&self) -> &[(String, Arc<RecForYou>)] {
+        &self.models
+    }
+
+    fn model_of(&self, viewer: Option<UserId>) -> Result<&RecForYou, StoreError> {
+        let Some(user) = viewer else {
+            return Ok(&self.models[0].1);
+        };
+        let home = self.regions.home(user, "recommendation state")?;
+        Ok(self
+            .models
+            .iter()
+            .find(|(r, _)| r == home.region().as_str())
+            .map(|(_, m)| &**m)
+            .expect("a model for every held region"))
+    }
+
+    /// Snapshots every region's model.
+    pub fn snapshot(&self) -> Result<(), RecError> {
+        for (_, m) in &self.models {
+            m.snapshot()?;
+        }
+        Ok(())
+    }
+}
+
+impl ForYou for RegionalForYou {
+    fn recommend(&self, req: &ForYouRequest) -> Result<Vec<Pick>, StoreError> {
+        self.model_of(req.viewer)?.recommend(req)
+    }
+
+    fn why(
+        &self,
+        viewer: Option<UserId>,
+        video: VideoId,
+        now: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        self.model_of(viewer)?.why(viewer, video, now)
+    }
+
+    fn algorithm(&self) -> &Algorithm {
+        // Every region runs the same configuration.
+        self.models[0].1.algorithm()
+    }
+
+    fn reset_user(&self, user: UserId) -> Result<(), StoreError> {
+        self.model_of(Some(user))?.reset_user(user)
+    }
+
+    /// The user's state is in their home model, but as a creator they are
+    /// in every region's catalogue: every model forgets them.
+    fn forget_user(&self, user: UserId, videos: &[VideoId]) -> Result<(), StoreError> {
+        for (_, m) in &self.models {
+            m.forget_user(user, videos)?;
+        }
+        Ok(())
+    }
+
+    fn interests(&self, user: UserId) -> serde_json::Value {
+        match self.model_of(Some(user)) {
+            Ok(m) => m.interests(user),
+            Err(_) => serde_json::Value::Null,
+        }
     }
 }

@@ -21,10 +21,14 @@ use std::sync::Arc;
 pub struct Trust {
     pub log: Arc<TransparencyLog>,
     salt: [u8; 32],
-    /// The region this node processes data in (until regions are configured,
-    /// the one region of a single node).
-    pub region: String,
+    /// The regions this node holds, e.g. `us` or `us+eu`: the node's name in
+    /// records of refusals at the region boundary.
+    pub node_regions: String,
 }
+
+/// The role under which the storage layer's refusals at the region
+/// boundary are logged: no person asked, the node's code did.
+pub const NODE_ROLE: &str = "node";
 
 /// Roles whose job may require reading someone's protected data.
 fn may_read_protected(role: Role) -> bool {
@@ -39,7 +43,7 @@ pub fn may_audit(role: Role) -> bool {
 impl Trust {
     /// Opens the log in `dir`, creating its signing key and the pseudonym
     /// secret on first start.
-    pub fn open(dir: &Path, origin: &str, region: &str) -> Result<Self, String> {
+    pub fn open(dir: &Path, origin: &str, node_regions: &str) -> Result<Self, String> {
         let log = TransparencyLog::open(dir, origin).map_err(|e| e.to_string())?;
         let salt_path = dir.join("subject-secret");
         let salt = match std::fs::read(&salt_path) {
@@ -62,7 +66,7 @@ impl Trust {
         Ok(Self {
             log: Arc::new(log),
             salt,
-            region: region.to_owned(),
+            node_regions: node_regions.to_owned(),
         })
     }
 
@@ -83,14 +87,38 @@ impl Trust {
         })
     }
 
+    /// A store's refusal at the region boundary, on the record: which
+    /// class of whose data (pseudonymous), which region it lives in.
+    pub fn record_denial(&self, denial: &flick_store::Denial, now: i64) {
+        let record = Record::Access {
+            actor: format!("node:{}", denial.node_regions),
+            role: NODE_ROLE.into(),
+            data_class: denial.data_class.into(),
+            subject: self.pseudonym(denial.subject),
+            purpose: format!(
+                "refused by the store: the data lives in region {}, this node holds {}",
+                denial.subject_region, denial.node_regions
+            ),
+            time_ms: now,
+            region: denial.subject_region.clone(),
+            decision: Decision::Denied,
+        };
+        if let Err(e) = self.log.append(&record) {
+            tracing::error!(error = %e, "could not log a refusal at the region boundary");
+        }
+    }
+
     /// Lets `actor` read `subject`'s `data_class` for `purpose`, or refuses;
-    /// either way the decision is in the log before this returns.
+    /// either way the decision is in the log before this returns. `region`
+    /// is the subject's home region, where the read happens.
+    #[allow(clippy::too_many_arguments)]
     pub fn gate(
         &self,
         actor: UserId,
         role: Role,
         data_class: &str,
         subject: UserId,
+        region: &str,
         purpose: &str,
         now: i64,
     ) -> ApiResult<GatePermit> {
@@ -103,7 +131,7 @@ impl Trust {
             subject: self.pseudonym(subject),
             purpose: purpose.into(),
             time_ms: now,
-            region: self.region.clone(),
+            region: region.to_owned(),
             decision: if allowed {
                 Decision::Allowed
             } else {

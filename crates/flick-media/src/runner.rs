@@ -1,5 +1,6 @@
-//! The transcoding job runner: claims jobs from the store's queue, runs them
-//! with bounded concurrency, and publishes the result atomically.
+//! The transcoding job runner: claims jobs from the queues of the regions
+//! this node holds (each region's uploads are its own), runs them with
+//! bounded concurrency, and publishes the result atomically.
 
 use crate::transcode::{TranscodeOutput, SOUND_FILE};
 use crate::{probe, MediaError, MediaLayout, ProbeInfo, Transcoder};
@@ -33,7 +34,8 @@ impl Default for RunnerConfig {
 
 #[derive(Clone)]
 pub struct JobRunner {
-    store: Arc<Store>,
+    stores: Vec<Arc<Store>>,
+    next_store: Arc<std::sync::atomic::AtomicUsize>,
     layout: MediaLayout,
     transcoder: Transcoder,
     config: RunnerConfig,
@@ -43,14 +45,15 @@ pub struct JobRunner {
 
 impl JobRunner {
     pub fn new(
-        store: Arc<Store>,
+        stores: Vec<Arc<Store>>,
         layout: MediaLayout,
         transcoder: Transcoder,
         config: RunnerConfig,
         clock: fn() -> i64,
     ) -> Self {
         Self {
-            store,
+            stores,
+            next_store: Default::default(),
             layout,
             transcoder,
             config,
@@ -69,9 +72,12 @@ impl JobRunner {
     /// abandoned (their ffmpeg killed) and stay `running` in the store, so
     /// the next start queues them again: nothing is lost, only redone.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let store = self.store.clone();
+        let stores = self.stores.clone();
         let now = (self.clock)();
-        match tokio::task::spawn_blocking(move || store.requeue_interrupted_jobs(now)).await {
+        let requeue = move || -> Result<usize, flick_store::StoreError> {
+            stores.iter().map(|s| s.requeue_interrupted_jobs(now)).sum()
+        };
+        match tokio::task::spawn_blocking(requeue).await {
             Ok(Ok(n)) if n > 0 => {
                 tracing::info!(jobs = n, "resuming jobs interrupted by the last stop")
             }
@@ -85,16 +91,15 @@ impl JobRunner {
                 p = permits.clone().acquire_owned() => p.expect("semaphore is never closed"),
                 _ = shutdown.changed() => break,
             };
-            let store = self.store.clone();
-            let now = (self.clock)();
-            let claimed = tokio::task::spawn_blocking(move || store.claim_job(now)).await;
+            let this = self.clone();
+            let claimed = tokio::task::spawn_blocking(move || this.claim()).await;
             match claimed {
-                Ok(Ok(Some(job))) => {
+                Ok(Ok(Some((store, job)))) => {
                     let this = self.clone();
-                    let span = tracing::info_span!("transcode", video_id = %job.video_id, attempt = job.attempts + 1);
+                    let span = tracing::info_span!("transcode", region = %store.region(), video_id = %job.video_id, attempt = job.attempts + 1);
                     running.spawn(
                         async move {
-                            this.process(job).await;
+                            this.process(store, job).await;
                             drop(permit);
                         }
                         .instrument(span),
@@ -136,20 +141,37 @@ impl JobRunner {
     ) -> Result<usize, flick_store::StoreError> {
         let mut done = 0;
         loop {
-            let store = self.store.clone();
-            let now = (self.clock)();
-            let job = tokio::task::spawn_blocking(move || store.claim_job(now))
+            let this = self.clone();
+            let claimed = tokio::task::spawn_blocking(move || this.claim())
                 .await
                 .expect("claiming a job does not panic")?;
-            let Some(job) = job else { return Ok(done) };
-            let span = tracing::info_span!("transcode", video_id = %job.video_id, attempt = job.attempts + 1);
-            self.process(job).instrument(span).await;
+            let Some((store, job)) = claimed else {
+                return Ok(done);
+            };
+            let span = tracing::info_span!("transcode", region = %store.region(), video_id = %job.video_id, attempt = job.attempts + 1);
+            self.process(store, job).instrument(span).await;
             done += 1;
             on_finished();
         }
     }
 
-    async fn process(&self, job: Job) {
+    /// The next queued job of any held region, taking the regions in turn
+    /// so that one region's backlog does not starve another's.
+    fn claim(&self) -> Result<Option<(Arc<Store>, Job)>, flick_store::StoreError> {
+        let now = (self.clock)();
+        let start = self
+            .next_store
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        for i in 0..self.stores.len() {
+            let store = &self.stores[(start + i) % self.stores.len()];
+            if let Some(job) = store.claim_job(now)? {
+                return Ok(Some((store.clone(), job)));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn process(&self, store: Arc<Store>, job: Job) {
         let started = std::time::Instant::now();
         let outcome = match self.transcode(&job).await {
             Ok(outcome) => outcome,
@@ -172,7 +194,6 @@ impl JobRunner {
             } => *sound,
             _ => None,
         };
-        let store = self.store.clone();
         let now = (self.clock)();
         let video = job.video_id;
         let result = tokio::task::spawn_blocking(move || {

@@ -15,6 +15,7 @@ pub struct Profile {
     pub handle: String,
     pub display_name: String,
     pub bio: String,
+    pub region: String,
     pub created_at: i64,
     pub followers: i64,
     pub following: i64,
@@ -23,43 +24,52 @@ pub struct Profile {
 }
 
 impl Store {
+    /// Creates an account whose home is this store's region: its public
+    /// profile in the public file, its credentials here.
     pub fn create_user(&self, handle: &Handle, password_hash: &str, now: i64) -> Result<UserId> {
         let id = UserId::random();
-        self.write()
-            .execute(
-                "INSERT INTO users (id, handle, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![id.0, handle.as_str(), password_hash, now],
-            )
-            .map_err(|e| conflict_on_unique(e, "handle"))?;
+        let mut conn = self.write();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO users (id, handle, region, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![id.0, handle.as_str(), self.region.as_str(), now],
+        )
+        .map_err(|e| conflict_on_unique(e, "handle"))?;
+        tx.execute(
+            "INSERT INTO accounts (id, password_hash, created_at) VALUES (?1, ?2, ?3)",
+            params![id.0, password_hash, now],
+        )?;
+        tx.commit()?;
         Ok(id)
     }
 
     pub fn credentials(&self, handle: &Handle) -> Result<Option<Credentials>> {
-        Ok(self
-            .read()
-            .prepare_cached("SELECT id, password_hash FROM users WHERE handle = ?1")?
-            .query_row([handle.as_str()], |r| {
-                let user_id = UserId(r.get(0)?);
+        let conn = self.read();
+        let Some(user_id) = user_id_by_handle(&conn, handle)? else {
+            return Ok(None);
+        };
+        self.guard(&conn, user_id, "credentials")?;
+        let found = conn
+            .prepare_cached("SELECT password_hash FROM accounts WHERE id = ?1")?
+            .query_row([user_id.0], |r| {
                 Ok(Credentials {
                     user_id,
-                    password_hash: flick_domain::Protected::new(user_id, r.get(1)?),
+                    password_hash: flick_domain::Protected::new(user_id, r.get(0)?),
                 })
             })
-            .optional()?)
+            .optional()?;
+        Ok(found)
     }
 
     pub fn user_id_by_handle(&self, handle: &Handle) -> Result<Option<UserId>> {
-        Ok(self
-            .read()
-            .prepare_cached("SELECT id FROM users WHERE handle = ?1")?
-            .query_row([handle.as_str()], |r| Ok(UserId(r.get(0)?)))
-            .optional()?)
+        user_id_by_handle(&self.read(), handle)
     }
 
     /// Stores a session. Only the hash of the token is kept, so a copy of the
     /// database does not let anyone log in.
     pub fn create_session(&self, token_hash: &[u8], user: UserId, expires_at: i64) -> Result<()> {
         let conn = self.write();
+        self.guard(&conn, user, "sessions")?;
         conn.execute(
             "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
             params![token_hash, user.0, expires_at],
@@ -67,6 +77,8 @@ impl Store {
         Ok(())
     }
 
+    /// The account a session token belongs to. Only this region's sessions
+    /// are here, so this reads nothing of another region.
     pub fn session_user(&self, token_hash: &[u8], now: i64) -> Result<Option<UserId>> {
         Ok(self
             .read()
@@ -87,13 +99,17 @@ impl Store {
         Ok(())
     }
 
+    /// Profiles are public, but only the account's home region changes them:
+    /// that is where its sessions are.
     pub fn update_profile(
         &self,
         user: UserId,
         display_name: Option<&DisplayName>,
         bio: Option<&Bio>,
     ) -> Result<()> {
-        self.write().execute(
+        let conn = self.write();
+        self.guard(&conn, user, "profile")?;
+        conn.execute(
             "UPDATE users SET display_name = COALESCE(?2, display_name), bio = COALESCE(?3, bio) WHERE id = ?1",
             params![user.0, display_name.map(|d| d.as_str()), bio.map(|b| b.as_str())],
         )?;
@@ -110,10 +126,9 @@ impl Store {
 
     fn profile_where(&self, cond: &str, arg: impl rusqlite::ToSql) -> Result<Option<Profile>> {
         let sql = format!(
-            "SELECT u.id, u.handle, u.display_name, u.bio, u.created_at,
-                (SELECT COUNT(*) FROM follows WHERE followee_id = u.id),
-                (SELECT COUNT(*) FROM follows WHERE follower_id = u.id),
-                (SELECT COUNT(*) FROM videos WHERE author_id = u.id AND status = 'ready' AND deleted_at IS NULL),
+            "SELECT u.id, u.handle, u.display_name, u.bio, u.region, u.created_at,
+                u.follower_count, u.following_count,
+                (SELECT COUNT(*) FROM videos WHERE author_id = u.id AND deleted_at IS NULL),
                 (SELECT COALESCE(SUM(like_count), 0) FROM videos WHERE author_id = u.id AND deleted_at IS NULL)
              FROM users u WHERE {cond}"
         );
@@ -126,35 +141,23 @@ impl Store {
                     handle: r.get(1)?,
                     display_name: r.get(2)?,
                     bio: r.get(3)?,
-                    created_at: r.get(4)?,
-                    followers: r.get(5)?,
-                    following: r.get(6)?,
-                    videos: r.get(7)?,
-                    likes_received: r.get(8)?,
+                    region: r.get(4)?,
+                    created_at: r.get(5)?,
+                    followers: r.get(6)?,
+                    following: r.get(7)?,
+                    videos: r.get(8)?,
+                    likes_received: r.get(9)?,
                 })
             })
             .optional()?)
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use crate::{test_store, StoreError};
-    use flick_domain::Handle;
-
-    #[test]
-    fn handles_are_unique_and_sessions_expire() {
-        let (_d, s) = test_store();
-        let h = Handle::parse("ana").unwrap();
-        let id = s.create_user(&h, "hash", 0).unwrap();
-        assert!(matches!(
-            s.create_user(&h, "x", 0),
-            Err(StoreError::Conflict("handle"))
-        ));
-        s.create_session(b"tok", id, 100).unwrap();
-        assert_eq!(s.session_user(b"tok", 99).unwrap(), Some(id));
-        assert_eq!(s.session_user(b"tok", 100).unwrap(), None);
-    }
+fn user_id_by_handle(conn: &rusqlite::Connection, handle: &Handle) -> Result<Option<UserId>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM users WHERE handle = ?1")?
+        .query_row([handle.as_str()], |r| Ok(UserId(r.get(0)?)))
+        .optional()?)
 }
 
 /// What an account may do beyond its own data.
@@ -195,24 +198,25 @@ impl Role {
 
 impl Store {
     pub fn set_role(&self, user: UserId, role: Role) -> Result<()> {
-        self.write().execute(
-            "UPDATE users SET role = ?2 WHERE id = ?1",
+        let conn = self.write();
+        self.guard(&conn, user, "account")?;
+        conn.execute(
+            "UPDATE accounts SET role = ?2 WHERE id = ?1",
             params![user.0, role.as_str()],
         )?;
         Ok(())
     }
 
     pub fn role(&self, user: UserId) -> Result<Role> {
-        let role: Option<String> = self
-            .read()
-            .prepare_cached("SELECT role FROM users WHERE id = ?1")?
+        let conn = self.read();
+        self.guard(&conn, user, "account")?;
+        let role: Option<String> = conn
+            .prepare_cached("SELECT role FROM accounts WHERE id = ?1")?
             .query_row([user.0], |r| r.get(0))
             .optional()?;
         Ok(role.as_deref().and_then(Role::parse).unwrap_or(Role::User))
     }
-}
 
-impl Store {
     /// Handles of the given accounts (missing ones are left out).
     pub fn handles(&self, ids: &[UserId]) -> Result<std::collections::HashMap<UserId, String>> {
         let conn = self.read();
@@ -227,5 +231,25 @@ impl Store {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{test_store, StoreError};
+    use flick_domain::Handle;
+
+    #[test]
+    fn handles_are_unique_and_sessions_expire() {
+        let (_d, s) = test_store();
+        let h = Handle::parse("ana").unwrap();
+        let id = s.create_user(&h, "hash", 0).unwrap();
+        assert!(matches!(
+            s.create_user(&h, "x", 0),
+            Err(StoreError::Conflict("handle"))
+        ));
+        s.create_session(b"tok", id, 100).unwrap();
+        assert_eq!(s.session_user(b"tok", 99).unwrap(), Some(id));
+        assert_eq!(s.session_user(b"tok", 100).unwrap(), None);
     }
 }

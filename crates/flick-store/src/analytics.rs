@@ -1,4 +1,4 @@
-use crate::{Result, Store};
+use crate::{RegionCode, Result, Store};
 use flick_domain::{SoundId, UserId, VideoId};
 use rusqlite::params;
 
@@ -30,7 +30,8 @@ pub struct DeletedAccount {
 }
 
 impl Store {
-    /// Per published video of `author`, and per day over the last `days`.
+    /// A creator's numbers, from the public aggregates only: the raw views
+    /// behind them live in the viewers' regions and expire.
     pub fn creator_analytics(
         &self,
         author: UserId,
@@ -41,17 +42,11 @@ impl Store {
         let videos = conn
             .prepare_cached(
                 "SELECT v.id, v.caption, v.view_count,
-                    COALESCE(
-                        (COALESCE((SELECT SUM(MIN(1.0, CAST(w.watched_ms AS REAL) / v.duration_ms)) FROM views w WHERE w.video_id = v.id), 0)
-                         -- folded views count with their day's mean ratio
-                         + COALESCE((SELECT MIN(1.0, CAST(SUM(d.watched_ms) AS REAL) / SUM(d.views) / v.duration_ms) * SUM(d.views)
-                                     FROM daily_views d WHERE d.video_id = v.id), 0))
-                        / NULLIF((SELECT COUNT(*) FROM views w WHERE w.video_id = v.id)
-                                 + COALESCE((SELECT SUM(d.views) FROM daily_views d WHERE d.video_id = v.id), 0), 0),
-                        0),
+                    COALESCE(MIN(1.0, CAST(SUM(d.watched_ms) AS REAL) / NULLIF(SUM(d.views), 0) / v.duration_ms), 0),
                     v.like_count, v.comment_count, v.share_count
-                 FROM videos v WHERE v.author_id = ?1 AND v.status = 'ready' AND v.deleted_at IS NULL
-                 ORDER BY v.created_at DESC",
+                 FROM videos v LEFT JOIN daily_stats d ON d.video_id = v.id
+                 WHERE v.author_id = ?1 AND v.deleted_at IS NULL
+                 GROUP BY v.id ORDER BY v.created_at DESC, v.id DESC",
             )?
             .query_map([author.0], |r| {
                 Ok(VideoStats {
@@ -68,40 +63,46 @@ impl Store {
         let since = now - days * 86_400_000;
         let daily = conn
             .prepare_cached(
-                "WITH mine AS (SELECT id FROM videos WHERE author_id = ?1),
-                 events AS (
-                    SELECT created_at, 1 AS is_view, 0 AS is_like FROM views WHERE video_id IN mine AND created_at >= ?2
-                    UNION ALL
-                    SELECT created_at, 0, 1 FROM likes WHERE video_id IN mine AND created_at >= ?2),
-                 per_day AS (
-                    SELECT date(created_at / 1000, 'unixepoch') AS day, is_view AS views, is_like AS likes FROM events
-                    UNION ALL
-                    -- Views older than the retention window survive only as counts.
-                    SELECT day, views, 0 FROM daily_views
-                    WHERE video_id IN mine AND day >= date(?2 / 1000, 'unixepoch'))
-                 SELECT day, SUM(views), SUM(likes) FROM per_day GROUP BY day ORDER BY day",
+                "SELECT day, SUM(views), SUM(likes) FROM daily_stats
+                 WHERE video_id IN (SELECT id FROM videos WHERE author_id = ?1)
+                   AND day >= date(?2 / 1000, 'unixepoch')
+                 GROUP BY day ORDER BY day",
             )?
-            .query_map(params![author.0, since], |r| Ok(DayStats { day: r.get(0)?, views: r.get(1)?, likes: r.get(2)? }))?
+            .query_map(params![author.0, since], |r| {
+                Ok(DayStats {
+                    day: r.get(0)?,
+                    views: r.get(1)?,
+                    likes: r.get(2)?,
+                })
+            })?
             .collect::<rusqlite::Result<_>>()?;
         Ok(CreatorAnalytics { videos, daily })
     }
 
-    /// Deletes an account and, through foreign keys, every row that refers
-    /// to it: sessions, videos, likes, comments, follows, views. Returns
-    /// what the caller must remove from disk.
-    pub fn delete_user(&self, user: UserId) -> Result<DeletedAccount> {
+    /// Deletes an account of this region: its public profile, videos,
+    /// comments and sounds; its protected rows here (through the
+    /// `accounts` cascade); the counts it contributed to others' videos and
+    /// profiles; and this region's rows pointing at it. For each region in
+    /// `other_regions` a purge is left, so the nodes holding them remove
+    /// their rows pointing at the account too.
+    pub fn delete_user(
+        &self,
+        user: UserId,
+        other_regions: &[RegionCode],
+    ) -> Result<DeletedAccount> {
         let mut conn = self.write();
+        self.guard(&conn, user, "account")?;
         let tx = conn.transaction()?;
-        let videos = tx
-            .prepare("SELECT id FROM videos WHERE author_id = ?1")?
+        let videos: Vec<VideoId> = tx
+            .prepare("SELECT id FROM videos WHERE author_id = ?1 UNION SELECT id FROM uploads WHERE author_id = ?1")?
             .query_map([user.0], |r| Ok(VideoId(r.get(0)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let sounds = tx
             .prepare("SELECT id FROM sounds WHERE author_id = ?1")?
             .query_map([user.0], |r| Ok(SoundId(r.get(0)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        // Counters on other people's videos must not keep this user's likes
-        // and comments once the rows are gone.
+        // Counters on other people's videos and profiles drop what this
+        // account added.
         tx.execute(
             "UPDATE videos SET like_count = like_count - (SELECT COUNT(*) FROM likes l WHERE l.video_id = videos.id AND l.user_id = ?1),
                 comment_count = comment_count - (SELECT COUNT(*) FROM comments c WHERE c.video_id = videos.id AND c.author_id = ?1),
@@ -109,52 +110,131 @@ impl Store {
              WHERE author_id != ?1",
             [user.0],
         )?;
-        tx.execute("DELETE FROM users WHERE id = ?1", [user.0])?;
-        tx.commit()?;
-        // The WAL still holds the pages as they were before the delete; fold
-        // it into the (securely overwritten) database and empty it.
-        // A reader holding an old snapshot blocks it; readers are short, so retry.
-        for attempt in 0.. {
-            let (busy, _, _): (i64, i64, i64) =
-                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })?;
-            if busy == 0 {
-                break;
-            }
-            if attempt == 100 {
-                tracing::warn!("WAL checkpoint after account deletion stayed blocked; it completes at the next checkpoint");
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
+        tx.execute(
+            "UPDATE users SET follower_count = follower_count - 1
+             WHERE id IN (SELECT followee_id FROM follows WHERE follower_id = ?1)",
+            [user.0],
+        )?;
+        purge_references(&tx, &[user], &videos)?;
+        for v in &videos {
+            tx.execute("DELETE FROM catalogue WHERE video_id = ?1", [v.0])?;
         }
+        tx.execute("DELETE FROM users WHERE id = ?1", [user.0])?;
+        tx.execute("DELETE FROM accounts WHERE id = ?1", [user.0])?;
+        for region in other_regions {
+            tx.execute(
+                "INSERT OR IGNORE INTO purges (region, kind, id) VALUES (?1, 'user', ?2)",
+                params![region.as_str(), user.0],
+            )?;
+            for v in &videos {
+                tx.execute(
+                    "INSERT OR IGNORE INTO purges (region, kind, id) VALUES (?1, 'video', ?2)",
+                    params![region.as_str(), v.0],
+                )?;
+            }
+        }
+        tx.commit()?;
+        checkpoint(&conn)?;
         Ok(DeletedAccount { videos, sounds })
+    }
+
+    /// Removes this region's rows that point at accounts or videos deleted
+    /// on a node that could not reach this region.
+    pub fn run_purges(&self) -> Result<usize> {
+        let mut conn = self.write();
+        let tx = conn.transaction()?;
+        let mut users = Vec::new();
+        let mut videos = Vec::new();
+        {
+            let mut stmt = tx.prepare("SELECT kind, id FROM purges WHERE region = ?1")?;
+            let rows = stmt.query_map([self.region.as_str()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?;
+            for row in rows {
+                match row? {
+                    (kind, id) if kind == "user" => users.push(UserId(id)),
+                    (_, id) => videos.push(VideoId(id)),
+                }
+            }
+        }
+        if users.is_empty() && videos.is_empty() {
+            return Ok(0);
+        }
+        purge_references(&tx, &users, &videos)?;
+        tx.execute(
+            "DELETE FROM purges WHERE region = ?1",
+            [self.region.as_str()],
+        )?;
+        tx.commit()?;
+        checkpoint(&conn)?;
+        Ok(users.len())
     }
 }
 
+/// Drops this region's rows pointing at deleted accounts and their videos:
+/// follows of them (moving the followers' counts), and every interaction
+/// with their videos.
+fn purge_references(
+    tx: &rusqlite::Transaction<'_>,
+    users: &[UserId],
+    videos: &[VideoId],
+) -> Result<()> {
+    for user in users {
+        tx.execute(
+            "UPDATE users SET following_count = following_count - 1
+             WHERE id IN (SELECT follower_id FROM follows WHERE followee_id = ?1)",
+            [user.0],
+        )?;
+        tx.execute("DELETE FROM follows WHERE followee_id = ?1", [user.0])?;
+        tx.execute("DELETE FROM events WHERE creator_id = ?1", [user.0])?;
+    }
+    for video in videos {
+        for table in ["likes", "views", "not_interested", "shares", "events"] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE video_id = ?1"),
+                [video.0],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Moves the WAL into the database files and truncates it, so deleted rows
+/// do not linger in the log file. Readers (here, or another node on the
+/// same public file) can hold it up for a moment.
+fn checkpoint(conn: &rusqlite::Connection) -> Result<()> {
+    for attempt in 0.. {
+        // Without a schema name this checkpoints every attached file.
+        let (busy, _, _): (i64, i64, i64) =
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+        if busy == 0 {
+            break;
+        }
+        if attempt == 100 {
+            tracing::warn!("WAL checkpoint after account deletion stayed blocked; it completes at the next checkpoint");
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    Ok(())
+}
+
 impl Store {
-    /// The retention job: folds raw views older than `cutoff` into per-day
-    /// counts without viewers, then deletes them and their events. Returns
-    /// how many raw views were folded.
+    /// The retention job: raw views (the watch history) older than `cutoff`
+    /// are deleted, with their events. Their counts were added to the
+    /// public `daily_stats` when they were recorded, so nothing is lost but
+    /// the viewer. Returns how many were deleted.
     pub fn fold_old_views(&self, cutoff: i64) -> Result<usize> {
         let mut conn = self.write();
         let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT INTO daily_views (video_id, day, views, completed, watched_ms)
-             SELECT video_id, date(created_at / 1000, 'unixepoch'), COUNT(*), SUM(completed), SUM(watched_ms)
-             FROM views WHERE created_at < ?1 GROUP BY video_id, date(created_at / 1000, 'unixepoch')
-             ON CONFLICT (video_id, day) DO UPDATE SET
-                views = views + excluded.views,
-                completed = completed + excluded.completed,
-                watched_ms = watched_ms + excluded.watched_ms",
-            [cutoff],
-        )?;
-        let folded = tx.execute("DELETE FROM views WHERE created_at < ?1", [cutoff])?;
+        let deleted = tx.execute("DELETE FROM views WHERE created_at < ?1", [cutoff])?;
         tx.execute(
             "DELETE FROM events WHERE kind = 'view' AND created_at < ?1",
             [cutoff],
         )?;
         tx.commit()?;
-        Ok(folded)
+        Ok(deleted)
     }
 }

@@ -69,8 +69,59 @@ pub(crate) fn record(
     Ok(())
 }
 
+/// A video entering or leaving the public catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CatalogueChange {
+    pub id: i64,
+    pub video: VideoId,
+    /// [`EventKind::Publish`] or [`EventKind::Unpublish`].
+    pub kind: EventKind,
+    pub at: i64,
+}
+
+pub(crate) fn record_catalogue(
+    tx: &Transaction<'_>,
+    video: VideoId,
+    kind: EventKind,
+    now: i64,
+) -> Result<()> {
+    tx.prepare_cached("INSERT INTO catalogue (video_id, kind, created_at) VALUES (?1, ?2, ?3)")?
+        .execute(params![video.0, kind.name(), now])?;
+    Ok(())
+}
+
 impl Store {
-    /// Events with id greater than `after`, oldest first, at most `limit`.
+    /// Publications and removals of every region, in order.
+    pub fn catalogue_after(&self, after: i64, limit: u32) -> Result<Vec<CatalogueChange>> {
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, video_id, kind, created_at FROM catalogue WHERE id > ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after, limit], |r| {
+            let kind: String = r.get(2)?;
+            Ok(CatalogueChange {
+                id: r.get(0)?,
+                video: VideoId(r.get(1)?),
+                kind: if kind == "publish" {
+                    EventKind::Publish
+                } else {
+                    EventKind::Unpublish
+                },
+                at: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn last_catalogue_id(&self) -> Result<i64> {
+        Ok(self
+            .read()
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM catalogue", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// This region's interactions with id greater than `after`, oldest first, at most `limit`.
     pub fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>> {
         let conn = self.read();
         let mut stmt = conn.prepare_cached(
@@ -91,9 +142,7 @@ impl Store {
                 "comment" => EventKind::Comment,
                 "not_interested" => EventKind::NotInterested,
                 "follow" => EventKind::Follow,
-                "unfollow" => EventKind::Unfollow,
-                "publish" => EventKind::Publish,
-                _ => EventKind::Unpublish,
+                _ => EventKind::Unfollow,
             };
             Ok(Event {
                 id: r.get(0)?,

@@ -15,8 +15,8 @@ pub struct TableDump {
 /// table holding personal data is listed here; `tests::every_table_is_covered`
 /// fails when a new table is added without deciding how it is exported.
 const USER_ROWS: &[(&str, &str)] = &[
+    // public file
     ("users", "id = ?1"),
-    ("sessions", "user_id = ?1"),
     ("videos", "author_id = ?1"),
     (
         "video_hashtags",
@@ -27,26 +27,33 @@ const USER_ROWS: &[(&str, &str)] = &[
         "video_id IN (SELECT id FROM videos WHERE author_id = ?1)",
     ),
     ("sounds", "author_id = ?1"),
+    ("comments", "author_id = ?1"),
+    (
+        "daily_stats",
+        "video_id IN (SELECT id FROM videos WHERE author_id = ?1)",
+    ),
+    (
+        "catalogue",
+        "video_id IN (SELECT id FROM videos WHERE author_id = ?1)",
+    ),
+    ("purges", "kind = 'user' AND id = ?1"),
+    // the home region's file
+    ("accounts", "id = ?1"),
+    ("sessions", "user_id = ?1"),
+    ("uploads", "author_id = ?1"),
     (
         "jobs",
-        "video_id IN (SELECT id FROM videos WHERE author_id = ?1)",
+        "video_id IN (SELECT id FROM uploads WHERE author_id = ?1)",
     ),
     ("follows", "follower_id = ?1 OR followee_id = ?1"),
     ("likes", "user_id = ?1"),
-    ("comments", "author_id = ?1"),
     ("shares", "user_id = ?1"),
     ("views", "user_id = ?1"),
     ("not_interested", "user_id = ?1"),
     ("events", "user_id = ?1 OR creator_id = ?1"),
-    (
-        "daily_views",
-        "video_id IN (SELECT id FROM videos WHERE author_id = ?1)",
-    ),
 ];
 
-/// Columns never exported, even to their owner: secrets derived from
-/// credentials are useless to the user and dangerous in a leaked archive.
-const WITHHELD: &[(&str, &str)] = &[("users", "password_hash"), ("sessions", "token_hash")];
+const WITHHELD: &[(&str, &str)] = &[("accounts", "password_hash"), ("sessions", "token_hash")];
 
 fn dump(conn: &Connection, table: &'static str, cond: &str, user: UserId) -> Result<TableDump> {
     let mut stmt = conn.prepare(&format!("SELECT * FROM {table} WHERE {cond}"))?;
@@ -74,6 +81,7 @@ impl Store {
     /// or the access gate can open it.
     pub fn export_user(&self, user: UserId) -> Result<Protected<Vec<TableDump>>> {
         let conn = self.read();
+        self.guard(&conn, user, "everything")?;
         let tables = USER_ROWS
             .iter()
             .map(|(t, cond)| dump(&conn, t, cond, user))
@@ -85,17 +93,11 @@ impl Store {
     /// in any column, by table. Scans everything; not for request paths.
     pub fn rows_mentioning(&self, needle: &str) -> Result<Vec<(String, i64)>> {
         let conn = self.read();
-        let tables: Vec<String> = conn
-            .prepare(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-            )?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
         let mut found = Vec::new();
-        for table in tables {
+        for (schema, table) in all_tables(&conn)? {
             let columns: Vec<String> = conn
-                .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))?
-                .query_map([], |r| r.get(0))?
+                .prepare("SELECT name FROM pragma_table_info(?1, ?2)")?
+                .query_map([&table, &schema], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
             let cond = columns
                 .iter()
@@ -103,16 +105,31 @@ impl Store {
                 .collect::<Vec<_>>()
                 .join(" OR ");
             let n: i64 = conn.query_row(
-                &format!("SELECT COUNT(*) FROM {table} WHERE {cond}"),
+                &format!("SELECT COUNT(*) FROM {schema}.{table} WHERE {cond}"),
                 [format!("%{needle}%")],
                 |r| r.get(0),
             )?;
             if n > 0 {
-                found.push((table, n));
+                found.push((format!("{schema}.{table}"), n));
             }
         }
         Ok(found)
     }
+}
+
+/// Every table of both files, as (schema, table): `main` is the region file.
+fn all_tables(conn: &Connection) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for schema in ["main", "public"] {
+        let names: Vec<String> = conn
+            .prepare(&format!(
+                "SELECT name FROM {schema}.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            ))?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        out.extend(names.into_iter().map(|n| (schema.to_owned(), n)));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -124,16 +141,7 @@ mod tests {
     fn every_table_is_covered() {
         let (_d, s) = test_store();
         let conn = s.read();
-        let tables: Vec<String> = conn
-            .prepare(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-            )
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
-        for t in tables {
+        for (_, t) in all_tables(&conn).unwrap() {
             assert!(
                 USER_ROWS.iter().any(|(name, _)| *name == t),
                 "table {t} is not in the export"

@@ -3,7 +3,7 @@
 //! the next start.
 
 use crate::{Result, Store};
-use flick_domain::{SoundId, UserId, VideoId};
+use flick_domain::{Caption, SoundId, UserId, VideoId};
 use rusqlite::{params, OptionalExtension};
 
 #[derive(Debug, Clone)]
@@ -47,8 +47,8 @@ impl Store {
         let tx = conn.transaction()?;
         let job = tx
             .query_row(
-                "SELECT j.id, j.video_id, v.author_id, u.handle, v.sound_of, j.attempts
-                 FROM jobs j JOIN videos v ON v.id = j.video_id JOIN users u ON u.id = v.author_id
+                "SELECT j.id, j.video_id, p.author_id, u.handle, p.sound_of, j.attempts
+                 FROM jobs j JOIN uploads p ON p.id = j.video_id JOIN users u ON u.id = p.author_id
                  WHERE j.state = 'queued' ORDER BY j.id LIMIT 1",
                 [],
                 |r| {
@@ -74,9 +74,20 @@ impl Store {
     }
 
     /// Records a job's result and the video's new status in one transaction.
+    /// Records a job's result. A successful transcode publishes the video:
+    /// its public row, hashtags, mentions and sound appear together, unless
+    /// the author deleted the upload meanwhile.
     pub fn finish_job(&self, job: &Job, outcome: &JobOutcome, now: i64) -> Result<()> {
         let mut conn = self.write();
         let tx = conn.transaction()?;
+        let upload: Option<(String, String, i64)> = tx
+            .query_row(
+                "SELECT caption, status, created_at FROM uploads WHERE id = ?1",
+                [job.video_id.0],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let still_wanted = matches!(&upload, Some((_, status, _)) if status == "processing");
         match outcome {
             JobOutcome::Ready {
                 duration_ms,
@@ -84,7 +95,8 @@ impl Store {
                 height,
                 sound,
                 new_sound_title,
-            } => {
+            } if still_wanted => {
+                let (caption, _, created_at) = upload.expect("checked above");
                 if let (Some(sound), Some(title)) = (sound, new_sound_title) {
                     tx.execute(
                         "INSERT INTO sounds (id, origin_video_id, author_id, title, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -92,25 +104,45 @@ impl Store {
                     )?;
                 }
                 tx.execute(
-                    "UPDATE videos SET status = 'ready', duration_ms = ?2, width = ?3, height = ?4, sound_id = ?5 WHERE id = ?1",
-                    params![job.video_id.0, duration_ms, width, height, sound.map(|s| s.0)],
+                    "INSERT INTO videos (id, author_id, caption, duration_ms, width, height, sound_id, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![job.video_id.0, job.author_id.0, caption, duration_ms, width, height, sound.map(|s| s.0), created_at],
+                )?;
+                // The caption was checked at upload; parsing it again gives
+                // the same tags.
+                if let Ok(parsed) = Caption::parse(&caption) {
+                    for (pos, tag) in parsed.hashtags().iter().enumerate() {
+                        tx.execute(
+                            "INSERT INTO video_hashtags (video_id, tag, position) VALUES (?1, ?2, ?3)",
+                            params![job.video_id.0, tag, pos],
+                        )?;
+                    }
+                    for handle in parsed.mentions() {
+                        tx.execute(
+                            "INSERT OR IGNORE INTO video_mentions (video_id, handle) VALUES (?1, ?2)",
+                            params![job.video_id.0, handle],
+                        )?;
+                    }
+                }
+                tx.execute(
+                    "UPDATE uploads SET status = 'published' WHERE id = ?1",
+                    [job.video_id.0],
                 )?;
                 tx.execute(
                     "UPDATE jobs SET state = 'done', updated_at = ?2 WHERE id = ?1",
                     params![job.id, now],
                 )?;
-                crate::events::record(
-                    &tx,
-                    job.author_id,
-                    Some(job.video_id),
-                    None,
-                    crate::EventKind::Publish,
-                    now,
+                crate::events::record_catalogue(&tx, job.video_id, crate::EventKind::Publish, now)?;
+            }
+            JobOutcome::Ready { .. } => {
+                tx.execute(
+                    "UPDATE jobs SET state = 'done', updated_at = ?2 WHERE id = ?1",
+                    params![job.id, now],
                 )?;
             }
             JobOutcome::Failed { reason } => {
                 tx.execute(
-                    "UPDATE videos SET status = 'failed', failure_reason = ?2 WHERE id = ?1",
+                    "UPDATE uploads SET status = 'failed', failure_reason = ?2 WHERE id = ?1 AND status = 'processing'",
                     params![job.video_id.0, reason],
                 )?;
                 tx.execute(
@@ -123,7 +155,6 @@ impl Store {
         Ok(())
     }
 
-    /// How many jobs wait or run: for health output and tests.
     pub fn pending_jobs(&self) -> Result<i64> {
         Ok(self.read().query_row(
             "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')",

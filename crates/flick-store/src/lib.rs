@@ -1,9 +1,21 @@
-//! Flick's storage: the only crate that speaks SQL.
+//! Flick's storage: the only crate that speaks SQL, and the region boundary.
 //!
-//! [`Store`] is the embedded SQLite backend. It is synchronous on purpose:
-//! SQLite calls are short and blocking, so async callers wrap them in
-//! `spawn_blocking` instead of pretending they are async. Every method is one
-//! transaction, so a failed call leaves no half-written rows.
+//! Data is split by class into files (see `migrations`): one *public* file
+//! for what anyone may see, and one file per *region* for the protected data
+//! of the accounts whose home is that region. A [`Store`] is one region's
+//! view: its region file with the public file attached. A node opens stores
+//! only for the regions it holds ([`Regions`]), so another region's rows are
+//! not even reachable from it — and every method that touches protected data
+//! checks the subject's home region first and refuses, with
+//! [`StoreError::OtherRegion`], data that is not this store's. That check
+//! sits here rather than in handlers so that a handler that forgets it still
+//! cannot cross the boundary; each refusal is reported to the
+//! [`DenialHook`] (the API puts it in the transparency log).
+//!
+//! It is synchronous on purpose: SQLite calls are short and blocking, so
+//! async callers wrap them in `spawn_blocking` instead of pretending they
+//! are async. Every method is one transaction, so a failed call leaves no
+//! half-written rows.
 //!
 //! Times are Unix milliseconds passed in by the caller; the store never reads
 //! the clock, which keeps retention and expiry testable.
@@ -14,19 +26,21 @@ mod events;
 mod export;
 mod jobs;
 mod migrations;
+mod regions;
 mod social;
 mod videos;
 
 pub use accounts::{Credentials, Profile, Role};
 pub use analytics::{CreatorAnalytics, DayStats, DeletedAccount, VideoStats};
-pub use events::{Event, EventKind};
+pub use events::{CatalogueChange, Event, EventKind};
 pub use export::TableDump;
 pub use jobs::{Job, JobOutcome};
+pub use regions::{Denial, DenialHook, RegionCode, Regions};
 pub use rusqlite::types::Value as SqlValue;
 pub use social::{CommentRecord, SearchResults};
 pub use videos::{NewVideo, VideoRecord, VideoStatus};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -37,6 +51,15 @@ pub enum StoreError {
     Conflict(&'static str),
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// Protected data of an account whose home is `region`, asked of a
+    /// store or node that does not hold it.
+    #[error("this account's data lives in region `{region}`, which this node does not hold (it holds {held})")]
+    OtherRegion { region: String, held: String },
+    #[error("cannot create {path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
 }
@@ -70,42 +93,72 @@ impl Cursor {
     }
 }
 
-/// One SQLite database file: a single writer connection (SQLite serialises
-/// writers anyway) and a few readers that WAL mode lets run beside it.
+/// One region's store: the region file as SQLite's `main` database with the
+/// public file attached as `public`. Table names are unique across the two,
+/// so queries name tables without a schema and join across files freely.
+///
+/// A single writer connection (SQLite serialises writers anyway) and a few
+/// readers that WAL mode lets run beside it.
 pub struct Store {
+    region: RegionCode,
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    on_denied: Option<DenialHook>,
 }
 
 const READERS: usize = 4;
 
 impl Store {
-    /// Opens (creating if needed) the database at `path` and brings its schema
-    /// up to date.
-    pub fn open(path: &Path) -> Result<Self> {
-        let mut writer = Connection::open(path)?;
+    /// Opens (creating if needed) `region`'s file at `region_path` and the
+    /// public file at `public_path`, and brings both schemas up to date.
+    pub fn open(public_path: &Path, region_path: &Path, region: RegionCode) -> Result<Self> {
+        {
+            let mut public = Connection::open(public_path)?;
+            configure(&public)?;
+            public.pragma_update(None, "journal_mode", "WAL")?;
+            migrations::migrate(&mut public, migrations::PUBLIC)?;
+        }
+        let mut writer = Connection::open(region_path)?;
         configure(&writer)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
+        migrations::migrate(&mut writer, migrations::REGION)?;
+        attach_public(&writer, public_path)?;
         // Deleted rows are overwritten, not left in free pages: deleting an
-        // account must remove its data from the file, not just unlink it.
-        writer.pragma_update(None, "secure_delete", "ON")?;
-        migrations::migrate(&mut writer)?;
+        // account must remove its data from the files, not just unlink it.
+        writer.pragma_update(Some(rusqlite::DatabaseName::Main), "secure_delete", "ON")?;
+        writer.pragma_update(
+            Some(rusqlite::DatabaseName::Attached("public")),
+            "secure_delete",
+            "ON",
+        )?;
         let readers = (0..READERS)
             .map(|_| {
-                let c = Connection::open_with_flags(
-                    path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
+                let c = Connection::open(region_path)?;
                 configure(&c)?;
+                attach_public(&c, public_path)?;
+                c.pragma_update(None, "query_only", "ON")?;
                 Ok(Mutex::new(c))
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
+            region,
             writer: Mutex::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
+            on_denied: None,
         })
+    }
+
+    /// Reports every refusal at the region boundary to `hook`.
+    pub fn with_denial_hook(mut self, hook: DenialHook) -> Self {
+        self.on_denied = Some(hook);
+        self
+    }
+
+    /// The region whose protected data this store holds.
+    pub fn region(&self) -> &RegionCode {
+        &self.region
     }
 
     fn write(&self) -> MutexGuard<'_, Connection> {
@@ -129,6 +182,63 @@ impl Store {
         self.read().query_row("SELECT 1", [], |_| Ok(()))?;
         Ok(())
     }
+
+    /// The region boundary: `user`'s protected `data_class` may be read or
+    /// written here only if `user`'s home is this store's region. Every
+    /// method touching protected data calls this first, on the connection
+    /// it then uses.
+    fn guard(
+        &self,
+        conn: &Connection,
+        user: flick_domain::UserId,
+        data_class: &'static str,
+    ) -> Result<()> {
+        let home: Option<String> = conn
+            .prepare_cached("SELECT region FROM users WHERE id = ?1")?
+            .query_row([user.0], |r| r.get(0))
+            .optional()?;
+        let Some(home) = home else {
+            return Err(StoreError::NotFound("account"));
+        };
+        if home == self.region.as_str() {
+            return Ok(());
+        }
+        self.deny(user, &home, data_class, self.region.as_str())
+    }
+
+    fn deny<T>(
+        &self,
+        user: flick_domain::UserId,
+        home: &str,
+        data_class: &'static str,
+        held: &str,
+    ) -> Result<T> {
+        if let Some(hook) = &self.on_denied {
+            hook(&Denial {
+                subject: user,
+                subject_region: home.to_owned(),
+                data_class,
+                node_regions: held.to_owned(),
+            });
+        }
+        Err(StoreError::OtherRegion {
+            region: home.to_owned(),
+            held: held.to_owned(),
+        })
+    }
+}
+
+fn attach_public(c: &Connection, public_path: &Path) -> Result<()> {
+    c.execute(
+        "ATTACH DATABASE ?1 AS public",
+        [public_path.to_string_lossy()],
+    )?;
+    c.pragma_update(
+        Some(rusqlite::DatabaseName::Attached("public")),
+        "synchronous",
+        "NORMAL",
+    )?;
+    Ok(())
 }
 
 fn configure(c: &Connection) -> Result<()> {
@@ -155,6 +265,11 @@ fn conflict_on_unique(e: rusqlite::Error, what: &'static str) -> StoreError {
 #[cfg(test)]
 pub(crate) fn test_store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("t.db")).unwrap();
+    let store = Store::open(
+        &dir.path().join("public.db"),
+        &dir.path().join("region.db"),
+        RegionCode::parse("eu").unwrap(),
+    )
+    .unwrap();
     (dir, store)
 }

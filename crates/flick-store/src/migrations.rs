@@ -1,25 +1,33 @@
-//! Schema migrations, applied in order and recorded in `PRAGMA user_version`.
-//! Never edit a migration that has shipped: add a new one.
+//! Schema migrations, applied in order and recorded in each file's
+//! `PRAGMA user_version`. Never edit a migration that has shipped: add one.
+//!
+//! There are two kinds of database file. The *public* file holds what anyone
+//! may see, whatever their region: profiles, published videos, comments and
+//! counts. Each *region* file holds the protected data of the accounts whose
+//! home is that region: credentials, sessions, interactions and watch
+//! history, unpublished uploads. A region file is opened only by a node that
+//! holds the region, so its rows cannot reach another region's node.
+//!
+//! Foreign keys cannot cross files: region rows point at accounts in the same
+//! file; references to public rows (`video_id`, `followee_id`) are plain ids,
+//! cleaned up by account deletion and its purges.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 
-const MIGRATIONS: &[&str] = &[
-    r#"
+pub(crate) const PUBLIC: &[&str] = &[r#"
 CREATE TABLE users (
-    id            INTEGER PRIMARY KEY,
-    handle        TEXT NOT NULL UNIQUE,
-    password_hash TEXT NOT NULL,
-    display_name  TEXT NOT NULL DEFAULT '',
-    bio           TEXT NOT NULL DEFAULT '',
-    created_at    INTEGER NOT NULL
+    id              INTEGER PRIMARY KEY,
+    handle          TEXT NOT NULL UNIQUE,
+    display_name    TEXT NOT NULL DEFAULT '',
+    bio             TEXT NOT NULL DEFAULT '',
+    -- The home region: where this account's protected data lives.
+    region          TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    -- Follows are protected (they live in the follower's region); the
+    -- counts are public.
+    follower_count  INTEGER NOT NULL DEFAULT 0,
+    following_count INTEGER NOT NULL DEFAULT 0
 );
-
-CREATE TABLE sessions (
-    token_hash BLOB PRIMARY KEY,
-    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    expires_at INTEGER NOT NULL
-);
-CREATE INDEX sessions_user ON sessions(user_id);
 
 CREATE TABLE sounds (
     id              INTEGER PRIMARY KEY,
@@ -29,30 +37,26 @@ CREATE TABLE sounds (
     created_at      INTEGER NOT NULL
 );
 
+-- Published videos only: an upload becomes a row here when its transcode
+-- succeeds. Until then it is protected and lives in its region's `uploads`.
 CREATE TABLE videos (
     id              INTEGER PRIMARY KEY,
     author_id       INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     caption         TEXT NOT NULL,
-    status          TEXT NOT NULL CHECK (status IN ('processing', 'ready', 'failed')),
-    failure_reason  TEXT,
-    duration_ms     INTEGER,
-    width           INTEGER,
-    height          INTEGER,
+    duration_ms     INTEGER NOT NULL,
+    width           INTEGER NOT NULL,
+    height          INTEGER NOT NULL,
     sound_id        INTEGER REFERENCES sounds(id) ON DELETE SET NULL,
-    -- the sound an upload asked to reuse; becomes sound_id when it is ready
-    sound_of        INTEGER,
-    idempotency_key TEXT,
     created_at      INTEGER NOT NULL,
     deleted_at      INTEGER,
     like_count      INTEGER NOT NULL DEFAULT 0,
     comment_count   INTEGER NOT NULL DEFAULT 0,
     share_count     INTEGER NOT NULL DEFAULT 0,
     view_count      INTEGER NOT NULL DEFAULT 0,
-    completed_count INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (author_id, idempotency_key)
+    completed_count INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX videos_author ON videos(author_id, created_at);
-CREATE INDEX videos_ready ON videos(status, created_at);
+CREATE INDEX videos_created ON videos(created_at);
 CREATE INDEX videos_sound ON videos(sound_id, created_at);
 
 CREATE TABLE video_hashtags (
@@ -69,32 +73,6 @@ CREATE TABLE video_mentions (
     PRIMARY KEY (video_id, handle)
 );
 
-CREATE TABLE jobs (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    video_id   INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
-    state      TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
-    attempts   INTEGER NOT NULL DEFAULT 0,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
-);
-CREATE INDEX jobs_state ON jobs(state, id);
-
-CREATE TABLE follows (
-    follower_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    followee_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    created_at  INTEGER NOT NULL,
-    PRIMARY KEY (follower_id, followee_id)
-);
-CREATE INDEX follows_followee ON follows(followee_id);
-
-CREATE TABLE likes (
-    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    video_id   INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
-    created_at INTEGER NOT NULL,
-    PRIMARY KEY (user_id, video_id)
-);
-CREATE INDEX likes_video ON likes(video_id);
-
 -- Sequential ids, so comments made in the same millisecond keep their order.
 CREATE TABLE comments (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -105,78 +83,159 @@ CREATE TABLE comments (
 );
 CREATE INDEX comments_video ON comments(video_id, created_at);
 
-CREATE TABLE shares (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+-- Aggregates per video and day, with no viewer: what creator analytics read,
+-- since the raw views are spread over the viewers' regions and expire.
+CREATE TABLE daily_stats (
     video_id   INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
-    user_id    INTEGER REFERENCES users(id) ON DELETE CASCADE,
+    day        TEXT NOT NULL,
+    views      INTEGER NOT NULL DEFAULT 0,
+    completed  INTEGER NOT NULL DEFAULT 0,
+    watched_ms INTEGER NOT NULL DEFAULT 0,
+    likes      INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (video_id, day)
+);
+
+-- Videos being published and removed, in order: what every region's
+-- recommender reads to keep its catalogue.
+CREATE TABLE catalogue (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    video_id   INTEGER NOT NULL,
+    kind       TEXT NOT NULL CHECK (kind IN ('publish', 'unpublish')),
     created_at INTEGER NOT NULL
 );
 
--- The watch signal: one row per finished viewing of a clip.
+-- Work left by an account deletion for regions the deleting node does not
+-- hold: rows there that point at the account or its videos. A node holding
+-- the region does the work and removes the row.
+CREATE TABLE purges (
+    region  TEXT NOT NULL,
+    kind    TEXT NOT NULL CHECK (kind IN ('user', 'video')),
+    id      INTEGER NOT NULL,
+    PRIMARY KEY (region, kind, id)
+);
+"#];
+
+pub(crate) const REGION: &[&str] = &[r#"
+CREATE TABLE accounts (
+    id            INTEGER PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    -- 'user', 'admin', 'moderator', 'support' or 'auditor' (the trusted
+    -- partner). Granted only from the CLI.
+    role          TEXT NOT NULL DEFAULT 'user',
+    created_at    INTEGER NOT NULL
+);
+
+CREATE TABLE sessions (
+    token_hash BLOB PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+
+-- Every upload, from acceptance on. Unpublished ones are protected; a
+-- published one also has its public row in `videos`, same id.
+CREATE TABLE uploads (
+    id              INTEGER PRIMARY KEY,
+    author_id       INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    caption         TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('processing', 'published', 'failed', 'deleted')),
+    failure_reason  TEXT,
+    -- the sound an upload asked to reuse; becomes the video's sound
+    sound_of        INTEGER,
+    idempotency_key TEXT,
+    created_at      INTEGER NOT NULL,
+    UNIQUE (author_id, idempotency_key)
+);
+CREATE INDEX uploads_author ON uploads(author_id, created_at);
+
+CREATE TABLE jobs (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    video_id   INTEGER NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
+    state      TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX jobs_state ON jobs(state, id);
+
+CREATE TABLE follows (
+    follower_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    followee_id INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (follower_id, followee_id)
+);
+CREATE INDEX follows_followee ON follows(followee_id);
+
+CREATE TABLE likes (
+    user_id    INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    video_id   INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, video_id)
+);
+CREATE INDEX likes_video ON likes(video_id);
+
+CREATE TABLE shares (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    video_id   INTEGER NOT NULL,
+    user_id    INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX shares_user ON shares(user_id);
+
+-- The watch history: one row per finished viewing, kept for the retention
+-- window (the public `daily_stats` keep the counts).
 CREATE TABLE views (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    video_id   INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
-    user_id    INTEGER REFERENCES users(id) ON DELETE CASCADE,
+    video_id   INTEGER NOT NULL,
+    user_id    INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
     watched_ms INTEGER NOT NULL,
     completed  INTEGER NOT NULL,
     loops      INTEGER NOT NULL,
     created_at INTEGER NOT NULL
 );
 CREATE INDEX views_user ON views(user_id, video_id);
-CREATE INDEX views_video ON views(video_id, created_at);
+CREATE INDEX views_created ON views(created_at);
 
 CREATE TABLE not_interested (
-    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    video_id   INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    user_id    INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    video_id   INTEGER NOT NULL,
     created_at INTEGER NOT NULL,
     PRIMARY KEY (user_id, video_id)
 );
-"#,
-    r#"
--- Every interaction, in order, plus videos being published and removed: what
--- the recommender learns from and what `flick rec rebuild` replays. Rows are written in the same transaction as
--- the interaction itself, so the two never disagree.
+
+-- Every interaction of this region's accounts, in order: what the region's
+-- recommender learns from and what `flick rec rebuild` replays. Written in
+-- the same transaction as the interaction, so the two never disagree.
 CREATE TABLE events (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    video_id   INTEGER REFERENCES videos(id) ON DELETE CASCADE,
-    creator_id INTEGER REFERENCES users(id) ON DELETE CASCADE,
+    user_id    INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    video_id   INTEGER,
+    creator_id INTEGER,
     kind       TEXT NOT NULL CHECK (kind IN ('view', 'like', 'unlike', 'share', 'comment', 'not_interested',
-                                         'follow', 'unfollow', 'publish', 'unpublish')),
+                                         'follow', 'unfollow')),
     watched_ms INTEGER,
     completed  INTEGER,
     loops      INTEGER,
     created_at INTEGER NOT NULL
 );
 CREATE INDEX events_user ON events(user_id);
-"#,
-    r#"
--- Who may do what beyond their own account: 'user', 'admin', 'moderator',
--- 'support' or 'auditor' (the trusted partner). Granted only from the CLI.
-ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'user';
-"#,
-    r#"
--- What remains of raw views once the retention window has passed: counts per
--- video and day, with no viewer.
-CREATE TABLE daily_views (
-    video_id   INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
-    day        TEXT NOT NULL,
-    views      INTEGER NOT NULL,
-    completed  INTEGER NOT NULL,
-    watched_ms INTEGER NOT NULL,
-    PRIMARY KEY (video_id, day)
-);
-"#,
-];
+CREATE INDEX events_video ON events(video_id);
+CREATE INDEX events_creator ON events(creator_id);
+"#];
 
-pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    let current: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-        let tx = conn.transaction()?;
+/// Brings the file open as `conn`'s main database up to date. The version
+/// is read inside an immediate transaction, so two processes opening the
+/// same public file at once do not both run a migration.
+pub(crate) fn migrate(conn: &mut Connection, migrations: &[&str]) -> rusqlite::Result<()> {
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current: usize = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let Some(sql) = migrations.get(current) else {
+            return Ok(());
+        };
         tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.pragma_update(None, "user_version", current + 1)?;
         tx.commit()?;
-        tracing::info!(version = i + 1, "applied database migration");
+        tracing::info!(version = current + 1, "applied database migration");
     }
-    Ok(())
 }

@@ -22,12 +22,14 @@ impl Store {
     /// Idempotent: following twice is one follow. Returns whether it changed.
     pub fn follow(&self, follower: UserId, followee: UserId, now: i64) -> Result<bool> {
         let mut conn = self.write();
+        self.guard(&conn, follower, "follows")?;
         let tx = conn.transaction()?;
         let added = tx.execute(
             "INSERT OR IGNORE INTO follows (follower_id, followee_id, created_at) VALUES (?1, ?2, ?3)",
             params![follower.0, followee.0, now],
         )? == 1;
         if added {
+            adjust_follow_counts(&tx, follower, followee, 1)?;
             record(&tx, follower, None, Some(followee), EventKind::Follow, now)?;
         }
         tx.commit()?;
@@ -36,12 +38,14 @@ impl Store {
 
     pub fn unfollow(&self, follower: UserId, followee: UserId, now: i64) -> Result<bool> {
         let mut conn = self.write();
+        self.guard(&conn, follower, "follows")?;
         let tx = conn.transaction()?;
         let removed = tx.execute(
             "DELETE FROM follows WHERE follower_id = ?1 AND followee_id = ?2",
             params![follower.0, followee.0],
         )? == 1;
         if removed {
+            adjust_follow_counts(&tx, follower, followee, -1)?;
             record(
                 &tx,
                 follower,
@@ -56,15 +60,18 @@ impl Store {
     }
 
     pub fn is_following(&self, follower: UserId, followee: UserId) -> Result<bool> {
-        Ok(self
-            .read()
+        let conn = self.read();
+        self.guard(&conn, follower, "follows")?;
+        let found = conn
             .prepare_cached("SELECT 1 FROM follows WHERE follower_id = ?1 AND followee_id = ?2")?
-            .exists(params![follower.0, followee.0])?)
+            .exists(params![follower.0, followee.0])?;
+        Ok(found)
     }
 
     /// Idempotent; the video's counter moves only when the like is new.
     pub fn like(&self, user: UserId, video: VideoId, now: i64) -> Result<bool> {
         let mut conn = self.write();
+        self.guard(&conn, user, "likes")?;
         let tx = conn.transaction()?;
         let added = tx.execute(
             "INSERT OR IGNORE INTO likes (user_id, video_id, created_at) VALUES (?1, ?2, ?3)",
@@ -75,6 +82,11 @@ impl Store {
                 "UPDATE videos SET like_count = like_count + 1 WHERE id = ?1",
                 [video.0],
             )?;
+            tx.execute(
+                "INSERT INTO daily_stats (video_id, day, likes) VALUES (?1, date(?2 / 1000, 'unixepoch'), 1)
+                 ON CONFLICT (video_id, day) DO UPDATE SET likes = likes + 1",
+                params![video.0, now],
+            )?;
             record(&tx, user, Some(video), None, EventKind::Like, now)?;
         }
         tx.commit()?;
@@ -83,6 +95,7 @@ impl Store {
 
     pub fn unlike(&self, user: UserId, video: VideoId, now: i64) -> Result<bool> {
         let mut conn = self.write();
+        self.guard(&conn, user, "likes")?;
         let tx = conn.transaction()?;
         let removed = tx.execute(
             "DELETE FROM likes WHERE user_id = ?1 AND video_id = ?2",
@@ -107,6 +120,7 @@ impl Store {
         now: i64,
     ) -> Result<CommentRecord> {
         let mut conn = self.write();
+        self.guard(&conn, author, "interactions")?;
         let tx = conn.transaction()?;
         tx.execute(
             "INSERT INTO comments (video_id, author_id, body, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -189,13 +203,19 @@ impl Store {
         Ok(())
     }
 
+    /// A visitor's share only counts; a member's is also their history.
     pub fn add_share(&self, video: VideoId, user: Option<UserId>, now: i64) -> Result<i64> {
         let mut conn = self.write();
+        if let Some(user) = user {
+            self.guard(&conn, user, "interactions")?;
+        }
         let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT INTO shares (video_id, user_id, created_at) VALUES (?1, ?2, ?3)",
-            params![video.0, user.map(|u| u.0), now],
-        )?;
+        if let Some(user) = user {
+            tx.execute(
+                "INSERT INTO shares (video_id, user_id, created_at) VALUES (?1, ?2, ?3)",
+                params![video.0, user.0, now],
+            )?;
+        }
         let count = tx.query_row(
             "UPDATE videos SET share_count = share_count + 1 WHERE id = ?1 RETURNING share_count",
             [video.0],
@@ -216,16 +236,30 @@ impl Store {
         now: i64,
     ) -> Result<()> {
         let mut conn = self.write();
+        if let Some(user) = user {
+            self.guard(&conn, user, "watch history")?;
+        }
         let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT INTO views (video_id, user_id, watched_ms, completed, loops, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![video.0, user.map(|u| u.0), report.watched_ms, report.completed, report.loops, now],
-        )?;
+        // Counts are public and kept at once; the viewer's own row is their
+        // watch history, in their region, for the retention window only.
         tx.execute(
             "UPDATE videos SET view_count = view_count + 1, completed_count = completed_count + ?2 WHERE id = ?1",
             params![video.0, report.completed as i64],
         )?;
+        tx.execute(
+            "INSERT INTO daily_stats (video_id, day, views, completed, watched_ms)
+             VALUES (?1, date(?2 / 1000, 'unixepoch'), 1, ?3,
+                     -- watch time counts up to one full play, as the ratio does
+                     MIN(?4, COALESCE((SELECT duration_ms FROM videos WHERE id = ?1), ?4)))
+             ON CONFLICT (video_id, day) DO UPDATE SET views = views + 1,
+                completed = completed + excluded.completed, watched_ms = watched_ms + excluded.watched_ms",
+            params![video.0, now, report.completed as i64, report.watched_ms],
+        )?;
         if let Some(user) = user {
+            tx.execute(
+                "INSERT INTO views (video_id, user_id, watched_ms, completed, loops, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![video.0, user.0, report.watched_ms, report.completed, report.loops, now],
+            )?;
             record(&tx, user, Some(video), None, EventKind::View(report), now)?;
         }
         tx.commit()?;
@@ -236,6 +270,7 @@ impl Store {
     /// analytics page confirm that the watch signal arrived.
     pub fn views_by(&self, user: UserId, video: VideoId) -> Result<Vec<WatchReport>> {
         let conn = self.read();
+        self.guard(&conn, user, "watch history")?;
         let mut stmt = conn.prepare_cached(
             "SELECT watched_ms, completed, loops FROM views WHERE user_id = ?1 AND video_id = ?2 ORDER BY id",
         )?;
@@ -251,6 +286,7 @@ impl Store {
 
     pub fn mark_not_interested(&self, user: UserId, video: VideoId, now: i64) -> Result<()> {
         let mut conn = self.write();
+        self.guard(&conn, user, "interactions")?;
         let tx = conn.transaction()?;
         let added = tx.execute(
             "INSERT OR IGNORE INTO not_interested (user_id, video_id, created_at) VALUES (?1, ?2, ?3)",
@@ -281,11 +317,30 @@ impl Store {
         let hashtags = conn
             .prepare_cached(
                 "SELECT h.tag, COUNT(*) FROM video_hashtags h JOIN videos v ON v.id = h.video_id
-                 WHERE h.tag LIKE ?1 ESCAPE '\\' AND v.status = 'ready' AND v.deleted_at IS NULL
+                 WHERE h.tag LIKE ?1 ESCAPE '\\' AND v.deleted_at IS NULL
                  GROUP BY h.tag ORDER BY COUNT(*) DESC, h.tag LIMIT ?2",
             )?
             .query_map(params![pattern, limit], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(SearchResults { handles, hashtags })
     }
+}
+
+/// Follows live in the follower's region; the counts on both public
+/// profiles move with them.
+fn adjust_follow_counts(
+    tx: &rusqlite::Transaction<'_>,
+    follower: UserId,
+    followee: UserId,
+    by: i64,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE users SET following_count = following_count + ?2 WHERE id = ?1",
+        params![follower.0, by],
+    )?;
+    tx.execute(
+        "UPDATE users SET follower_count = follower_count + ?2 WHERE id = ?1",
+        params![followee.0, by],
+    )?;
+    Ok(())
 }

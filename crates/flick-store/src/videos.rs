@@ -63,12 +63,18 @@ pub struct VideoRecord {
 
 const VIDEO_SELECT: &str = "SELECT v.id, v.author_id, u.handle, u.display_name, v.caption,
     (SELECT group_concat(tag, ' ') FROM (SELECT tag FROM video_hashtags h WHERE h.video_id = v.id ORDER BY position)),
-    v.status, v.failure_reason, v.duration_ms, v.width, v.height, v.sound_id, s.title,
+    'ready', NULL, v.duration_ms, v.width, v.height, v.sound_id, s.title,
     v.created_at, v.deleted_at IS NOT NULL, v.like_count, v.comment_count, v.share_count, v.view_count
   FROM videos v JOIN users u ON u.id = v.author_id LEFT JOIN sounds s ON s.id = v.sound_id";
 
-/// Published: ready and not deleted.
-const VISIBLE: &str = "v.status = 'ready' AND v.deleted_at IS NULL";
+/// An unpublished upload in the same shape, for its author.
+const UPLOAD_SELECT: &str = "SELECT p.id, p.author_id, u.handle, u.display_name, p.caption,
+    NULL, p.status, p.failure_reason, NULL, NULL, NULL, NULL, NULL,
+    p.created_at, 0, 0, 0, 0, 0
+  FROM uploads p JOIN users u ON u.id = p.author_id";
+
+/// Published and not deleted.
+const VISIBLE: &str = "v.deleted_at IS NULL";
 
 /// `?, ?, …` for an `IN` list of `n` values.
 fn placeholders(n: usize) -> String {
@@ -105,28 +111,18 @@ fn video_from_row(r: &Row<'_>) -> rusqlite::Result<VideoRecord> {
 
 impl Store {
     /// Records an accepted upload and queues its transcoding job, atomically:
-    /// there is never a video without a job or a job without a video.
+    /// there is never an upload without a job or a job without an upload.
+    /// Hashtags and mentions become public with the video, at publication.
     pub fn create_video(&self, v: NewVideo<'_>) -> Result<()> {
         let mut conn = self.write();
+        self.guard(&conn, v.author, "uploads")?;
         let tx = conn.transaction()?;
         tx.execute(
-            "INSERT INTO videos (id, author_id, caption, status, sound_of, idempotency_key, created_at)
+            "INSERT INTO uploads (id, author_id, caption, status, sound_of, idempotency_key, created_at)
              VALUES (?1, ?2, ?3, 'processing', ?4, ?5, ?6)",
             params![v.id.0, v.author.0, v.caption.text(), v.sound_of.map(|s| s.0), v.idempotency_key, v.now],
         )
         .map_err(|e| conflict_on_unique(e, "idempotency key"))?;
-        for (pos, tag) in v.caption.hashtags().iter().enumerate() {
-            tx.execute(
-                "INSERT INTO video_hashtags (video_id, tag, position) VALUES (?1, ?2, ?3)",
-                params![v.id.0, tag, pos],
-            )?;
-        }
-        for handle in v.caption.mentions() {
-            tx.execute(
-                "INSERT INTO video_mentions (video_id, handle) VALUES (?1, ?2)",
-                params![v.id.0, handle],
-            )?;
-        }
         tx.execute(
             "INSERT INTO jobs (video_id, state, created_at, updated_at) VALUES (?1, 'queued', ?2, ?2)",
             params![v.id.0, v.now],
@@ -136,14 +132,31 @@ impl Store {
     }
 
     pub fn video_by_idempotency_key(&self, author: UserId, key: &str) -> Result<Option<VideoId>> {
-        Ok(self
-            .read()
-            .prepare_cached("SELECT id FROM videos WHERE author_id = ?1 AND idempotency_key = ?2")?
+        let conn = self.read();
+        self.guard(&conn, author, "uploads")?;
+        let found = conn
+            .prepare_cached("SELECT id FROM uploads WHERE author_id = ?1 AND idempotency_key = ?2")?
             .query_row(params![author.0, key], |r| Ok(VideoId(r.get(0)?)))
-            .optional()?)
+            .optional()?;
+        Ok(found)
     }
 
-    /// Any video, deleted ones included: callers decide what to show.
+    /// One of `author`'s uploads that is not (or not yet) published:
+    /// processing or failed. Protected, so only the author's region has it.
+    pub fn upload(&self, author: UserId, id: VideoId) -> Result<Option<VideoRecord>> {
+        let conn = self.read();
+        self.guard(&conn, author, "uploads")?;
+        let found = conn
+            .prepare_cached(&format!(
+                "{UPLOAD_SELECT} WHERE p.id = ?1 AND p.author_id = ?2 AND p.status IN ('processing', 'failed')"
+            ))?
+            .query_row(params![id.0, author.0], video_from_row)
+            .optional()?;
+        Ok(found)
+    }
+
+    /// Any published video, deleted ones included: callers decide what to
+    /// show.
     pub fn video(&self, id: VideoId) -> Result<Option<VideoRecord>> {
         Ok(self
             .read()
@@ -197,35 +210,38 @@ impl Store {
             .map(SoundId))
     }
 
-    /// Marks a video deleted; its rows stay for counts until the account goes.
-    /// Returns false when it was already deleted or never existed.
-    pub fn delete_video(&self, id: VideoId, now: i64) -> Result<bool> {
+    /// Deletes one of `author`'s videos: a published one is marked deleted
+    /// (its rows stay for counts until the account goes) and leaves every
+    /// catalogue; an unpublished one is dropped. Returns false when it was
+    /// already deleted or is not theirs.
+    pub fn delete_video(&self, author: UserId, id: VideoId, now: i64) -> Result<bool> {
         let mut conn = self.write();
+        self.guard(&conn, author, "uploads")?;
         let tx = conn.transaction()?;
-        let author: Option<(i64, String)> = tx
+        let status: Option<String> = tx
             .query_row(
-                "SELECT author_id, status FROM videos WHERE id = ?1 AND deleted_at IS NULL",
-                [id.0],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                "SELECT status FROM uploads WHERE id = ?1 AND author_id = ?2",
+                params![id.0, author.0],
+                |r| r.get(0),
             )
             .optional()?;
-        let Some((author, status)) = author else {
-            return Ok(false);
-        };
-        tx.execute(
-            "UPDATE videos SET deleted_at = ?2 WHERE id = ?1",
-            params![id.0, now],
-        )?;
-        if status == "ready" {
-            crate::events::record(
-                &tx,
-                UserId(author),
-                Some(id),
-                None,
-                crate::EventKind::Unpublish,
-                now,
-            )?;
+        match status.as_deref() {
+            Some("published") => {
+                tx.execute(
+                    "UPDATE videos SET deleted_at = ?2 WHERE id = ?1",
+                    params![id.0, now],
+                )?;
+                crate::events::record_catalogue(&tx, id, crate::EventKind::Unpublish, now)?;
+            }
+            Some("processing" | "failed") => {}
+            _ => return Ok(false),
         }
+        // The caption of an upload is the author's until published; once
+        // deleted it is not kept. The row stays for the idempotency key.
+        tx.execute(
+            "UPDATE uploads SET status = 'deleted', caption = '', failure_reason = NULL WHERE id = ?1",
+            [id.0],
+        )?;
         tx.commit()?;
         Ok(true)
     }
@@ -235,6 +251,7 @@ impl Store {
             return Ok(HashSet::new());
         }
         let conn = self.read();
+        self.guard(&conn, user, "likes")?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT video_id FROM likes WHERE user_id = ? AND video_id IN ({})",
             placeholders(ids.len())
@@ -271,6 +288,7 @@ impl Store {
         cursor: Option<Cursor>,
         limit: u32,
     ) -> Result<Vec<VideoRecord>> {
+        self.guard(&self.read(), user, "follows")?;
         self.video_page(
             &format!("v.author_id IN (SELECT followee_id FROM follows WHERE follower_id = ?1) AND {VISIBLE}"),
             user.0,
@@ -279,20 +297,45 @@ impl Store {
         )
     }
 
-    /// A profile's grid. The owner also sees clips still processing or failed.
+    /// A profile's grid: published videos, newest first.
     pub fn videos_by_author(
         &self,
         author: UserId,
-        include_unpublished: bool,
         cursor: Option<Cursor>,
         limit: u32,
     ) -> Result<Vec<VideoRecord>> {
-        let cond = if include_unpublished {
-            "v.author_id = ?1 AND v.deleted_at IS NULL".to_owned()
-        } else {
-            format!("v.author_id = ?1 AND {VISIBLE}")
-        };
-        self.video_page(&cond, author.0, cursor, limit)
+        self.video_page(
+            &format!("v.author_id = ?1 AND {VISIBLE}"),
+            author.0,
+            cursor,
+            limit,
+        )
+    }
+
+    /// The author's own grid: published videos and uploads still processing
+    /// or failed, newest first.
+    pub fn own_videos(
+        &self,
+        author: UserId,
+        cursor: Option<Cursor>,
+        limit: u32,
+    ) -> Result<Vec<VideoRecord>> {
+        let conn = self.read();
+        self.guard(&conn, author, "uploads")?;
+        let (before_at, before_id) = Cursor::start(cursor);
+        let sql = format!(
+            "SELECT * FROM (
+                {VIDEO_SELECT} WHERE v.author_id = ?1 AND {VISIBLE}
+                UNION ALL
+                {UPLOAD_SELECT} WHERE p.author_id = ?1 AND p.status IN ('processing', 'failed'))
+             WHERE (created_at, id) < (?2, ?3) ORDER BY created_at DESC, id DESC LIMIT ?4"
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(
+            params![author.0, before_at, before_id, limit],
+            video_from_row,
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     pub fn videos_by_sound(
@@ -331,7 +374,7 @@ impl Store {
 }
 
 impl Store {
-    /// All videos ever uploaded and not deleted, whatever their state.
+    /// Published videos, deleted ones excluded, of every region.
     pub fn count_videos(&self) -> Result<i64> {
         Ok(self.read().query_row(
             "SELECT COUNT(*) FROM videos WHERE deleted_at IS NULL",

@@ -3,9 +3,11 @@
 
 use crate::cli::{CommonArgs, ServeArgs};
 use anyhow::{bail, Context};
+use flick_api::geo::{Country, CountryTable, SignupRegions};
 use flick_api::rate_limit::RateLimits;
 use flick_api::ApiConfig;
 use flick_media::{Limits, RunnerConfig, Tools};
+use flick_store::RegionCode;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -30,8 +32,26 @@ pub struct FileConfig {
     pub rate_limits: Option<RateLimits>,
     /// Name of the transparency log (its checkpoints' origin and key name).
     pub log_origin: Option<String>,
-    /// The region this node processes data in, as written to the log.
-    pub region: Option<String>,
+    /// Every region of the deployment, e.g. `["us", "eu"]`. Default: one
+    /// region, `local`.
+    pub regions: Option<Vec<String>>,
+    /// The regions whose protected data this node holds. Default: all.
+    pub hold: Option<Vec<String>>,
+    /// The public database, shared by the nodes of every region. Default:
+    /// `<data_dir>/public.db`.
+    pub public_db: Option<PathBuf>,
+    /// Where media files live; nodes that serve each other's published
+    /// videos share it. Default: the data dir.
+    pub media_dir: Option<PathBuf>,
+    /// Which countries each region is home for, at signup:
+    /// `{ eu = ["DE", "FR"], us = ["US"] }`. Others get the first held region.
+    pub region_countries: Option<std::collections::BTreeMap<String, Vec<String>>>,
+    /// A country table (DB-IP "IP to Country Lite" CSV) for the signup
+    /// lookup of the request address. The address is never stored.
+    pub country_table: Option<PathBuf>,
+    /// A header set by a trusted edge proxy with the client's country, e.g.
+    /// `CF-IPCountry`; used before the table.
+    pub country_header: Option<String>,
     /// Days raw view events are kept before the retention job folds them
     /// into per-day counts.
     pub view_retention_days: Option<u64>,
@@ -60,10 +80,130 @@ impl FileConfig {
 
 pub const DEFAULT_VIEW_RETENTION_DAYS: u64 = 90;
 
+/// Where each class of data lives, and which regions this node holds.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    pub data_dir: PathBuf,
+    pub all: Vec<RegionCode>,
+    pub held: Vec<RegionCode>,
+    pub public_db: PathBuf,
+    pub media_dir: PathBuf,
+}
+
+impl Storage {
+    /// Each held region's file is `<data_dir>/regions/<code>/flick.db`.
+    pub fn regions_dir(&self) -> PathBuf {
+        self.data_dir.join("regions")
+    }
+
+    /// The recommender's snapshots of a region, beside its database.
+    pub fn rec_dir(&self, region: &RegionCode) -> PathBuf {
+        self.regions_dir().join(region.as_str()).join("rec")
+    }
+}
+
+fn region_codes(list: &[String], key: &str) -> anyhow::Result<Vec<RegionCode>> {
+    list.iter()
+        .map(|s| {
+            RegionCode::parse(s).with_context(|| {
+                format!("`{s}` in `{key}` is not a region name: use 1 to 16 of a-z, 0-9 and -, starting with a letter")
+            })
+        })
+        .collect()
+}
+
+pub fn storage(file: &FileConfig, common: &CommonArgs) -> anyhow::Result<Storage> {
+    let data_dir = data_dir(file, common);
+    let all = region_codes(
+        file.regions.as_deref().unwrap_or(&["local".to_owned()]),
+        "regions",
+    )?;
+    if all.is_empty() {
+        bail!("`regions` is empty: name at least one region");
+    }
+    let held = match &file.hold {
+        Some(h) => region_codes(h, "hold")?,
+        None => all.clone(),
+    };
+    if held.is_empty() {
+        bail!("`hold` is empty: a node holds at least one region");
+    }
+    if let Some(r) = held.iter().find(|r| !all.contains(r)) {
+        bail!(
+            "`hold` names `{r}`, which is not in `regions` ({})",
+            join(&all)
+        );
+    }
+    Ok(Storage {
+        public_db: file
+            .public_db
+            .clone()
+            .unwrap_or_else(|| data_dir.join("public.db")),
+        media_dir: file.media_dir.clone().unwrap_or_else(|| data_dir.clone()),
+        data_dir,
+        all,
+        held,
+    })
+}
+
+fn join(codes: &[RegionCode]) -> String {
+    codes
+        .iter()
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How signup picks a home region.
+pub fn signup_regions(file: &FileConfig, storage: &Storage) -> anyhow::Result<SignupRegions> {
+    let mut countries = std::collections::HashMap::new();
+    for (region, list) in file.region_countries.iter().flatten() {
+        let code = RegionCode::parse(region)
+            .filter(|c| storage.all.contains(c))
+            .with_context(|| {
+                format!(
+                    "`region_countries` names `{region}`, which is not in `regions` ({})",
+                    join(&storage.all)
+                )
+            })?;
+        for c in list {
+            let country = Country::parse(c).with_context(|| {
+                format!("`{c}` in `region_countries.{region}` is not a two-letter country code")
+            })?;
+            countries.insert(country, code.clone());
+        }
+    }
+    let table = match &file.country_table {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read country_table {}", path.display()))?;
+            Some(
+                CountryTable::from_csv(&text)
+                    .with_context(|| format!("country_table {} is invalid", path.display()))?,
+            )
+        }
+        None => None,
+    };
+    let header = match &file.country_header {
+        Some(h) => Some(
+            axum::http::HeaderName::try_from(h.as_str())
+                .with_context(|| format!("country_header `{h}` is not a header name"))?,
+        ),
+        None => None,
+    };
+    Ok(SignupRegions {
+        all: storage.all.clone(),
+        default: storage.held[0].clone(),
+        countries,
+        table,
+        header,
+    })
+}
+
 pub struct Settings {
     pub view_retention_days: u64,
     pub log_origin: String,
-    pub region: String,
+    pub storage: Storage,
     pub listen: String,
     pub data_dir: PathBuf,
     pub tools: Tools,
@@ -116,6 +256,8 @@ pub fn resolve(file: FileConfig, args: &ServeArgs) -> anyhow::Result<Settings> {
         api.rate_limits = r;
     }
     api.public_url = args.public_url.clone().or(file.public_url.clone());
+    let storage = storage(&file, &args.common)?;
+    api.signup_regions = std::sync::Arc::new(signup_regions(&file, &storage)?);
     let mut runner = RunnerConfig::default();
     if let Some(c) = args.transcode_concurrency.or(file.transcode_concurrency) {
         runner.concurrency = c.max(1);
@@ -131,7 +273,7 @@ pub fn resolve(file: FileConfig, args: &ServeArgs) -> anyhow::Result<Settings> {
             .log_origin
             .clone()
             .unwrap_or_else(|| "flick-transparency-log".into()),
-        region: file.region.clone().unwrap_or_else(|| "default".into()),
+        storage,
         listen: args
             .listen
             .clone()

@@ -10,10 +10,10 @@ mod seed;
 use anyhow::Context;
 use cli::{Cli, Command};
 use config::FileConfig;
-use flick_api::rec::RecForYou;
+use flick_api::rec::{RecForYou, RegionalForYou};
 use flick_api::{system_clock, AppState};
 use flick_media::{JobRunner, MediaLayout, Transcoder};
-use flick_store::Store;
+use flick_store::Regions;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -50,15 +50,19 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             handle,
             role,
         }) => {
-            let (store, _) = open_data_dir(&config::data_dir(&file, &common))?;
+            let (regions, _) = open_data_dir(&config::storage(&file, &common)?, None)?;
             let role = flick_store::Role::parse(&role).with_context(|| {
                 format!("unknown role {role:?}: use user, admin, moderator, support or auditor")
             })?;
             let handle = flick_domain::Handle::parse(&handle)?;
-            let user = store
+            let user = regions
+                .public()
                 .user_id_by_handle(&handle)?
                 .with_context(|| format!("no account @{handle}"))?;
-            store.set_role(user, role)?;
+            regions
+                .home(user, "account")
+                .with_context(|| format!("run this on a node that holds @{handle}'s region"))?
+                .set_role(user, role)?;
             println!("@{handle} is now {}", role.as_str());
             Ok(())
         }
@@ -67,17 +71,20 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             days,
             now_ms,
         }) => {
-            let (store, _) = open_data_dir(&config::data_dir(&file, &common))?;
+            let (regions, _) = open_data_dir(&config::storage(&file, &common)?, None)?;
             let days = days
                 .or(file.view_retention_days)
                 .unwrap_or(config::DEFAULT_VIEW_RETENTION_DAYS);
-            let folded = store
-                .fold_old_views(now_ms.unwrap_or_else(system_clock) - days as i64 * 86_400_000)?;
-            println!("folded {folded} raw views older than {days} days into per-day counts");
+            let cutoff = now_ms.unwrap_or_else(system_clock) - days as i64 * 86_400_000;
+            let mut deleted = 0;
+            for store in regions.held() {
+                deleted += store.fold_old_views(cutoff)?;
+            }
+            println!("deleted {deleted} raw views older than {days} days; their counts stay in the daily aggregates");
             Ok(())
         }
         Command::Rec(cli::RecCommand::Rebuild { common }) => {
-            rec_rebuild(&config::data_dir(&file, &common))
+            rec_rebuild(&config::storage(&file, &common)?)
         }
         Command::Eval(cmd) => eval::movielens(cmd),
         Command::Simulate { seed } => {
@@ -100,27 +107,30 @@ fn serde_json_pretty(doc: &flick_api::OpenApiDoc) -> String {
     doc.to_pretty_json().unwrap_or_default()
 }
 
-fn rec_rebuild(data_dir: &Path) -> anyhow::Result<()> {
-    let _lock = lock_data_dir(data_dir)?;
-    let (store, _) = open_data_dir(data_dir)?;
-    let dir = data_dir.join("rec");
-    RecForYou::discard_snapshots(&dir)?;
-    let bar = indicatif::ProgressBar::new(0);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} events ({eta})")?
-            .progress_chars("=> "),
-    );
-    bar.set_message("replaying");
-    let rec = RecForYou::open(store, &dir, |done, total| {
-        bar.set_length(total);
-        bar.set_position(done);
-    })?;
-    rec.snapshot()?;
-    bar.finish_with_message("rebuilt");
-    println!(
-        "recommender rebuilt from the event log into {}",
-        dir.display()
-    );
+fn rec_rebuild(storage: &config::Storage) -> anyhow::Result<()> {
+    let _lock = lock_data_dir(&storage.data_dir)?;
+    let (regions, _) = open_data_dir(storage, None)?;
+    for store in regions.held() {
+        let dir = storage.rec_dir(store.region());
+        RecForYou::discard_snapshots(&dir)?;
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} events ({eta})")?
+                .progress_chars("=> "),
+        );
+        bar.set_message(format!("replaying {}", store.region()));
+        let rec = RecForYou::open(store.clone(), &dir, |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })?;
+        rec.snapshot()?;
+        bar.finish_with_message(format!("rebuilt {}", store.region()));
+        println!(
+            "recommender of region {} rebuilt from its event log into {}",
+            store.region(),
+            dir.display()
+        );
+    }
     Ok(())
 }
 
@@ -144,16 +154,48 @@ fn audit_verify(
     }
 }
 
-/// Opens a data dir: its folders, its database, its media layout.
-pub(crate) fn open_data_dir(data_dir: &Path) -> anyhow::Result<(Arc<Store>, MediaLayout)> {
-    let layout = MediaLayout::new(data_dir);
-    layout
-        .create_dirs()
-        .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
-    let db = data_dir.join("flick.db");
-    let store =
-        Store::open(&db).with_context(|| format!("cannot open the database {}", db.display()))?;
-    Ok((Arc::new(store), layout))
+/// Opens a data dir: its folders, the public database and one database per
+/// held region, and the media layout.
+pub(crate) fn open_data_dir(
+    storage: &config::Storage,
+    on_denied: Option<flick_store::DenialHook>,
+) -> anyhow::Result<(Arc<Regions>, MediaLayout)> {
+    let data_dir = &storage.data_dir;
+    // Before regions, everything was in one file; its rows cannot be
+    // split by home region automatically (there was no home region).
+    let old = data_dir.join("flick.db");
+    if old.exists() {
+        anyhow::bail!(
+            "{} was made by a Flick without home regions; this version keeps public data in public.db and each region's data under regions/. Move the old data dir aside and run `flick seed` (or start empty)",
+            old.display()
+        );
+    }
+    let layout = MediaLayout::new(&storage.media_dir);
+    layout.create_dirs().with_context(|| {
+        format!(
+            "cannot create the media dir {}",
+            storage.media_dir.display()
+        )
+    })?;
+    if let Some(parent) = storage.public_db.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let regions = Regions::open(
+        &storage.public_db,
+        &storage.regions_dir(),
+        &storage.held,
+        &storage.all,
+        on_denied,
+    )
+    .with_context(|| {
+        format!(
+            "cannot open the databases (public {}, regions in {})",
+            storage.public_db.display(),
+            storage.regions_dir().display()
+        )
+    })?;
+    Ok((Arc::new(regions), layout))
 }
 
 /// Holds the data dir for one process: two servers (or a server and a
@@ -177,7 +219,25 @@ fn lock_data_dir(data_dir: &Path) -> anyhow::Result<std::fs::File> {
 
 pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     let _lock = lock_data_dir(&settings.data_dir)?;
-    let (store, layout) = open_data_dir(&settings.data_dir)?;
+    let storage = settings.storage.clone();
+    let node_regions = storage
+        .held
+        .iter()
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join("+");
+    let log_dir = settings.data_dir.join("transparency");
+    let trust = flick_api::trust::Trust::open(&log_dir, &settings.log_origin, &node_regions)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("cannot open the transparency log in {}", log_dir.display()))?;
+    let trust = Arc::new(trust);
+    // Every refusal at the region boundary goes on the record, whichever
+    // code path asked.
+    let on_denied: flick_store::DenialHook = {
+        let trust = trust.clone();
+        Arc::new(move |denial| trust.record_denial(denial, system_clock()))
+    };
+    let (regions, layout) = open_data_dir(&storage, Some(on_denied))?;
     // Upload bodies that were streaming when the last process died are
     // unfinished by definition.
     if let Ok(entries) = std::fs::read_dir(layout.uploads()) {
@@ -190,7 +250,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
         .context("ffmpeg is needed to check and transcode uploads")?;
 
     let runner = JobRunner::new(
-        store.clone(),
+        regions.held().to_vec(),
         layout.clone(),
         Transcoder {
             tools: settings.tools.clone(),
@@ -198,19 +258,18 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
         settings.runner,
         system_clock,
     );
-    let rec_dir = settings.data_dir.join("rec");
-    let for_you = {
+    let mut models = Vec::new();
+    for store in regions.held() {
+        let dir = storage.rec_dir(store.region());
         let store = store.clone();
-        let dir = rec_dir.clone();
-        tokio::task::spawn_blocking(move || RecForYou::open(store, &dir, |_, _| {}))
+        let region = store.region().to_string();
+        let open_dir = dir.clone();
+        let model = tokio::task::spawn_blocking(move || RecForYou::open(store, &open_dir, |_, _| {}))
             .await?
-            .with_context(|| format!("cannot load the recommender from {}; `flick rec rebuild` recreates it from the event log", rec_dir.display()))?
-    };
-    let for_you = Arc::new(for_you);
-    let log_dir = settings.data_dir.join("transparency");
-    let trust = flick_api::trust::Trust::open(&log_dir, &settings.log_origin, &settings.region)
-        .map_err(anyhow::Error::msg)
-        .with_context(|| format!("cannot open the transparency log in {}", log_dir.display()))?;
+            .with_context(|| format!("cannot load the recommender from {}; `flick rec rebuild` recreates it from the event log", dir.display()))?;
+        models.push((region, Arc::new(model)));
+    }
+    let for_you = Arc::new(RegionalForYou::new(regions.clone(), models));
     // Each start is on the record: which code and which ranking run from here.
     trust
         .append(&flick_trust::Record::Release {
@@ -221,9 +280,8 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
         })
         .map_err(|e| anyhow::anyhow!(e.message))
         .context("cannot write the release record to the transparency log")?;
-    let trust = Arc::new(trust);
     let state = AppState::new(
-        store.clone(),
+        regions.clone(),
         layout,
         settings.tools,
         settings.api,
@@ -236,7 +294,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     let jobs = tokio::spawn(runner.run(jobs_stopped.clone()));
     let snapshots = tokio::spawn(snapshot_periodically(for_you.clone(), jobs_stopped.clone()));
     let retention = tokio::spawn(retention_hourly(
-        store.clone(),
+        regions.clone(),
         settings.view_retention_days,
         jobs_stopped,
     ));
@@ -273,21 +331,30 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Folds raw views older than the retention window into per-day counts, at
-/// start and then every hour.
+/// Hourly upkeep, from the start: raw views older than the retention window
+/// are deleted (their counts are already in the daily aggregates), and
+/// purges left by account deletions on other nodes are run.
 async fn retention_hourly(
-    store: Arc<Store>,
+    regions: Arc<Regions>,
     days: u64,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
-        let s = store.clone();
+        let r = regions.clone();
         let cutoff = system_clock() - days as i64 * 86_400_000;
-        match tokio::task::spawn_blocking(move || s.fold_old_views(cutoff)).await {
-            Ok(Ok(n)) if n > 0 => tracing::info!(
-                folded = n,
+        let work = move || -> Result<(usize, usize), flick_store::StoreError> {
+            let mut deleted = 0;
+            for store in r.held() {
+                deleted += store.fold_old_views(cutoff)?;
+            }
+            Ok((deleted, r.run_purges()?))
+        };
+        match tokio::task::spawn_blocking(work).await {
+            Ok(Ok((deleted, purged))) if deleted + purged > 0 => tracing::info!(
+                deleted,
                 days,
-                "retention: old raw views folded into daily counts"
+                purged,
+                "retention: old raw views deleted; deleted accounts purged"
             ),
             Ok(Err(e)) => tracing::error!(error = %e, "retention job failed"),
             _ => {}
@@ -302,7 +369,10 @@ async fn retention_hourly(
 /// Saves what the recommender learnt since the last snapshot, every 30 s.
 /// Events are the source of truth, so a crash between two snapshots loses
 /// nothing: the next start replays them.
-async fn snapshot_periodically(rec: Arc<RecForYou>, mut stop: tokio::sync::watch::Receiver<bool>) {
+async fn snapshot_periodically(
+    rec: Arc<RegionalForYou>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}

@@ -21,9 +21,11 @@ const DEMO_USERS: &[(&str, &str)] = &[
 pub const DEMO_PASSWORD: &str = "flick-demo";
 
 pub async fn seed(file: &FileConfig, args: &SeedArgs) -> anyhow::Result<()> {
-    let data_dir = config::data_dir(file, &args.common);
+    let storage = config::storage(file, &args.common)?;
+    let data_dir = storage.data_dir.clone();
     let tools = config::tools(file, &args.common);
-    let (store, layout) = crate::open_data_dir(&data_dir)?;
+    let (regions, layout) = crate::open_data_dir(&storage, None)?;
+    let store = regions.public();
     flick_media::check_tools(&tools)
         .await
         .context("ffmpeg is needed to make demo clips")?;
@@ -40,14 +42,16 @@ pub async fn seed(file: &FileConfig, args: &SeedArgs) -> anyhow::Result<()> {
         flick_api::hash_password_for_seed(DEMO_PASSWORD).map_err(anyhow::Error::msg)?;
     let now = system_clock();
     let mut users = Vec::new();
-    for (handle, name) in DEMO_USERS {
+    let held = regions.held();
+    for (i, (handle, name)) in DEMO_USERS.iter().enumerate() {
         let handle = Handle::parse(handle)?;
+        // Demo accounts take the held regions in turn.
         let id = match store.user_id_by_handle(&handle)? {
             Some(id) => id,
-            None => store.create_user(&handle, &password_hash, now)?,
+            None => held[i % held.len()].create_user(&handle, &password_hash, now)?,
         };
         let display = flick_domain::DisplayName::parse(name)?;
-        store.update_profile(
+        regions.home(id, "profile")?.update_profile(
             id,
             Some(&display),
             Some(&flick_domain::Bio::parse(
@@ -58,7 +62,9 @@ pub async fn seed(file: &FileConfig, args: &SeedArgs) -> anyhow::Result<()> {
     }
     for (i, &u) in users.iter().enumerate() {
         for step in 1..=2 {
-            store.follow(u, users[(i + step) % users.len()], now)?;
+            regions
+                .home(u, "follows")?
+                .follow(u, users[(i + step) % users.len()], now)?;
         }
     }
 
@@ -68,7 +74,7 @@ pub async fn seed(file: &FileConfig, args: &SeedArgs) -> anyhow::Result<()> {
             .progress_chars("=> "),
     );
     let runner = JobRunner::new(
-        store.clone(),
+        regions.held().to_vec(),
         layout.clone(),
         Transcoder {
             tools: tools.clone(),
@@ -98,9 +104,10 @@ pub async fn seed(file: &FileConfig, args: &SeedArgs) -> anyhow::Result<()> {
                 .transpose()?
                 .flatten();
             let caption = Caption::parse(clip.caption)?;
-            store.create_video(NewVideo {
+            let author = users[i % users.len()];
+            regions.home(author, "uploads")?.create_video(NewVideo {
                 id,
-                author: users[i % users.len()],
+                author,
                 caption: &caption,
                 sound_of,
                 idempotency_key: None,
@@ -119,7 +126,7 @@ pub async fn seed(file: &FileConfig, args: &SeedArgs) -> anyhow::Result<()> {
     for (i, &video) in videos.iter().enumerate() {
         for (j, &user) in users.iter().enumerate() {
             if (i * 7 + j * 3) % 5 == 0 {
-                store.like(user, video, now)?;
+                regions.home(user, "likes")?.like(user, video, now)?;
             }
             if (i + j) % 3 == 0 {
                 let watched = 2_000 + ((i * 1_301 + j * 977) % 7_000) as u32;

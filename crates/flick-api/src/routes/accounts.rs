@@ -12,31 +12,66 @@ use axum::Json;
 use flick_domain::{Bio, DisplayName, Handle, Password, UserId};
 use std::net::SocketAddr;
 
-#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = Credentials,
-    responses((status = 201, body = AccountCreated), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = NewAccount,
+    responses((status = 201, body = AccountCreated), (status = 409, body = ErrorBody), (status = 421, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub(crate) async fn create_account(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    ApiJson(body): ApiJson<Credentials>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<NewAccount>,
 ) -> ApiResult<(StatusCode, Json<AccountCreated>)> {
     state
         .0
         .limiter
         .check(Action::Signup, addr.ip().to_string())?;
     let handle = Handle::parse(&body.handle)?;
+    // The address is only looked up here, for a country; it is not kept.
+    let signup = &state.0.config.signup_regions;
+    let region = signup
+        .pick(body.region.as_deref(), &headers, Some(addr.ip()))
+        .ok_or_else(|| {
+            ApiError::new(
+                Code::UnknownRegion,
+                format!(
+                    "there is no region {:?}; choose one of: {}",
+                    body.region.as_deref().unwrap_or_default(),
+                    signup
+                        .all
+                        .iter()
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })?;
     let password = Password::parse(body.password)?;
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(password.expose()))
         .await
         .map_err(|e| ApiError::internal("hashing task panicked", e))??;
     let now = state.now();
     let h = handle.clone();
-    let id = state.db(move |s| s.create_user(&h, &hash, now)).await?;
-    tracing::info!(user_id = %id, "account created");
+    let home = region.clone();
+    let id = state
+        .db(move |r| match r.store(home.as_str()) {
+            Some(store) => store.create_user(&h, &hash, now),
+            None => Err(flick_store::StoreError::OtherRegion {
+                region: home.to_string(),
+                held: r
+                    .held_codes()
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join("+"),
+            }),
+        })
+        .await?;
+    tracing::info!(user_id = %id, %region, "account created");
     Ok((
         StatusCode::CREATED,
         Json(AccountCreated {
             id: id.0,
             handle: handle.to_string(),
+            region: region.to_string(),
         }),
     ))
 }
@@ -55,7 +90,14 @@ pub(crate) async fn create_session(
     let invalid = || ApiError::new(Code::InvalidCredentials, "wrong handle or password");
     let handle = Handle::parse(&body.handle).map_err(|_| invalid())?;
     let h = handle.clone();
-    let creds = state.db(move |s| s.credentials(&h)).await?;
+    let creds = state
+        .db(move |r| {
+            let Some(user) = r.public().user_id_by_handle(&h)? else {
+                return Ok(None);
+            };
+            r.home(user, "credentials")?.credentials(&h)
+        })
+        .await?;
     let password = body.password;
     let (user, ok) = tokio::task::spawn_blocking(move || match creds {
         Some(c) => (
@@ -71,14 +113,17 @@ pub(crate) async fn create_session(
     .await
     .map_err(|e| ApiError::internal("password check panicked", e))?;
     let user = user.filter(|_| ok).ok_or_else(invalid)?;
-    let token = auth::new_token();
     let expires_at = state.now() + state.0.config.session_ttl.as_millis() as i64;
-    let hash = auth::token_hash(&token);
-    state
-        .db(move |s| s.create_session(&hash, user, expires_at))
+    let token = state
+        .db(move |r| {
+            let store = r.home(user, "sessions")?;
+            let token = auth::new_token(store.region());
+            store.create_session(&auth::token_hash(&token), user, expires_at)?;
+            Ok(token)
+        })
         .await?;
     let profile = state
-        .db(move |s| s.profile_by_id(user))
+        .db(move |r| r.public().profile_by_id(user))
         .await?
         .ok_or_else(invalid)?;
     let cookie = format!(
@@ -109,7 +154,13 @@ pub(crate) async fn delete_session(
     if let Some(token) = auth::request_token(&headers) {
         let hash = auth::token_hash(&token);
         let now = state.now();
-        state.db(move |s| s.delete_session(&hash, now)).await?;
+        let region = token.split_once('.').map(|(r, _)| r.to_owned());
+        state
+            .db(move |r| match region.as_deref().and_then(|c| r.store(c)) {
+                Some(store) => store.delete_session(&hash, now),
+                None => Ok(()),
+            })
+            .await?;
     }
     Ok((
         StatusCode::NO_CONTENT,
@@ -128,13 +179,15 @@ async fn profile_view(
     let not_found = || ApiError::new(Code::UserNotFound, format!("no user @{handle}"));
     let handle = Handle::parse(handle).map_err(|_| not_found())?;
     let profile = state
-        .db(move |s| s.profile_by_handle(&handle))
+        .db(move |r| r.public().profile_by_handle(&handle))
         .await?
         .ok_or_else(not_found)?;
     let followed = match viewer {
         Some(v) if v != profile.id => {
             let id = profile.id;
-            state.db(move |s| s.is_following(v, id)).await?
+            state
+                .db(move |r| r.home(v, "follows")?.is_following(v, id))
+                .await?
         }
         _ => false,
     };
@@ -143,7 +196,7 @@ async fn profile_view(
 
 async fn my_profile(state: &AppState, user: UserId) -> ApiResult<ProfileView> {
     let profile = state
-        .db(move |s| s.profile_by_id(user))
+        .db(move |r| r.public().profile_by_id(user))
         .await?
         .ok_or_else(|| ApiError::new(Code::InvalidToken, "this account no longer exists"))?;
     Ok(ProfileView::new(profile, false))
@@ -172,7 +225,10 @@ pub(crate) async fn update_me(
         .transpose()?;
     let bio = body.bio.as_deref().map(Bio::parse).transpose()?;
     state
-        .db(move |s| s.update_profile(user, display_name.as_ref(), bio.as_ref()))
+        .db(move |r| {
+            r.home(user, "profile")?
+                .update_profile(user, display_name.as_ref(), bio.as_ref())
+        })
         .await?;
     Ok(Json(my_profile(&state, user).await?))
 }
@@ -187,16 +243,19 @@ pub(crate) async fn delete_me(
     // happened, not who was deleted.
     let trust = state.0.trust.clone();
     let now = state.now();
+    let region = state
+        .db(move |r| Ok(r.home(user, "account")?.region().to_string()))
+        .await?;
     tokio::task::spawn_blocking(move || {
         trust.append(&flick_trust::Record::Deletion {
             subject_ref: trust.pseudonym(user),
             time_ms: now,
-            region: trust.region.clone(),
+            region,
         })
     })
     .await
     .map_err(|e| ApiError::internal("log task panicked", e))??;
-    let removed = state.db(move |s| s.delete_user(user)).await?;
+    let removed = state.db(move |r| r.delete_user(user)).await?;
     // Files first: if forgetting in the recommender fails below, nothing
     // else would know these files any more.
     for video in &removed.videos {
@@ -221,7 +280,7 @@ pub(crate) async fn analytics(
 ) -> ApiResult<Json<Analytics>> {
     let now = state.now();
     let a = state
-        .db(move |s| s.creator_analytics(user, now, 30))
+        .db(move |r| r.public().creator_analytics(user, now, 30))
         .await?;
     Ok(Json(Analytics {
         videos: a
@@ -273,8 +332,12 @@ pub(crate) async fn user_videos(
     let (cursor, limit) = page.parse()?;
     let author = profile_view(&state, viewer, &handle).await?.id;
     let own = viewer == Some(UserId(author));
+    let author = UserId(author);
     let records = state
-        .db(move |s| s.videos_by_author(UserId(author), own, cursor, limit))
+        .db(move |r| match own {
+            true => r.home(author, "uploads")?.own_videos(author, cursor, limit),
+            false => r.public().videos_by_author(author, cursor, limit),
+        })
         .await?;
     Ok(Json(video_page(&state, viewer, records, limit).await?))
 }
@@ -283,7 +346,7 @@ pub(crate) async fn user_by_handle(state: &AppState, handle: &str) -> ApiResult<
     let not_found = || ApiError::new(Code::UserNotFound, format!("no user @{handle}"));
     let handle = Handle::parse(handle).map_err(|_| not_found())?;
     state
-        .db(move |s| s.user_id_by_handle(&handle))
+        .db(move |r| r.public().user_id_by_handle(&handle))
         .await?
         .ok_or_else(not_found)
 }

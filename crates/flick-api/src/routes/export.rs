@@ -52,7 +52,7 @@ pub(crate) async fn export(
 ) -> ApiResult<Response> {
     let (user, now) = (auth.0, state.now());
     let tables = state
-        .db(move |s| s.export_user(user))
+        .db(move |r| r.home(user, "everything")?.export_user(user))
         .await?
         .reveal_to_owner(&auth.owner())
         .map_err(|e| ApiError::new(crate::error::Code::Forbidden, e.to_string()))?;
@@ -66,7 +66,7 @@ pub(crate) async fn export(
         "access_log": extra.access_log,
     });
     let videos = state
-        .db(move |s| s.videos_by_author(user, false, None, 10_000))
+        .db(move |r| r.public().videos_by_author(user, None, 10_000))
         .await?;
     let layout = state.0.layout.clone();
     let dir = state.0.layout.uploads();

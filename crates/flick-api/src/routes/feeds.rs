@@ -20,7 +20,7 @@ pub(crate) async fn following(
 ) -> ApiResult<Json<FeedPage>> {
     let (cursor, limit) = page.parse()?;
     let records = state
-        .db(move |s| s.following_feed(me, cursor, limit))
+        .db(move |r| r.home(me, "follows")?.following_feed(me, cursor, limit))
         .await?;
     let page = video_page(&state, Some(me), records, limit).await?;
     Ok(Json(FeedPage {
@@ -76,12 +76,12 @@ pub(crate) async fn for_you(
     // Ranking, records and likes in one trip to the blocking pool: this is
     // the hottest endpoint.
     let (picks, records, liked) = state
-        .db(move |s| {
+        .db(move |r| {
             let picks = engine.recommend(&request)?;
             let ids: Vec<VideoId> = picks.iter().map(|p| p.video).collect();
-            let records = s.visible_videos(&ids)?;
+            let records = r.public().visible_videos(&ids)?;
             let liked = match viewer {
-                Some(user) => s.liked_among(user, &ids)?,
+                Some(user) => r.home(user, "likes")?.liked_among(user, &ids)?,
                 None => Default::default(),
             };
             Ok((picks, records, liked))
@@ -122,7 +122,10 @@ pub(crate) async fn why(
     let mut reasons = Vec::new();
     if let Some(me) = viewer {
         let author = video.author_id;
-        if state.db(move |s| s.is_following(me, author)).await? {
+        if state
+            .db(move |r| r.home(me, "follows")?.is_following(me, author))
+            .await?
+        {
             reasons.push(format!("from @{}, whom you follow", video.author_handle));
         }
     }
@@ -151,7 +154,7 @@ pub(crate) async fn hashtag_videos(
     let (cursor, limit) = page.parse()?;
     let tag = tag.trim_start_matches('#').to_lowercase();
     let records = state
-        .db(move |s| s.videos_by_hashtag(&tag, cursor, limit))
+        .db(move |r| r.public().videos_by_hashtag(&tag, cursor, limit))
         .await?;
     Ok(Json(video_page(&state, viewer, records, limit).await?))
 }
@@ -167,7 +170,7 @@ pub(crate) async fn sound_videos(
 ) -> ApiResult<Json<VideoPage>> {
     let (cursor, limit) = page.parse()?;
     let records = state
-        .db(move |s| s.videos_by_sound(id, cursor, limit))
+        .db(move |r| r.public().videos_by_sound(id, cursor, limit))
         .await?;
     Ok(Json(video_page(&state, viewer, records, limit).await?))
 }
@@ -192,7 +195,7 @@ pub(crate) async fn search(
             "search for 1 to 50 characters of a handle or hashtag",
         ));
     }
-    let found = state.db(move |s| s.search(&term, 20)).await?;
+    let found = state.db(move |r| r.public().search(&term, 20)).await?;
     Ok(Json(SearchResponse {
         users: found
             .handles

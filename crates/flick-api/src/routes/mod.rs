@@ -116,7 +116,12 @@ pub fn router(state: AppState) -> Router {
 #[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Health)))]
 pub(crate) async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
     let pending_jobs = state
-        .db(|s| s.ping().and_then(|_| s.pending_jobs()))
+        .db(|r| {
+            r.held()
+                .iter()
+                .map(|s| s.ping().and_then(|_| s.pending_jobs()))
+                .sum()
+        })
         .await?;
     Ok(Json(Health {
         status: "ok",
@@ -172,7 +177,9 @@ pub(crate) async fn video_views(
     let liked = match viewer {
         Some(user) => {
             let ids: Vec<VideoId> = records.iter().map(|r| r.id).collect();
-            state.db(move |s| s.liked_among(user, &ids)).await?
+            state
+                .db(move |r| r.home(user, "likes")?.liked_among(user, &ids))
+                .await?
         }
         None => Default::default(),
     };
@@ -201,7 +208,7 @@ pub(crate) async fn video_page(
 /// A published video, or 404.
 pub(crate) async fn visible_video(state: &AppState, id: VideoId) -> ApiResult<VideoRecord> {
     state
-        .db(move |s| s.video(id))
+        .db(move |r| r.public().video(id))
         .await?
         .filter(|v| !v.deleted && v.status == flick_store::VideoStatus::Ready)
         .ok_or_else(video_not_found)

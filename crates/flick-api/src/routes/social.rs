@@ -25,7 +25,8 @@ async fn follow_state(
     }
     let now = state.now();
     let followers = state
-        .db(move |s| {
+        .db(move |r| {
+            let s = r.home(me, "follows")?;
             if follow {
                 s.follow(me, target, now)?;
             } else {
@@ -71,7 +72,8 @@ async fn set_like(
     visible_video(state, id).await?;
     let now = state.now();
     let likes = state
-        .db(move |s| {
+        .db(move |r| {
+            let s = r.home(me, "likes")?;
             if like {
                 s.like(me, id, now)?;
             } else {
@@ -115,7 +117,9 @@ pub(crate) async fn list_comments(
 ) -> ApiResult<Json<CommentPage>> {
     let (cursor, limit) = page.parse()?;
     visible_video(&state, id).await?;
-    let records = state.db(move |s| s.comments(id, cursor, limit)).await?;
+    let records = state
+        .db(move |r| r.public().comments(id, cursor, limit))
+        .await?;
     let next_cursor = next_cursor(&records, limit, |c| (c.created_at, c.id.0));
     Ok(Json(CommentPage {
         items: records.into_iter().map(CommentView::from).collect(),
@@ -136,7 +140,9 @@ pub(crate) async fn add_comment(
     let body = CommentBody::parse(body.body.trim())?;
     visible_video(&state, id).await?;
     let now = state.now();
-    let comment = state.db(move |s| s.add_comment(id, me, &body, now)).await?;
+    let comment = state
+        .db(move |r| r.home(me, "interactions")?.add_comment(id, me, &body, now))
+        .await?;
     Ok((StatusCode::CREATED, Json(comment.into())))
 }
 
@@ -149,7 +155,7 @@ pub(crate) async fn delete_comment(
     ApiPath(id): ApiPath<CommentId>,
 ) -> ApiResult<StatusCode> {
     let (author, _) = state
-        .db(move |s| s.comment_owner(id))
+        .db(move |r| r.public().comment_owner(id))
         .await?
         .ok_or_else(|| ApiError::new(Code::CommentNotFound, "no such comment"))?;
     if author != me {
@@ -158,7 +164,7 @@ pub(crate) async fn delete_comment(
             "you can only delete your own comments",
         ));
     }
-    state.db(move |s| s.delete_comment(id)).await?;
+    state.db(move |r| r.public().delete_comment(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -173,7 +179,12 @@ pub(crate) async fn share(
 ) -> ApiResult<Json<ShareLink>> {
     visible_video(&state, id).await?;
     let now = state.now();
-    let shares = state.db(move |s| s.add_share(id, me, now)).await?;
+    let shares = state
+        .db(move |r| match me {
+            Some(me) => r.home(me, "interactions")?.add_share(id, Some(me), now),
+            None => r.public().add_share(id, None, now),
+        })
+        .await?;
     let base = match &state.0.config.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => format!(
@@ -212,7 +223,14 @@ pub(crate) async fn record_view(
         })?;
     visible_video(&state, id).await?;
     let now = state.now();
-    state.db(move |s| s.add_view(id, me, report, now)).await?;
+    state
+        .db(move |r| match me {
+            Some(me) => r
+                .home(me, "watch history")?
+                .add_view(id, Some(me), report, now),
+            None => r.public().add_view(id, None, report, now),
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -227,7 +245,7 @@ pub(crate) async fn not_interested(
     visible_video(&state, id).await?;
     let now = state.now();
     state
-        .db(move |s| s.mark_not_interested(me, id, now))
+        .db(move |r| r.home(me, "interactions")?.mark_not_interested(me, id, now))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -30,7 +30,9 @@ fn text(body: String) -> impl IntoResponse {
 }
 
 async fn require_auditor(state: &AppState, user: UserId) -> ApiResult<()> {
-    let role = state.db(move |s| s.role(user)).await?;
+    let role = state
+        .db(move |r| r.home(user, "account")?.role(user))
+        .await?;
     if may_audit(role) {
         Ok(())
     } else {
@@ -178,7 +180,7 @@ pub(crate) async fn stats(State(state): State<AppState>, Auth(me): Auth) -> ApiR
         BTreeMap::<String, u64>::new(),
         BTreeMap::<String, u64>::new(),
     );
-    let mut denied = 0u64;
+    let (mut denied, mut cross_region) = (0u64, 0u64);
     for e in &entries {
         let r = &e.record;
         let kind = r["type"].as_str().unwrap_or("unknown").to_owned();
@@ -191,6 +193,9 @@ pub(crate) async fn stats(State(state): State<AppState>, Auth(me): Auth) -> ApiR
                 .or_default() += 1;
             if r["decision"] == "denied" {
                 denied += 1;
+                if r["role"] == crate::trust::NODE_ROLE {
+                    cross_region += 1;
+                }
             }
         }
         *by_type.entry(kind).or_default() += 1;
@@ -201,6 +206,7 @@ pub(crate) async fn stats(State(state): State<AppState>, Auth(me): Auth) -> ApiR
         "accesses_by_purpose": by_purpose,
         "accesses_by_role": by_role,
         "accesses_denied": denied,
+        "cross_region_denials": cross_region,
     })))
 }
 
@@ -222,15 +228,33 @@ pub(crate) async fn admin_user_data(
     ApiQuery(q): ApiQuery<PurposeQuery>,
 ) -> ApiResult<Json<Value>> {
     let subject = user_by_handle(&state, &handle).await?;
-    let role = state.db(move |s| s.role(me)).await?;
+    let role = state.db(move |r| r.home(me, "account")?.role(me)).await?;
+    // Another region's subject is refused (and logged) here by the store,
+    // before any gate decision: this node could not read the data anyway.
+    let region = state
+        .db(move |r| {
+            Ok(r.home(subject, "account_and_activity")?
+                .region()
+                .to_string())
+        })
+        .await?;
     let trust = state.0.trust.clone();
     let now = state.now();
     let purpose = q.purpose.unwrap_or_default();
-    let permit =
-        blocking(move || trust.gate(me, role, "account_and_activity", subject, &purpose, now))
-            .await?;
+    let permit = blocking(move || {
+        trust.gate(
+            me,
+            role,
+            "account_and_activity",
+            subject,
+            &region,
+            &purpose,
+            now,
+        )
+    })
+    .await?;
     let tables = state
-        .db(move |s| s.export_user(subject))
+        .db(move |r| r.home(subject, "everything")?.export_user(subject))
         .await?
         .reveal_through_gate(&permit)
         .map_err(|e| ApiError::new(Code::Forbidden, e.to_string()))?;

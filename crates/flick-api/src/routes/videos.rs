@@ -158,7 +158,10 @@ pub(crate) async fn upload(
     };
     if let Some(key) = key.clone() {
         if let Some(id) = state
-            .db(move |s| s.video_by_idempotency_key(user, &key))
+            .db(move |r| {
+                r.home(user, "uploads")?
+                    .video_by_idempotency_key(user, &key)
+            })
             .await?
         {
             // Read (and drop) the repeated body before answering: a reply
@@ -226,7 +229,7 @@ pub(crate) async fn upload(
         None => None,
         Some(video) => Some(
             state
-                .db(move |s| s.reusable_sound(video))
+                .db(move |r| r.public().reusable_sound(video))
                 .await?
                 .ok_or_else(|| {
                     ApiError::new(
@@ -252,7 +255,8 @@ pub(crate) async fn upload(
     let created = state
         .db({
             let key = key.clone();
-            move |s| {
+            move |r| {
+                let s = r.home(user, "uploads")?;
                 let new = NewVideo {
                     id,
                     author: user,
@@ -301,15 +305,19 @@ pub(crate) async fn get_video(
     MaybeAuth(viewer): MaybeAuth,
     ApiPath(id): ApiPath<VideoId>,
 ) -> ApiResult<Json<VideoView>> {
+    // Published clips are public; before that, a clip is its author's
+    // protected data and only their region has it.
     let video = state
-        .db(move |s| s.video(id))
+        .db(move |r| match r.public().video(id)? {
+            Some(v) => Ok(Some(v)),
+            None => match viewer {
+                Some(me) => r.home(me, "uploads")?.upload(me, id),
+                None => Ok(None),
+            },
+        })
         .await?
         .filter(|v| !v.deleted)
         .ok_or_else(super::video_not_found)?;
-    // Only the author sees a clip before it is published.
-    if video.status != flick_store::VideoStatus::Ready && viewer != Some(video.author_id) {
-        return Err(super::video_not_found());
-    }
     let mut views = video_views(&state, viewer, vec![video]).await?;
     Ok(Json(views.remove(0)))
 }
@@ -322,19 +330,27 @@ pub(crate) async fn delete_video(
     Auth(user): Auth,
     ApiPath(id): ApiPath<VideoId>,
 ) -> ApiResult<StatusCode> {
-    let video = state
-        .db(move |s| s.video(id))
-        .await?
-        .filter(|v| !v.deleted)
-        .ok_or_else(super::video_not_found)?;
-    if video.author_id != user {
-        return Err(ApiError::new(
-            Code::Forbidden,
-            "you can only delete your own videos",
-        ));
-    }
     let now = state.now();
-    state.db(move |s| s.delete_video(id, now)).await?;
+    let deleted = state
+        .db(move |r| match r.public().video(id)? {
+            Some(v) if v.deleted => Ok(None),
+            Some(v) if v.author_id != user => Ok(Some(false)),
+            _ => Ok(r
+                .home(user, "uploads")?
+                .delete_video(user, id, now)?
+                .then_some(true)),
+        })
+        .await?;
+    match deleted {
+        None => return Err(super::video_not_found()),
+        Some(false) => {
+            return Err(ApiError::new(
+                Code::Forbidden,
+                "you can only delete your own videos",
+            ))
+        }
+        Some(true) => {}
+    }
     state.0.layout.remove_video(id);
     tracing::info!(video_id = %id, "video deleted");
     Ok(StatusCode::NO_CONTENT)

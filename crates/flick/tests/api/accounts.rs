@@ -49,7 +49,9 @@ async fn signup_login_profile_logout() {
     assert!(cookie.starts_with("flick_session=") && cookie.contains("HttpOnly"));
     let session: Value = res.json().await.unwrap();
     let token = session["token"].as_str().unwrap().to_owned();
-    assert_eq!(token.len(), 64);
+    // The home region, then 256 random bits.
+    let (region, secret) = token.split_once('.').unwrap();
+    assert_eq!((region, secret.len()), ("local", 64));
 
     let res = app
         .request(

@@ -125,9 +125,11 @@ async fn for_you_learns_from_each_event_and_survives_restarts() {
     let mut app = app;
     assert!(app.terminate().success());
     assert!(
-        app.files("rec").iter().any(|f| f.ends_with(".snap")),
+        app.files("regions/local/rec")
+            .iter()
+            .any(|f| f.ends_with(".snap")),
         "a snapshot was written: {:?}",
-        app.files("rec")
+        app.files("regions/local/rec")
     );
     let app = app.restart();
     let page = app

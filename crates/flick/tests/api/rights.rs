@@ -75,7 +75,7 @@ async fn export_holds_everything_and_deletion_leaves_nothing() {
     .unwrap();
     let tables = &data["tables"];
     assert_eq!(tables["users"][0]["handle"], "ana_private");
-    assert_eq!(tables["users"][0]["password_hash"], "(withheld)");
+    assert_eq!(tables["accounts"][0]["password_hash"], "(withheld)");
     assert_eq!(tables["likes"].as_array().unwrap().len(), 1);
     assert_eq!(tables["comments"][0]["body"], "nice one");
     assert_eq!(tables["views"][0]["watched_ms"], 1800);
@@ -130,11 +130,13 @@ async fn export_holds_everything_and_deletion_leaves_nothing() {
     );
     // The recommender's snapshots store ids as little-endian u64.
     assert!(
-        app.files("rec").iter().any(|f| f.ends_with(".snap")),
+        app.files("regions/local/rec")
+            .iter()
+            .any(|f| f.ends_with(".snap")),
         "deletion rewrote the snapshot"
     );
     let ids = [ana_id, mine].map(|id| (id as u64).to_le_bytes());
-    hits.extend(app.files_containing("rec", &needles(ids)));
+    hits.extend(app.files_containing("regions/local/rec", &needles(ids)));
     // SQLite keeps deleted rows in free pages and the WAL until they are
     // reused; the server must have scrubbed them.
     assert!(hits.is_empty(), "personal data left behind: {hits:?}");
@@ -263,7 +265,7 @@ async fn raw_views_are_folded_into_counts_after_the_retention_window() {
         &(now + 89 * 86_400_000).to_string(),
     ]);
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("folded 0 raw views"),
+        String::from_utf8_lossy(&out.stdout).contains("deleted 0 raw views"),
         "{out:?}"
     );
     let out = flick_cli(&[
@@ -275,7 +277,8 @@ async fn raw_views_are_folded_into_counts_after_the_retention_window() {
         &(now + 91 * 86_400_000).to_string(),
     ]);
     assert!(
-        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("folded 1 raw views"),
+        out.status.success()
+            && String::from_utf8_lossy(&out.stdout).contains("deleted 1 raw views"),
         "{out:?}"
     );
 
@@ -295,5 +298,5 @@ async fn raw_views_are_folded_into_counts_after_the_retention_window() {
     );
     assert_eq!(analytics["daily"][0]["views"], 1);
     let creator = export(ana.clone()).await;
-    assert_eq!(creator["tables"]["daily_views"][0]["views"], 1);
+    assert_eq!(creator["tables"]["daily_stats"][0]["views"], 1);
 }

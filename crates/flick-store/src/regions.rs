@@ -1,0 +1,206 @@
+//! The regions a node holds, and routing of protected calls to the store of
+//! the subject's home region.
+
+use crate::{Result, Store, StoreError};
+use flick_domain::UserId;
+use rusqlite::OptionalExtension;
+use std::path::Path;
+use std::sync::Arc;
+
+/// A region's name as the operator configures it: `us`, `eu`, `ap-south`.
+/// Short and plain because it is part of file paths, tokens and log records.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RegionCode(String);
+
+impl RegionCode {
+    /// 1 to 16 of `a-z`, `0-9` and `-`, starting with a letter.
+    pub fn parse(s: &str) -> Option<Self> {
+        let ok = (1..=16).contains(&s.len())
+            && s.starts_with(|c: char| c.is_ascii_lowercase())
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        ok.then(|| Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for RegionCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A refused attempt to reach protected data across the region boundary.
+#[derive(Debug, Clone)]
+pub struct Denial {
+    pub subject: UserId,
+    pub subject_region: String,
+    pub data_class: &'static str,
+    /// The regions of the store or node that refused, e.g. `us` or `us+ap`.
+    pub node_regions: String,
+}
+
+/// Called on every refusal, before the error is returned.
+pub type DenialHook = Arc<dyn Fn(&Denial) + Send + Sync>;
+
+/// The stores of the regions this node holds.
+pub struct Regions {
+    held: Vec<Arc<Store>>,
+    /// Every region of the deployment, held here or not: account deletion
+    /// leaves purges for the ones this node cannot reach.
+    all: Vec<RegionCode>,
+    on_denied: Option<DenialHook>,
+}
+
+impl Regions {
+    /// Opens the public file and one file per held region, as
+    /// `<regions_dir>/<code>/flick.db`.
+    pub fn open(
+        public_path: &Path,
+        regions_dir: &Path,
+        held: &[RegionCode],
+        all: &[RegionCode],
+        on_denied: Option<DenialHook>,
+    ) -> Result<Self> {
+        assert!(!held.is_empty(), "a node holds at least one region");
+        let mut stores = Vec::new();
+        for code in held {
+            let dir = regions_dir.join(code.as_str());
+            std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+            let mut store = Store::open(public_path, &dir.join("flick.db"), code.clone())?;
+            if let Some(hook) = &on_denied {
+                store = store.with_denial_hook(hook.clone());
+            }
+            stores.push(Arc::new(store));
+        }
+        let mut all = all.to_vec();
+        for code in held {
+            if !all.contains(code) {
+                all.push(code.clone());
+            }
+        }
+        Ok(Self {
+            held: stores,
+            all,
+            on_denied,
+        })
+    }
+
+    /// A store for public reads. Any held one sees the same public file;
+    /// its protected methods still refuse other regions' accounts.
+    pub fn public(&self) -> &Arc<Store> {
+        &self.held[0]
+    }
+
+    pub fn held(&self) -> &[Arc<Store>] {
+        &self.held
+    }
+
+    pub fn held_codes(&self) -> Vec<RegionCode> {
+        self.held.iter().map(|s| s.region.clone()).collect()
+    }
+
+    pub fn all_codes(&self) -> &[RegionCode] {
+        &self.all
+    }
+
+    /// `region`'s store, if this node holds it.
+    pub fn store(&self, region: &str) -> Option<&Arc<Store>> {
+        self.held.iter().find(|s| s.region.as_str() == region)
+    }
+
+    /// The home region of an account, from its public profile.
+    pub fn region_of(&self, user: UserId) -> Result<Option<RegionCode>> {
+        let conn = self.public().read();
+        let region: Option<String> = conn
+            .prepare_cached("SELECT region FROM users WHERE id = ?1")?
+            .query_row([user.0], |r| r.get(0))
+            .optional()?;
+        Ok(region.map(RegionCode))
+    }
+
+    fn held_label(&self) -> String {
+        self.held
+            .iter()
+            .map(|s| s.region.as_str())
+            .collect::<Vec<_>>()
+            .join("+")
+    }
+
+    /// The store of `user`'s home region, or [`StoreError::OtherRegion`]
+    /// (reported to the denial hook) when this node does not hold it.
+    /// `data_class` names what the caller is after, for the record.
+    pub fn home(&self, user: UserId, data_class: &'static str) -> Result<&Arc<Store>> {
+        let region = self
+            .region_of(user)?
+            .ok_or(StoreError::NotFound("account"))?;
+        match self.store(region.as_str()) {
+            Some(store) => Ok(store),
+            None => {
+                if let Some(hook) = &self.on_denied {
+                    hook(&crate::Denial {
+                        subject: user,
+                        subject_region: region.0.clone(),
+                        data_class,
+                        node_regions: self.held_label(),
+                    });
+                }
+                Err(StoreError::OtherRegion {
+                    region: region.0,
+                    held: self.held_label(),
+                })
+            }
+        }
+    }
+
+    /// Runs the purges left for the held regions by deletions on nodes that
+    /// could not reach them. Returns how many were done.
+    pub fn run_purges(&self) -> Result<usize> {
+        let mut done = 0;
+        for store in &self.held {
+            done += store.run_purges()?;
+        }
+        Ok(done)
+    }
+
+    /// Deletes `user` everywhere this node can reach: their home store does
+    /// the account, every other held region drops its rows pointing at them,
+    /// and regions not held get a purge to run when a node holding them
+    /// starts.
+    pub fn delete_user(&self, user: UserId) -> Result<crate::DeletedAccount> {
+        let home = self.home(user, "account")?;
+        let others: Vec<RegionCode> = self
+            .all
+            .iter()
+            .filter(|c| *c != &home.region)
+            .cloned()
+            .collect();
+        let deleted = home.delete_user(user, &others)?;
+        for store in &self.held {
+            if store.region != home.region {
+                store.run_purges()?;
+            }
+        }
+        Ok(deleted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_codes_are_plain() {
+        assert!(RegionCode::parse("eu").is_some());
+        assert!(RegionCode::parse("ap-south-1").is_some());
+        for bad in ["", "EU", "1eu", "e u", "../x", "abcdefghijklmnopq"] {
+            assert!(RegionCode::parse(bad).is_none(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! The region boundary, at the storage layer: two regions sharing one public
+//! file, as two nodes on one machine would.
+
+use flick_domain::{Caption, Handle, UserId, VideoId, WatchReport};
+use flick_store::{Denial, DenialHook, JobOutcome, NewVideo, RegionCode, Regions, StoreError};
+use std::sync::{Arc, Mutex};
+
+fn code(s: &str) -> RegionCode {
+    RegionCode::parse(s).unwrap()
+}
+
+struct Node {
+    regions: Regions,
+    denials: Arc<Mutex<Vec<Denial>>>,
+}
+
+/// A node holding `held`, of a deployment with regions `us` and `eu`.
+fn node(dir: &std::path::Path, name: &str, held: &[&str]) -> Node {
+    let denials: Arc<Mutex<Vec<Denial>>> = Default::default();
+    let sink = denials.clone();
+    let hook: DenialHook = Arc::new(move |d: &Denial| sink.lock().unwrap().push(d.clone()));
+    let held: Vec<RegionCode> = held.iter().map(|s| code(s)).collect();
+    let regions = Regions::open(
+        &dir.join("public.db"),
+        &dir.join(name),
+        &held,
+        &[code("us"), code("eu")],
+        Some(hook),
+    )
+    .unwrap();
+    Node { regions, denials }
+}
+
+fn publish(node: &Node, author: UserId, caption: &str) -> VideoId {
+    let store = node.regions.home(author, "uploads").unwrap();
+    let id = VideoId::random();
+    let caption = Caption::parse(caption).unwrap();
+    store
+        .create_video(NewVideo {
+            id,
+            author,
+            caption: &caption,
+            sound_of: None,
+            idempotency_key: None,
+            now: 1,
+        })
+        .unwrap();
+    let job = store.claim_job(2).unwrap().unwrap();
+    let ready = JobOutcome::Ready {
+        duration_ms: 10_000,
+        width: 720,
+        height: 1280,
+        sound: None,
+        new_sound_title: None,
+    };
+    store.finish_job(&job, &ready, 3).unwrap();
+    id
+}
+
+const WATCH: WatchReport = WatchReport {
+    watched_ms: 5000,
+    completed: false,
+    loops: 0,
+};
+
+#[test]
+fn a_node_cannot_reach_another_regions_protected_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let eu = node(dir.path(), "node-eu", &["eu"]);
+    let us = node(dir.path(), "node-us", &["us"]);
+    let ana = eu
+        .regions
+        .store("eu")
+        .unwrap()
+        .create_user(&Handle::parse("ana").unwrap(), "hash", 0)
+        .unwrap();
+    let video = publish(&eu, ana, "hello #eu");
+    eu.regions
+        .home(ana, "likes")
+        .unwrap()
+        .like(ana, video, 5)
+        .unwrap();
+    eu.regions
+        .home(ana, "watch history")
+        .unwrap()
+        .add_view(video, Some(ana), WATCH, 6)
+        .unwrap();
+
+    // Public data is everywhere.
+    let public = us.regions.public();
+    let profile = public.profile_by_id(ana).unwrap().unwrap();
+    assert_eq!((profile.region.as_str(), profile.videos), ("eu", 1));
+    assert_eq!(public.visible_videos(&[video]).unwrap().len(), 1);
+    assert_eq!(public.video(video).unwrap().unwrap().likes, 1);
+
+    // Routing refuses, and so does a store asked directly, as a handler
+    // that forgot to route would ask it.
+    assert!(matches!(
+        us.regions.home(ana, "watch history"),
+        Err(StoreError::OtherRegion { ref region, .. }) if region == "eu"
+    ));
+    let refusals: Vec<StoreError> = vec![
+        public.views_by(ana, video).unwrap_err(),
+        public.liked_among(ana, &[video]).unwrap_err(),
+        public.export_user(ana).map(|_| ()).unwrap_err(),
+        public
+            .credentials(&Handle::parse("ana").unwrap())
+            .map(|_| ())
+            .unwrap_err(),
+        public.like(ana, video, 7).map(|_| ()).unwrap_err(),
+        public.role(ana).map(|_| ()).unwrap_err(),
+        public.delete_user(ana, &[]).map(|_| ()).unwrap_err(),
+    ];
+    for e in refusals {
+        assert!(matches!(e, StoreError::OtherRegion { .. }), "{e:?}");
+    }
+    let denials = us.denials.lock().unwrap();
+    assert_eq!(denials.len(), 8, "every refusal is reported");
+    assert!(denials
+        .iter()
+        .all(|d| d.subject == ana && d.subject_region == "eu" && d.node_regions == "us"));
+    assert!(eu.denials.lock().unwrap().is_empty());
+
+    // The EU node reads its own account as usual.
+    let home = eu.regions.home(ana, "watch history").unwrap();
+    assert_eq!(home.views_by(ana, video).unwrap().len(), 1);
+
+    // And nothing of the account's protected data is in the US node's file.
+    let us_file = std::fs::read(dir.path().join("node-us/us/flick.db")).unwrap();
+    assert!(!contains(&us_file, b"hash"));
+    assert!(!contains(&us_file, &ana.0.to_be_bytes()[2..]));
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn deleting_an_account_reaches_every_region_through_purges() {
+    let dir = tempfile::tempdir().unwrap();
+    let eu = node(dir.path(), "node-eu", &["eu"]);
+    let us = node(dir.path(), "node-us", &["us"]);
+    let ana = eu
+        .regions
+        .store("eu")
+        .unwrap()
+        .create_user(&Handle::parse("ana").unwrap(), "h", 0)
+        .unwrap();
+    let bo = us
+        .regions
+        .store("us")
+        .unwrap()
+        .create_user(&Handle::parse("bo").unwrap(), "h", 0)
+        .unwrap();
+    let video = publish(&eu, ana, "by ana");
+    let bo_store = us.regions.home(bo, "follows").unwrap();
+    bo_store.follow(bo, ana, 4).unwrap();
+    bo_store.like(bo, video, 5).unwrap();
+    assert_eq!(
+        us.regions
+            .public()
+            .profile_by_id(bo)
+            .unwrap()
+            .unwrap()
+            .following,
+        1
+    );
+
+    eu.regions.delete_user(ana).unwrap();
+    // The EU node cannot reach the US rows; the US node purges them.
+    assert!(!bo_store
+        .rows_mentioning(&ana.0.to_string())
+        .unwrap()
+        .is_empty());
+    assert_eq!(us.regions.run_purges().unwrap(), 1);
+    assert_eq!(
+        bo_store.rows_mentioning(&ana.0.to_string()).unwrap(),
+        vec![]
+    );
+    assert_eq!(
+        bo_store.rows_mentioning(&video.0.to_string()).unwrap(),
+        vec![]
+    );
+    assert_eq!(
+        us.regions
+            .public()
+            .profile_by_id(bo)
+            .unwrap()
+            .unwrap()
+            .following,
+        0
+    );
+}
