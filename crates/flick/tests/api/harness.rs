@@ -376,7 +376,10 @@ pub fn flick_cli(args: &[&str]) -> std::process::Output {
 impl TestApp {
     /// Grants `role` to `handle` through the operator CLI.
     pub fn set_role(&self, handle: &str, role: &str) {
+        let config = self.tmp.path().join("flick.toml");
         let out = flick_cli(&[
+            "--config",
+            config.to_str().unwrap(),
             "admin",
             "set-role",
             "--data-dir",

@@ -8,6 +8,7 @@ mod accounts;
 mod bad_inputs;
 mod for_you;
 mod media;
+mod regions;
 mod rights;
 mod social;
 mod trust;
