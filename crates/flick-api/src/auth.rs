@@ -78,8 +78,12 @@ async fn resolve(state: &AppState, token: &str) -> ApiResult<UserId> {
     let region = token.split_once('.').map(|(r, _)| r.to_owned());
     state
         .db(move |r| {
-            let Some(region) = region else {
-                return Ok(None);
+            // Tokens from before regions have no prefix: they can only be
+            // sessions of a node that held a single region.
+            let region = match region {
+                Some(region) => region,
+                None if r.held().len() == 1 => r.held()[0].region().to_string(),
+                None => return Ok(None),
             };
             match r.store(&region) {
                 Some(store) => store.session_user(&hash, now),

@@ -66,8 +66,11 @@ pub struct ProfileView {
     pub created_at: i64,
     pub counts: ProfileCounts,
     pub followed_by_me: bool,
-    /// The account's home region: where its protected data lives.
-    pub region: String,
+    /// The account's home region, where its protected data lives: only in
+    /// the owner's own profile (`/me`), since it follows from the country
+    /// the account signed up from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 impl ProfileView {
@@ -85,7 +88,7 @@ impl ProfileView {
                 likes: p.likes_received,
             },
             followed_by_me,
-            region: p.region,
+            region: None,
         }
     }
 }

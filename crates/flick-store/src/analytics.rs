@@ -89,6 +89,7 @@ impl Store {
         &self,
         user: UserId,
         other_regions: &[RegionCode],
+        now: i64,
     ) -> Result<DeletedAccount> {
         let mut conn = self.write();
         self.guard(&conn, user, "account")?;
@@ -111,14 +112,25 @@ impl Store {
             [user.0],
         )?;
         tx.execute(
+            "UPDATE daily_stats SET likes = likes - (SELECT COUNT(*) FROM likes l
+                WHERE l.user_id = ?1 AND l.video_id = daily_stats.video_id
+                  AND date(l.created_at / 1000, 'unixepoch') = daily_stats.day)
+             WHERE video_id IN (SELECT video_id FROM likes WHERE user_id = ?1)",
+            [user.0],
+        )?;
+        tx.execute(
             "UPDATE users SET follower_count = follower_count - 1
              WHERE id IN (SELECT followee_id FROM follows WHERE follower_id = ?1)",
             [user.0],
         )?;
         purge_references(&tx, &[user], &videos)?;
-        for v in &videos {
-            tx.execute("DELETE FROM catalogue WHERE video_id = ?1", [v.0])?;
-        }
+        // Every region's recommender drops the videos, including on nodes
+        // that cannot run this account's deletion themselves.
+        tx.execute(
+            "INSERT INTO catalogue (video_id, kind, created_at)
+             SELECT id, 'unpublish', ?2 FROM videos WHERE author_id = ?1 AND deleted_at IS NULL",
+            params![user.0, now],
+        )?;
         tx.execute("DELETE FROM users WHERE id = ?1", [user.0])?;
         tx.execute("DELETE FROM accounts WHERE id = ?1", [user.0])?;
         for region in other_regions {

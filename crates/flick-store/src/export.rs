@@ -45,12 +45,13 @@ const USER_ROWS: &[(&str, &str)] = &[
         "jobs",
         "video_id IN (SELECT id FROM uploads WHERE author_id = ?1)",
     ),
-    ("follows", "follower_id = ?1 OR followee_id = ?1"),
+    // Who the user follows. Who follows them is their followers' data.
+    ("follows", "follower_id = ?1"),
     ("likes", "user_id = ?1"),
     ("shares", "user_id = ?1"),
     ("views", "user_id = ?1"),
     ("not_interested", "user_id = ?1"),
-    ("events", "user_id = ?1 OR creator_id = ?1"),
+    ("events", "user_id = ?1"),
 ];
 
 const WITHHELD: &[(&str, &str)] = &[("accounts", "password_hash"), ("sessions", "token_hash")];

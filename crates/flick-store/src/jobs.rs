@@ -99,12 +99,15 @@ impl Store {
                 let (caption, _, created_at) = upload.expect("checked above");
                 if let (Some(sound), Some(title)) = (sound, new_sound_title) {
                     tx.execute(
-                        "INSERT INTO sounds (id, origin_video_id, author_id, title, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        "INSERT OR IGNORE INTO sounds (id, origin_video_id, author_id, title, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                         params![sound.0, job.video_id.0, job.author_id.0, title, now],
                     )?;
                 }
                 tx.execute(
-                    "INSERT INTO videos (id, author_id, caption, duration_ms, width, height, sound_id, created_at)
+                    // OR IGNORE: a crash can commit the public file and not the
+                    // region's (the two are separate files); the retried job
+                    // then completes the region's side.
+                    "INSERT OR IGNORE INTO videos (id, author_id, caption, duration_ms, width, height, sound_id, created_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                     params![job.video_id.0, job.author_id.0, caption, duration_ms, width, height, sound.map(|s| s.0), created_at],
                 )?;
@@ -113,7 +116,7 @@ impl Store {
                 if let Ok(parsed) = Caption::parse(&caption) {
                     for (pos, tag) in parsed.hashtags().iter().enumerate() {
                         tx.execute(
-                            "INSERT INTO video_hashtags (video_id, tag, position) VALUES (?1, ?2, ?3)",
+                            "INSERT OR IGNORE INTO video_hashtags (video_id, tag, position) VALUES (?1, ?2, ?3)",
                             params![job.video_id.0, tag, pos],
                         )?;
                     }

@@ -127,6 +127,11 @@ impl Store {
         // Deleted rows are overwritten, not left in free pages: deleting an
         // account must remove its data from the files, not just unlink it.
         writer.pragma_update(Some(rusqlite::DatabaseName::Main), "secure_delete", "ON")?;
+        // Write transactions take the write locks up front: one that read
+        // first and wrote later would fail at once (not wait) when another
+        // writer — the other region's, or another node's on the shared
+        // public file — committed in between.
+        writer.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         writer.pragma_update(
             Some(rusqlite::DatabaseName::Attached("public")),
             "secure_delete",

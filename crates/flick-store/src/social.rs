@@ -24,6 +24,15 @@ impl Store {
         let mut conn = self.write();
         self.guard(&conn, follower, "follows")?;
         let tx = conn.transaction()?;
+        // No foreign key can cross into the public file: check the followee
+        // exists here, in the same transaction, so a follow cannot outlive
+        // a deletion.
+        if !tx
+            .prepare_cached("SELECT 1 FROM users WHERE id = ?1")?
+            .exists([followee.0])?
+        {
+            return Err(StoreError::NotFound("account"));
+        }
         let added = tx.execute(
             "INSERT OR IGNORE INTO follows (follower_id, followee_id, created_at) VALUES (?1, ?2, ?3)",
             params![follower.0, followee.0, now],
@@ -97,11 +106,20 @@ impl Store {
         let mut conn = self.write();
         self.guard(&conn, user, "likes")?;
         let tx = conn.transaction()?;
-        let removed = tx.execute(
-            "DELETE FROM likes WHERE user_id = ?1 AND video_id = ?2",
-            params![user.0, video.0],
-        )? == 1;
-        if removed {
+        let liked_at: Option<i64> = tx
+            .query_row(
+                "DELETE FROM likes WHERE user_id = ?1 AND video_id = ?2 RETURNING created_at",
+                params![user.0, video.0],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let removed = liked_at.is_some();
+        if let Some(at) = liked_at {
+            tx.execute(
+                "UPDATE daily_stats SET likes = likes - 1
+                 WHERE video_id = ?1 AND day = date(?2 / 1000, 'unixepoch') AND likes > 0",
+                params![video.0, at],
+            )?;
             tx.execute(
                 "UPDATE videos SET like_count = like_count - 1 WHERE id = ?1",
                 [video.0],

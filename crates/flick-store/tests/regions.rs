@@ -109,7 +109,7 @@ fn a_node_cannot_reach_another_regions_protected_data() {
             .unwrap_err(),
         public.like(ana, video, 7).map(|_| ()).unwrap_err(),
         public.role(ana).map(|_| ()).unwrap_err(),
-        public.delete_user(ana, &[]).map(|_| ()).unwrap_err(),
+        public.delete_user(ana, &[], 9).map(|_| ()).unwrap_err(),
     ];
     for e in refusals {
         assert!(matches!(e, StoreError::OtherRegion { .. }), "{e:?}");
@@ -166,7 +166,7 @@ fn deleting_an_account_reaches_every_region_through_purges() {
         1
     );
 
-    eu.regions.delete_user(ana).unwrap();
+    eu.regions.delete_user(ana, 9).unwrap();
     // The EU node cannot reach the US rows; the US node purges them.
     assert!(!bo_store
         .rows_mentioning(&ana.0.to_string())
@@ -177,9 +177,11 @@ fn deleting_an_account_reaches_every_region_through_purges() {
         bo_store.rows_mentioning(&ana.0.to_string()).unwrap(),
         vec![]
     );
+    // Only the catalogue still names the video (publish, then unpublish),
+    // so that every region's recommender drops it; no row names ana.
     assert_eq!(
         bo_store.rows_mentioning(&video.0.to_string()).unwrap(),
-        vec![]
+        vec![("public.catalogue".to_owned(), 2)]
     );
     assert_eq!(
         us.regions

@@ -35,6 +35,9 @@ pub struct FileConfig {
     /// Every region of the deployment, e.g. `["us", "eu"]`. Default: one
     /// region, `local`.
     pub regions: Option<Vec<String>>,
+    /// Before home regions: the one region of a node. Read as
+    /// `regions = [region]` when `regions` is not set.
+    pub region: Option<String>,
     /// The regions whose protected data this node holds. Default: all.
     pub hold: Option<Vec<String>>,
     /// The public database, shared by the nodes of every region. Default:
@@ -114,10 +117,8 @@ fn region_codes(list: &[String], key: &str) -> anyhow::Result<Vec<RegionCode>> {
 
 pub fn storage(file: &FileConfig, common: &CommonArgs) -> anyhow::Result<Storage> {
     let data_dir = data_dir(file, common);
-    let all = region_codes(
-        file.regions.as_deref().unwrap_or(&["local".to_owned()]),
-        "regions",
-    )?;
+    let single = [file.region.clone().unwrap_or_else(|| "local".to_owned())];
+    let all = region_codes(file.regions.as_deref().unwrap_or(&single), "regions")?;
     if all.is_empty() {
         bail!("`regions` is empty: name at least one region");
     }

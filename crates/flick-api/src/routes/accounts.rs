@@ -199,7 +199,10 @@ async fn my_profile(state: &AppState, user: UserId) -> ApiResult<ProfileView> {
         .db(move |r| r.public().profile_by_id(user))
         .await?
         .ok_or_else(|| ApiError::new(Code::InvalidToken, "this account no longer exists"))?;
-    Ok(ProfileView::new(profile, false))
+    let region = profile.region.clone();
+    let mut view = ProfileView::new(profile, false);
+    view.region = Some(region);
+    Ok(view)
 }
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])),
@@ -255,7 +258,7 @@ pub(crate) async fn delete_me(
     })
     .await
     .map_err(|e| ApiError::internal("log task panicked", e))??;
-    let removed = state.db(move |r| r.delete_user(user)).await?;
+    let removed = state.db(move |r| r.delete_user(user, now)).await?;
     // Files first: if forgetting in the recommender fails below, nothing
     // else would know these files any more.
     for video in &removed.videos {
