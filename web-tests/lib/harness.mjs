@@ -20,11 +20,18 @@ const READY_TIMEOUT_MS = 30_000;
  * Starts `FLICK_BIN serve --listen 127.0.0.1:0 --data-dir TMP` and waits for
  * its `listening on http://…` line. Returns {url, api, stop}.
  */
-export async function startServer() {
+export async function startServer({ config } = {}) {
   const bin = process.env.FLICK_BIN || path.join(REPO, 'target', 'debug', 'flick');
   if (!fs.existsSync(bin)) throw new Error(`Flick server binary not found at ${bin} (set FLICK_BIN)`);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flick-webtest-'));
-  const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
+  const args = ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir];
+  if (config) {
+    // Beside the data dir, so `stop` removes it with the rest.
+    const file = path.join(dataDir, 'flick.toml');
+    fs.writeFileSync(file, config);
+    args.unshift('--config', file);
+  }
+  const child = spawn(bin, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_BACKTRACE: '1' },
   });

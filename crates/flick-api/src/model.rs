@@ -24,6 +24,18 @@ pub struct NewAccount {
     pub region: Option<String>,
 }
 
+/// The deployment's regions, for a signup form.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegionsInfo {
+    /// Every region an account can have as its home.
+    pub regions: Vec<String>,
+    /// The regions this node holds: accounts of other regions sign up,
+    /// log in and are served on a node of their own region.
+    pub held: Vec<String>,
+    /// The home of a new account whose country maps to no region.
+    pub default: String,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AccountCreated {
     pub id: i64,

@@ -25,7 +25,7 @@ impl Modify for BearerAuth {
     modifiers(&BearerAuth),
     paths(
         routes::healthz,
-        routes::create_account, routes::create_session, routes::delete_session,
+        routes::create_account, routes::regions, routes::create_session, routes::delete_session,
         routes::me, routes::update_me, routes::delete_me, routes::analytics,
         routes::profile, routes::user_videos, routes::follow, routes::unfollow,
         routes::upload, routes::get_video, routes::delete_video,

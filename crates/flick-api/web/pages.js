@@ -27,6 +27,19 @@ function authForm({ mode, query }) {
     autocomplete: signup ? 'new-password' : 'current-password', 'aria-describedby': signup ? `${mode}-password-hint` : undefined,
   });
   const err = h('div', { class: 'form-error', role: 'alert', hidden: true });
+  // Where the account's data will live: shown only when the deployment has
+  // more than one region. "Automatic" lets the server use the country.
+  const region = h('select', { id: `${mode}-region`, name: 'region' },
+    h('option', { value: '', text: 'Automatic (by your country)' }));
+  const regionField = h('label', { class: 'field', hidden: true }, h('span', { class: 'field-label', text: 'Where your data lives' }), region,
+    h('span', { class: 'field-hint', text: 'Your private data (watch history, likes, login) stays in this region.' }));
+  if (signup) {
+    api('/regions', { auth: false }).then((info) => {
+      if (info.regions.length < 2) return;
+      region.append(...info.regions.map((r) => h('option', { value: r, text: r })));
+      regionField.hidden = false;
+    }).catch(() => {});
+  }
   const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block', text: signup ? 'Create account' : 'Log in' });
   const showErr = (m) => {
     err.replaceChildren(icon('alert', { size: 18 }), h('span', { text: m }));
@@ -45,7 +58,11 @@ function authForm({ mode, query }) {
       if (!hv || !pv) return showErr('Enter your handle and password.');
       submit.disabled = true;
       try {
-        if (signup) await api('/accounts', { method: 'POST', body: { handle: hv, password: pv }, auth: false });
+        if (signup) {
+          const body = { handle: hv, password: pv };
+          if (region.value) body.region = region.value;
+          await api('/accounts', { method: 'POST', body, auth: false });
+        }
         await login(hv, pv);
         toast(signup ? `Welcome to Flick, @${hv}!` : `Welcome back, @${hv}`, { kind: 'success' });
         go(next, { replace: true });
@@ -61,6 +78,7 @@ function authForm({ mode, query }) {
       signup ? h('span', { class: 'field-hint', id: `${mode}-handle-hint`, text: '2–30 characters: a–z, 0–9, _ and .' }) : null),
     h('label', { class: 'field' }, h('span', { class: 'field-label', text: 'Password' }), password,
       signup ? h('span', { class: 'field-hint', id: `${mode}-password-hint`, text: 'At least 8 characters.' }) : null),
+    signup ? regionField : null,
     err, submit);
 
   const other = signup

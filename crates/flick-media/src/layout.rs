@@ -1,20 +1,34 @@
 use flick_domain::{SoundId, VideoId};
 use std::path::{Path, PathBuf};
 
-/// The media folders inside the data directory.
+/// The media folders.
 ///
 /// Files only ever appear under `media/` by an atomic rename of a finished
 /// work folder, so a reader never sees half a transcode, and a video whose
 /// folder is absent simply has nothing to serve.
+///
+/// Two roots: the node's own (`uploads/`, `originals/`: bodies streaming in
+/// and accepted uploads, which are unpublished and never shared) and the
+/// shared media root (`media/`, `sounds/`, and `work/`, which must sit on
+/// the same filesystem as `media/` for the publishing rename to be atomic).
+/// Nodes of different regions share the media root to serve each other's
+/// published videos.
 #[derive(Debug, Clone)]
 pub struct MediaLayout {
-    root: PathBuf,
+    own: PathBuf,
+    shared: PathBuf,
 }
 
 impl MediaLayout {
+    /// Everything under one folder: a single node.
     pub fn new(data_dir: &Path) -> Self {
+        Self::split(data_dir, data_dir)
+    }
+
+    pub fn split(node_dir: &Path, shared_media_dir: &Path) -> Self {
         Self {
-            root: data_dir.to_owned(),
+            own: node_dir.to_owned(),
+            shared: shared_media_dir.to_owned(),
         }
     }
 
@@ -33,12 +47,12 @@ impl MediaLayout {
 
     /// Upload bodies while they stream in; deleted on any rejection.
     pub fn uploads(&self) -> PathBuf {
-        self.root.join("uploads")
+        self.own.join("uploads")
     }
 
     /// Accepted uploads waiting for (or in) transcoding.
     pub fn originals(&self) -> PathBuf {
-        self.root.join("originals")
+        self.own.join("originals")
     }
 
     pub fn original(&self, id: VideoId) -> PathBuf {
@@ -47,11 +61,11 @@ impl MediaLayout {
 
     /// Transcodes in progress, one folder per video.
     pub fn work(&self) -> PathBuf {
-        self.root.join("work")
+        self.shared.join("work")
     }
 
     pub fn media(&self) -> PathBuf {
-        self.root.join("media")
+        self.shared.join("media")
     }
 
     /// The published folder of a ready video.
@@ -60,7 +74,7 @@ impl MediaLayout {
     }
 
     pub fn sounds(&self) -> PathBuf {
-        self.root.join("sounds")
+        self.shared.join("sounds")
     }
 
     pub fn sound(&self, id: SoundId) -> PathBuf {

@@ -169,7 +169,21 @@ impl Store {
                 }
             }
         }
+        // A commit spans two files and is atomic per file only: a crash in
+        // the middle of an account's creation or deletion can leave one
+        // side. Such halves are unusable; remove them.
+        let halves = tx.execute(
+            "DELETE FROM accounts WHERE id NOT IN (SELECT id FROM users)",
+            [],
+        )? + tx.execute(
+            "DELETE FROM users WHERE region = ?1 AND id NOT IN (SELECT id FROM accounts)",
+            [self.region.as_str()],
+        )?;
+        if halves > 0 {
+            tracing::warn!(halves, "removed accounts left half-written by a crash");
+        }
         if users.is_empty() && videos.is_empty() {
+            tx.commit()?;
             return Ok(0);
         }
         purge_references(&tx, &users, &videos)?;
@@ -248,5 +262,37 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(deleted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_store;
+    use flick_domain::Handle;
+
+    #[test]
+    fn halves_left_by_a_crash_between_the_two_files_are_removed() {
+        let (_d, s) = test_store();
+        let whole = s
+            .create_user(&Handle::parse("whole").unwrap(), "h", 0)
+            .unwrap();
+        let no_profile = s
+            .create_user(&Handle::parse("half_a").unwrap(), "h", 0)
+            .unwrap();
+        let no_account = s
+            .create_user(&Handle::parse("half_b").unwrap(), "h", 0)
+            .unwrap();
+        // What a crash after one file's commit would leave.
+        s.write()
+            .execute("DELETE FROM users WHERE id = ?1", [no_profile.0])
+            .unwrap();
+        s.write()
+            .execute("DELETE FROM accounts WHERE id = ?1", [no_account.0])
+            .unwrap();
+        s.run_purges().unwrap();
+        let count = |sql: &str| -> i64 { s.read().query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(count("SELECT COUNT(*) FROM accounts"), 1);
+        assert_eq!(count("SELECT COUNT(*) FROM users"), 1);
+        assert!(s.profile_by_id(whole).unwrap().is_some());
     }
 }

@@ -170,7 +170,7 @@ pub(crate) fn open_data_dir(
             old.display()
         );
     }
-    let layout = MediaLayout::new(&storage.media_dir);
+    let layout = MediaLayout::split(data_dir, &storage.media_dir);
     layout.create_dirs().with_context(|| {
         format!(
             "cannot create the media dir {}",

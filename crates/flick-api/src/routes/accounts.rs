@@ -353,3 +353,15 @@ pub(crate) async fn user_by_handle(state: &AppState, handle: &str) -> ApiResult<
         .await?
         .ok_or_else(not_found)
 }
+
+#[utoipa::path(get, path = "/api/v1/regions", tag = "accounts",
+    responses((status = 200, body = RegionsInfo)))]
+pub(crate) async fn regions(State(state): State<AppState>) -> Json<RegionsInfo> {
+    let signup = &state.0.config.signup_regions;
+    let codes = |c: &[flick_store::RegionCode]| c.iter().map(|c| c.to_string()).collect();
+    Json(RegionsInfo {
+        regions: codes(&signup.all),
+        held: codes(&state.0.regions.held_codes()),
+        default: signup.default.to_string(),
+    })
+}

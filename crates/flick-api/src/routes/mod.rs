@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         DefaultBodyLimit::max((state.0.config.max_upload_bytes + 1024 * 1024) as usize);
     let api = Router::new()
         .route("/accounts", post(accounts::create_account))
+        .route("/regions", get(accounts::regions))
         .route("/sessions", post(accounts::create_session))
         .route("/sessions/current", delete(accounts::delete_session))
         .route(

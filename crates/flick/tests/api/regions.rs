@@ -54,6 +54,12 @@ async fn each_node_holds_only_its_regions_and_logs_every_refusal() {
     let eu = node(shared.path(), "eu");
     let us = node(shared.path(), "us");
 
+    let info = us.get_json("/api/v1/regions", None).await;
+    assert_eq!(
+        info,
+        json!({"regions": ["us", "eu"], "held": ["us"], "default": "us"})
+    );
+
     // Signup without a region: the address is in Germany, so the home is
     // `eu`. The US node cannot take that account and says where to go.
     let res = signup_in(&eu, "ana_eu", None).await;
@@ -180,6 +186,19 @@ async fn each_node_holds_only_its_regions_and_logs_every_refusal() {
     assert_eq!(
         (me["handle"].as_str(), me["region"].as_str()),
         (Some("ana_eu"), Some("eu"))
+    );
+
+    // Only published media are shared: uploads and originals stay on the
+    // node that took them.
+    let shared_dirs: Vec<String> = std::fs::read_dir(shared.path().join("media"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !shared_dirs
+            .iter()
+            .any(|d| d == "uploads" || d == "originals"),
+        "{shared_dirs:?}"
     );
 
     // On disk: the US node's own files (its region database, its log, its
