@@ -1,9 +1,9 @@
 # Shared by the bench scripts: start a release `flick serve` on a data dir.
-# Sets FLICK_PID and FLICK_URL.
+# Sets FLICK_PID and FLICK_URL. FLICK_BIN picks another binary (a baseline).
 start_flick() {
   local data_dir=$1; shift
   local log="$data_dir.log"
-  target/release/flick serve --listen 127.0.0.1:0 --data-dir "$data_dir" "$@" > "$log.out" 2> "$log" &
+  "${FLICK_BIN:-target/release/flick}" serve --listen 127.0.0.1:0 --data-dir "$data_dir" "$@" > "$log.out" 2> "$log" &
   FLICK_PID=$!
   for _ in $(seq 100); do
     FLICK_URL=$(grep -o 'http://[0-9.:]*' "$log.out" 2>/dev/null || true)
@@ -25,5 +25,5 @@ token_for() {
   curl -sf -X POST "$FLICK_URL/api/v1/accounts" -H 'Content-Type: application/json' \
     -d "{\"handle\":\"$handle\",\"password\":\"bench password\"}" > /dev/null || true
   curl -sf -X POST "$FLICK_URL/api/v1/sessions" -H 'Content-Type: application/json' \
-    -d "{\"handle\":\"$handle\",\"password\":\"bench password\"}" | sed -E 's/.*"token":"([0-9a-f]+)".*/\1/'
+    -d "{\"handle\":\"$handle\",\"password\":\"bench password\"}" | sed -E 's/.*"token":"([^"]+)".*/\1/'
 }

@@ -14,6 +14,9 @@ pub struct Pick {
 
 pub struct ForYouRequest {
     pub viewer: Option<UserId>,
+    /// The viewer's home region when the caller already looked it up (the
+    /// ranking is per region); else the ranking looks it up.
+    pub region: Option<String>,
     pub limit: usize,
     /// Position in the viewer's ranking where this page starts.
     pub offset: usize,

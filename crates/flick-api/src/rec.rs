@@ -499,7 +499,14 @@ impl RegionalForYou {
 
 impl ForYou for RegionalForYou {
     fn recommend(&self, req: &ForYouRequest) -> Result<Vec<Pick>, StoreError> {
-        self.model_of(req.viewer)?.recommend(req)
+        let known = req
+            .region
+            .as_deref()
+            .and_then(|r| self.models.iter().find(|(m, _)| m == r));
+        match known {
+            Some((_, model)) => model.recommend(req),
+            None => self.model_of(req.viewer)?.recommend(req),
+        }
     }
 
     fn why(

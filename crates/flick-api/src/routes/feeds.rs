@@ -66,8 +66,9 @@ pub(crate) async fn for_you(
             )
         })?,
     };
-    let request = ForYouRequest {
+    let mut request = ForYouRequest {
         viewer,
+        region: None,
         limit,
         offset,
         now: state.now(),
@@ -77,12 +78,17 @@ pub(crate) async fn for_you(
     // the hottest endpoint.
     let (picks, records, liked) = state
         .db(move |r| {
+            // One routing lookup serves the ranking and the likes.
+            let home = viewer
+                .map(|user| r.home(user, "recommendation state"))
+                .transpose()?;
+            request.region = home.map(|s| s.region().to_string());
             let picks = engine.recommend(&request)?;
             let ids: Vec<VideoId> = picks.iter().map(|p| p.video).collect();
             let records = r.public().visible_videos(&ids)?;
-            let liked = match viewer {
-                Some(user) => r.home(user, "likes")?.liked_among(user, &ids)?,
-                None => Default::default(),
+            let liked = match (viewer, home) {
+                (Some(user), Some(store)) => store.liked_among(user, &ids)?,
+                _ => Default::default(),
             };
             Ok((picks, records, liked))
         })
