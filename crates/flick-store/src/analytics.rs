@@ -146,6 +146,7 @@ impl Store {
             }
         }
         tx.commit()?;
+        self.homes.forget(user);
         checkpoint(&conn)?;
         Ok(DeletedAccount { videos, sounds })
     }
@@ -192,6 +193,9 @@ impl Store {
             [self.region.as_str()],
         )?;
         tx.commit()?;
+        for user in &users {
+            self.homes.forget(*user);
+        }
         checkpoint(&conn)?;
         Ok(users.len())
     }

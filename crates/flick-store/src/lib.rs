@@ -105,6 +105,7 @@ pub struct Store {
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     on_denied: Option<DenialHook>,
+    homes: std::sync::Arc<regions::HomeCache>,
 }
 
 const READERS: usize = 4;
@@ -152,6 +153,7 @@ impl Store {
             readers,
             next_reader: AtomicUsize::new(0),
             on_denied: None,
+            homes: Default::default(),
         })
     }
 
@@ -198,17 +200,30 @@ impl Store {
         user: flick_domain::UserId,
         data_class: &'static str,
     ) -> Result<()> {
+        let Some(home) = self.home_of(conn, user)? else {
+            return Err(StoreError::NotFound("account"));
+        };
+        if home == self.region {
+            return Ok(());
+        }
+        self.deny(user, home.as_str(), data_class, self.region.as_str())
+    }
+
+    /// An account's home region, from the public profile (or the cache of
+    /// earlier answers).
+    fn home_of(&self, conn: &Connection, user: flick_domain::UserId) -> Result<Option<RegionCode>> {
+        if let Some(region) = self.homes.get(user) {
+            return Ok(Some(region));
+        }
         let home: Option<String> = conn
             .prepare_cached("SELECT region FROM users WHERE id = ?1")?
             .query_row([user.0], |r| r.get(0))
             .optional()?;
-        let Some(home) = home else {
-            return Err(StoreError::NotFound("account"));
-        };
-        if home == self.region.as_str() {
-            return Ok(());
+        let home = home.and_then(|h| RegionCode::parse(&h));
+        if let Some(h) = &home {
+            self.homes.put(user, h.clone());
         }
-        self.deny(user, &home, data_class, self.region.as_str())
+        Ok(home)
     }
 
     fn deny<T>(

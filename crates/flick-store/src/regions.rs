@@ -3,7 +3,6 @@
 
 use crate::{Result, Store, StoreError};
 use flick_domain::UserId;
-use rusqlite::OptionalExtension;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -30,6 +29,40 @@ impl RegionCode {
 impl std::fmt::Display for RegionCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// Home regions already looked up. An account's home never changes, so a
+/// remembered answer stays right; only deletion removes one. Shared by the
+/// stores of a node. Bounded: emptied when full, since a miss costs only a
+/// primary-key lookup.
+#[derive(Default)]
+pub(crate) struct HomeCache(std::sync::RwLock<std::collections::HashMap<UserId, RegionCode>>);
+
+impl HomeCache {
+    const MAX: usize = 1 << 20;
+
+    pub(crate) fn get(&self, user: UserId) -> Option<RegionCode> {
+        self.0
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&user)
+            .cloned()
+    }
+
+    pub(crate) fn put(&self, user: UserId, region: RegionCode) {
+        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= Self::MAX {
+            map.clear();
+        }
+        map.insert(user, region);
+    }
+
+    pub(crate) fn forget(&self, user: UserId) {
+        self.0
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&user);
     }
 }
 
@@ -66,6 +99,7 @@ impl Regions {
         on_denied: Option<DenialHook>,
     ) -> Result<Self> {
         assert!(!held.is_empty(), "a node holds at least one region");
+        let homes = Arc::new(HomeCache::default());
         let mut stores = Vec::new();
         for code in held {
             let dir = regions_dir.join(code.as_str());
@@ -74,6 +108,7 @@ impl Regions {
                 source,
             })?;
             let mut store = Store::open(public_path, &dir.join("flick.db"), code.clone())?;
+            store.homes = homes.clone();
             if let Some(hook) = &on_denied {
                 store = store.with_denial_hook(hook.clone());
             }
@@ -117,12 +152,8 @@ impl Regions {
 
     /// The home region of an account, from its public profile.
     pub fn region_of(&self, user: UserId) -> Result<Option<RegionCode>> {
-        let conn = self.public().read();
-        let region: Option<String> = conn
-            .prepare_cached("SELECT region FROM users WHERE id = ?1")?
-            .query_row([user.0], |r| r.get(0))
-            .optional()?;
-        Ok(region.map(RegionCode))
+        let store = self.public();
+        store.home_of(&store.read(), user)
     }
 
     fn held_label(&self) -> String {
