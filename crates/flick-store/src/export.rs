@@ -118,6 +118,25 @@ impl Store {
     }
 }
 
+/// The tables of one schema (`main` or `public`) with their row counts.
+pub(crate) fn table_counts(conn: &Connection, schema: &str) -> Result<Vec<(String, i64)>> {
+    let names: Vec<String> = conn
+        .prepare(&format!(
+            "SELECT name FROM {schema}.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        ))?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    names
+        .into_iter()
+        .map(|t| {
+            let n = conn.query_row(&format!("SELECT COUNT(*) FROM {schema}.{t}"), [], |r| {
+                r.get(0)
+            })?;
+            Ok((t, n))
+        })
+        .collect()
+}
+
 /// Every table of both files, as (schema, table): `main` is the region file.
 fn all_tables(conn: &Connection) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();

@@ -35,7 +35,7 @@ pub use analytics::{CreatorAnalytics, DayStats, DeletedAccount, VideoStats};
 pub use events::{CatalogueChange, Event, EventKind};
 pub use export::TableDump;
 pub use jobs::{Job, JobOutcome};
-pub use regions::{Denial, DenialHook, RegionCode, Regions};
+pub use regions::{Denial, DenialHook, RegionAudit, RegionCode, Regions, StorageAudit};
 pub use rusqlite::types::Value as SqlValue;
 pub use social::{CommentRecord, SearchResults};
 pub use videos::{NewVideo, VideoRecord, VideoStatus};

@@ -223,6 +223,15 @@ CREATE INDEX events_video ON events(video_id);
 CREATE INDEX events_creator ON events(creator_id);
 "#];
 
+/// The tables the migrations create, by name.
+pub(crate) fn table_names(migrations: &[&'static str]) -> Vec<&'static str> {
+    migrations
+        .iter()
+        .flat_map(|sql| sql.split("CREATE TABLE ").skip(1))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .collect()
+}
+
 /// Brings the file open as `conn`'s main database up to date. The version
 /// is read inside an immediate transaction, so two processes opening the
 /// same public file at once do not both run a migration.

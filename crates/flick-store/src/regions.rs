@@ -231,11 +231,142 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_audit_finds_data_out_of_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let codes = [
+            RegionCode::parse("us").unwrap(),
+            RegionCode::parse("eu").unwrap(),
+        ];
+        let regions = Regions::open(
+            &dir.path().join("public.db"),
+            &dir.path().join("regions"),
+            &codes,
+            &codes,
+            None,
+        )
+        .unwrap();
+        let ana = regions
+            .store("eu")
+            .unwrap()
+            .create_user(&flick_domain::Handle::parse("ana").unwrap(), "h", 0)
+            .unwrap();
+        let clean = regions.audit().unwrap();
+        assert_eq!(clean.problems, Vec::<String>::new());
+        assert_eq!(clean.regions.iter().map(|r| r.accounts).sum::<i64>(), 1);
+        assert!(clean
+            .public_tables
+            .iter()
+            .any(|(t, n)| t == "users" && *n == 1));
+
+        // An EU account's credentials in the US file, and a copy of watch
+        // history in the public file.
+        regions
+            .store("us")
+            .unwrap()
+            .write()
+            .execute(
+                "INSERT INTO accounts (id, password_hash, created_at) VALUES (?1, 'h', 0)",
+                [ana.0],
+            )
+            .unwrap();
+        regions
+            .public()
+            .write()
+            .execute_batch("CREATE TABLE public.views_copy (user_id INTEGER, video_id INTEGER)")
+            .unwrap();
+        let problems = regions.audit().unwrap().problems;
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("views_copy")));
+        assert!(problems
+            .iter()
+            .any(|p| p.contains("region us") && p.contains("whose home is eu")));
+    }
+
+    #[test]
     fn region_codes_are_plain() {
         assert!(RegionCode::parse("eu").is_some());
         assert!(RegionCode::parse("ap-south-1").is_some());
         for bad in ["", "EU", "1eu", "e u", "../x", "abcdefghijklmnopq"] {
             assert!(RegionCode::parse(bad).is_none(), "{bad}");
         }
+    }
+}
+
+/// What `flick audit storage` reports: where each class of data is, and
+/// anything out of place.
+#[derive(Debug)]
+pub struct StorageAudit {
+    /// Tables of the public file with their row counts.
+    pub public_tables: Vec<(String, i64)>,
+    pub regions: Vec<RegionAudit>,
+    /// Everything out of place, in words; empty when the layout holds.
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct RegionAudit {
+    pub region: String,
+    /// Tables of the region's file with their row counts.
+    pub tables: Vec<(String, i64)>,
+    pub accounts: i64,
+}
+
+impl Regions {
+    /// Checks the storage layout a partner relies on: the public file holds
+    /// no protected table, each region file holds no public table, and every
+    /// account in a region's file has that region as its home.
+    pub fn audit(&self) -> Result<StorageAudit> {
+        let protected: Vec<&str> = crate::migrations::table_names(crate::migrations::REGION);
+        let public: Vec<&str> = crate::migrations::table_names(crate::migrations::PUBLIC);
+        let mut problems = Vec::new();
+        let conn = self.public().read();
+        let public_tables = crate::export::table_counts(&conn, "public")?;
+        for (t, _) in &public_tables {
+            if protected.contains(&t.as_str()) || !public.contains(&t.as_str()) {
+                problems.push(format!(
+                    "public.db has table `{t}`, which is not a public table"
+                ));
+            }
+        }
+        drop(conn);
+        let mut regions = Vec::new();
+        for store in &self.held {
+            let conn = store.read();
+            let tables = crate::export::table_counts(&conn, "main")?;
+            for (t, _) in &tables {
+                if !protected.contains(&t.as_str()) {
+                    problems.push(format!(
+                        "region {}'s file has table `{t}`, which is not a region table",
+                        store.region
+                    ));
+                }
+            }
+            let accounts: i64 =
+                conn.query_row("SELECT COUNT(*) FROM accounts", [], |r| r.get(0))?;
+            let mut stmt = conn.prepare(
+                "SELECT a.id, COALESCE(u.region, '(no profile)') FROM accounts a
+                 LEFT JOIN users u ON u.id = a.id WHERE u.region IS NOT ?1",
+            )?;
+            let strays = stmt.query_map([store.region.as_str()], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })?;
+            for stray in strays {
+                let (id, home) = stray?;
+                problems.push(format!(
+                    "region {}'s file holds account {id}, whose home is {home}",
+                    store.region
+                ));
+            }
+            regions.push(RegionAudit {
+                region: store.region.to_string(),
+                tables,
+                accounts,
+            });
+        }
+        Ok(StorageAudit {
+            public_tables,
+            regions,
+            problems,
+        })
     }
 }

@@ -102,6 +102,13 @@ pub enum AuditCommand {
         #[arg(long)]
         trusted_head: Option<PathBuf>,
     },
+    /// Check where data lives on this node: no protected table in the public
+    /// database, no public table in a region's, and every account in the
+    /// file of its home region. Exits non-zero on anything out of place.
+    Storage {
+        #[command(flatten)]
+        common: CommonArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -45,6 +45,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             public_key,
             trusted_head,
         }) => audit_verify(&entries, &public_key, trusted_head.as_deref()),
+        Command::Audit(cli::AuditCommand::Storage { common }) => {
+            audit_storage(&config::storage(&file, &common)?)
+        }
         Command::Admin(cli::AdminCommand::SetRole {
             common,
             handle,
@@ -132,6 +135,47 @@ fn rec_rebuild(storage: &config::Storage) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+fn audit_storage(storage: &config::Storage) -> anyhow::Result<()> {
+    let (regions, _) = open_data_dir(storage, None)?;
+    let audit = regions.audit()?;
+    let list = |tables: &[(String, i64)]| {
+        tables
+            .iter()
+            .map(|(t, n)| format!("{t} ({n})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "public {}: {}",
+        storage.public_db.display(),
+        list(&audit.public_tables)
+    );
+    for r in &audit.regions {
+        println!(
+            "region {} ({} accounts) {}: {}",
+            r.region,
+            r.accounts,
+            storage
+                .regions_dir()
+                .join(&r.region)
+                .join("flick.db")
+                .display(),
+            list(&r.tables)
+        );
+    }
+    if audit.problems.is_empty() {
+        println!(
+            "OK: protected data only in region files, every account in its home region's file"
+        );
+        Ok(())
+    } else {
+        for p in &audit.problems {
+            eprintln!("problem: {p}");
+        }
+        anyhow::bail!("{} problems in the storage layout", audit.problems.len())
+    }
 }
 
 fn audit_verify(

@@ -201,6 +201,25 @@ async fn each_node_holds_only_its_regions_and_logs_every_refusal() {
         "{shared_dirs:?}"
     );
 
+    // The partner's storage check passes on both nodes.
+    for node in [&eu, &us] {
+        let config = node.tmp.path().join("flick.toml");
+        let out = flick_cli(&[
+            "--config",
+            config.to_str().unwrap(),
+            "audit",
+            "storage",
+            "--data-dir",
+            node.data_dir.to_str().unwrap(),
+        ]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("OK:"),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     // On disk: the US node's own files (its region database, its log, its
     // recommender) hold nothing that names ana.
     let hits = us.files_containing("", &needles(["ana_eu", "from #europe"]));
