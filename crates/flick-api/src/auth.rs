@@ -85,22 +85,12 @@ async fn resolve(state: &AppState, token: &str) -> ApiResult<UserId> {
                 None if r.held().len() == 1 => r.held()[0].region().to_string(),
                 None => return Ok(None),
             };
-            match r.store(&region) {
-                Some(store) => store.session_user(&hash, now),
-                // A session of a region this node does not hold: say so
-                // rather than "invalid", so the client can go to its home.
-                None if r.all_codes().iter().any(|c| c.as_str() == region) => {
-                    Err(flick_store::StoreError::OtherRegion {
-                        region,
-                        held: r
-                            .held_codes()
-                            .iter()
-                            .map(|c| c.as_str())
-                            .collect::<Vec<_>>()
-                            .join("+"),
-                    })
-                }
-                None => Ok(None),
+            // A session of another region: say so rather than "invalid",
+            // so the client can go to its home region's node.
+            if r.all_codes().iter().any(|c| c.as_str() == region) {
+                r.require(&region)?.session_user(&hash, now)
+            } else {
+                Ok(None)
             }
         })
         .await?

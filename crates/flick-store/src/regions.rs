@@ -156,6 +156,15 @@ impl Regions {
         store.home_of(&store.read(), user)
     }
 
+    /// `region`'s store, or [`StoreError::OtherRegion`] when this node does
+    /// not hold it: for callers that know the region but no account yet.
+    pub fn require(&self, region: &str) -> Result<&Arc<Store>> {
+        self.store(region).ok_or_else(|| StoreError::OtherRegion {
+            region: region.to_owned(),
+            held: self.held_label(),
+        })
+    }
+
     fn held_label(&self) -> String {
         self.held
             .iter()

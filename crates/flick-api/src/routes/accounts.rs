@@ -52,18 +52,7 @@ pub(crate) async fn create_account(
     let h = handle.clone();
     let home = region.clone();
     let id = state
-        .db(move |r| match r.store(home.as_str()) {
-            Some(store) => store.create_user(&h, &hash, now),
-            None => Err(flick_store::StoreError::OtherRegion {
-                region: home.to_string(),
-                held: r
-                    .held_codes()
-                    .iter()
-                    .map(|c| c.as_str())
-                    .collect::<Vec<_>>()
-                    .join("+"),
-            }),
-        })
+        .db(move |r| r.require(home.as_str())?.create_user(&h, &hash, now))
         .await?;
     tracing::info!(user_id = %id, %region, "account created");
     Ok((
