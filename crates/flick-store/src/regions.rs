@@ -200,7 +200,7 @@ impl Regions {
     }
 
     /// Runs the purges left for the held regions by deletions on nodes that
-    /// could not reach them. Returns how many were done.
+    /// could not reach them. Returns how many deleted accounts were purged.
     pub fn run_purges(&self) -> Result<usize> {
         let mut done = 0;
         for store in &self.held {
