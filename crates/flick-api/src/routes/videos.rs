@@ -164,14 +164,8 @@ pub(crate) async fn upload(
             })
             .await?
         {
-            // Read (and drop) the repeated body before answering: a reply
-            // sent while the client is still writing would reset the
-            // connection under it, and the client would see an error
-            // instead of this 202.
             if let Ok(mut multipart) = multipart {
-                while let Ok(Some(mut field)) = multipart.next_field().await {
-                    while let Ok(Some(_)) = field.chunk().await {}
-                }
+                drain(&mut multipart).await;
             }
             return Ok(accepted(id));
         }
@@ -191,37 +185,11 @@ pub(crate) async fn upload(
         )
     })?;
 
-    let (mut caption, mut sound_of, mut file) = (String::new(), None, None);
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| multipart_error(e, max))?
-    {
-        match field.name().unwrap_or("") {
-            "caption" => caption = small_text(field, 4 * 1024, max).await?,
-            "sound_of" => {
-                let raw = small_text(field, 32, max).await?;
-                sound_of = Some(raw.trim().parse::<VideoId>().map_err(|_| {
-                    ApiError::new(Code::SoundNotFound, "sound_of must be the id of a video")
-                })?);
-            }
-            "file" if file.is_none() => {
-                file = Some(stream_to_disk(field, &state.0.layout.uploads(), max).await?)
-            }
-            "file" => {
-                return Err(ApiError::new(
-                    Code::InvalidMultipart,
-                    "send exactly one `file`",
-                ))
-            }
-            other => {
-                return Err(ApiError::new(
-                    Code::UnknownField,
-                    format!("unknown form field {other:?}; expected file, caption, sound_of"),
-                ))
-            }
-        }
+    let fields = read_fields(&mut multipart, &state, max).await;
+    if fields.is_err() {
+        drain(&mut multipart).await;
     }
+    let (caption, sound_of, file) = fields?;
     let file =
         file.ok_or_else(|| ApiError::new(Code::MissingFile, "the upload has no `file` field"))?;
     let caption = Caption::parse(&caption)?;
@@ -354,4 +322,54 @@ pub(crate) async fn delete_video(
     state.0.layout.remove_video(id);
     tracing::info!(video_id = %id, "video deleted");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The upload's form fields, the file streamed to disk.
+async fn read_fields(
+    multipart: &mut Multipart,
+    state: &AppState,
+    max: u64,
+) -> ApiResult<(String, Option<VideoId>, Option<TempUpload>)> {
+    let (mut caption, mut sound_of, mut file) = (String::new(), None, None);
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(e, max))?
+    {
+        match field.name().unwrap_or("") {
+            "caption" => caption = small_text(field, 4 * 1024, max).await?,
+            "sound_of" => {
+                let raw = small_text(field, 32, max).await?;
+                sound_of = Some(raw.trim().parse::<VideoId>().map_err(|_| {
+                    ApiError::new(Code::SoundNotFound, "sound_of must be the id of a video")
+                })?);
+            }
+            "file" if file.is_none() => {
+                file = Some(stream_to_disk(field, &state.0.layout.uploads(), max).await?)
+            }
+            "file" => {
+                return Err(ApiError::new(
+                    Code::InvalidMultipart,
+                    "send exactly one `file`",
+                ))
+            }
+            other => {
+                return Err(ApiError::new(
+                    Code::UnknownField,
+                    format!("unknown form field {other:?}; expected file, caption, sound_of"),
+                ))
+            }
+        }
+    }
+    Ok((caption, sound_of, file))
+}
+
+/// Reads (and drops) the rest of a request body before an answer is sent:
+/// a reply sent while the client is still writing would reset the
+/// connection under it, and the client would see a broken pipe instead of
+/// the answer. Bounded by the route's body limit.
+async fn drain(multipart: &mut Multipart) {
+    while let Ok(Some(mut field)) = multipart.next_field().await {
+        while let Ok(Some(_)) = field.chunk().await {}
+    }
 }
