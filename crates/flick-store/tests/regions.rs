@@ -31,6 +31,15 @@ fn node(dir: &std::path::Path, name: &str, held: &[&str]) -> Node {
     Node { regions, denials }
 }
 
+/// An account whose home is `region`, created on `node`.
+fn account(node: &Node, region: &str, handle: &str) -> UserId {
+    node.regions
+        .store(region)
+        .unwrap()
+        .create_user(&Handle::parse(handle).unwrap(), "hash", 0)
+        .unwrap()
+}
+
 fn publish(node: &Node, author: UserId, caption: &str) -> VideoId {
     let store = node.regions.home(author, "uploads").unwrap();
     let id = VideoId::random();
@@ -68,12 +77,7 @@ fn a_node_cannot_reach_another_regions_protected_data() {
     let dir = tempfile::tempdir().unwrap();
     let eu = node(dir.path(), "node-eu", &["eu"]);
     let us = node(dir.path(), "node-us", &["us"]);
-    let ana = eu
-        .regions
-        .store("eu")
-        .unwrap()
-        .create_user(&Handle::parse("ana").unwrap(), "hash", 0)
-        .unwrap();
+    let ana = account(&eu, "eu", "ana");
     let video = publish(&eu, ana, "hello #eu");
     eu.regions
         .home(ana, "likes")
@@ -140,18 +144,8 @@ fn deleting_an_account_reaches_every_region_through_purges() {
     let dir = tempfile::tempdir().unwrap();
     let eu = node(dir.path(), "node-eu", &["eu"]);
     let us = node(dir.path(), "node-us", &["us"]);
-    let ana = eu
-        .regions
-        .store("eu")
-        .unwrap()
-        .create_user(&Handle::parse("ana").unwrap(), "h", 0)
-        .unwrap();
-    let bo = us
-        .regions
-        .store("us")
-        .unwrap()
-        .create_user(&Handle::parse("bo").unwrap(), "h", 0)
-        .unwrap();
+    let ana = account(&eu, "eu", "ana");
+    let bo = account(&us, "us", "bo");
     let video = publish(&eu, ana, "by ana");
     let bo_store = us.regions.home(bo, "follows").unwrap();
     bo_store.follow(bo, ana, 4).unwrap();
