@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system programs Flick needs, when they are missing.
 #   scripts/deps.sh            ffmpeg and npm (to build and run Flick)
-#   scripts/deps.sh --test     ffmpeg, npm and chromium (to run the tests)
+#   scripts/deps.sh --test     ffmpeg, npm, chromium and python3-venv (to run the tests)
 set -euo pipefail
 
 need=()
@@ -10,6 +10,8 @@ command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need+=(ffmpeg)
 command -v npm >/dev/null || need+=(nodejs npm)
 if [[ "${1:-}" == "--test" ]]; then
   command -v chromium >/dev/null || need+=(chromium)
+  # The API fuzzer runs Schemathesis from a venv of its own.
+  python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 fi
 [[ ${#need[@]} -eq 0 ]] && exit 0
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: Rust unit and black-box API tests, then the web
-# app's tests in headless Chromium. Installs what the tests need first.
+# Runs the whole test suite: Rust unit and black-box API tests, the API
+# fuzzer, then the web app's tests in headless Chromium. Installs what the tests need first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh --test
@@ -8,7 +8,11 @@ npm ci --prefix crates/flick-api/web-deps --no-audit --no-fund --loglevel=error
 
 cargo test --workspace --locked
 
-# The browser tests drive the same debug binary the API tests used.
+# The browser tests and the API fuzzer drive the same debug binary the API
+# tests used.
 cargo build --locked -p flick
+# The whole API under a property-based fuzzer (Schemathesis, from PyPI, in a
+# venv the script creates): no request may get a 5xx or take the server down.
+FLICK_BIN="$PWD/target/debug/flick" scripts/fuzz-api.sh
 (cd web-tests && npm ci --no-audit --no-fund --loglevel=error)
 FLICK_BIN="$PWD/target/debug/flick" npm --prefix web-tests test

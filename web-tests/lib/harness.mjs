@@ -217,13 +217,15 @@ export async function openPage(browser, baseUrl, { session, viewport = { width: 
   const context = await browser.newContext({ viewport, deviceScaleFactor: 1, baseURL: baseUrl });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseUrl }).catch(() => {});
   if (session) {
-    await context.addInitScript(([token, user]) => {
+    // As a login through the app leaves it: the session in an HttpOnly
+    // cookie, only who is logged in in localStorage.
+    await context.addCookies([{ name: 'flick_session', value: session.token, url: baseUrl, httpOnly: true, sameSite: 'Strict' }]);
+    await context.addInitScript((user) => {
       if (!sessionStorage.getItem('flick.test.init')) {
-        localStorage.setItem('flick.token', token);
         localStorage.setItem('flick.user', JSON.stringify(user));
         sessionStorage.setItem('flick.test.init', '1');
       }
-    }, [session.token, { id: session.user.id, handle: session.user.handle }]);
+    }, { id: session.user.id, handle: session.user.handle });
   }
   const page = await context.newPage();
   const errors = [];
@@ -232,6 +234,12 @@ export async function openPage(browser, baseUrl, { session, viewport = { width: 
   });
   page.on('pageerror', (err) => errors.push(`pageerror: ${err.stack || err.message}`));
   return { context, page, errors };
+}
+
+/** The session token the app's login left in its HttpOnly cookie. */
+export async function sessionCookie(context) {
+  const cookie = (await context.cookies()).find((c) => c.name === 'flick_session');
+  return cookie ? cookie.value : null;
 }
 
 /** The data-video-id of the clip that is playing now. */

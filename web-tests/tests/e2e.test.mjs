@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  startServer, launchBrowser, openPage, makeClip, tmpDir, eventually, activeClipId, ensureArtifacts, PASSWORD,
+  startServer, launchBrowser, openPage, makeClip, tmpDir, eventually, activeClipId, ensureArtifacts, PASSWORD, sessionCookie,
 } from '../lib/harness.mjs';
 
 let server;
@@ -37,9 +37,9 @@ test('sign up, upload, follow, play, like, comment, swipe, view counted', { time
   await up.page.fill('#signup-handle', 'ana_e2e');
   await up.page.fill('#signup-password', PASSWORD);
   await up.page.click('.auth-form button[type="submit"]');
-  await up.page.waitForFunction(() => localStorage.getItem('flick.token'), null, { timeout: 10_000 });
+  await up.page.waitForFunction(() => localStorage.getItem('flick.user'), null, { timeout: 10_000 });
   await up.page.waitForFunction(() => location.hash === '#/');
-  const anaToken = await up.page.evaluate(() => localStorage.getItem('flick.token'));
+  const anaToken = await sessionCookie(up.context);
 
   // --- and uploads a clip through the UI ---
   await up.page.click('.bottom-nav [data-nav="upload"]');

@@ -164,7 +164,7 @@ test('settings: refresh For You, download my data, delete the account after conf
   const del = page.waitForResponse((r) => r.url().endsWith('/api/v1/me') && r.request().method() === 'DELETE');
   await page.click('dialog[open] .btn-danger');
   assert.equal((await del).status(), 204);
-  await page.waitForFunction(() => location.hash === '#/' && !localStorage.getItem('flick.token'));
+  await page.waitForFunction(() => location.hash === '#/' && !localStorage.getItem('flick.user'));
   const login = await server.api.call('POST', '/sessions', { body: { handle: 'zed_settings', password: 'correct-horse-battery' }, expect: 401 });
   assert.equal(login.data.code, 'invalid_credentials');
 
@@ -195,13 +195,18 @@ test('sign up and log in show the API messages; log out from settings', { timeou
 
   await page.fill('#login-password', 'correct-horse-battery');
   await page.click('.auth-form button[type="submit"]');
-  await page.waitForFunction(() => location.hash === '#/' && localStorage.getItem('flick.token'));
+  await page.waitForFunction(() => location.hash === '#/' && localStorage.getItem('flick.user'));
+  // The session is an HttpOnly, SameSite=Strict cookie that no script can read.
+  const cookie = (await context.cookies()).find((c) => c.name === 'flick_session');
+  assert.ok(cookie && cookie.httpOnly && cookie.sameSite === 'Strict', JSON.stringify(cookie));
+  assert.equal(await page.evaluate(() => document.cookie.includes('flick_session')), false);
+  assert.equal(await page.evaluate((token) => JSON.stringify(localStorage).includes(token), cookie.value), false);
   await page.click('.bottom-nav [data-nav="profile"]');
   await page.waitForFunction(() => location.hash === '#/u/taken_name');
   await page.click('a[aria-label="Settings"]');
   await page.waitForSelector('.settings-list');
   await page.click('text=Log out');
-  await page.waitForFunction(() => location.hash === '#/' && !localStorage.getItem('flick.token'));
+  await page.waitForFunction(() => location.hash === '#/' && !localStorage.getItem('flick.user'));
   assert.equal(await page.getAttribute('.bottom-nav [data-nav="profile"]', 'href'), '#/login');
 
   // The known failures (409, 401) are logged by Chromium as failed resources.

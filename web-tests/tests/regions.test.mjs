@@ -3,7 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, openPage } from '../lib/harness.mjs';
+import { startServer, launchBrowser, openPage, sessionCookie } from '../lib/harness.mjs';
 
 let server;
 let browser;
@@ -19,7 +19,7 @@ after(async () => {
 });
 
 test('the signup form offers the regions and the account lives in the one chosen', async () => {
-  const { page, errors } = await openPage(browser, server.url);
+  const { page, errors, context } = await openPage(browser, server.url);
   await page.goto('/#/signup');
   await page.waitForSelector('#signup-region option[value="eu"]', { state: 'attached' });
   assert.ok(await page.isVisible('#signup-region'), 'the region choice is shown');
@@ -27,8 +27,8 @@ test('the signup form offers the regions and the account lives in the one chosen
   await page.fill('#signup-password', 'long-enough-pw');
   await page.selectOption('#signup-region', 'eu');
   await page.click('.auth-form button[type="submit"]');
-  await page.waitForFunction(() => localStorage.getItem('flick.token'), null, { timeout: 10_000 });
-  const token = await page.evaluate(() => localStorage.getItem('flick.token'));
+  await page.waitForFunction(() => localStorage.getItem('flick.user'), null, { timeout: 10_000 });
+  const token = await sessionCookie(context);
   assert.ok(token.startsWith('eu.'), `a session of region eu: ${token.slice(0, 3)}`);
 
   await page.goto('/#/settings');

@@ -8,11 +8,14 @@ use argon2::password_hash::{
 use argon2::Argon2;
 use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts};
-use flick_domain::UserId;
+use flick_domain::{Owner, UserId};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 pub const SESSION_COOKIE: &str = "flick_session";
+/// The `Set-Cookie` value that makes the browser forget the session.
+pub const CLEAR_SESSION_COOKIE: &str =
+    "flick_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0";
 
 /// argon2id with the crate's default (OWASP-recommended) parameters.
 pub fn hash_password(password: &str) -> ApiResult<String> {
@@ -72,7 +75,18 @@ pub fn request_token(headers: &axum::http::HeaderMap) -> Option<String> {
         })
 }
 
-async fn resolve(state: &AppState, token: &str) -> ApiResult<UserId> {
+/// Whether the request carries the session cookie (with or without a
+/// bearer header beside it).
+pub fn has_session_cookie(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .any(|c| c.trim().starts_with(&format!("{SESSION_COOKIE}=")))
+}
+
+async fn resolve(state: &AppState, token: &str) -> ApiResult<Owner> {
     let hash = token_hash(token);
     let now = state.now();
     let region = token.split_once('.').map(|(r, _)| r.to_owned());
@@ -87,8 +101,8 @@ async fn resolve(state: &AppState, token: &str) -> ApiResult<UserId> {
             };
             // A session of another region: say so rather than "invalid",
             // so the client can go to its home region's node.
-            if r.all_codes().iter().any(|c| c.as_str() == region) {
-                r.require(&region)?.session_user(&hash, now)
+            if let Some(code) = r.all_codes().iter().find(|c| c.as_str() == region) {
+                Owner::of_session(r.require(code)?.as_ref(), &hash, now)
             } else {
                 Ok(None)
             }
@@ -102,15 +116,9 @@ async fn resolve(state: &AppState, token: &str) -> ApiResult<UserId> {
         })
 }
 
-/// A caller who must be logged in.
-pub struct Auth(pub UserId);
-
-impl Auth {
-    /// The proof that opens this caller's own [`flick_domain::Protected`] data.
-    pub fn owner(&self) -> flick_domain::Owner {
-        flick_domain::Owner::from_verified_session(self.0)
-    }
-}
+/// A caller who must be logged in: their account, and the proof, from the
+/// session check, that opens their own [`flick_domain::Protected`] data.
+pub struct Auth(pub UserId, pub Owner);
 
 /// A caller who may be a visitor. A token that is present but invalid is
 /// still an error, so a client notices its session has expired.
@@ -126,7 +134,7 @@ impl FromRequestParts<AppState> for Auth {
                 "log in first: this needs an `Authorization: Bearer <token>` header",
             )
         })?;
-        resolve(state, &token).await.map(Auth)
+        resolve(state, &token).await.map(|o| Auth(o.user(), o))
     }
 }
 
@@ -135,7 +143,9 @@ impl FromRequestParts<AppState> for MaybeAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
         match request_token(&parts.headers) {
-            Some(token) => resolve(state, &token).await.map(|u| MaybeAuth(Some(u))),
+            Some(token) => resolve(state, &token)
+                .await
+                .map(|o| MaybeAuth(Some(o.user()))),
             None => Ok(MaybeAuth(None)),
         }
     }

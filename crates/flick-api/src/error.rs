@@ -51,6 +51,8 @@ pub enum Code {
     VideoTooLong,
     CorruptVideo,
     RateLimited,
+    ServerBusy,
+    CrossSiteRequest,
     PurposeRequired,
     UnknownRegion,
     RegionNotHeld,
@@ -101,6 +103,8 @@ impl Code {
             Code::VideoTooLong => (S::UNPROCESSABLE_ENTITY, "video_too_long"),
             Code::CorruptVideo => (S::UNPROCESSABLE_ENTITY, "corrupt_video"),
             Code::RateLimited => (S::TOO_MANY_REQUESTS, "rate_limited"),
+            Code::ServerBusy => (S::SERVICE_UNAVAILABLE, "server_busy"),
+            Code::CrossSiteRequest => (S::FORBIDDEN, "cross_site_request"),
             Code::PurposeRequired => (S::UNPROCESSABLE_ENTITY, "purpose_required"),
             Code::UnknownRegion => (S::UNPROCESSABLE_ENTITY, "unknown_region"),
             // 421 Misdirected Request: this node cannot answer for that
@@ -191,10 +195,12 @@ impl From<Rejection> for ApiError {
             Rejection::NotAVideo | Rejection::StillImage => Code::NotAVideo,
             Rejection::NoVideoStream => Code::NoVideoStream,
             Rejection::UnsupportedCodec(_) => Code::UnsupportedCodec,
-            Rejection::DimensionsTooLarge { .. } => Code::DimensionsTooLarge,
+            Rejection::DimensionsTooLarge { .. } | Rejection::FrameRateTooHigh { .. } => {
+                Code::DimensionsTooLarge
+            }
             Rejection::TooShort { .. } => Code::VideoTooShort,
             Rejection::TooLong { .. } => Code::VideoTooLong,
-            Rejection::Corrupt(_) => Code::CorruptVideo,
+            Rejection::Corrupt => Code::CorruptVideo,
         };
         debug_assert_eq!(code.describe().1, r.code());
         Self::new(code, r.to_string())
@@ -277,7 +283,11 @@ mod tests {
             Code::VideoTooLong,
             Code::CorruptVideo,
             Code::RateLimited,
+            Code::ServerBusy,
+            Code::CrossSiteRequest,
             Code::PurposeRequired,
+            Code::UnknownRegion,
+            Code::RegionNotHeld,
             Code::LogUnavailable,
             Code::Internal,
             Code::MediaToolUnavailable,

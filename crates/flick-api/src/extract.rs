@@ -28,6 +28,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 };
                 Err(ApiError::new(code, detail))
             }
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::new(
+                    Code::PayloadTooLarge,
+                    "the request body is larger than this endpoint accepts (2 MB)",
+                ))
+            }
             Err(e) => Err(ApiError::new(
                 Code::InvalidJson,
                 format!("the body is not valid JSON: {}", e.body_text()),

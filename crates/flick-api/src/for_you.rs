@@ -16,7 +16,7 @@ pub struct ForYouRequest {
     pub viewer: Option<UserId>,
     /// The viewer's home region when the caller already looked it up (the
     /// ranking is per region); else the ranking looks it up.
-    pub region: Option<String>,
+    pub region: Option<flick_domain::RegionCode>,
     pub limit: usize,
     /// Position in the viewer's ranking where this page starts.
     pub offset: usize,

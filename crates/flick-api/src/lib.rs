@@ -5,7 +5,9 @@
 //! threads, via [`AppState::db`]) and the media pipeline, and shape the
 //! response. They hold no SQL and spawn no processes.
 
+mod admission;
 mod auth;
+pub mod client;
 pub mod error;
 mod extract;
 pub mod for_you;
@@ -15,6 +17,7 @@ mod openapi;
 pub mod rate_limit;
 pub mod rec;
 mod routes;
+mod security;
 pub mod trust;
 
 pub use for_you::ForYou;
@@ -43,6 +46,11 @@ pub struct ApiConfig {
     pub public_url: Option<String>,
     /// How signup picks a home region.
     pub signup_regions: Arc<geo::SignupRegions>,
+    /// Reverse proxies whose `Forwarded`/`X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Upload checks (a probe and a full decode) run at once on this node;
+    /// more wait in a bounded queue.
+    pub upload_checks: usize,
 }
 
 impl Default for ApiConfig {
@@ -54,6 +62,8 @@ impl Default for ApiConfig {
             rate_limits: RateLimits::default(),
             public_url: None,
             signup_regions: Default::default(),
+            trusted_proxies: Vec::new(),
+            upload_checks: 2,
         }
     }
 }
@@ -64,6 +74,8 @@ struct Inner {
     tools: Tools,
     config: ApiConfig,
     limiter: RateLimiter,
+    counted: rate_limit::Counted,
+    admission: admission::Admission,
     for_you: Arc<dyn ForYou>,
     trust: Arc<trust::Trust>,
     jobs: Arc<Notify>,
@@ -99,6 +111,8 @@ impl AppState {
             layout,
             tools,
             limiter: RateLimiter::new(config.rate_limits),
+            counted: Default::default(),
+            admission: admission::Admission::new(config.upload_checks),
             config,
             for_you,
             trust,
@@ -109,6 +123,13 @@ impl AppState {
 
     pub fn now(&self) -> i64 {
         (self.0.clock)()
+    }
+
+    /// Forgets rate-limit and de-duplication state that has expired, so
+    /// memory follows recent callers only. The server runs it every minute.
+    pub fn maintain_limits(&self) {
+        self.0.limiter.maintain();
+        self.0.counted.maintain();
     }
 
     /// Runs store calls on the blocking pool: SQLite calls block. Public

@@ -149,6 +149,31 @@ mod tests {
         );
     }
 
+    /// Every path parameter names a `{placeholder}` of its path, so clients
+    /// (and the fuzzer, which generates requests from this document) send
+    /// query parameters in the query string.
+    #[test]
+    fn parameters_are_where_the_document_says() {
+        let doc = serde_json::to_value(super::openapi_document()).unwrap();
+        let mut queries = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                for p in op["parameters"].as_array().into_iter().flatten() {
+                    let name = p["name"].as_str().unwrap();
+                    match p["in"].as_str().unwrap() {
+                        "path" => assert!(
+                            path.contains(&format!("{{{name}}}")),
+                            "{method} {path}: `{name}` is declared in the path but is not in it"
+                        ),
+                        "query" => queries += 1,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        assert!(queries >= 15, "query parameters are declared ({queries})");
+    }
+
     /// The operations that hand out protected data require a session.
     #[test]
     fn protected_data_needs_a_token() {

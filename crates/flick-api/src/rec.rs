@@ -20,6 +20,7 @@
 //! state.
 
 use crate::for_you::{Algorithm, ForYou, ForYouRequest, Pick};
+use flick_domain::{DataClass, RegionCode};
 use flick_domain::{UserId, VideoId};
 use flick_rec::{
     Config, Event as RecEvent, EventKind as RecKind, Reason, Recommender, Request, VideoMeta,
@@ -371,7 +372,7 @@ impl ForYou for RecForYou {
         // served items are marked seen, so each call is the next page.
         let (limit, skip) = match req.viewer {
             Some(_) => (req.limit, 0),
-            None => (req.limit + req.offset, req.offset),
+            None => (req.limit.saturating_add(req.offset), req.offset),
         };
         let recs = inner.model.recommend(&Request {
             user: req.viewer.map(|u| u.0 as u64),
@@ -462,16 +463,16 @@ impl ForYou for RecForYou {
 /// get the node's first region's model, which holds no visitor state.
 pub struct RegionalForYou {
     regions: Arc<Regions>,
-    models: Vec<(String, Arc<RecForYou>)>,
+    models: Vec<(RegionCode, Arc<RecForYou>)>,
 }
 
 impl RegionalForYou {
-    pub fn new(regions: Arc<Regions>, models: Vec<(String, Arc<RecForYou>)>) -> Self {
+    pub fn new(regions: Arc<Regions>, models: Vec<(RegionCode, Arc<RecForYou>)>) -> Self {
         assert!(!models.is_empty(), "one model per held region");
         Self { regions, models }
     }
 
-    pub fn models(&self) -> &[(String, Arc<RecForYou>)] {
+    pub fn models(&self) -> &[(RegionCode, Arc<RecForYou>)] {
         &self.models
     }
 
@@ -479,11 +480,11 @@ impl RegionalForYou {
         let Some(user) = viewer else {
             return Ok(&self.models[0].1);
         };
-        let home = self.regions.home(user, "recommendation state")?;
+        let home = self.regions.home(user, DataClass::RecommendationState)?;
         Ok(self
             .models
             .iter()
-            .find(|(r, _)| r == home.region().as_str())
+            .find(|(r, _)| r == home.region())
             .map(|(_, m)| &**m)
             .expect("a model for every held region"))
     }
@@ -501,7 +502,7 @@ impl ForYou for RegionalForYou {
     fn recommend(&self, req: &ForYouRequest) -> Result<Vec<Pick>, StoreError> {
         let known = req
             .region
-            .as_deref()
+            .as_ref()
             .and_then(|r| self.models.iter().find(|(m, _)| m == r));
         match known {
             Some((_, model)) => model.recommend(req),

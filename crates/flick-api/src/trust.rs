@@ -11,8 +11,9 @@
 //! nothing links a pseudonym back to a person.
 
 use crate::error::{ApiError, ApiResult, Code};
-use flick_domain::{GatePermit, UserId};
-use flick_store::Role;
+use flick_domain::{
+    AccessLog, AccessRequest, GateError, GatePermit, Refusal, UserId, PURPOSE_CHARS,
+};
 use flick_trust::{Decision, Record, TransparencyLog};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -24,21 +25,17 @@ pub struct Trust {
     /// The regions this node holds, e.g. `us` or `us+eu`: the node's name in
     /// records of refusals at the region boundary.
     pub node_regions: String,
+    /// Refusals of people without a staff role, recorded per actor.
+    refusals: governor::DefaultKeyedRateLimiter<UserId>,
 }
+
+/// Refusals of one non-staff account recorded in the log: a few an hour
+/// show the pattern; more would only let them write to the log.
+const RECORDED_REFUSALS_PER_HOUR: u32 = 3;
 
 /// The role under which the storage layer's refusals at the region
 /// boundary are logged: no person asked, the node's code did.
 pub const NODE_ROLE: &str = "node";
-
-/// Roles whose job may require reading someone's protected data.
-fn may_read_protected(role: Role) -> bool {
-    matches!(role, Role::Admin | Role::Moderator | Role::Support)
-}
-
-/// Roles that read the log and aggregates (never protected data).
-pub fn may_audit(role: Role) -> bool {
-    matches!(role, Role::Auditor | Role::Admin)
-}
 
 impl Trust {
     /// Opens the log in `dir`, creating its signing key and the pseudonym
@@ -63,10 +60,12 @@ impl Trust {
             }
             Err(e) => return Err(format!("cannot read {}: {e}", salt_path.display())),
         };
+        let per_hour = std::num::NonZeroU32::new(RECORDED_REFUSALS_PER_HOUR).expect("positive");
         Ok(Self {
             log: Arc::new(log),
             salt,
             node_regions: node_regions.to_owned(),
+            refusals: governor::DefaultKeyedRateLimiter::keyed(governor::Quota::per_hour(per_hour)),
         })
     }
 
@@ -93,14 +92,14 @@ impl Trust {
         let record = Record::Access {
             actor: format!("node:{}", denial.node_regions),
             role: NODE_ROLE.into(),
-            data_class: denial.data_class.into(),
+            data_class: denial.data_class.as_str().into(),
             subject: self.pseudonym(denial.subject),
             purpose: format!(
                 "refused by the store: the data lives in region {}, this node holds {}",
                 denial.subject_region, denial.node_regions
             ),
             time_ms: now,
-            region: denial.subject_region.clone(),
+            region: denial.subject_region.to_string(),
             decision: Decision::Denied,
         };
         if let Err(e) = self.log.append(&record) {
@@ -108,60 +107,89 @@ impl Trust {
         }
     }
 
-    /// Lets `actor` read `subject`'s `data_class` for `purpose`, or refuses;
-    /// either way the decision is in the log before this returns. `region`
-    /// is the subject's home region, where the read happens.
-    #[allow(clippy::too_many_arguments)]
-    pub fn gate(
-        &self,
-        actor: UserId,
-        role: Role,
-        data_class: &str,
-        subject: UserId,
-        region: &str,
-        purpose: &str,
-        now: i64,
-    ) -> ApiResult<GatePermit> {
-        let purpose = purpose.trim();
-        let allowed = may_read_protected(role) && (10..=300).contains(&purpose.chars().count());
-        self.append(&Record::Access {
-            actor: self.pseudonym(actor),
-            role: role.as_str().into(),
-            data_class: data_class.into(),
-            subject: self.pseudonym(subject),
-            purpose: purpose.into(),
-            time_ms: now,
-            region: region.to_owned(),
-            decision: if allowed {
-                Decision::Allowed
-            } else {
-                Decision::Denied
-            },
-        })?;
-        if !may_read_protected(role) {
-            return Err(ApiError::new(
+    /// Lets `request.actor` read the subject's data, or refuses, through
+    /// [`flick_domain::gate`]: the decision is in the log (see the
+    /// [`AccessLog`] impl below) before a permit exists.
+    pub fn gate(&self, request: &AccessRequest<'_>, now: i64) -> ApiResult<GatePermit> {
+        let log = TimedLog { trust: self, now };
+        flick_domain::gate(&log, request).map_err(|e| match e {
+            GateError::Log(e) => e,
+            GateError::Refused(Refusal::NotStaff) => ApiError::new(
                 Code::Forbidden,
                 "your role may not read other people's data; the attempt has been logged",
-            ));
-        }
-        if !allowed {
-            return Err(ApiError::new(Code::PurposeRequired, "state why you need this data: `purpose` of 10 to 300 characters; the refusal has been logged"));
-        }
-        Ok(GatePermit::after_logged_access(subject))
+            ),
+            GateError::Refused(Refusal::PurposeRequired) => ApiError::new(
+                Code::PurposeRequired,
+                "state why you need this data: `purpose` of 10 to 300 characters; the refusal has been logged",
+            ),
+        })
     }
 
-    /// Every log record about `user` (accesses to their data, their exports).
+    /// Every log record about `user` (accesses to their data, their exports),
+    /// read a chunk at a time.
     pub fn records_about(&self, user: UserId) -> ApiResult<Vec<serde_json::Value>> {
         let me = self.pseudonym(user);
-        let entries = self
-            .log
-            .entries(0, self.log.size())
+        let mut out = Vec::new();
+        self.log
+            .for_each_entry(|e| {
+                if e.record.get("subject").and_then(|s| s.as_str()) == Some(me.as_str()) {
+                    out.push(serde_json::json!({"index": e.index, "record": e.record}));
+                }
+                Ok(())
+            })
             .map_err(|e| ApiError::internal("reading the log", e))?;
-        Ok(entries
-            .into_iter()
-            .filter(|e| e.record.get("subject").and_then(|s| s.as_str()) == Some(me.as_str()))
-            .map(|e| serde_json::json!({"index": e.index, "record": e.record}))
-            .collect())
+        Ok(out)
+    }
+}
+
+/// The transparency log as the gate's [`AccessLog`], at one moment.
+struct TimedLog<'a> {
+    trust: &'a Trust,
+    now: i64,
+}
+
+impl AccessLog for TimedLog<'_> {
+    type Error = ApiError;
+
+    /// Every decision about a staff member is appended and fsynced, with
+    /// their purpose (an overlong one cut to the limit and marked). A
+    /// refusal of anyone else is recorded without its purpose text and
+    /// only a few times an hour per account, so nobody can grow the
+    /// permanent, public log at will.
+    fn record(
+        &self,
+        request: &AccessRequest<'_>,
+        decision: Result<(), Refusal>,
+    ) -> Result<(), ApiError> {
+        let trust = self.trust;
+        let purpose = request.purpose.trim();
+        let chars = purpose.chars().count();
+        let staff = request.role.may_read_protected();
+        let recorded_purpose = if !staff {
+            format!("(not staff; {chars} characters not recorded)")
+        } else if chars > *PURPOSE_CHARS.end() {
+            let cut: String = purpose.chars().take(*PURPOSE_CHARS.end()).collect();
+            format!("{cut}…")
+        } else {
+            purpose.to_owned()
+        };
+        if !staff && trust.refusals.check_key(&request.actor).is_err() {
+            tracing::info!(actor = %trust.pseudonym(request.actor), "repeated refusal not recorded in the log");
+            return Ok(());
+        }
+        trust.append(&Record::Access {
+            actor: trust.pseudonym(request.actor),
+            role: request.role.as_str().into(),
+            data_class: request.class.as_str().into(),
+            subject: trust.pseudonym(request.subject),
+            purpose: recorded_purpose,
+            time_ms: self.now,
+            region: request.region.to_string(),
+            decision: match decision {
+                Ok(()) => Decision::Allowed,
+                Err(_) => Decision::Denied,
+            },
+        })
     }
 }
 

@@ -63,8 +63,8 @@ export function dailyChart(daily) {
     svgEl('desc', { id: `${id}-d` }, summary));
   const defs = svgEl('defs', {},
     svgEl('linearGradient', { id: `${id}-g`, x1: 0, y1: 0, x2: 0, y2: 1 },
-      svgEl('stop', { offset: '0%', style: 'stop-color: var(--accent); stop-opacity: 0.45' }),
-      svgEl('stop', { offset: '100%', style: 'stop-color: var(--accent); stop-opacity: 0' })));
+      svgEl('stop', { offset: '0%', class: 'chart-stop-top' }),
+      svgEl('stop', { offset: '100%', class: 'chart-stop-bottom' })));
   svg.append(defs);
 
   const max = niceMax(Math.max(1, ...rows.map((r) => Math.max(Number(r.views) || 0, Number(r.likes) || 0))));

@@ -1,8 +1,15 @@
-// Talking to the Flick HTTP API: JSON requests, the bearer session kept in
-// localStorage, uploads with progress and authenticated downloads.
+// Talking to the Flick HTTP API: JSON requests, uploads with progress and
+// authenticated downloads.
+//
+// The session itself is the HttpOnly `flick_session` cookie the server sets
+// at login: no script, ours or an injected one, can read the token, and the
+// browser sends it with every same-origin request. localStorage keeps only
+// who is logged in (id and handle), to draw the UI before the first answer.
 
-const TOKEN_KEY = 'flick.token';
 const USER_KEY = 'flick.user';
+// Written by sessions from before the cookie-only change; removed on sight.
+const OLD_TOKEN_KEY = 'flick.token';
+localStorage.removeItem(OLD_TOKEN_KEY);
 const BASE = '/api/v1';
 
 /** An error answered by the API (`{code, message}`), or a network failure (status 0). */
@@ -28,27 +35,22 @@ function readUser() {
 
 /** The logged-in user, if any. `reason` tells listeners why it changed. */
 export const session = {
-  get token() {
-    return localStorage.getItem(TOKEN_KEY);
-  },
   get user() {
-    return this.token ? readUser() : null;
+    return readUser();
   },
   get loggedIn() {
-    return Boolean(this.token);
+    return Boolean(readUser());
   },
   isMe(handle) {
     const u = this.user;
     return Boolean(u && handle && u.handle === handle);
   },
-  set(token, user) {
-    localStorage.setItem(TOKEN_KEY, token);
+  set(user) {
     localStorage.setItem(USER_KEY, JSON.stringify({ id: user.id, handle: user.handle }));
     emit('login');
   },
   clear(reason = 'logout') {
-    const had = this.token;
-    localStorage.removeItem(TOKEN_KEY);
+    const had = this.loggedIn;
     localStorage.removeItem(USER_KEY);
     if (had) emit(reason);
   },
@@ -70,7 +72,7 @@ function emit(reason) {
 
 // Another tab logging in or out changes what this one may do.
 window.addEventListener('storage', (e) => {
-  if (e.key === TOKEN_KEY) emit(e.newValue ? 'login' : 'logout');
+  if (e.key === USER_KEY) emit(e.newValue ? 'login' : 'logout');
 });
 
 function fallbackMessage(status) {
@@ -83,12 +85,6 @@ function fallbackMessage(status) {
   return `Request failed (${status}).`;
 }
 
-function authHeaders(extra = {}) {
-  const headers = { ...extra };
-  const token = session.token;
-  if (token) headers.authorization = `Bearer ${token}`;
-  return headers;
-}
 
 async function parseError(res) {
   let data = null;
@@ -103,7 +99,7 @@ async function parseError(res) {
 function errorFrom(status, data) {
   const code = (data && typeof data.code === 'string' && data.code) || `http_${status}`;
   const message = (data && typeof data.message === 'string' && data.message) || fallbackMessage(status);
-  if (status === 401 && session.token && code !== 'invalid_credentials') {
+  if (status === 401 && session.loggedIn && code !== 'invalid_credentials') {
     session.clear('expired');
   }
   return new ApiError(status, code, message);
@@ -113,8 +109,8 @@ function errorFrom(status, data) {
  * Calls `BASE + path`. Resolves to the parsed JSON body (null for 204);
  * rejects with ApiError.
  */
-export async function api(path, { method = 'GET', body, signal, keepalive = false, auth = true } = {}) {
-  const headers = auth ? authHeaders() : {};
+export async function api(path, { method = 'GET', body, signal, keepalive = false } = {}) {
+  const headers = {};
   let payload;
   if (body !== undefined) {
     headers['content-type'] = 'application/json';
@@ -152,15 +148,15 @@ export function withQuery(path, params) {
 
 /** Logs in and remembers the session. */
 export async function login(handle, password) {
-  const res = await api('/sessions', { method: 'POST', body: { handle, password }, auth: false });
-  if (!res || !res.token) throw new ApiError(500, 'bad_response', 'The server sent an unexpected answer.');
-  session.set(res.token, res.user || { handle });
+  const res = await api('/sessions', { method: 'POST', body: { handle, password } });
+  if (!res || !res.user) throw new ApiError(500, 'bad_response', 'The server sent an unexpected answer.');
+  session.set(res.user);
   return res;
 }
 
 export async function logout() {
   try {
-    if (session.token) await api('/sessions/current', { method: 'DELETE' });
+    if (session.loggedIn) await api('/sessions/current', { method: 'DELETE' });
   } catch {
     /* the session is forgotten locally either way */
   }
@@ -179,8 +175,6 @@ export function uploadVideo({ file, caption, soundOf }, onProgress) {
     if (soundOf) form.append('sound_of', String(soundOf));
     form.append('file', file, file.name || 'video.mp4');
     xhr.open('POST', `${BASE}/videos`);
-    const token = session.token;
-    if (token) xhr.setRequestHeader('authorization', `Bearer ${token}`);
     xhr.responseType = 'text';
     xhr.upload.onprogress = (e) => {
       if (e.lengthComputable && onProgress) onProgress(e.loaded / e.total);
@@ -210,7 +204,7 @@ export function uploadVideo({ file, caption, soundOf }, onProgress) {
 export async function download(path, fallbackName) {
   let res;
   try {
-    res = await fetch(BASE + path, { headers: authHeaders() });
+    res = await fetch(BASE + path);
   } catch {
     throw new ApiError(0, 'network', 'Can’t reach the server. Check your connection.');
   }
@@ -233,10 +227,10 @@ export async function download(path, fallbackName) {
 
 /**
  * Reports how a clip was watched. Uses a keepalive fetch so it survives the
- * page being closed (sendBeacon can't carry the bearer token).
+ * page being closed.
  */
 export function sendViewEvent(videoId, { watched_ms, completed, loops }) {
-  const headers = authHeaders({ 'content-type': 'application/json' });
+  const headers = { 'content-type': 'application/json' };
   try {
     fetch(`${BASE}/videos/${enc(videoId)}/views`, {
       method: 'POST',

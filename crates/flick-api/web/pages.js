@@ -34,7 +34,7 @@ function authForm({ mode, query }) {
   const regionField = h('label', { class: 'field', hidden: true }, h('span', { class: 'field-label', text: 'Where your data lives' }), region,
     h('span', { class: 'field-hint', text: 'Your private data (watch history, likes, login) stays in this region.' }));
   if (signup) {
-    api('/regions', { auth: false }).then((info) => {
+    api('/regions').then((info) => {
       if (info.regions.length < 2) return;
       region.append(...info.regions.map((r) => h('option', { value: r, text: r })));
       regionField.hidden = false;
@@ -61,7 +61,7 @@ function authForm({ mode, query }) {
         if (signup) {
           const body = { handle: hv, password: pv };
           if (region.value) body.region = region.value;
-          await api('/accounts', { method: 'POST', body, auth: false });
+          await api('/accounts', { method: 'POST', body });
         }
         await login(hv, pv);
         toast(signup ? `Welcome to Flick, @${hv}!` : `Welcome back, @${hv}`, { kind: 'success' });

@@ -4,12 +4,14 @@
 //! of these types has already been validated, so code that receives a
 //! [`Handle`] or a [`Caption`] never has to check it again.
 
+mod access;
 mod ids;
 mod protected;
 mod text;
 
+pub use access::{AccessRequest, DataClass, Refusal, RegionCode, Role, PURPOSE_CHARS};
 pub use ids::{CommentId, SoundId, UserId, VideoId};
-pub use protected::{GatePermit, NotYours, Owner, Protected};
+pub use protected::{gate, AccessLog, GateError, GatePermit, NotYours, Owner, Protected, Sessions};
 pub use text::{Bio, Caption, CommentBody, DisplayName, Handle, Password};
 
 /// Why a value was refused. Each variant maps to one stable API error code.

@@ -15,7 +15,8 @@ mod transcode;
 pub use demo::{demo_clip, render_demo_clip, DemoClip};
 pub use layout::MediaLayout;
 pub use probe::{
-    check_probe, inspect, probe_for_transcode as probe_info, Limits, ProbeInfo, Rejection,
+    check_probe, inspect, probe_for_transcode as probe_info, Container, Limits, ProbeInfo,
+    Rejection,
 };
 pub use runner::{JobRunner, RunnerConfig};
 pub use transcode::{
@@ -57,6 +58,10 @@ pub enum MediaError {
     Timeout { program: String, secs: u64 },
     #[error("{program} failed: {stderr}")]
     Failed { program: String, stderr: String },
+    /// A file that passed the upload check no longer does (e.g. the
+    /// limits changed, or it was replaced on disk).
+    #[error("the original is not an acceptable video: {0}")]
+    Refused(Rejection),
     #[error("io error on {path}: {source}")]
     Io {
         path: PathBuf,

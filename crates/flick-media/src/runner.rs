@@ -20,6 +20,8 @@ pub struct RunnerConfig {
     pub keep_originals: bool,
     /// A safety net: uploads also wake the runner directly.
     pub poll_interval: Duration,
+    /// The upload limits: a transcode never outlasts the duration limit.
+    pub limits: crate::Limits,
 }
 
 impl Default for RunnerConfig {
@@ -28,6 +30,7 @@ impl Default for RunnerConfig {
             concurrency: 1,
             keep_originals: false,
             poll_interval: Duration::from_secs(2),
+            limits: crate::Limits::default(),
         }
     }
 }
@@ -176,12 +179,14 @@ impl JobRunner {
         let outcome = match self.transcode(&job).await {
             Ok(outcome) => outcome,
             Err(e) => {
+                // The detail (tool output, server paths) is for the log; the
+                // uploader gets a reason they can act on.
                 tracing::warn!(error = %e, "transcode failed");
                 let _ =
                     tokio::fs::remove_dir_all(self.layout.work().join(job.video_id.to_string()))
                         .await;
                 JobOutcome::Failed {
-                    reason: format!("transcoding failed: {e}"),
+                    reason: failure_reason(&e),
                 }
             }
         };
@@ -203,9 +208,13 @@ impl JobRunner {
         .await;
         let recorded = match result {
             Ok(Ok(record)) => {
-                // Deleted while it was being transcoded: publish nothing.
+                // Deleted while it was being transcoded: publish nothing,
+                // not even the sound it would have brought.
                 if record.is_none_or(|r| r.deleted) {
                     self.layout.remove_video(video);
+                    if let Some(sound) = new_sound {
+                        let _ = tokio::fs::remove_file(self.layout.sound(sound)).await;
+                    }
                 }
                 true
             }
@@ -240,7 +249,9 @@ impl JobRunner {
 
     async fn transcode(&self, job: &Job) -> Result<JobOutcome, MediaError> {
         let source = self.layout.original(job.video_id);
-        let info: ProbeInfo = probe::probe_for_transcode(&self.transcoder.tools, &source).await?;
+        let info: ProbeInfo =
+            probe::probe_for_transcode(&self.transcoder.tools, &source, &self.config.limits)
+                .await?;
         let sound = job.sound_of.map(|s| self.layout.sound(s));
         let work = self.layout.work().join(job.video_id.to_string());
         // A leftover from an interrupted attempt is discarded, not trusted.
@@ -282,5 +293,18 @@ impl JobRunner {
             sound,
             new_sound_title,
         })
+    }
+}
+
+/// What the uploader reads when a transcode fails: never tool output or a
+/// server path.
+fn failure_reason(e: &MediaError) -> String {
+    match e {
+        MediaError::Refused(r) => format!("the clip could not be published: {r}"),
+        MediaError::Timeout { .. } => {
+            "the clip took too long to process; try a shorter or smaller file".into()
+        }
+        _ => "the clip could not be processed; try exporting it again from your camera or editor"
+            .into(),
     }
 }

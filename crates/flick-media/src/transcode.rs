@@ -109,8 +109,11 @@ pub fn plan_transcode(
     // One decode feeds every rendition: the source is read once, split, and
     // each branch scaled and encoded. The top rendition goes to a faststart
     // MP4; the others straight to HLS; the clip's own audio to its sound.
-    let mut encode = os(&["-nostdin", "-v", "error", "-y", "-i"]);
-    encode.push(source.into());
+    // The source is read as its checked container and nothing else, and
+    // only up to the duration limit, whatever its header claims.
+    let mut encode = os(&["-nostdin", "-v", "error", "-y", "-t"]);
+    encode.push(crate::probe::duration_arg(info.duration_ms).into());
+    encode.extend(info.container.input_args(source));
     if let Some(sound) = sound {
         encode.extend(os(&["-stream_loop", "-1", "-i"]));
         encode.push(sound.into());

@@ -39,4 +39,6 @@ pub mod sim;
 pub use config::{CandidateLimits, Config, Exploration, RankerWeights, Signals, MODEL_VERSION};
 pub use model::{Memory, Recommender, VideoStatus, MAX_TAGS};
 pub use snapshot::SnapshotError;
-pub use types::{Event, EventKind, Interests, Reason, Recommendation, Request, VideoMeta};
+pub use types::{
+    Event, EventKind, Interests, Reason, Recommendation, Request, VideoMeta, MAX_PAGE,
+};

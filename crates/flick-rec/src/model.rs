@@ -2,7 +2,9 @@
 
 use crate::config::{Config, MODEL_VERSION};
 use crate::scan::{self, TopK};
-use crate::types::{Event, EventKind, Interests, Reason, Recommendation, Request, VideoMeta};
+use crate::types::{
+    Event, EventKind, Interests, Reason, Recommendation, Request, VideoMeta, MAX_PAGE,
+};
 use crate::util::{logit, sigmoid, FastMap, IdMap, Rng, SeenFilter, NONE};
 use std::collections::BTreeSet;
 
@@ -1038,7 +1040,9 @@ impl Recommender {
     }
 
     fn recommend_inner(&mut self, req: &Request, serve: bool) -> Vec<Recommendation> {
-        let limit = req.limit;
+        // The page size sizes allocations below; whatever a caller passes,
+        // a page never exceeds the catalogue (nor MAX_PAGE).
+        let limit = req.limit.min(MAX_PAGE).min(self.videos.len());
         if limit == 0 {
             return Vec::new();
         }

@@ -46,12 +46,18 @@ pub enum EventKind {
 #[derive(Debug, Clone, Default)]
 pub struct Request<'a> {
     pub user: Option<u64>,
+    /// Items wanted; at most [`MAX_PAGE`].
     pub limit: usize,
     pub now_ms: i64,
     pub region: Option<String>,
     /// Videos never to return on this page (e.g. the client's current queue).
     pub exclude: &'a [u64],
 }
+
+/// The most items one `recommend` call returns, whatever it is asked for:
+/// the page size sizes the call's allocations. Enough for an offset-paged
+/// visitor's deepest page (offset plus limit).
+pub const MAX_PAGE: usize = 1100;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recommendation {

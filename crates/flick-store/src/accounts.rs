@@ -1,5 +1,6 @@
 use crate::{conflict_on_unique, Result, Store};
 use flick_domain::{Bio, DisplayName, Handle, UserId};
+use flick_domain::{DataClass, Role};
 use rusqlite::{params, OptionalExtension};
 
 /// What login needs: the id and the stored argon2 hash.
@@ -48,7 +49,7 @@ impl Store {
         let Some(user_id) = user_id_by_handle(&conn, handle)? else {
             return Ok(None);
         };
-        self.guard(&conn, user_id, "credentials")?;
+        self.guard(&conn, user_id, DataClass::Credentials)?;
         let found = conn
             .prepare_cached("SELECT password_hash FROM accounts WHERE id = ?1")?
             .query_row([user_id.0], |r| {
@@ -69,7 +70,7 @@ impl Store {
     /// database does not let anyone log in.
     pub fn create_session(&self, token_hash: &[u8], user: UserId, expires_at: i64) -> Result<()> {
         let conn = self.write();
-        self.guard(&conn, user, "sessions")?;
+        self.guard(&conn, user, DataClass::Sessions)?;
         conn.execute(
             "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
             params![token_hash, user.0, expires_at],
@@ -108,7 +109,7 @@ impl Store {
         bio: Option<&Bio>,
     ) -> Result<()> {
         let conn = self.write();
-        self.guard(&conn, user, "profile")?;
+        self.guard(&conn, user, DataClass::Profile)?;
         conn.execute(
             "UPDATE users SET display_name = COALESCE(?2, display_name), bio = COALESCE(?3, bio) WHERE id = ?1",
             params![user.0, display_name.map(|d| d.as_str()), bio.map(|b| b.as_str())],
@@ -160,46 +161,19 @@ fn user_id_by_handle(conn: &rusqlite::Connection, handle: &Handle) -> Result<Opt
         .optional()?)
 }
 
-/// What an account may do beyond its own data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    User,
-    Admin,
-    Moderator,
-    Support,
-    /// The trusted technology partner: reads the transparency log and
-    /// aggregates, never protected data.
-    Auditor,
-}
+/// The session check that makes [`flick_domain::Owner`] proofs.
+impl flick_domain::Sessions for Store {
+    type Error = crate::StoreError;
 
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::User => "user",
-            Role::Admin => "admin",
-            Role::Moderator => "moderator",
-            Role::Support => "support",
-            Role::Auditor => "auditor",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Role::User,
-            Role::Admin,
-            Role::Moderator,
-            Role::Support,
-            Role::Auditor,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == s)
+    fn session_user(&self, token_hash: &[u8], now_ms: i64) -> Result<Option<UserId>> {
+        Store::session_user(self, token_hash, now_ms)
     }
 }
 
 impl Store {
     pub fn set_role(&self, user: UserId, role: Role) -> Result<()> {
         let conn = self.write();
-        self.guard(&conn, user, "account")?;
+        self.guard(&conn, user, DataClass::Account)?;
         conn.execute(
             "UPDATE accounts SET role = ?2 WHERE id = ?1",
             params![user.0, role.as_str()],
@@ -209,7 +183,7 @@ impl Store {
 
     pub fn role(&self, user: UserId) -> Result<Role> {
         let conn = self.read();
-        self.guard(&conn, user, "account")?;
+        self.guard(&conn, user, DataClass::Account)?;
         let role: Option<String> = conn
             .prepare_cached("SELECT role FROM accounts WHERE id = ?1")?
             .query_row([user.0], |r| r.get(0))

@@ -1,4 +1,5 @@
 use crate::{RegionCode, Result, Store};
+use flick_domain::DataClass;
 use flick_domain::{SoundId, UserId, VideoId};
 use rusqlite::params;
 
@@ -92,7 +93,7 @@ impl Store {
         now: i64,
     ) -> Result<DeletedAccount> {
         let mut conn = self.write();
-        self.guard(&conn, user, "account")?;
+        self.guard(&conn, user, DataClass::Account)?;
         let tx = conn.transaction()?;
         let videos: Vec<VideoId> = tx
             .prepare("SELECT id FROM videos WHERE author_id = ?1 UNION SELECT id FROM uploads WHERE author_id = ?1")?

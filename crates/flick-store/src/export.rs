@@ -1,6 +1,7 @@
 //! Everything stored about one account, for the user's own export.
 
 use crate::{Result, Store};
+use flick_domain::DataClass;
 use flick_domain::{Protected, UserId};
 use rusqlite::types::Value;
 use rusqlite::Connection;
@@ -82,7 +83,7 @@ impl Store {
     /// or the access gate can open it.
     pub fn export_user(&self, user: UserId) -> Result<Protected<Vec<TableDump>>> {
         let conn = self.read();
-        self.guard(&conn, user, "everything")?;
+        self.guard(&conn, user, DataClass::Everything)?;
         let tables = USER_ROWS
             .iter()
             .map(|(t, cond)| dump(&conn, t, cond, user))

@@ -30,12 +30,13 @@ mod regions;
 mod social;
 mod videos;
 
-pub use accounts::{Credentials, Profile, Role};
+pub use accounts::{Credentials, Profile};
 pub use analytics::{CreatorAnalytics, DayStats, DeletedAccount, VideoStats};
 pub use events::{CatalogueChange, Event, EventKind};
 pub use export::TableDump;
+pub use flick_domain::{DataClass, RegionCode, Role};
 pub use jobs::{Job, JobOutcome};
-pub use regions::{Denial, DenialHook, RegionAudit, RegionCode, Regions, StorageAudit};
+pub use regions::{Denial, DenialHook, RegionAudit, Regions, StorageAudit};
 pub use rusqlite::types::Value as SqlValue;
 pub use social::{CommentRecord, SearchResults};
 pub use videos::{NewVideo, VideoRecord, VideoStatus};
@@ -54,7 +55,7 @@ pub enum StoreError {
     /// Protected data of an account whose home is `region`, asked of a
     /// store or node that does not hold it.
     #[error("this account's data lives in region `{region}`, which this node does not hold (it holds {held})")]
-    OtherRegion { region: String, held: String },
+    OtherRegion { region: RegionCode, held: String },
     #[error("cannot create {path}: {source}")]
     Io {
         path: std::path::PathBuf,
@@ -198,7 +199,7 @@ impl Store {
         &self,
         conn: &Connection,
         user: flick_domain::UserId,
-        data_class: &'static str,
+        data_class: DataClass,
     ) -> Result<()> {
         let Some(home) = self.home_of(conn, user)? else {
             return Err(StoreError::NotFound("account"));
@@ -206,7 +207,7 @@ impl Store {
         if home == self.region {
             return Ok(());
         }
-        self.deny(user, home.as_str(), data_class, self.region.as_str())
+        self.deny(user, &home, data_class, self.region.as_str())
     }
 
     /// An account's home region, from the public profile (or the cache of
@@ -229,20 +230,20 @@ impl Store {
     fn deny<T>(
         &self,
         user: flick_domain::UserId,
-        home: &str,
-        data_class: &'static str,
+        home: &RegionCode,
+        data_class: DataClass,
         held: &str,
     ) -> Result<T> {
         if let Some(hook) = &self.on_denied {
             hook(&Denial {
                 subject: user,
-                subject_region: home.to_owned(),
+                subject_region: home.clone(),
                 data_class,
                 node_regions: held.to_owned(),
             });
         }
         Err(StoreError::OtherRegion {
-            region: home.to_owned(),
+            region: home.clone(),
             held: held.to_owned(),
         })
     }
@@ -256,7 +257,7 @@ fn attach_public(c: &Connection, public_path: &Path) -> Result<()> {
     c.pragma_update(
         Some(rusqlite::DatabaseName::Attached("public")),
         "synchronous",
-        "NORMAL",
+        "FULL",
     )?;
     Ok(())
 }
@@ -264,9 +265,29 @@ fn attach_public(c: &Connection, public_path: &Path) -> Result<()> {
 fn configure(c: &Connection) -> Result<()> {
     c.busy_timeout(std::time::Duration::from_secs(5))?;
     c.pragma_update(None, "foreign_keys", "ON")?;
-    c.pragma_update(None, "synchronous", "NORMAL")?;
+    // FULL: a commit is on disk (the WAL fsynced) before it returns, so
+    // an answer that says "done" survives a power cut. NORMAL would only
+    // keep the database consistent, losing the last commits.
+    c.pragma_update(None, "synchronous", "FULL")?;
     c.set_prepared_statement_cache_capacity(64);
     Ok(())
+}
+
+/// Failure injection for crash tests: when the environment variable
+/// `FLICK_CRASH_AT` names this point, the process aborts here — no
+/// destructors, no flushes, as a power cut or `kill -9` would stop it.
+/// Tests start the real binary with it set, so crash points are injected,
+/// not timed. Unset (always, outside tests), it costs one cached lookup.
+pub fn crash_point(name: &str) {
+    static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if AT
+        .get_or_init(|| std::env::var("FLICK_CRASH_AT").ok())
+        .as_deref()
+        == Some(name)
+    {
+        eprintln!("FLICK_CRASH_AT={name}: aborting here");
+        std::process::abort();
+    }
 }
 
 /// Maps a UNIQUE violation to [`StoreError::Conflict`].

@@ -2,35 +2,9 @@
 //! the subject's home region.
 
 use crate::{Result, Store, StoreError};
-use flick_domain::UserId;
+use flick_domain::{DataClass, RegionCode, UserId};
 use std::path::Path;
 use std::sync::Arc;
-
-/// A region's name as the operator configures it: `us`, `eu`, `ap-south`.
-/// Short and plain because it is part of file paths, tokens and log records.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RegionCode(String);
-
-impl RegionCode {
-    /// 1 to 16 of `a-z`, `0-9` and `-`, starting with a letter.
-    pub fn parse(s: &str) -> Option<Self> {
-        let ok = (1..=16).contains(&s.len())
-            && s.starts_with(|c: char| c.is_ascii_lowercase())
-            && s.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        ok.then(|| Self(s.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for RegionCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// Home regions already looked up. An account's home never changes, so a
 /// remembered answer stays right; only deletion removes one. Shared by the
@@ -70,8 +44,8 @@ impl HomeCache {
 #[derive(Debug, Clone)]
 pub struct Denial {
     pub subject: UserId,
-    pub subject_region: String,
-    pub data_class: &'static str,
+    pub subject_region: RegionCode,
+    pub data_class: DataClass,
     /// The regions of the store or node that refused, e.g. `us` or `us+ap`.
     pub node_regions: String,
 }
@@ -158,11 +132,12 @@ impl Regions {
 
     /// `region`'s store, or [`StoreError::OtherRegion`] when this node does
     /// not hold it: for callers that know the region but no account yet.
-    pub fn require(&self, region: &str) -> Result<&Arc<Store>> {
-        self.store(region).ok_or_else(|| StoreError::OtherRegion {
-            region: region.to_owned(),
-            held: self.held_label(),
-        })
+    pub fn require(&self, region: &RegionCode) -> Result<&Arc<Store>> {
+        self.store(region.as_str())
+            .ok_or_else(|| StoreError::OtherRegion {
+                region: region.clone(),
+                held: self.held_label(),
+            })
     }
 
     fn held_label(&self) -> String {
@@ -176,7 +151,7 @@ impl Regions {
     /// The store of `user`'s home region, or [`StoreError::OtherRegion`]
     /// (reported to the denial hook) when this node does not hold it.
     /// `data_class` names what the caller is after, for the record.
-    pub fn home(&self, user: UserId, data_class: &'static str) -> Result<&Arc<Store>> {
+    pub fn home(&self, user: UserId, data_class: DataClass) -> Result<&Arc<Store>> {
         let region = self
             .region_of(user)?
             .ok_or(StoreError::NotFound("account"))?;
@@ -186,13 +161,13 @@ impl Regions {
                 if let Some(hook) = &self.on_denied {
                     hook(&crate::Denial {
                         subject: user,
-                        subject_region: region.0.clone(),
+                        subject_region: region.clone(),
                         data_class,
                         node_regions: self.held_label(),
                     });
                 }
                 Err(StoreError::OtherRegion {
-                    region: region.0,
+                    region,
                     held: self.held_label(),
                 })
             }
@@ -214,7 +189,7 @@ impl Regions {
     /// and regions not held get a purge to run when a node holding them
     /// starts.
     pub fn delete_user(&self, user: UserId, now: i64) -> Result<crate::DeletedAccount> {
-        let home = self.home(user, "account")?;
+        let home = self.home(user, DataClass::Account)?;
         let others: Vec<RegionCode> = self
             .all
             .iter()

@@ -1,5 +1,6 @@
 use crate::events::{record, EventKind};
 use crate::{Cursor, Result, Store, StoreError};
+use flick_domain::DataClass;
 use flick_domain::{CommentBody, CommentId, UserId, VideoId, WatchReport};
 use rusqlite::{params, OptionalExtension};
 
@@ -22,7 +23,7 @@ impl Store {
     /// Idempotent: following twice is one follow. Returns whether it changed.
     pub fn follow(&self, follower: UserId, followee: UserId, now: i64) -> Result<bool> {
         let mut conn = self.write();
-        self.guard(&conn, follower, "follows")?;
+        self.guard(&conn, follower, DataClass::Follows)?;
         let tx = conn.transaction()?;
         // No foreign key can cross into the public file: check the followee
         // exists here, in the same transaction, so a follow cannot outlive
@@ -47,7 +48,7 @@ impl Store {
 
     pub fn unfollow(&self, follower: UserId, followee: UserId, now: i64) -> Result<bool> {
         let mut conn = self.write();
-        self.guard(&conn, follower, "follows")?;
+        self.guard(&conn, follower, DataClass::Follows)?;
         let tx = conn.transaction()?;
         let removed = tx.execute(
             "DELETE FROM follows WHERE follower_id = ?1 AND followee_id = ?2",
@@ -70,7 +71,7 @@ impl Store {
 
     pub fn is_following(&self, follower: UserId, followee: UserId) -> Result<bool> {
         let conn = self.read();
-        self.guard(&conn, follower, "follows")?;
+        self.guard(&conn, follower, DataClass::Follows)?;
         let found = conn
             .prepare_cached("SELECT 1 FROM follows WHERE follower_id = ?1 AND followee_id = ?2")?
             .exists(params![follower.0, followee.0])?;
@@ -80,7 +81,7 @@ impl Store {
     /// Idempotent; the video's counter moves only when the like is new.
     pub fn like(&self, user: UserId, video: VideoId, now: i64) -> Result<bool> {
         let mut conn = self.write();
-        self.guard(&conn, user, "likes")?;
+        self.guard(&conn, user, DataClass::Likes)?;
         let tx = conn.transaction()?;
         let added = tx.execute(
             "INSERT OR IGNORE INTO likes (user_id, video_id, created_at) VALUES (?1, ?2, ?3)",
@@ -104,7 +105,7 @@ impl Store {
 
     pub fn unlike(&self, user: UserId, video: VideoId, now: i64) -> Result<bool> {
         let mut conn = self.write();
-        self.guard(&conn, user, "likes")?;
+        self.guard(&conn, user, DataClass::Likes)?;
         let tx = conn.transaction()?;
         let liked_at: Option<i64> = tx
             .query_row(
@@ -138,7 +139,7 @@ impl Store {
         now: i64,
     ) -> Result<CommentRecord> {
         let mut conn = self.write();
-        self.guard(&conn, author, "interactions")?;
+        self.guard(&conn, author, DataClass::Interactions)?;
         let tx = conn.transaction()?;
         tx.execute(
             "INSERT INTO comments (video_id, author_id, body, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -222,10 +223,19 @@ impl Store {
     }
 
     /// A visitor's share only counts; a member's is also their history.
-    pub fn add_share(&self, video: VideoId, user: Option<UserId>, now: i64) -> Result<i64> {
+    /// Records a share. `counted` says whether it adds to the public count
+    /// (the caller de-duplicates per person); the user's own row and the
+    /// recommender's event are kept either way. Returns the public count.
+    pub fn add_share(
+        &self,
+        video: VideoId,
+        user: Option<UserId>,
+        counted: bool,
+        now: i64,
+    ) -> Result<i64> {
         let mut conn = self.write();
         if let Some(user) = user {
-            self.guard(&conn, user, "interactions")?;
+            self.guard(&conn, user, DataClass::Interactions)?;
         }
         let tx = conn.transaction()?;
         if let Some(user) = user {
@@ -235,8 +245,8 @@ impl Store {
             )?;
         }
         let count = tx.query_row(
-            "UPDATE videos SET share_count = share_count + 1 WHERE id = ?1 RETURNING share_count",
-            [video.0],
+            "UPDATE videos SET share_count = share_count + ?2 WHERE id = ?1 RETURNING share_count",
+            params![video.0, counted as i64],
             |r| r.get(0),
         )?;
         if let Some(user) = user {
@@ -246,33 +256,27 @@ impl Store {
         Ok(count)
     }
 
+    /// Records a view. `counted` says whether it adds to the public counts
+    /// and the creator's analytics (the caller de-duplicates per viewer);
+    /// the viewer's history and the recommender's event are kept either way.
     pub fn add_view(
         &self,
         video: VideoId,
         user: Option<UserId>,
         report: WatchReport,
+        counted: bool,
         now: i64,
     ) -> Result<()> {
         let mut conn = self.write();
         if let Some(user) = user {
-            self.guard(&conn, user, "watch history")?;
+            self.guard(&conn, user, DataClass::WatchHistory)?;
         }
         let tx = conn.transaction()?;
         // Counts are public and kept at once; the viewer's own row is their
         // watch history, in their region, for the retention window only.
-        tx.execute(
-            "UPDATE videos SET view_count = view_count + 1, completed_count = completed_count + ?2 WHERE id = ?1",
-            params![video.0, report.completed as i64],
-        )?;
-        tx.execute(
-            "INSERT INTO daily_stats (video_id, day, views, completed, watched_ms)
-             VALUES (?1, date(?2 / 1000, 'unixepoch'), 1, ?3,
-                     -- watch time counts up to one full play, as the ratio does
-                     MIN(?4, COALESCE((SELECT duration_ms FROM videos WHERE id = ?1), ?4)))
-             ON CONFLICT (video_id, day) DO UPDATE SET views = views + 1,
-                completed = completed + excluded.completed, watched_ms = watched_ms + excluded.watched_ms",
-            params![video.0, now, report.completed as i64, report.watched_ms],
-        )?;
+        if counted {
+            count_view(&tx, video, report, now)?;
+        }
         if let Some(user) = user {
             tx.execute(
                 "INSERT INTO views (video_id, user_id, watched_ms, completed, loops, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -288,7 +292,7 @@ impl Store {
     /// analytics page confirm that the watch signal arrived.
     pub fn views_by(&self, user: UserId, video: VideoId) -> Result<Vec<WatchReport>> {
         let conn = self.read();
-        self.guard(&conn, user, "watch history")?;
+        self.guard(&conn, user, DataClass::WatchHistory)?;
         let mut stmt = conn.prepare_cached(
             "SELECT watched_ms, completed, loops FROM views WHERE user_id = ?1 AND video_id = ?2 ORDER BY id",
         )?;
@@ -304,7 +308,7 @@ impl Store {
 
     pub fn mark_not_interested(&self, user: UserId, video: VideoId, now: i64) -> Result<()> {
         let mut conn = self.write();
-        self.guard(&conn, user, "interactions")?;
+        self.guard(&conn, user, DataClass::Interactions)?;
         let tx = conn.transaction()?;
         let added = tx.execute(
             "INSERT OR IGNORE INTO not_interested (user_id, video_id, created_at) VALUES (?1, ?2, ?3)",
@@ -359,6 +363,29 @@ fn adjust_follow_counts(
     tx.execute(
         "UPDATE users SET follower_count = follower_count + ?2 WHERE id = ?1",
         params![followee.0, by],
+    )?;
+    Ok(())
+}
+
+/// Adds one view to the public counts and the day's aggregate.
+fn count_view(
+    tx: &rusqlite::Transaction,
+    video: VideoId,
+    report: WatchReport,
+    now: i64,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE videos SET view_count = view_count + 1, completed_count = completed_count + ?2 WHERE id = ?1",
+        params![video.0, report.completed as i64],
+    )?;
+    tx.execute(
+        "INSERT INTO daily_stats (video_id, day, views, completed, watched_ms)
+         VALUES (?1, date(?2 / 1000, 'unixepoch'), 1, ?3,
+                 -- watch time counts up to one full play, as the ratio does
+                 MIN(?4, COALESCE((SELECT duration_ms FROM videos WHERE id = ?1), ?4)))
+         ON CONFLICT (video_id, day) DO UPDATE SET views = views + 1,
+            completed = completed + excluded.completed, watched_ms = watched_ms + excluded.watched_ms",
+        params![video.0, now, report.completed as i64, report.watched_ms],
     )?;
     Ok(())
 }

@@ -1,4 +1,5 @@
 use crate::{conflict_on_unique, Cursor, Result, Store};
+use flick_domain::DataClass;
 use flick_domain::{Caption, SoundId, UserId, VideoId};
 use rusqlite::{params, OptionalExtension, Row};
 use std::collections::HashSet;
@@ -115,7 +116,7 @@ impl Store {
     /// Hashtags and mentions become public with the video, at publication.
     pub fn create_video(&self, v: NewVideo<'_>) -> Result<()> {
         let mut conn = self.write();
-        self.guard(&conn, v.author, "uploads")?;
+        self.guard(&conn, v.author, DataClass::Uploads)?;
         let tx = conn.transaction()?;
         tx.execute(
             "INSERT INTO uploads (id, author_id, caption, status, sound_of, idempotency_key, created_at)
@@ -131,9 +132,20 @@ impl Store {
         Ok(())
     }
 
+    /// Whether this region has an upload of this id (in any state): an
+    /// original on disk without one is an orphan.
+    pub fn has_upload(&self, id: VideoId) -> Result<bool> {
+        Ok(self
+            .read()
+            .prepare_cached("SELECT 1 FROM uploads WHERE id = ?1")?
+            .query_row([id.0], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
     pub fn video_by_idempotency_key(&self, author: UserId, key: &str) -> Result<Option<VideoId>> {
         let conn = self.read();
-        self.guard(&conn, author, "uploads")?;
+        self.guard(&conn, author, DataClass::Uploads)?;
         let found = conn
             .prepare_cached("SELECT id FROM uploads WHERE author_id = ?1 AND idempotency_key = ?2")?
             .query_row(params![author.0, key], |r| Ok(VideoId(r.get(0)?)))
@@ -145,7 +157,7 @@ impl Store {
     /// processing or failed. Protected, so only the author's region has it.
     pub fn upload(&self, author: UserId, id: VideoId) -> Result<Option<VideoRecord>> {
         let conn = self.read();
-        self.guard(&conn, author, "uploads")?;
+        self.guard(&conn, author, DataClass::Uploads)?;
         let found = conn
             .prepare_cached(&format!(
                 "{UPLOAD_SELECT} WHERE p.id = ?1 AND p.author_id = ?2 AND p.status IN ('processing', 'failed')"
@@ -216,7 +228,7 @@ impl Store {
     /// already deleted or is not theirs.
     pub fn delete_video(&self, author: UserId, id: VideoId, now: i64) -> Result<bool> {
         let mut conn = self.write();
-        self.guard(&conn, author, "uploads")?;
+        self.guard(&conn, author, DataClass::Uploads)?;
         let tx = conn.transaction()?;
         let status: Option<String> = tx
             .query_row(
@@ -251,7 +263,7 @@ impl Store {
             return Ok(HashSet::new());
         }
         let conn = self.read();
-        self.guard(&conn, user, "likes")?;
+        self.guard(&conn, user, DataClass::Likes)?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT video_id FROM likes WHERE user_id = ? AND video_id IN ({})",
             placeholders(ids.len())
@@ -288,7 +300,7 @@ impl Store {
         cursor: Option<Cursor>,
         limit: u32,
     ) -> Result<Vec<VideoRecord>> {
-        self.guard(&self.read(), user, "follows")?;
+        self.guard(&self.read(), user, DataClass::Follows)?;
         self.video_page(
             &format!("v.author_id IN (SELECT followee_id FROM follows WHERE follower_id = ?1) AND {VISIBLE}"),
             user.0,
@@ -321,7 +333,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<VideoRecord>> {
         let conn = self.read();
-        self.guard(&conn, author, "uploads")?;
+        self.guard(&conn, author, DataClass::Uploads)?;
         let (before_at, before_id) = Cursor::start(cursor);
         let sql = format!(
             "SELECT * FROM (

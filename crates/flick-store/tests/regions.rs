@@ -1,6 +1,7 @@
 //! The region boundary, at the storage layer: two regions sharing one public
 //! file, as two nodes on one machine would.
 
+use flick_domain::DataClass;
 use flick_domain::{Caption, Handle, UserId, VideoId, WatchReport};
 use flick_store::{Denial, DenialHook, JobOutcome, NewVideo, RegionCode, Regions, StoreError};
 use std::sync::{Arc, Mutex};
@@ -41,7 +42,7 @@ fn account(node: &Node, region: &str, handle: &str) -> UserId {
 }
 
 fn publish(node: &Node, author: UserId, caption: &str) -> VideoId {
-    let store = node.regions.home(author, "uploads").unwrap();
+    let store = node.regions.home(author, DataClass::Uploads).unwrap();
     let id = VideoId::random();
     let caption = Caption::parse(caption).unwrap();
     store
@@ -80,14 +81,14 @@ fn a_node_cannot_reach_another_regions_protected_data() {
     let ana = account(&eu, "eu", "ana");
     let video = publish(&eu, ana, "hello #eu");
     eu.regions
-        .home(ana, "likes")
+        .home(ana, DataClass::Likes)
         .unwrap()
         .like(ana, video, 5)
         .unwrap();
     eu.regions
-        .home(ana, "watch history")
+        .home(ana, DataClass::WatchHistory)
         .unwrap()
-        .add_view(video, Some(ana), WATCH, 6)
+        .add_view(video, Some(ana), WATCH, true, 6)
         .unwrap();
 
     // Public data is everywhere.
@@ -100,8 +101,8 @@ fn a_node_cannot_reach_another_regions_protected_data() {
     // Routing refuses, and so does a store asked directly, as a handler
     // that forgot to route would ask it.
     assert!(matches!(
-        us.regions.home(ana, "watch history"),
-        Err(StoreError::OtherRegion { ref region, .. }) if region == "eu"
+        us.regions.home(ana, DataClass::WatchHistory),
+        Err(StoreError::OtherRegion { ref region, .. }) if region.as_str() == "eu"
     ));
     let refusals: Vec<StoreError> = vec![
         public.views_by(ana, video).unwrap_err(),
@@ -122,11 +123,11 @@ fn a_node_cannot_reach_another_regions_protected_data() {
     assert_eq!(denials.len(), 8, "every refusal is reported");
     assert!(denials
         .iter()
-        .all(|d| d.subject == ana && d.subject_region == "eu" && d.node_regions == "us"));
+        .all(|d| d.subject == ana && d.subject_region.as_str() == "eu" && d.node_regions == "us"));
     assert!(eu.denials.lock().unwrap().is_empty());
 
     // The EU node reads its own account as usual.
-    let home = eu.regions.home(ana, "watch history").unwrap();
+    let home = eu.regions.home(ana, DataClass::WatchHistory).unwrap();
     assert_eq!(home.views_by(ana, video).unwrap().len(), 1);
 
     // And nothing of the account's protected data is in the US node's file.
@@ -147,7 +148,7 @@ fn deleting_an_account_reaches_every_region_through_purges() {
     let ana = account(&eu, "eu", "ana");
     let bo = account(&us, "us", "bo");
     let video = publish(&eu, ana, "by ana");
-    let bo_store = us.regions.home(bo, "follows").unwrap();
+    let bo_store = us.regions.home(bo, DataClass::Follows).unwrap();
     bo_store.follow(bo, ana, 4).unwrap();
     bo_store.like(bo, video, 5).unwrap();
     assert_eq!(

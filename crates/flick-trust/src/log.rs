@@ -528,44 +528,103 @@ impl TransparencyLog {
         Ok(self.read_state().tree.consistency_proof(first, second)?)
     }
 
+    /// Calls `each` with every entry of the log as it is now, in order,
+    /// reading a bounded chunk at a time: memory does not grow with the log.
+    pub fn for_each_entry(&self, mut each: impl FnMut(Entry) -> Result<()>) -> Result<u64> {
+        let size = self.size();
+        let mut start = 0;
+        while start < size {
+            let end = (start + READ_CHUNK).min(size);
+            for entry in self.entries(start, end)? {
+                each(entry)?;
+            }
+            start = end;
+        }
+        Ok(size)
+    }
+
     /// The whole log for an auditor: every entry with the head signed for
     /// the tree that ends with it. The format is described in
     /// [`crate::export`]. Appends made while exporting are not included.
     pub fn export(&self) -> Result<ExportFile> {
+        let mut bytes = Vec::new();
+        self.export_to(&mut bytes)?;
+        Ok(serde_json::from_slice(&bytes).expect("the export writer writes an ExportFile"))
+    }
+
+    /// [`Self::export`] written to `out` as it is read, entry by entry, so
+    /// a long log is exported in bounded memory.
+    pub fn export_to(&self, out: impl Write) -> Result<()> {
         let size = self.size();
-        let entries = self.entries(0, size)?;
+        let mut out = io::BufWriter::new(out);
+        let w = |e: io::Error| Error::Io {
+            action: "write",
+            path: PathBuf::from("<export>"),
+            source: e,
+        };
+        let header = serde_json::json!({"format": FORMAT, "origin": self.origin});
+        let header = serde_json::to_string(&header).expect("JSON values serialise");
+        // `{"format":…,"origin":…` then the entries array and the brace.
+        write!(out, "{},\"entries\":[", &header[..header.len() - 1]).map_err(w)?;
+        let mut entries = EntryCursor {
+            next: 0,
+            size,
+            chunk: Vec::new().into_iter(),
+        };
+        let emit = |out: &mut io::BufWriter<_>, entry: Entry, checkpoint: String| {
+            if entry.index > 0 {
+                out.write_all(b",").map_err(w)?;
+            }
+            let e = ExportEntry {
+                index: entry.index,
+                leaf_b64: B64.encode(&entry.leaf_bytes),
+                record: entry.record,
+                checkpoint,
+            };
+            serde_json::to_writer(&mut *out, &e).map_err(|e| w(e.into()))
+        };
         // The heads as written; any the file lacks (a write that failed, or
         // one in progress right now) are re-signed, which gives the same bytes.
         let path = self.dir.join(CHECKPOINTS_FILE);
-        let mut heads = Vec::with_capacity(size as usize);
         let mut f = File::open(&path).map_err(io_err("open", &path))?;
         scan(
             &mut f,
-            |_, bytes| {
-                if (heads.len() as u64) < size {
-                    heads.push(String::from_utf8_lossy(bytes).into_owned());
-                }
-                Ok(())
+            |_, bytes| match entries.next(self)? {
+                Some(entry) => emit(&mut out, entry, String::from_utf8_lossy(bytes).into_owned()),
+                None => Ok(()),
             },
             &path,
         )?;
-        for n in heads.len() as u64 + 1..=size {
-            heads.push(self.checkpoint_at(n)?);
+        while let Some(entry) = entries.next(self)? {
+            let head = self.checkpoint_at(entry.index + 1)?;
+            emit(&mut out, entry, head)?;
         }
-        Ok(ExportFile {
-            format: FORMAT.to_string(),
-            origin: self.origin.clone(),
-            entries: entries
-                .into_iter()
-                .zip(heads)
-                .map(|(e, checkpoint)| ExportEntry {
-                    index: e.index,
-                    leaf_b64: B64.encode(&e.leaf_bytes),
-                    record: e.record,
-                    checkpoint,
-                })
-                .collect(),
-        })
+        out.write_all(b"]}").map_err(w)?;
+        out.flush().map_err(w)
+    }
+}
+
+/// Entries read from disk at once when walking the whole log.
+const READ_CHUNK: u64 = 1024;
+
+/// Walks entries `0..size` a chunk at a time.
+struct EntryCursor {
+    next: u64,
+    size: u64,
+    chunk: std::vec::IntoIter<Entry>,
+}
+
+impl EntryCursor {
+    fn next(&mut self, log: &TransparencyLog) -> Result<Option<Entry>> {
+        if self.next >= self.size {
+            return Ok(None);
+        }
+        if self.chunk.len() == 0 {
+            let end = (self.next + READ_CHUNK).min(self.size);
+            self.chunk = log.entries(self.next, end)?.into_iter();
+        }
+        self.next += 1;
+        Ok(self.chunk.next())
     }
 }
 

@@ -35,7 +35,7 @@ pub async fn run(file: &FileConfig, cmd: BenchCommand) -> anyhow::Result<()> {
                 }
             };
             let started = Instant::now();
-            let info = flick_media::probe_info(&tools, &input)
+            let info = flick_media::probe_info(&tools, &input, &flick_media::Limits::default())
                 .await
                 .context("probing the input")?;
             if print_commands {

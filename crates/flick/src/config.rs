@@ -58,6 +58,12 @@ pub struct FileConfig {
     /// Days raw view events are kept before the retention job folds them
     /// into per-day counts.
     pub view_retention_days: Option<u64>,
+    /// Reverse proxies (CIDRs, e.g. `["10.0.0.0/8", "::1/128"]`) whose
+    /// `Forwarded` / `X-Forwarded-For` give the client address. From any
+    /// other peer those headers are ignored. Default: none.
+    pub trusted_proxies: Option<Vec<ipnet::IpNet>>,
+    /// Upload checks (probe and full decode) run at once; more queue.
+    pub upload_checks: Option<usize>,
 }
 
 impl FileConfig {
@@ -257,6 +263,15 @@ pub fn resolve(file: FileConfig, args: &ServeArgs) -> anyhow::Result<Settings> {
         api.rate_limits = r;
     }
     api.public_url = args.public_url.clone().or(file.public_url.clone());
+    if let Some(url) = &api.public_url {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            bail!("public_url `{url}` must start with https:// or http://");
+        }
+    }
+    api.trusted_proxies = file.trusted_proxies.clone().unwrap_or_default();
+    if let Some(n) = file.upload_checks {
+        api.upload_checks = n.max(1);
+    }
     let storage = storage(&file, &args.common)?;
     api.signup_regions = std::sync::Arc::new(signup_regions(&file, &storage)?);
     let mut runner = RunnerConfig::default();
@@ -266,6 +281,7 @@ pub fn resolve(file: FileConfig, args: &ServeArgs) -> anyhow::Result<Settings> {
     if let Some(k) = args.keep_originals.or(file.keep_originals) {
         runner.keep_originals = k;
     }
+    runner.limits = limits;
     Ok(Settings {
         view_retention_days: file
             .view_retention_days

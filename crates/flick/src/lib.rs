@@ -12,6 +12,7 @@ use cli::{Cli, Command};
 use config::FileConfig;
 use flick_api::rec::{RecForYou, RegionalForYou};
 use flick_api::{system_clock, AppState};
+use flick_domain::DataClass;
 use flick_media::{JobRunner, MediaLayout, Transcoder};
 use flick_store::Regions;
 use std::io::Write;
@@ -20,6 +21,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    private_files();
     // The server logs its work; other commands show a progress bar, which
     // per-item log lines would only break up.
     let default_level = if matches!(cli.command, Command::Serve(_)) {
@@ -63,7 +65,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 .user_id_by_handle(&handle)?
                 .with_context(|| format!("no account @{handle}"))?;
             regions
-                .home(user, "account")
+                .home(user, DataClass::Account)
                 .with_context(|| format!("run this on a node that holds @{handle}'s region"))?
                 .set_role(user, role)?;
             println!("@{handle} is now {}", role.as_str());
@@ -289,6 +291,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
             let _ = std::fs::remove_file(entry.path());
         }
     }
+    sweep_orphaned_originals(&regions, &layout)?;
     flick_media::check_tools(&settings.tools)
         .await
         .context("ffmpeg is needed to check and transcode uploads")?;
@@ -306,7 +309,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     for store in regions.held() {
         let dir = storage.rec_dir(store.region());
         let store = store.clone();
-        let region = store.region().to_string();
+        let region = store.region().clone();
         let open_dir = dir.clone();
         let model = tokio::task::spawn_blocking(move || RecForYou::open(store, &open_dir, |_, _| {}))
             .await?
@@ -336,6 +339,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     );
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
     let jobs = tokio::spawn(runner.run(jobs_stopped.clone()));
+    let limits = tokio::spawn(forget_expired_limits(state.clone(), jobs_stopped.clone()));
     let snapshots = tokio::spawn(snapshot_periodically(for_you.clone(), jobs_stopped.clone()));
     let retention = tokio::spawn(retention_hourly(
         regions.clone(),
@@ -369,10 +373,66 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     let _ = jobs.await;
     let _ = snapshots.await;
     let _ = retention.await;
+    let _ = limits.await;
     tokio::task::spawn_blocking(move || for_you.snapshot())
         .await?
         .context("saving the recommender at shutdown")?;
     Ok(())
+}
+
+/// Originals that no upload names: kept on disk (and fsynced) by a process
+/// that died before recording the upload, so nobody was told 202 and no
+/// job will ever read them.
+fn sweep_orphaned_originals(regions: &Regions, layout: &MediaLayout) -> anyhow::Result<()> {
+    let Ok(entries) = std::fs::read_dir(layout.originals()) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let known = match name.to_str().and_then(|n| n.parse::<i64>().ok()) {
+            Some(id) => regions
+                .held()
+                .iter()
+                .map(|s| s.has_upload(flick_domain::VideoId(id)))
+                .collect::<Result<Vec<bool>, _>>()
+                .context("checking originals against the uploads")?
+                .contains(&true),
+            None => false,
+        };
+        if !known {
+            tracing::warn!(file = ?name, "removing an original that no upload names");
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    Ok(())
+}
+
+/// Everything Flick creates — databases and their WAL, keys, the log,
+/// originals, uploads, snapshots, exports — is for this user alone: files
+/// 0600, folders 0700, whichever library creates them (SQLite, tempfile,
+/// ffmpeg as a child). A umask does that at the one place all of them
+/// share; a host that needs another reader (a backup agent, a web server
+/// for media) grants it with a group and ACLs, deliberately.
+fn private_files() {
+    #[cfg(unix)]
+    // SAFETY: umask only sets the process's file-creation mask; it cannot
+    // fail and touches no memory.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+/// Every minute, rate-limit state of callers whose buckets refilled is
+/// dropped, so the limiter's memory follows recent callers only.
+async fn forget_expired_limits(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+            _ = stop.changed() => return,
+        }
+        let state = state.clone();
+        let _ = tokio::task::spawn_blocking(move || state.maintain_limits()).await;
+    }
 }
 
 /// Hourly upkeep, from the start: raw views older than the retention window

@@ -4,6 +4,7 @@ use crate::cli::SeedArgs;
 use crate::config::{self, FileConfig};
 use anyhow::Context;
 use flick_api::system_clock;
+use flick_domain::DataClass;
 use flick_domain::{Caption, Handle, VideoId, WatchReport};
 use flick_media::{JobRunner, Limits, RunnerConfig, Transcoder};
 use flick_store::NewVideo;
@@ -51,7 +52,7 @@ pub async fn seed(file: &FileConfig, args: &SeedArgs) -> anyhow::Result<()> {
             None => held[i % held.len()].create_user(&handle, &password_hash, now)?,
         };
         let display = flick_domain::DisplayName::parse(name)?;
-        regions.home(id, "profile")?.update_profile(
+        regions.home(id, DataClass::Profile)?.update_profile(
             id,
             Some(&display),
             Some(&flick_domain::Bio::parse(
@@ -63,7 +64,7 @@ pub async fn seed(file: &FileConfig, args: &SeedArgs) -> anyhow::Result<()> {
     for (i, &u) in users.iter().enumerate() {
         for step in 1..=2 {
             regions
-                .home(u, "follows")?
+                .home(u, DataClass::Follows)?
                 .follow(u, users[(i + step) % users.len()], now)?;
         }
     }
@@ -105,15 +106,17 @@ pub async fn seed(file: &FileConfig, args: &SeedArgs) -> anyhow::Result<()> {
                 .flatten();
             let caption = Caption::parse(clip.caption)?;
             let author = users[i % users.len()];
-            regions.home(author, "uploads")?.create_video(NewVideo {
-                id,
-                author,
-                caption: &caption,
-                sound_of,
-                idempotency_key: None,
-                // Spread over the last day, so trending and "newest" differ.
-                now: system_clock() - ((args.clips - i) as i64) * 3_600_000 / 2,
-            })?;
+            regions
+                .home(author, DataClass::Uploads)?
+                .create_video(NewVideo {
+                    id,
+                    author,
+                    caption: &caption,
+                    sound_of,
+                    idempotency_key: None,
+                    // Spread over the last day, so trending and "newest" differ.
+                    now: system_clock() - ((args.clips - i) as i64) * 3_600_000 / 2,
+                })?;
             videos.push(id);
             bar.inc(1);
         }
@@ -126,13 +129,15 @@ pub async fn seed(file: &FileConfig, args: &SeedArgs) -> anyhow::Result<()> {
     for (i, &video) in videos.iter().enumerate() {
         for (j, &user) in users.iter().enumerate() {
             if (i * 7 + j * 3) % 5 == 0 {
-                regions.home(user, "likes")?.like(user, video, now)?;
+                regions
+                    .home(user, DataClass::Likes)?
+                    .like(user, video, now)?;
             }
             if (i + j) % 3 == 0 {
                 let watched = 2_000 + ((i * 1_301 + j * 977) % 7_000) as u32;
                 let report =
                     WatchReport::new(watched, watched > 7_000, (i % 2) as u32).expect("plausible");
-                store.add_view(video, None, report, now)?;
+                store.add_view(video, None, report, true, now)?;
             }
         }
     }

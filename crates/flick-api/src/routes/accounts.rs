@@ -1,34 +1,32 @@
 use super::{video_page, PageQuery};
 use crate::auth::{self, Auth, MaybeAuth, SESSION_COOKIE};
+use crate::client::ClientAddr;
 use crate::error::{ApiError, ApiResult, Code, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::model::*;
-use crate::rate_limit::Action;
+use crate::rate_limit::{Action, Caller};
 use crate::AppState;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
+use flick_domain::DataClass;
 use flick_domain::{Bio, DisplayName, Handle, Password, UserId};
-use std::net::SocketAddr;
 
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = NewAccount,
     responses((status = 201, body = AccountCreated), (status = 409, body = ErrorBody), (status = 421, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub(crate) async fn create_account(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientAddr(addr): ClientAddr,
     headers: HeaderMap,
     ApiJson(body): ApiJson<NewAccount>,
 ) -> ApiResult<(StatusCode, Json<AccountCreated>)> {
-    state
-        .0
-        .limiter
-        .check(Action::Signup, addr.ip().to_string())?;
+    state.0.limiter.check(Action::Signup, Caller::addr(addr))?;
     let handle = Handle::parse(&body.handle)?;
     // The address is only looked up here, for a country; it is not kept.
     let signup = &state.0.config.signup_regions;
     let region = signup
-        .pick(body.region.as_deref(), &headers, Some(addr.ip()))
+        .pick(body.region.as_deref(), &headers, Some(addr))
         .ok_or_else(|| {
             ApiError::new(
                 Code::UnknownRegion,
@@ -52,7 +50,7 @@ pub(crate) async fn create_account(
     let h = handle.clone();
     let home = region.clone();
     let id = state
-        .db(move |r| r.require(home.as_str())?.create_user(&h, &hash, now))
+        .db(move |r| r.require(&home)?.create_user(&h, &hash, now))
         .await?;
     tracing::info!(user_id = %id, %region, "account created");
     Ok((
@@ -69,24 +67,37 @@ pub(crate) async fn create_account(
     responses((status = 200, body = SessionCreated), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub(crate) async fn create_session(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientAddr(addr): ClientAddr,
     ApiJson(body): ApiJson<Credentials>,
 ) -> ApiResult<impl IntoResponse> {
+    state.0.limiter.check(Action::Login, Caller::addr(addr))?;
+    let invalid = || ApiError::new(Code::InvalidCredentials, "wrong handle or password");
+    let handle = Handle::parse(&body.handle).map_err(|_| invalid())?;
+    // Per account too, whether or not it exists (so the answer does not
+    // tell which handles do): many addresses guessing one password are
+    // as slow as one.
     state
         .0
         .limiter
-        .check(Action::Login, addr.ip().to_string())?;
-    let invalid = || ApiError::new(Code::InvalidCredentials, "wrong handle or password");
-    let handle = Handle::parse(&body.handle).map_err(|_| invalid())?;
+        .check(Action::LoginAccount, Caller::Account(handle.to_string()))?;
     let h = handle.clone();
     let creds = state
         .db(move |r| {
             let Some(user) = r.public().user_id_by_handle(&h)? else {
                 return Ok(None);
             };
-            r.home(user, "credentials")?.credentials(&h)
+            r.home(user, DataClass::Credentials)?.credentials(&h)
         })
-        .await?;
+        .await
+        .map_err(|e| match e.code {
+            // Whoever is asking has not proved who they are: do not name
+            // the region where this account lives.
+            Code::RegionNotHeld => ApiError::new(
+                Code::RegionNotHeld,
+                "this account lives in a region this node does not hold; sign in on a node of the account's home region",
+            ),
+            _ => e,
+        })?;
     let password = body.password;
     let (user, ok) = tokio::task::spawn_blocking(move || match creds {
         Some(c) => (
@@ -105,7 +116,7 @@ pub(crate) async fn create_session(
     let expires_at = state.now() + state.0.config.session_ttl.as_millis() as i64;
     let token = state
         .db(move |r| {
-            let store = r.home(user, "sessions")?;
+            let store = r.home(user, DataClass::Sessions)?;
             let token = auth::new_token(store.region());
             store.create_session(&auth::token_hash(&token), user, expires_at)?;
             Ok(token)
@@ -115,8 +126,14 @@ pub(crate) async fn create_session(
         .db(move |r| r.public().profile_by_id(user))
         .await?
         .ok_or_else(invalid)?;
+    // Strict: no other site's link or form ever carries it; Secure when
+    // the site is served over https.
+    let secure = match &state.0.config.public_url {
+        Some(url) if url.starts_with("https://") => "; Secure",
+        _ => "",
+    };
     let cookie = format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
         state.0.config.session_ttl.as_secs()
     );
     Ok((
@@ -153,10 +170,7 @@ pub(crate) async fn delete_session(
     }
     Ok((
         StatusCode::NO_CONTENT,
-        [(
-            header::SET_COOKIE,
-            format!("{SESSION_COOKIE}=; Path=/; Max-Age=0"),
-        )],
+        [(header::SET_COOKIE, auth::CLEAR_SESSION_COOKIE)],
     ))
 }
 
@@ -175,7 +189,7 @@ async fn profile_view(
         Some(v) if v != profile.id => {
             let id = profile.id;
             state
-                .db(move |r| r.home(v, "follows")?.is_following(v, id))
+                .db(move |r| r.home(v, DataClass::Follows)?.is_following(v, id))
                 .await?
         }
         _ => false,
@@ -198,7 +212,7 @@ async fn my_profile(state: &AppState, user: UserId) -> ApiResult<ProfileView> {
     responses((status = 200, body = ProfileView), (status = 401, body = ErrorBody)))]
 pub(crate) async fn me(
     State(state): State<AppState>,
-    Auth(user): Auth,
+    Auth(user, _): Auth,
 ) -> ApiResult<Json<ProfileView>> {
     Ok(Json(my_profile(&state, user).await?))
 }
@@ -207,7 +221,7 @@ pub(crate) async fn me(
     responses((status = 200, body = ProfileView), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn update_me(
     State(state): State<AppState>,
-    Auth(user): Auth,
+    Auth(user, _): Auth,
     ApiJson(body): ApiJson<ProfileUpdate>,
 ) -> ApiResult<Json<ProfileView>> {
     let display_name = body
@@ -218,8 +232,11 @@ pub(crate) async fn update_me(
     let bio = body.bio.as_deref().map(Bio::parse).transpose()?;
     state
         .db(move |r| {
-            r.home(user, "profile")?
-                .update_profile(user, display_name.as_ref(), bio.as_ref())
+            r.home(user, DataClass::Profile)?.update_profile(
+                user,
+                display_name.as_ref(),
+                bio.as_ref(),
+            )
         })
         .await?;
     Ok(Json(my_profile(&state, user).await?))
@@ -229,14 +246,14 @@ pub(crate) async fn update_me(
     responses((status = 204), (status = 401, body = ErrorBody)))]
 pub(crate) async fn delete_me(
     State(state): State<AppState>,
-    Auth(user): Auth,
-) -> ApiResult<StatusCode> {
+    Auth(user, _): Auth,
+) -> ApiResult<impl IntoResponse> {
     // Logged first, under the pseudonym only: the log keeps that a deletion
     // happened, not who was deleted.
     let trust = state.0.trust.clone();
     let now = state.now();
     let region = state
-        .db(move |r| Ok(r.home(user, "account")?.region().to_string()))
+        .db(move |r| Ok(r.home(user, DataClass::Account)?.region().to_string()))
         .await?;
     tokio::task::spawn_blocking(move || {
         trust.append(&flick_trust::Record::Deletion {
@@ -261,14 +278,18 @@ pub(crate) async fn delete_me(
         .db(move |_| engine.forget_user(user, &removed.videos))
         .await?;
     tracing::info!("account deleted");
-    Ok(StatusCode::NO_CONTENT)
+    // The session went with the account; the browser forgets its cookie.
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, auth::CLEAR_SESSION_COOKIE)],
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/me/analytics", tag = "accounts", security(("bearer" = [])),
     responses((status = 200, body = Analytics), (status = 401, body = ErrorBody)))]
 pub(crate) async fn analytics(
     State(state): State<AppState>,
-    Auth(user): Auth,
+    Auth(user, _): Auth,
 ) -> ApiResult<Json<Analytics>> {
     let now = state.now();
     let a = state
@@ -327,7 +348,9 @@ pub(crate) async fn user_videos(
     let author = UserId(author);
     let records = state
         .db(move |r| match own {
-            true => r.home(author, "uploads")?.own_videos(author, cursor, limit),
+            true => r
+                .home(author, DataClass::Uploads)?
+                .own_videos(author, cursor, limit),
             false => r.public().videos_by_author(author, cursor, limit),
         })
         .await?;

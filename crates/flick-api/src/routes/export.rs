@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
+use flick_domain::DataClass;
 use flick_store::{SqlValue, TableDump};
 use serde_json::{json, Map, Value};
 use tower::ServiceExt;
@@ -51,10 +52,16 @@ pub(crate) async fn export(
     req: Request,
 ) -> ApiResult<Response> {
     let (user, now) = (auth.0, state.now());
+    // An export reads every row of the account and packs its media: a few
+    // an hour is plenty for a person and keeps it from being a lever.
+    state.0.limiter.check(
+        crate::rate_limit::Action::Export,
+        crate::rate_limit::Caller::User(user),
+    )?;
     let tables = state
-        .db(move |r| r.home(user, "everything")?.export_user(user))
+        .db(move |r| r.home(user, DataClass::Everything)?.export_user(user))
         .await?
-        .reveal_to_owner(&auth.owner())
+        .reveal_to_owner(&auth.1)
         .map_err(|e| ApiError::new(crate::error::Code::Forbidden, e.to_string()))?;
     let extra = state.export_extras(user, now).await?;
     let data = json!({
@@ -101,21 +108,29 @@ pub(crate) async fn export(
     .await
     .map_err(|e| ApiError::internal("export task panicked", e))?
     .map_err(|e| ApiError::internal("cannot write export", e))?;
-    // ServeFile opens the file before we return; the temporary path is then
-    // removed while the open handle streams it.
-    let res = ServeFile::new_with_mime(
-        file.path(),
-        &"application/x-tar".parse().expect("valid mime"),
-    )
-    .oneshot(req)
-    .await
-    .map_err(|e| ApiError::internal("serving export failed", e))?;
-    drop(file);
-    let mut res = res.map(Body::new);
+    let mut res = serve_temp_file(file, "application/x-tar", req).await?;
     res.headers_mut().insert(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_static("attachment; filename=\"flick-export.tar\""),
     );
+    Ok(res)
+}
+
+/// Streams a temporary file as the response (with byte ranges), never to
+/// be cached, and removes it.
+pub(crate) async fn serve_temp_file(
+    file: tempfile::NamedTempFile,
+    mime: &str,
+    req: Request,
+) -> ApiResult<Response> {
+    // ServeFile opens the file before we return; the temporary path is then
+    // removed while the open handle streams it.
+    let res = ServeFile::new_with_mime(file.path(), &mime.parse().expect("valid mime"))
+        .oneshot(req)
+        .await
+        .map_err(|e| ApiError::internal("serving a file failed", e))?;
+    drop(file);
+    let mut res = res.map(Body::new);
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)

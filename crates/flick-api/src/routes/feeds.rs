@@ -1,4 +1,4 @@
-use super::{video_page, visible_video, PageQuery};
+use super::{bad_cursor, page_limit, video_page, visible_video, PageQuery};
 use crate::auth::{Auth, MaybeAuth};
 use crate::error::{ApiError, ApiResult, Code, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery};
@@ -7,6 +7,7 @@ use crate::model::*;
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
+use flick_domain::DataClass;
 use flick_domain::{SoundId, VideoId};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -15,12 +16,15 @@ use utoipa::IntoParams;
     responses((status = 200, body = FeedPage), (status = 401, body = ErrorBody)))]
 pub(crate) async fn following(
     State(state): State<AppState>,
-    Auth(me): Auth,
+    Auth(me, _): Auth,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<FeedPage>> {
     let (cursor, limit) = page.parse()?;
     let records = state
-        .db(move |r| r.home(me, "follows")?.following_feed(me, cursor, limit))
+        .db(move |r| {
+            r.home(me, DataClass::Follows)?
+                .following_feed(me, cursor, limit)
+        })
         .await?;
     let page = video_page(&state, Some(me), records, limit).await?;
     Ok(Json(FeedPage {
@@ -41,12 +45,33 @@ pub(crate) async fn following(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ForYouQuery {
     /// 1–50, default 10.
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u32>,
     /// From the previous page's `next_cursor`.
     pub cursor: Option<String>,
+}
+
+/// How deep a For You cursor may reach. A visitor's pages advance by
+/// offset and the ranking is computed up to it, so the offset bounds the
+/// work (and memory) of one request; nobody swipes past a thousand clips
+/// without reloading.
+pub(crate) const MAX_FOR_YOU_OFFSET: usize = 1000;
+
+/// A For You cursor: an offset the API gave out, never beyond
+/// [`MAX_FOR_YOU_OFFSET`].
+fn for_you_offset(cursor: Option<&str>) -> ApiResult<usize> {
+    match cursor {
+        None => Ok(0),
+        Some(c) => c
+            .parse::<usize>()
+            .ok()
+            .filter(|o| *o <= MAX_FOR_YOU_OFFSET)
+            .ok_or_else(bad_cursor),
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/feed/for-you", tag = "feeds", params(ForYouQuery),
@@ -56,16 +81,8 @@ pub(crate) async fn for_you(
     MaybeAuth(viewer): MaybeAuth,
     ApiQuery(q): ApiQuery<ForYouQuery>,
 ) -> ApiResult<Json<FeedPage>> {
-    let limit = q.limit.unwrap_or(10).clamp(1, 50) as usize;
-    let offset = match q.cursor.as_deref() {
-        None => 0,
-        Some(c) => c.parse::<usize>().map_err(|_| {
-            ApiError::new(
-                Code::InvalidCursor,
-                "this cursor is not one the API gave out",
-            )
-        })?,
-    };
+    let limit = page_limit(q.limit, 10)? as usize;
+    let offset = for_you_offset(q.cursor.as_deref())?;
     let mut request = ForYouRequest {
         viewer,
         region: None,
@@ -80,9 +97,9 @@ pub(crate) async fn for_you(
         .db(move |r| {
             // One routing lookup serves the ranking and the likes.
             let home = viewer
-                .map(|user| r.home(user, "recommendation state"))
+                .map(|user| r.home(user, DataClass::RecommendationState))
                 .transpose()?;
-            request.region = home.map(|s| s.region().to_string());
+            request.region = home.map(|s| s.region().clone());
             let picks = engine.recommend(&request)?;
             let ids: Vec<VideoId> = picks.iter().map(|p| p.video).collect();
             let records = r.public().visible_videos(&ids)?;
@@ -102,7 +119,10 @@ pub(crate) async fn for_you(
         .collect();
     let mut reasons: std::collections::HashMap<i64, Vec<String>> =
         picks.into_iter().map(|p| (p.video.0, p.reasons)).collect();
-    let next_cursor = (videos.len() == limit).then(|| (offset + limit).to_string());
+    let next_cursor = (videos.len() == limit)
+        .then_some(offset + limit)
+        .filter(|next| *next <= MAX_FOR_YOU_OFFSET)
+        .map(|next| next.to_string());
     Ok(Json(FeedPage {
         items: videos
             .into_iter()
@@ -129,7 +149,7 @@ pub(crate) async fn why(
     if let Some(me) = viewer {
         let author = video.author_id;
         if state
-            .db(move |r| r.home(me, "follows")?.is_following(me, author))
+            .db(move |r| r.home(me, DataClass::Follows)?.is_following(me, author))
             .await?
         {
             reasons.push(format!("from @{}, whom you follow", video.author_handle));
@@ -182,6 +202,7 @@ pub(crate) async fn sound_videos(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SearchQuery {
     /// A handle or hashtag prefix; a leading `@` or `#` is ignored.
@@ -229,7 +250,7 @@ pub(crate) async fn algorithm(State(state): State<AppState>) -> Json<crate::for_
     responses((status = 204), (status = 401, body = ErrorBody)))]
 pub(crate) async fn refresh_for_you(
     State(state): State<AppState>,
-    Auth(me): Auth,
+    Auth(me, _): Auth,
 ) -> ApiResult<axum::http::StatusCode> {
     let engine = state.0.for_you.clone();
     state.db(move |_| engine.reset_user(me)).await?;

@@ -13,6 +13,7 @@ use crate::AppState;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
+use flick_domain::DataClass;
 use flick_domain::{UserId, VideoId};
 use flick_store::{Cursor, VideoRecord};
 use serde::Deserialize;
@@ -110,6 +111,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/media/{id}/{*path}", get(media::serve_media))
         .merge(web::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::security::middleware,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -130,13 +135,18 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Hea
     }))
 }
 
+/// The bounds of every paged list: `limit` is 1 to this.
+pub(crate) const MAX_PAGE: u32 = 50;
+
 /// `?cursor=&limit=` of every paged list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PageQuery {
     /// From the previous page's `next_cursor`.
     pub cursor: Option<String>,
     /// 1–50, default 20.
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u32>,
 }
 
@@ -144,15 +154,34 @@ impl PageQuery {
     pub fn parse(&self) -> ApiResult<(Option<Cursor>, u32)> {
         let cursor = match &self.cursor {
             None => None,
-            Some(c) => Some(Cursor::decode(c).ok_or_else(|| {
-                ApiError::new(
-                    Code::InvalidCursor,
-                    "this cursor is not one the API gave out",
-                )
-            })?),
+            Some(c) => Some(
+                Cursor::decode(c)
+                    .filter(|c| c.created_at >= 0 && c.id >= 0)
+                    .ok_or_else(bad_cursor)?,
+            ),
         };
-        Ok((cursor, self.limit.unwrap_or(20).clamp(1, 50)))
+        Ok((cursor, page_limit(self.limit, 20)?))
     }
+}
+
+/// `limit` of a paged list: 1 to [`MAX_PAGE`], `default` when absent. Out of
+/// range is the caller's mistake, said so, rather than silently clamped.
+pub(crate) fn page_limit(limit: Option<u32>, default: u32) -> ApiResult<u32> {
+    match limit {
+        None => Ok(default),
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::new(
+            Code::InvalidQuery,
+            format!("limit must be 1 to {MAX_PAGE}, not {n}"),
+        )),
+    }
+}
+
+pub(crate) fn bad_cursor() -> ApiError {
+    ApiError::new(
+        Code::InvalidCursor,
+        "this cursor is not one the API gave out; start again without `cursor`",
+    )
 }
 
 pub(crate) fn next_cursor<T>(
@@ -179,7 +208,7 @@ pub(crate) async fn video_views(
         Some(user) => {
             let ids: Vec<VideoId> = records.iter().map(|r| r.id).collect();
             state
-                .db(move |r| r.home(user, "likes")?.liked_among(user, &ids))
+                .db(move |r| r.home(user, DataClass::Likes)?.liked_among(user, &ids))
                 .await?
         }
         None => Default::default(),

@@ -1,13 +1,15 @@
 use super::{next_cursor, user_by_handle, visible_video, PageQuery};
 use crate::auth::{Auth, MaybeAuth};
+use crate::client::ClientAddr;
 use crate::error::{ApiError, ApiResult, Code, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::model::*;
-use crate::rate_limit::Action;
+use crate::rate_limit::{Action, Caller};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
+use flick_domain::DataClass;
 use flick_domain::{CommentBody, CommentId, VideoId, WatchReport};
 
 async fn follow_state(
@@ -26,7 +28,7 @@ async fn follow_state(
     let now = state.now();
     let followers = state
         .db(move |r| {
-            let s = r.home(me, "follows")?;
+            let s = r.home(me, DataClass::Follows)?;
             if follow {
                 s.follow(me, target, now)?;
             } else {
@@ -46,7 +48,7 @@ async fn follow_state(
     responses((status = 200, body = FollowState), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn follow(
     State(state): State<AppState>,
-    Auth(me): Auth,
+    Auth(me, _): Auth,
     ApiPath(handle): ApiPath<String>,
 ) -> ApiResult<Json<FollowState>> {
     follow_state(&state, &handle, true, me).await
@@ -57,7 +59,7 @@ pub(crate) async fn follow(
     responses((status = 200, body = FollowState), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn unfollow(
     State(state): State<AppState>,
-    Auth(me): Auth,
+    Auth(me, _): Auth,
     ApiPath(handle): ApiPath<String>,
 ) -> ApiResult<Json<FollowState>> {
     follow_state(&state, &handle, false, me).await
@@ -73,7 +75,7 @@ async fn set_like(
     let now = state.now();
     let likes = state
         .db(move |r| {
-            let s = r.home(me, "likes")?;
+            let s = r.home(me, DataClass::Likes)?;
             if like {
                 s.like(me, id, now)?;
             } else {
@@ -90,7 +92,7 @@ async fn set_like(
     responses((status = 200, body = LikeState), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn like(
     State(state): State<AppState>,
-    Auth(me): Auth,
+    Auth(me, _): Auth,
     ApiPath(id): ApiPath<VideoId>,
 ) -> ApiResult<Json<LikeState>> {
     set_like(&state, me, id, true).await
@@ -101,7 +103,7 @@ pub(crate) async fn like(
     responses((status = 200, body = LikeState), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn unlike(
     State(state): State<AppState>,
-    Auth(me): Auth,
+    Auth(me, _): Auth,
     ApiPath(id): ApiPath<VideoId>,
 ) -> ApiResult<Json<LikeState>> {
     set_like(&state, me, id, false).await
@@ -132,16 +134,19 @@ pub(crate) async fn list_comments(
     responses((status = 201, body = CommentView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub(crate) async fn add_comment(
     State(state): State<AppState>,
-    Auth(me): Auth,
+    Auth(me, _): Auth,
     ApiPath(id): ApiPath<VideoId>,
     ApiJson(body): ApiJson<NewComment>,
 ) -> ApiResult<(StatusCode, Json<CommentView>)> {
-    state.0.limiter.check(Action::Comment, me.to_string())?;
+    state.0.limiter.check(Action::Comment, Caller::User(me))?;
     let body = CommentBody::parse(body.body.trim())?;
     visible_video(&state, id).await?;
     let now = state.now();
     let comment = state
-        .db(move |r| r.home(me, "interactions")?.add_comment(id, me, &body, now))
+        .db(move |r| {
+            r.home(me, DataClass::Interactions)?
+                .add_comment(id, me, &body, now)
+        })
         .await?;
     Ok((StatusCode::CREATED, Json(comment.into())))
 }
@@ -151,7 +156,7 @@ pub(crate) async fn add_comment(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn delete_comment(
     State(state): State<AppState>,
-    Auth(me): Auth,
+    Auth(me, _): Auth,
     ApiPath(id): ApiPath<CommentId>,
 ) -> ApiResult<StatusCode> {
     let (author, _) = state
@@ -174,17 +179,32 @@ pub(crate) async fn delete_comment(
 pub(crate) async fn share(
     State(state): State<AppState>,
     MaybeAuth(me): MaybeAuth,
+    ClientAddr(addr): ClientAddr,
     ApiPath(id): ApiPath<VideoId>,
     headers: HeaderMap,
 ) -> ApiResult<Json<ShareLink>> {
-    visible_video(&state, id).await?;
+    let who = me.map_or_else(|| Caller::addr(addr), Caller::User);
+    state.0.limiter.check(Action::Share, who.clone())?;
+    let video = visible_video(&state, id).await?;
+    let counted = state.0.counted.share(who, id);
     let now = state.now();
-    let shares = state
-        .db(move |r| match me {
-            Some(me) => r.home(me, "interactions")?.add_share(id, Some(me), now),
-            None => r.public().add_share(id, None, now),
-        })
-        .await?;
+    let shares = match me {
+        Some(me) => {
+            state
+                .db(move |r| {
+                    r.home(me, DataClass::Interactions)?
+                        .add_share(id, Some(me), counted, now)
+                })
+                .await?
+        }
+        None if counted => {
+            state
+                .db(move |r| r.public().add_share(id, None, true, now))
+                .await?
+        }
+        // A visitor's repeat share: nothing to record.
+        None => video.shares,
+    };
     let base = match &state.0.config.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => format!(
@@ -207,9 +227,12 @@ pub(crate) async fn share(
 pub(crate) async fn record_view(
     State(state): State<AppState>,
     MaybeAuth(me): MaybeAuth,
+    ClientAddr(addr): ClientAddr,
     ApiPath(id): ApiPath<VideoId>,
     ApiJson(body): ApiJson<ViewReport>,
 ) -> ApiResult<StatusCode> {
+    let who = me.map_or_else(|| Caller::addr(addr), Caller::User);
+    state.0.limiter.check(Action::View, who.clone())?;
     let report =
         WatchReport::new(body.watched_ms, body.completed, body.loops).ok_or_else(|| {
             ApiError::new(
@@ -222,13 +245,19 @@ pub(crate) async fn record_view(
             )
         })?;
     visible_video(&state, id).await?;
+    // Loops are their own figure (in the report); the public view count
+    // counts a viewer once per window.
+    let counted = state.0.counted.view(who, id);
     let now = state.now();
     state
         .db(move |r| match me {
-            Some(me) => r
-                .home(me, "watch history")?
-                .add_view(id, Some(me), report, now),
-            None => r.public().add_view(id, None, report, now),
+            Some(me) => {
+                r.home(me, DataClass::WatchHistory)?
+                    .add_view(id, Some(me), report, counted, now)
+            }
+            None if counted => r.public().add_view(id, None, report, true, now),
+            // A visitor's repeat view: no history, no count, nothing to do.
+            None => Ok(()),
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -239,13 +268,16 @@ pub(crate) async fn record_view(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn not_interested(
     State(state): State<AppState>,
-    Auth(me): Auth,
+    Auth(me, _): Auth,
     ApiPath(id): ApiPath<VideoId>,
 ) -> ApiResult<StatusCode> {
     visible_video(&state, id).await?;
     let now = state.now();
     state
-        .db(move |r| r.home(me, "interactions")?.mark_not_interested(me, id, now))
+        .db(move |r| {
+            r.home(me, DataClass::Interactions)?
+                .mark_not_interested(me, id, now)
+        })
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,7 +5,6 @@ use super::user_by_handle;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, Code, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery};
-use crate::trust::may_audit;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::header;
@@ -13,7 +12,8 @@ use axum::response::IntoResponse;
 use axum::Json;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use flick_domain::UserId;
+use flick_domain::DataClass;
+use flick_domain::{AccessRequest, UserId};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -31,9 +31,9 @@ fn text(body: String) -> impl IntoResponse {
 
 async fn require_auditor(state: &AppState, user: UserId) -> ApiResult<()> {
     let role = state
-        .db(move |r| r.home(user, "account")?.role(user))
+        .db(move |r| r.home(user, DataClass::Account)?.role(user))
         .await?;
-    if may_audit(role) {
+    if role.may_audit() {
         Ok(())
     } else {
         Err(ApiError::new(
@@ -68,6 +68,7 @@ pub(crate) async fn verifier_key(State(state): State<AppState>) -> impl IntoResp
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EntriesQuery {
     /// First index (inclusive).
@@ -80,7 +81,7 @@ pub(crate) struct EntriesQuery {
     responses((status = 200, description = "entries with their exact leaf bytes (base64) and decoded records"), (status = 403, body = ErrorBody)))]
 pub(crate) async fn entries(
     State(state): State<AppState>,
-    Auth(me): Auth,
+    Auth(me, _): Auth,
     ApiQuery(q): ApiQuery<EntriesQuery>,
 ) -> ApiResult<Json<Value>> {
     require_auditor(&state, me).await?;
@@ -96,6 +97,7 @@ pub(crate) async fn entries(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct InclusionQuery {
     pub index: u64,
@@ -106,7 +108,7 @@ pub(crate) struct InclusionQuery {
     responses((status = 200, description = "RFC 9162 inclusion proof: base64 hashes"), (status = 403, body = ErrorBody)))]
 pub(crate) async fn inclusion(
     State(state): State<AppState>,
-    Auth(me): Auth,
+    Auth(me, _): Auth,
     ApiQuery(q): ApiQuery<InclusionQuery>,
 ) -> ApiResult<Json<Value>> {
     require_auditor(&state, me).await?;
@@ -125,6 +127,7 @@ pub(crate) async fn inclusion(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ConsistencyQuery {
     pub first: u64,
@@ -135,7 +138,7 @@ pub(crate) struct ConsistencyQuery {
     responses((status = 200, description = "RFC 9162 consistency proof: base64 hashes"), (status = 403, body = ErrorBody)))]
 pub(crate) async fn consistency(
     State(state): State<AppState>,
-    Auth(me): Auth,
+    Auth(me, _): Auth,
     ApiQuery(q): ApiQuery<ConsistencyQuery>,
 ) -> ApiResult<Json<Value>> {
     require_auditor(&state, me).await?;
@@ -152,65 +155,95 @@ pub(crate) async fn consistency(
     responses((status = 200, description = "the whole log with a signed head per size: the input of `flick audit verify`"), (status = 403, body = ErrorBody)))]
 pub(crate) async fn log_export(
     State(state): State<AppState>,
-    Auth(me): Auth,
-) -> ApiResult<Json<flick_trust::ExportFile>> {
+    Auth(me, _): Auth,
+    req: axum::extract::Request,
+) -> ApiResult<axum::response::Response> {
     require_auditor(&state, me).await?;
     let log = state.0.trust.log.clone();
-    Ok(Json(
-        blocking(move || {
-            log.export()
-                .map_err(|e| ApiError::internal("exporting the log", e))
-        })
-        .await?,
-    ))
+    let dir = state.0.layout.uploads();
+    // Written to a temporary file a chunk of entries at a time, then
+    // streamed from it: memory stays flat however long the log is.
+    let file = blocking(move || {
+        let tmp = tempfile::Builder::new()
+            .prefix("log-export-")
+            .suffix(".json")
+            .tempfile_in(dir)
+            .map_err(|e| ApiError::internal("cannot create the log export", e))?;
+        log.export_to(tmp.as_file())
+            .map_err(|e| ApiError::internal("exporting the log", e))?;
+        Ok(tmp)
+    })
+    .await?;
+    super::export::serve_temp_file(file, "application/json", req).await
 }
 
 #[utoipa::path(get, path = "/api/v1/transparency/stats", tag = "transparency", security(("bearer" = [])),
     responses((status = 200, description = "aggregate counts: accesses by purpose and role, denials, exports, deletions, releases"), (status = 403, body = ErrorBody)))]
-pub(crate) async fn stats(State(state): State<AppState>, Auth(me): Auth) -> ApiResult<Json<Value>> {
+pub(crate) async fn stats(
+    State(state): State<AppState>,
+    Auth(me, _): Auth,
+) -> ApiResult<Json<Value>> {
     require_auditor(&state, me).await?;
     let log = state.0.trust.log.clone();
-    let entries = blocking(move || {
-        log.entries(0, log.size())
-            .map_err(|e| ApiError::internal("reading the log", e))
+    blocking(move || {
+        let mut stats = Stats::default();
+        let size = log
+            .for_each_entry(|e| {
+                stats.add(&e.record);
+                Ok(())
+            })
+            .map_err(|e| ApiError::internal("reading the log", e))?;
+        Ok(Json(stats.into_json(size)))
     })
-    .await?;
-    let (mut by_purpose, mut by_role, mut by_type) = (
-        BTreeMap::<String, u64>::new(),
-        BTreeMap::<String, u64>::new(),
-        BTreeMap::<String, u64>::new(),
-    );
-    let (mut denied, mut cross_region) = (0u64, 0u64);
-    for e in &entries {
-        let r = &e.record;
+    .await
+}
+
+/// The auditor's aggregate counts, added up one record at a time.
+#[derive(Default)]
+struct Stats {
+    by_purpose: BTreeMap<String, u64>,
+    by_role: BTreeMap<String, u64>,
+    by_type: BTreeMap<String, u64>,
+    denied: u64,
+    cross_region: u64,
+}
+
+impl Stats {
+    fn add(&mut self, r: &Value) {
         let kind = r["type"].as_str().unwrap_or("unknown").to_owned();
         if kind == "access" {
-            *by_purpose
+            *self
+                .by_purpose
                 .entry(r["purpose"].as_str().unwrap_or("").to_owned())
                 .or_default() += 1;
-            *by_role
+            *self
+                .by_role
                 .entry(r["role"].as_str().unwrap_or("").to_owned())
                 .or_default() += 1;
             if r["decision"] == "denied" {
-                denied += 1;
+                self.denied += 1;
                 if r["role"] == crate::trust::NODE_ROLE {
-                    cross_region += 1;
+                    self.cross_region += 1;
                 }
             }
         }
-        *by_type.entry(kind).or_default() += 1;
+        *self.by_type.entry(kind).or_default() += 1;
     }
-    Ok(Json(json!({
-        "tree_size": entries.len(),
-        "records_by_type": by_type,
-        "accesses_by_purpose": by_purpose,
-        "accesses_by_role": by_role,
-        "accesses_denied": denied,
-        "cross_region_denials": cross_region,
-    })))
+
+    fn into_json(self, size: u64) -> Value {
+        json!({
+            "tree_size": size,
+            "records_by_type": self.by_type,
+            "accesses_by_purpose": self.by_purpose,
+            "accesses_by_role": self.by_role,
+            "accesses_denied": self.denied,
+            "cross_region_denials": self.cross_region,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PurposeQuery {
     /// Why the data is needed, 10–300 characters. Logged.
@@ -223,19 +256,21 @@ pub(crate) struct PurposeQuery {
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn admin_user_data(
     State(state): State<AppState>,
-    Auth(me): Auth,
+    Auth(me, _): Auth,
     ApiPath(handle): ApiPath<String>,
     ApiQuery(q): ApiQuery<PurposeQuery>,
 ) -> ApiResult<Json<Value>> {
     let subject = user_by_handle(&state, &handle).await?;
-    let role = state.db(move |r| r.home(me, "account")?.role(me)).await?;
+    let role = state
+        .db(move |r| r.home(me, DataClass::Account)?.role(me))
+        .await?;
     // Another region's subject is refused (and logged) here by the store,
     // before any gate decision: this node could not read the data anyway.
     let region = state
         .db(move |r| {
-            Ok(r.home(subject, "account_and_activity")?
+            Ok(r.home(subject, DataClass::AccountAndActivity)?
                 .region()
-                .to_string())
+                .clone())
         })
         .await?;
     let trust = state.0.trust.clone();
@@ -243,18 +278,20 @@ pub(crate) async fn admin_user_data(
     let purpose = q.purpose.unwrap_or_default();
     let permit = blocking(move || {
         trust.gate(
-            me,
-            role,
-            "account_and_activity",
-            subject,
-            &region,
-            &purpose,
+            &AccessRequest {
+                actor: me,
+                role,
+                class: DataClass::AccountAndActivity,
+                subject,
+                region: &region,
+                purpose: &purpose,
+            },
             now,
         )
     })
     .await?;
     let tables = state
-        .db(move |r| r.home(subject, "everything")?.export_user(subject))
+        .db(move |r| r.home(subject, DataClass::Everything)?.export_user(subject))
         .await?
         .reveal_through_gate(&permit)
         .map_err(|e| ApiError::new(Code::Forbidden, e.to_string()))?;

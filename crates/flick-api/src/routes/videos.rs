@@ -3,12 +3,13 @@ use crate::auth::{Auth, MaybeAuth};
 use crate::error::{ApiError, ApiResult, Code, ErrorBody};
 use crate::extract::ApiPath;
 use crate::model::*;
-use crate::rate_limit::Action;
+use crate::rate_limit::{Action, Caller};
 use crate::AppState;
 use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::{Multipart, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
+use flick_domain::DataClass;
 use flick_domain::{Caption, VideoId};
 use flick_store::{NewVideo, StoreError};
 use std::path::{Path, PathBuf};
@@ -26,11 +27,22 @@ impl TempUpload {
         self.path.as_deref().expect("only taken by persist")
     }
 
-    /// Moves the file to `to`, ending the guard's duty.
+    /// Moves the file to `to`, ending the guard's duty. Durable when it
+    /// returns: the file was fsynced as it was written, and the folder that
+    /// now names it is fsynced here, or a power cut could lose the rename.
     async fn persist(mut self, to: &Path) -> std::io::Result<()> {
         let from = self.path.take().expect("persist is called once");
         if let Err(e) = tokio::fs::rename(&from, to).await {
             let _ = std::fs::remove_file(&from);
+            return Err(e);
+        }
+        let dir = to.parent().unwrap_or(Path::new(".")).to_owned();
+        let synced = tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|r| r);
+        if let Err(e) = synced {
+            let _ = std::fs::remove_file(to);
             return Err(e);
         }
         Ok(())
@@ -136,7 +148,7 @@ fn accepted(id: VideoId) -> (StatusCode, Json<UploadAccepted>) {
         (status = 413, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub(crate) async fn upload(
     State(state): State<AppState>,
-    Auth(user): Auth,
+    Auth(user, _): Auth,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<(StatusCode, Json<UploadAccepted>)> {
@@ -159,7 +171,7 @@ pub(crate) async fn upload(
     if let Some(key) = key.clone() {
         if let Some(id) = state
             .db(move |r| {
-                r.home(user, "uploads")?
+                r.home(user, DataClass::Uploads)?
                     .video_by_idempotency_key(user, &key)
             })
             .await?
@@ -170,7 +182,8 @@ pub(crate) async fn upload(
             return Ok(accepted(id));
         }
     }
-    state.0.limiter.check(Action::Upload, user.to_string())?;
+    state.0.limiter.check(Action::Upload, Caller::User(user))?;
+    let _slot = state.0.admission.upload(user)?;
     // Refuse an announced oversize body before reading any of it.
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -208,6 +221,7 @@ pub(crate) async fn upload(
         ),
     };
 
+    let _checking = state.0.admission.check().await?;
     match flick_media::inspect(&state.0.tools, file.path(), &state.0.config.limits).await {
         Ok(_) => {}
         Err(Ok(rejection)) => return Err(rejection.into()),
@@ -219,12 +233,15 @@ pub(crate) async fn upload(
     file.persist(&original)
         .await
         .map_err(|e| ApiError::internal("cannot keep upload", e))?;
+    // A crash here leaves an original no upload row names: the start-up
+    // sweep removes it.
+    flick_store::crash_point("upload-after-persist");
     let now = state.now();
     let created = state
         .db({
             let key = key.clone();
             move |r| {
-                let s = r.home(user, "uploads")?;
+                let s = r.home(user, DataClass::Uploads)?;
                 let new = NewVideo {
                     id,
                     author: user,
@@ -279,7 +296,7 @@ pub(crate) async fn get_video(
         .db(move |r| match r.public().video(id)? {
             Some(v) => Ok(Some(v)),
             None => match viewer {
-                Some(me) => r.home(me, "uploads")?.upload(me, id),
+                Some(me) => r.home(me, DataClass::Uploads)?.upload(me, id),
                 None => Ok(None),
             },
         })
@@ -295,7 +312,7 @@ pub(crate) async fn get_video(
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn delete_video(
     State(state): State<AppState>,
-    Auth(user): Auth,
+    Auth(user, _): Auth,
     ApiPath(id): ApiPath<VideoId>,
 ) -> ApiResult<StatusCode> {
     let now = state.now();
@@ -304,7 +321,7 @@ pub(crate) async fn delete_video(
             Some(v) if v.deleted => Ok(None),
             Some(v) if v.author_id != user => Ok(Some(false)),
             _ => Ok(r
-                .home(user, "uploads")?
+                .home(user, DataClass::Uploads)?
                 .delete_video(user, id, now)?
                 .then_some(true)),
         })

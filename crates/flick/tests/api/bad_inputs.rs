@@ -122,7 +122,22 @@ async fn bad_inputs_are_refused_cleanly() {
             "yuv420p",
         ],
     );
+    // Motion JPEG in a MOV, as old cameras write it: an accepted container
+    // with a codec that is not.
     let mjpeg = ffmpeg(
+        dir,
+        "camera.mov",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=320x240:d=2",
+            "-c:v",
+            "mjpeg",
+        ],
+    );
+    // AVI decodes fine, but only MP4/MOV and Matroska/WebM are accepted.
+    let avi = ffmpeg(
         dir,
         "camera.avi",
         &[
@@ -131,7 +146,7 @@ async fn bad_inputs_are_refused_cleanly() {
             "-i",
             "testsrc2=s=320x240:d=2",
             "-c:v",
-            "mjpeg",
+            "mpeg4",
         ],
     );
     let oversize = dir.join("oversize.mp4");
@@ -148,6 +163,7 @@ async fn bad_inputs_are_refused_cleanly() {
         (&too_short, "", 422, "video_too_short"),
         (&huge_frames, "", 422, "dimensions_too_large"),
         (&mjpeg, "", 422, "unsupported_codec"),
+        (&avi, "", 422, "not_a_video"),
         (&oversize, "", 413, "payload_too_large"),
         (&whole, &"x".repeat(301), 422, "caption_too_long"),
     ];

@@ -24,8 +24,12 @@ pub const GENEROUS_LIMITS: &str = r#"
 [rate_limits]
 signup = { burst = 1000, per_secs = 1 }
 login = { burst = 1000, per_secs = 1 }
+login_account = { burst = 1000, per_secs = 1 }
 upload = { burst = 1000, per_secs = 1 }
 comment = { burst = 1000, per_secs = 1 }
+export = { burst = 1000, per_secs = 1 }
+view = { burst = 1000, per_secs = 1 }
+share = { burst = 1000, per_secs = 1 }
 "#;
 
 pub fn spawn_app() -> TestApp {
@@ -34,10 +38,18 @@ pub fn spawn_app() -> TestApp {
 
 pub fn spawn_app_with(config: &str) -> TestApp {
     let tmp = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    start(tmp, config.to_owned())
+    start(tmp, config.to_owned(), None)
 }
 
-fn start(tmp: std::sync::Arc<TempDir>, config: String) -> TestApp {
+/// A server that aborts, as a power cut would stop it, when it reaches the
+/// crash point `point` (see `flick_store::crash_point`). `restart` starts
+/// one without it.
+pub fn spawn_app_crashing_at(point: &str) -> TestApp {
+    let tmp = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    start(tmp, GENEROUS_LIMITS.to_owned(), Some(point))
+}
+
+fn start(tmp: std::sync::Arc<TempDir>, config: String, crash_at: Option<&str>) -> TestApp {
     let data_dir = tmp.path().join("data");
     let config_path = tmp.path().join("flick.toml");
     std::fs::write(&config_path, &config).unwrap();
@@ -45,6 +57,9 @@ fn start(tmp: std::sync::Arc<TempDir>, config: String) -> TestApp {
     // can signal the whole group like ctrl-c or `systemctl stop` does.
     let mut command = Command::new(env!("CARGO_BIN_EXE_flick"));
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    if let Some(point) = crash_at {
+        command.env("FLICK_CRASH_AT", point);
+    }
     let mut child = command
         .args([
             "--config",
@@ -146,7 +161,7 @@ impl TestApp {
         if self.child.is_some() {
             self.crash();
         }
-        start(self.tmp.clone(), self.config.clone())
+        start(self.tmp.clone(), self.config.clone(), None)
     }
 
     pub async fn request(

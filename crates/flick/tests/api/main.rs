@@ -7,6 +7,7 @@ mod harness;
 mod accounts;
 mod bad_inputs;
 mod for_you;
+mod hardening;
 mod media;
 mod regions;
 mod rights;
