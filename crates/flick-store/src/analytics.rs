@@ -1,5 +1,4 @@
-use crate::{RegionCode, Result, Store};
-use flick_domain::DataClass;
+use crate::{Result, Store};
 use flick_domain::{SoundId, UserId, VideoId};
 use rusqlite::params;
 
@@ -80,78 +79,6 @@ impl Store {
         Ok(CreatorAnalytics { videos, daily })
     }
 
-    /// Deletes an account of this region: its public profile, videos,
-    /// comments and sounds; its protected rows here (through the
-    /// `accounts` cascade); the counts it contributed to others' videos and
-    /// profiles; and this region's rows pointing at it. For each region in
-    /// `other_regions` a purge is left, so the nodes holding them remove
-    /// their rows pointing at the account too.
-    pub fn delete_user(
-        &self,
-        user: UserId,
-        other_regions: &[RegionCode],
-        now: i64,
-    ) -> Result<DeletedAccount> {
-        let mut conn = self.write();
-        self.guard(&conn, user, DataClass::Account)?;
-        let tx = conn.transaction()?;
-        let videos: Vec<VideoId> = tx
-            .prepare("SELECT id FROM videos WHERE author_id = ?1 UNION SELECT id FROM uploads WHERE author_id = ?1")?
-            .query_map([user.0], |r| Ok(VideoId(r.get(0)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        let sounds = tx
-            .prepare("SELECT id FROM sounds WHERE author_id = ?1")?
-            .query_map([user.0], |r| Ok(SoundId(r.get(0)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        // Counters on other people's videos and profiles drop what this
-        // account added.
-        tx.execute(
-            "UPDATE videos SET like_count = like_count - (SELECT COUNT(*) FROM likes l WHERE l.video_id = videos.id AND l.user_id = ?1),
-                comment_count = comment_count - (SELECT COUNT(*) FROM comments c WHERE c.video_id = videos.id AND c.author_id = ?1),
-                share_count = share_count - (SELECT COUNT(*) FROM shares s WHERE s.video_id = videos.id AND s.user_id = ?1)
-             WHERE author_id != ?1",
-            [user.0],
-        )?;
-        tx.execute(
-            "UPDATE daily_stats SET likes = likes - (SELECT COUNT(*) FROM likes l
-                WHERE l.user_id = ?1 AND l.video_id = daily_stats.video_id
-                  AND date(l.created_at / 1000, 'unixepoch') = daily_stats.day)
-             WHERE video_id IN (SELECT video_id FROM likes WHERE user_id = ?1)",
-            [user.0],
-        )?;
-        tx.execute(
-            "UPDATE users SET follower_count = follower_count - 1
-             WHERE id IN (SELECT followee_id FROM follows WHERE follower_id = ?1)",
-            [user.0],
-        )?;
-        purge_references(&tx, &[user], &videos)?;
-        // Every region's recommender drops the videos, including on nodes
-        // that cannot run this account's deletion themselves.
-        tx.execute(
-            "INSERT INTO catalogue (video_id, kind, created_at)
-             SELECT id, 'unpublish', ?2 FROM videos WHERE author_id = ?1 AND deleted_at IS NULL",
-            params![user.0, now],
-        )?;
-        tx.execute("DELETE FROM users WHERE id = ?1", [user.0])?;
-        tx.execute("DELETE FROM accounts WHERE id = ?1", [user.0])?;
-        for region in other_regions {
-            tx.execute(
-                "INSERT OR IGNORE INTO purges (region, kind, id) VALUES (?1, 'user', ?2)",
-                params![region.as_str(), user.0],
-            )?;
-            for v in &videos {
-                tx.execute(
-                    "INSERT OR IGNORE INTO purges (region, kind, id) VALUES (?1, 'video', ?2)",
-                    params![region.as_str(), v.0],
-                )?;
-            }
-        }
-        tx.commit()?;
-        self.homes.forget(user);
-        checkpoint(&conn)?;
-        Ok(DeletedAccount { videos, sounds })
-    }
-
     /// Removes this region's rows that point at accounts or videos deleted
     /// on a node that could not reach this region.
     pub fn run_purges(&self) -> Result<usize> {
@@ -174,11 +101,15 @@ impl Store {
         // A commit spans two files and is atomic per file only: a crash in
         // the middle of an account's creation or deletion can leave one
         // side. Such halves are unusable; remove them.
+        // Accounts whose deletion is in progress are left to
+        // `finish_interrupted_deletions`, which knows what each side needs.
         let halves = tx.execute(
-            "DELETE FROM accounts WHERE id NOT IN (SELECT id FROM users)",
+            "DELETE FROM accounts WHERE id NOT IN (SELECT id FROM users)
+               AND id NOT IN (SELECT user_id FROM deletions)",
             [],
         )? + tx.execute(
-            "DELETE FROM users WHERE region = ?1 AND id NOT IN (SELECT id FROM accounts)",
+            "DELETE FROM users WHERE region = ?1 AND id NOT IN (SELECT id FROM accounts)
+               AND id NOT IN (SELECT user_id FROM deletions)",
             [self.region.as_str()],
         )?;
         if halves > 0 {
@@ -205,7 +136,7 @@ impl Store {
 /// Drops this region's rows pointing at deleted accounts and their videos:
 /// follows of them (moving the followers' counts), and every interaction
 /// with their videos.
-fn purge_references(
+pub(crate) fn purge_references(
     tx: &rusqlite::Transaction<'_>,
     users: &[UserId],
     videos: &[VideoId],
@@ -233,7 +164,7 @@ fn purge_references(
 /// Moves the WAL into the database files and truncates it, so deleted rows
 /// do not linger in the log file. Readers (here, or another node on the
 /// same public file) can hold it up for a moment.
-fn checkpoint(conn: &rusqlite::Connection) -> Result<()> {
+pub(crate) fn checkpoint(conn: &rusqlite::Connection) -> Result<()> {
     for attempt in 0.. {
         // Without a schema name this checkpoints every attached file.
         let (busy, _, _): (i64, i64, i64) =

@@ -22,6 +22,7 @@
 
 mod accounts;
 mod analytics;
+mod deletion;
 mod events;
 mod export;
 mod jobs;

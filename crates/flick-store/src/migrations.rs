@@ -115,7 +115,8 @@ CREATE TABLE purges (
 );
 "#];
 
-pub(crate) const REGION: &[&str] = &[r#"
+pub(crate) const REGION: &[&str] = &[
+    r#"
 CREATE TABLE accounts (
     id            INTEGER PRIMARY KEY,
     password_hash TEXT NOT NULL,
@@ -221,7 +222,27 @@ CREATE TABLE events (
 CREATE INDEX events_user ON events(user_id);
 CREATE INDEX events_video ON events(video_id);
 CREATE INDEX events_creator ON events(creator_id);
-"#];
+"#,
+    r#"
+-- Account deletions in progress. The intent is written before any row
+-- goes, with every figure the public file will need once this file's rows
+-- are gone (see deletion.rs); a deletion a crash interrupted is finished
+-- at the next start.
+CREATE TABLE deletions (
+    user_id    INTEGER PRIMARY KEY,
+    started_at INTEGER NOT NULL
+);
+CREATE TABLE deletion_steps (
+    user_id INTEGER NOT NULL REFERENCES deletions(user_id) ON DELETE CASCADE,
+    kind    TEXT NOT NULL CHECK (kind IN ('video', 'sound', 'like', 'like_day', 'share',
+                                          'followee', 'follower', 'purge_region')),
+    target  INTEGER NOT NULL DEFAULT 0,
+    label   TEXT NOT NULL DEFAULT '',
+    n       INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX deletion_steps_user ON deletion_steps(user_id);
+"#,
+];
 
 /// The tables the migrations create, by name.
 pub(crate) fn table_names(migrations: &[&'static str]) -> Vec<&'static str> {

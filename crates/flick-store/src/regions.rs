@@ -188,6 +188,19 @@ impl Regions {
     /// the account, every other held region drops its rows pointing at them,
     /// and regions not held get a purge to run when a node holding them
     /// starts.
+    /// Finishes, in every held region, the account deletions a crash
+    /// interrupted (see `deletion.rs`); returns what each removed.
+    pub fn finish_interrupted_deletions(
+        &self,
+        now: i64,
+    ) -> Result<Vec<(UserId, crate::DeletedAccount)>> {
+        let mut out = Vec::new();
+        for store in &self.held {
+            out.extend(store.finish_interrupted_deletions(now)?);
+        }
+        Ok(out)
+    }
+
     pub fn delete_user(&self, user: UserId, now: i64) -> Result<crate::DeletedAccount> {
         let home = self.home(user, DataClass::Account)?;
         let others: Vec<RegionCode> = self

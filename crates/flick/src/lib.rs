@@ -291,6 +291,20 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
             let _ = std::fs::remove_file(entry.path());
         }
     }
+    // Before the orphan sweep (an interrupted deletion still names its
+    // uploads) and before any purge (which would take a half for an orphan).
+    let finished = regions
+        .finish_interrupted_deletions(system_clock())
+        .context("finishing account deletions a crash interrupted")?;
+    for (_, deleted) in &finished {
+        for video in &deleted.videos {
+            layout.remove_video(*video);
+            let _ = std::fs::remove_file(layout.original(*video));
+        }
+        for sound in &deleted.sounds {
+            let _ = std::fs::remove_file(layout.sound(*sound));
+        }
+    }
     sweep_orphaned_originals(&regions, &layout)?;
     flick_media::check_tools(&settings.tools)
         .await
@@ -317,6 +331,10 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
         models.push((region, Arc::new(model)));
     }
     let for_you = Arc::new(RegionalForYou::new(regions.clone(), models));
+    for (user, deleted) in &finished {
+        flick_api::ForYou::forget_user(&*for_you, *user, &deleted.videos)
+            .context("forgetting a deleted account in the recommender")?;
+    }
     // Each start is on the record: which code and which ranking run from here.
     trust
         .append(&flick_trust::Record::Release {

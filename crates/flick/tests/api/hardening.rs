@@ -696,3 +696,90 @@ async fn a_clip_deleted_during_its_transcode_leaves_no_sound() {
         assert_eq!(app.files(sub), Vec::<String>::new(), "{sub}/");
     }
 }
+
+/// An account deletion cut by a crash at any point between its commits is
+/// finished at the next start: nothing of the account is left, and the
+/// counts it added to others are gone exactly once.
+#[tokio::test]
+async fn an_account_deletion_cut_by_a_crash_is_finished_at_start() {
+    for point in [
+        "delete-account-after-intent",
+        "delete-account-after-region",
+        "delete-account-after-public",
+    ] {
+        let app = spawn_app_crashing_at(point);
+        let ana = app.signup("ana").await;
+        let bo = app.signup("bo").await;
+        let clip = make_clip(app.tmp.path(), "c.mp4", Clip::default());
+        let bos = app.upload(&bo, &clip, "bo's").await;
+        let anas = app.upload(&ana, &clip, "caption-of-ana-q7").await;
+        app.wait_ready(&bo, bos).await;
+        app.wait_ready(&ana, anas).await;
+        for (method, path, body) in [
+            (Method::PUT, format!("/api/v1/videos/{bos}/like"), None),
+            (Method::PUT, "/api/v1/users/bo/follow".to_owned(), None),
+            (Method::POST, format!("/api/v1/videos/{bos}/share"), None),
+            (
+                Method::POST,
+                format!("/api/v1/videos/{bos}/comments"),
+                Some(serde_json::json!({"body": "comment-by-ana-q7"})),
+            ),
+        ] {
+            let res = app.request(method, &path, Some(&ana), body).await;
+            assert!(res.status().is_success(), "{path}");
+        }
+        // Bo follows ana: his following count must drop too.
+        let res = app
+            .request(Method::PUT, "/api/v1/users/ana/follow", Some(&bo), None)
+            .await;
+        assert!(res.status().is_success());
+        let answer = app
+            .client
+            .delete(app.url("/api/v1/me"))
+            .bearer_auth(&ana)
+            .send()
+            .await;
+        assert!(answer.is_err(), "{point}: the server died mid-deletion");
+
+        let app = app.restart();
+        let video = app.get_json(&format!("/api/v1/videos/{bos}"), None).await;
+        assert_eq!(
+            (
+                &video["counts"]["likes"],
+                &video["counts"]["comments"],
+                &video["counts"]["shares"]
+            ),
+            (
+                &serde_json::json!(0),
+                &serde_json::json!(0),
+                &serde_json::json!(0)
+            ),
+            "{point}: {video}"
+        );
+        let profile = app.get_json("/api/v1/users/bo", None).await;
+        assert_eq!(
+            (
+                &profile["counts"]["followers"],
+                &profile["counts"]["following"]
+            ),
+            (&serde_json::json!(0), &serde_json::json!(0)),
+            "{point}: {profile}"
+        );
+        let res = app
+            .request(Method::GET, "/api/v1/users/ana", None, None)
+            .await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{point}");
+        let res = app
+            .request(Method::GET, &format!("/api/v1/videos/{anas}"), None, None)
+            .await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{point}");
+        assert!(
+            !app.files("media")
+                .iter()
+                .any(|f| f.starts_with(&anas.to_string())),
+            "{point}: ana's media is gone"
+        );
+        let left = app.files_containing("", &needles(["caption-of-ana-q7", "comment-by-ana-q7"]));
+        assert_eq!(left, Vec::<String>::new(), "{point}: no trace in any file");
+    }
+}
