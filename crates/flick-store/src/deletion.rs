@@ -166,18 +166,17 @@ fn delete_public_rows(tx: &Transaction, user: UserId, videos: &[VideoId], now: i
     let u = user.0;
     // Counters on other people's videos and profiles drop what this
     // account added.
-    tx.execute(
-        "UPDATE videos SET like_count = like_count - s.n
-         FROM deletion_steps s
-         WHERE s.user_id = ?1 AND s.kind = 'like' AND s.target = videos.id AND videos.author_id != ?1",
-        [u],
-    )?;
-    tx.execute(
-        "UPDATE videos SET share_count = share_count - s.n
-         FROM deletion_steps s
-         WHERE s.user_id = ?1 AND s.kind = 'share' AND s.target = videos.id AND videos.author_id != ?1",
-        [u],
-    )?;
+    for (count, kind) in [("like_count", "like"), ("share_count", "share")] {
+        tx.execute(
+            &format!(
+                "UPDATE videos SET {count} = {count} - s.n
+                 FROM deletion_steps s
+                 WHERE s.user_id = ?1 AND s.kind = '{kind}' AND s.target = videos.id
+                   AND videos.author_id != ?1"
+            ),
+            [u],
+        )?;
+    }
     tx.execute(
         "UPDATE videos SET comment_count = comment_count -
             (SELECT COUNT(*) FROM comments c WHERE c.video_id = videos.id AND c.author_id = ?1)

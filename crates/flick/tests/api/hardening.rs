@@ -351,19 +351,7 @@ async fn counts_reflect_people_not_requests() {
 
     // Bo's five reports are all in his history: the recommender learns
     // from every real view.
-    let res = app
-        .request(Method::GET, "/api/v1/me/export", Some(&bo), None)
-        .await;
-    let bytes = res.bytes().await.unwrap();
-    let mut archive = tar::Archive::new(&bytes[..]);
-    let mut data = String::new();
-    for entry in archive.entries().unwrap() {
-        let mut entry = entry.unwrap();
-        if entry.path().unwrap().ends_with("data.json") {
-            std::io::Read::read_to_string(&mut entry, &mut data).unwrap();
-        }
-    }
-    let data: serde_json::Value = serde_json::from_str(&data).unwrap();
+    let data = app.export_data(&bo).await;
     assert_eq!(data["tables"]["views"].as_array().unwrap().len(), 5);
 }
 

@@ -389,6 +389,25 @@ pub fn flick_cli(args: &[&str]) -> std::process::Output {
 }
 
 impl TestApp {
+    /// `data.json` of the user's own export (`GET /me/export`, a tar).
+    pub async fn export_data(&self, token: &str) -> Value {
+        let res = self
+            .request(Method::GET, "/api/v1/me/export", Some(token), None)
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "export");
+        let bytes = res.bytes().await.unwrap();
+        let mut archive = tar::Archive::new(&bytes[..]);
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            if entry.path().unwrap().ends_with("data.json") {
+                let mut data = String::new();
+                std::io::Read::read_to_string(&mut entry, &mut data).unwrap();
+                return serde_json::from_str(&data).unwrap();
+            }
+        }
+        panic!("the export has no data.json");
+    }
+
     /// Grants `role` to `handle` through the operator CLI.
     pub fn set_role(&self, handle: &str, role: &str) {
         let config = self.tmp.path().join("flick.toml");

@@ -121,19 +121,7 @@ async fn staff_reads_pass_the_gate_and_land_in_the_log_and_the_users_export() {
     assert_eq!(stats["accesses_by_role"]["admin"], 2);
 
     // Alice sees every access to her data in her own export.
-    let res = app
-        .request(Method::GET, "/api/v1/me/export", Some(&alice), None)
-        .await;
-    let bytes = res.bytes().await.unwrap();
-    let mut archive = tar::Archive::new(&bytes[..]);
-    let mut data = String::new();
-    for entry in archive.entries().unwrap() {
-        let mut entry = entry.unwrap();
-        if entry.path().unwrap().ends_with("data.json") {
-            std::io::Read::read_to_string(&mut entry, &mut data).unwrap();
-        }
-    }
-    let data: Value = serde_json::from_str(&data).unwrap();
+    let data = app.export_data(&alice).await;
     let log = data["access_log"].as_array().unwrap();
     assert_eq!(
         log.iter()
