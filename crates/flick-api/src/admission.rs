@@ -85,9 +85,20 @@ impl Admission {
             e.retry_after_secs = Some(RETRY_AFTER_SECS);
             return Err(e);
         }
+        // Counted out when the wait ends, however it ends: a client that
+        // hangs up drops this future mid-wait.
+        let _waiting = Waiting(&self.waiting);
         let permit = self.running.clone().acquire_owned().await;
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
         Ok(permit.expect("the semaphore is never closed"))
+    }
+}
+
+/// One place in the queue, given back on drop.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -131,5 +142,21 @@ mod tests {
             q.await.unwrap().unwrap();
         }
         assert!(a.check().await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_wait_given_up_frees_its_place() {
+        let a = Arc::new(Admission::new(1));
+        let _running = a.check().await.unwrap();
+        for _ in 0..QUEUE * 2 {
+            // A client that hangs up while waiting.
+            let wait = a.check();
+            assert!(
+                tokio::time::timeout(std::time::Duration::from_millis(1), wait)
+                    .await
+                    .is_err()
+            );
+        }
+        assert_eq!(a.waiting.load(Ordering::Acquire), 0);
     }
 }

@@ -1,6 +1,8 @@
 //! Who is at the other end of a request: the client's address, taken from
 //! the TCP peer, or — only when the peer is a trusted reverse proxy — from
-//! the `Forwarded` or `X-Forwarded-For` header it adds.
+//! the one forwarding header that proxy is configured to set
+//! (`X-Forwarded-For` by default, or `Forwarded`). Only one: a proxy that
+//! appends to one header passes the other through as the client wrote it.
 //!
 //! The address is used in memory only (rate limits, count de-duplication,
 //! a country lookup at signup) and never logged or stored.
@@ -27,10 +29,12 @@ impl FromRequestParts<AppState> for ClientAddr {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |c| c.0.ip());
+        let config = &state.0.config;
         Ok(ClientAddr(client_ip(
             peer,
             &parts.headers,
-            &state.0.config.trusted_proxies,
+            &config.trusted_proxies,
+            config.forwarded_header,
         )))
     }
 }
@@ -42,13 +46,18 @@ impl FromRequestParts<AppState> for ClientAddr {
 /// this node), each trusted address hands over to the one before it; the
 /// first untrusted address is the client. Anything unparseable ends the
 /// walk at the last address a trusted proxy gave.
-pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+pub fn client_ip(
+    peer: IpAddr,
+    headers: &HeaderMap,
+    trusted: &[IpNet],
+    header: ForwardedHeader,
+) -> IpAddr {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(&canonical(*ip)));
     let peer = canonical(peer);
     if !is_trusted(&peer) {
         return peer;
     }
-    let hops = forwarded_for(headers);
+    let hops = forwarded_for(headers, header);
     let mut client = peer;
     for hop in hops.iter().rev() {
         match hop {
@@ -72,10 +81,19 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The `for=` addresses of `Forwarded` (RFC 7239), else of
-/// `X-Forwarded-For`, in order; `None` for one that is not an address
-/// (`unknown`, an obfuscated name, garbage).
-fn forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
+/// The forwarding header the trusted proxies set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardedHeader {
+    #[default]
+    XForwardedFor,
+    /// RFC 7239.
+    Forwarded,
+}
+
+/// The addresses of the configured header, in order; `None` for one that
+/// is not an address (`unknown`, an obfuscated name, garbage).
+fn forwarded_for(headers: &HeaderMap, which: ForwardedHeader) -> Vec<Option<IpAddr>> {
     let values = |name| {
         headers
             .get_all(name)
@@ -84,8 +102,11 @@ fn forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
             .collect::<Vec<_>>()
             .join(",")
     };
-    let forwarded = values(header::FORWARDED);
-    if !forwarded.is_empty() {
+    if which == ForwardedHeader::Forwarded {
+        let forwarded = values(header::FORWARDED);
+        if forwarded.is_empty() {
+            return Vec::new();
+        }
         return forwarded
             .split(',')
             .map(|element| {
@@ -138,9 +159,24 @@ mod tests {
     #[test]
     fn headers_from_an_untrusted_peer_are_ignored() {
         let h = headers(&[("x-forwarded-for", "9.9.9.9")]);
-        assert_eq!(client_ip(ip("1.2.3.4"), &h, &[]), ip("1.2.3.4"));
+        assert_eq!(client_ip(ip("1.2.3.4"), &h, &[], XFF), ip("1.2.3.4"));
         let trusted = ["10.0.0.0/8".parse().unwrap()];
-        assert_eq!(client_ip(ip("1.2.3.4"), &h, &trusted), ip("1.2.3.4"));
+        assert_eq!(client_ip(ip("1.2.3.4"), &h, &trusted, XFF), ip("1.2.3.4"));
+    }
+
+    const XFF: ForwardedHeader = ForwardedHeader::XForwardedFor;
+
+    #[test]
+    fn only_the_configured_header_is_read() {
+        let trusted = ["10.0.0.0/8".parse().unwrap()];
+        // The proxy appends to X-Forwarded-For; the client wrote Forwarded.
+        let h = headers(&[("forwarded", "for=6.6.6.6"), ("x-forwarded-for", "5.5.5.5")]);
+        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted, XFF), ip("5.5.5.5"));
+        let h = headers(&[("x-forwarded-for", "6.6.6.6"), ("forwarded", "for=5.5.5.5")]);
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), &h, &trusted, ForwardedHeader::Forwarded),
+            ip("5.5.5.5")
+        );
     }
 
     #[test]
@@ -151,24 +187,25 @@ mod tests {
         ];
         // The client forged the first entry; the proxies appended the rest.
         let h = headers(&[("x-forwarded-for", "6.6.6.6, 5.5.5.5, 10.0.0.7")]);
-        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted), ip("5.5.5.5"));
+        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted, XFF), ip("5.5.5.5"));
+        let fwd = ForwardedHeader::Forwarded;
         let h = headers(&[(
             "forwarded",
             "for=6.6.6.6, for=\"[2001:db8:cafe::17]:4711\";proto=https, for=5.5.5.5:80;by=x",
         )]);
         assert_eq!(
-            client_ip(ip("::ffff:10.0.0.1"), &h, &trusted),
+            client_ip(ip("::ffff:10.0.0.1"), &h, &trusted, fwd),
             ip("5.5.5.5")
         );
         let h = headers(&[("forwarded", "for=unknown")]);
-        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted), ip("10.0.0.1"));
+        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted, fwd), ip("10.0.0.1"));
         let h = headers(&[
             ("x-forwarded-for", "7.7.7.7"),
             ("x-forwarded-for", "10.2.2.2"),
         ]);
-        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted), ip("7.7.7.7"));
+        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted, XFF), ip("7.7.7.7"));
         assert_eq!(
-            client_ip(ip("10.0.0.1"), &HeaderMap::new(), &trusted),
+            client_ip(ip("10.0.0.1"), &HeaderMap::new(), &trusted, XFF),
             ip("10.0.0.1")
         );
     }

@@ -48,6 +48,8 @@ pub struct ApiConfig {
     pub signup_regions: Arc<geo::SignupRegions>,
     /// Reverse proxies whose `Forwarded`/`X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The one header those proxies set.
+    pub forwarded_header: client::ForwardedHeader,
     /// Upload checks (a probe and a full decode) run at once on this node;
     /// more wait in a bounded queue.
     pub upload_checks: usize,
@@ -63,6 +65,7 @@ impl Default for ApiConfig {
             public_url: None,
             signup_regions: Default::default(),
             trusted_proxies: Vec::new(),
+            forwarded_header: Default::default(),
             upload_checks: 2,
         }
     }
@@ -74,6 +77,7 @@ struct Inner {
     tools: Tools,
     config: ApiConfig,
     limiter: RateLimiter,
+    login_failures: rate_limit::LoginFailures,
     counted: rate_limit::Counted,
     admission: admission::Admission,
     for_you: Arc<dyn ForYou>,
@@ -111,6 +115,7 @@ impl AppState {
             layout,
             tools,
             limiter: RateLimiter::new(config.rate_limits),
+            login_failures: rate_limit::LoginFailures::new(&config.rate_limits),
             counted: Default::default(),
             admission: admission::Admission::new(config.upload_checks),
             config,
@@ -129,6 +134,7 @@ impl AppState {
     /// memory follows recent callers only. The server runs it every minute.
     pub fn maintain_limits(&self) {
         self.0.limiter.maintain();
+        self.0.login_failures.maintain();
         self.0.counted.maintain();
     }
 

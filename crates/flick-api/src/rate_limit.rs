@@ -20,9 +20,6 @@ pub enum Action {
     Signup,
     /// Login attempts from one address.
     Login,
-    /// Login attempts at one account, from anywhere: guessing one account's
-    /// password from many addresses is still slow.
-    LoginAccount,
     Upload,
     Comment,
     Export,
@@ -31,10 +28,9 @@ pub enum Action {
     Share,
 }
 
-const ACTIONS: [Action; 8] = [
+const ACTIONS: [Action; 7] = [
     Action::Signup,
     Action::Login,
-    Action::LoginAccount,
     Action::Upload,
     Action::Comment,
     Action::Export,
@@ -98,7 +94,6 @@ impl RateLimits {
         match action {
             Action::Signup => self.signup,
             Action::Login => self.login,
-            Action::LoginAccount => self.login_account,
             Action::Upload => self.upload,
             Action::Comment => self.comment,
             Action::Export => self.export,
@@ -115,8 +110,6 @@ pub enum Caller {
     /// that walking through a block's addresses gains nothing.
     Addr(IpAddr),
     User(UserId),
-    /// An account by its handle, lowercased, whether or not it exists.
-    Account(String),
 }
 
 impl Caller {
@@ -135,8 +128,9 @@ impl Caller {
 }
 
 /// Callers tracked per action at most. Beyond it (only under a flood of
-/// distinct callers between two [`RateLimiter::maintain`] runs) new callers
-/// are refused until the next run: failing closed keeps memory bounded.
+/// distinct callers between two [`RateLimiter::maintain`] runs) the action
+/// is not limited until the next run: memory stays bounded, and nobody is
+/// locked out by someone else's flood. The other limits still hold.
 const MAX_TRACKED: usize = 200_000;
 
 pub struct RateLimiter {
@@ -168,7 +162,11 @@ impl RateLimiter {
     pub fn check(&self, action: Action, caller: Caller) -> Result<(), ApiError> {
         let limiter = self.limiter(action);
         if limiter.len() >= MAX_TRACKED {
-            return Err(limited(Duration::from_secs(30)));
+            tracing::warn!(
+                ?action,
+                "rate limiter full until the next sweep; not limiting"
+            );
+            return Ok(());
         }
         limiter
             .check_key(&caller)
@@ -181,6 +179,60 @@ impl RateLimiter {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
+    }
+}
+
+/// Failed logins per account, from any address: guessing one account's
+/// password from many addresses is as slow as from one. Only failures
+/// count, so the owner's own logins never use up the quota; an account
+/// whose quota ran out is locked (429 for everyone) until a token refills.
+pub struct LoginFailures {
+    failures: DefaultKeyedRateLimiter<String>,
+    locked: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    clock: DefaultClock,
+}
+
+impl LoginFailures {
+    pub fn new(limits: &RateLimits) -> Self {
+        Self {
+            failures: DefaultKeyedRateLimiter::keyed(limits.login_account.gcra()),
+            locked: Default::default(),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// 429 while `handle` (lowercased, whether or not it exists) is locked.
+    pub fn check(&self, handle: &str) -> Result<(), ApiError> {
+        let locked = self.locked.lock().unwrap_or_else(|e| e.into_inner());
+        match locked.get(handle) {
+            Some(until) if *until > std::time::Instant::now() => {
+                Err(limited(*until - std::time::Instant::now()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a failed login at `handle`; locks it when its quota is used.
+    pub fn failed(&self, handle: &str) {
+        if self.failures.len() >= MAX_TRACKED {
+            return;
+        }
+        if let Err(not_until) = self.failures.check_key(&handle.to_owned()) {
+            let wait = not_until.wait_time_from(self.clock.now());
+            let mut locked = self.locked.lock().unwrap_or_else(|e| e.into_inner());
+            if locked.len() < MAX_TRACKED {
+                locked.insert(handle.to_owned(), std::time::Instant::now() + wait);
+            }
+        }
+    }
+
+    pub fn maintain(&self) {
+        self.failures.retain_recent();
+        self.failures.shrink_to_fit();
+        let now = std::time::Instant::now();
+        let mut locked = self.locked.lock().unwrap_or_else(|e| e.into_inner());
+        locked.retain(|_, until| *until > now);
+        locked.shrink_to_fit();
     }
 }
 
@@ -294,6 +346,25 @@ mod tests {
         std::thread::sleep(Duration::from_millis(300));
         limiter.maintain();
         assert_eq!(limiter.limiter(Action::Comment).len(), 0);
+    }
+
+    #[test]
+    fn only_failed_logins_count_against_an_account() {
+        let f = LoginFailures::new(&RateLimits {
+            login_account: Quota::new(2, 3600),
+            ..Default::default()
+        });
+        // The owner logs in as often as they like: successes are not counted.
+        for _ in 0..10 {
+            assert!(f.check("ana").is_ok());
+        }
+        f.failed("ana");
+        f.failed("ana");
+        assert!(f.check("ana").is_ok(), "two failures are the quota");
+        f.failed("ana");
+        let e = f.check("ana").unwrap_err();
+        assert!(e.retry_after_secs.is_some_and(|s| s > 0));
+        assert!(f.check("bo").is_ok(), "accounts are separate");
     }
 
     #[test]

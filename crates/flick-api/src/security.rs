@@ -38,6 +38,7 @@ pub(crate) async fn middleware(
         .as_deref()
         .is_some_and(|u| u.starts_with("https://"));
     let had_cookie = crate::auth::has_session_cookie(req.headers());
+    let login_attempt = req.uri().path() == "/api/v1/sessions";
     let mut res = if is_cross_site(req.headers()) && needs_same_site(req.method(), req.uri().path())
     {
         ApiError::new(
@@ -50,7 +51,8 @@ pub(crate) async fn middleware(
     };
     // A session cookie the server no longer knows (logged out elsewhere,
     // expired, account deleted) is dropped, so the browser stops sending it.
-    if had_cookie && res.status() == axum::http::StatusCode::UNAUTHORIZED {
+    // A failed login is not about the session the browser holds.
+    if had_cookie && res.status() == axum::http::StatusCode::UNAUTHORIZED && !login_attempt {
         res.headers_mut().append(
             header::SET_COOKIE,
             HeaderValue::from_static(crate::auth::CLEAR_SESSION_COOKIE),

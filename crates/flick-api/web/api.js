@@ -154,11 +154,17 @@ export async function login(handle, password) {
   return res;
 }
 
+/**
+ * Ends the session on the server, which also drops the HttpOnly cookie.
+ * Only then is it forgotten here: a page that said "logged out" while the
+ * browser still held a valid cookie would mislead on a shared computer.
+ * A 401 means the session had already ended.
+ */
 export async function logout() {
   try {
     if (session.loggedIn) await api('/sessions/current', { method: 'DELETE' });
-  } catch {
-    /* the session is forgotten locally either way */
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 401)) throw e;
   }
   session.clear('logout');
 }

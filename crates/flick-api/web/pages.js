@@ -175,7 +175,12 @@ export function settingsView(container, { refreshForYou }) {
         }
       }),
       item('logout', 'Log out', async () => {
-        await logout();
+        try {
+          await logout();
+        } catch (ex) {
+          toastError(ex);
+          return;
+        }
         toast('Logged out');
         go('/', { replace: true });
       })),

@@ -81,8 +81,18 @@ fn write_intent(
         params![user.0, now],
     )?;
     if fresh == 0 {
-        // An earlier attempt recorded its intent; finishing it is enough.
-        return Ok(tx.commit()?);
+        let region_done = tx
+            .query_row("SELECT 1 FROM accounts WHERE id = ?1", [user.0], |_| Ok(()))
+            .optional()?
+            .is_none();
+        if region_done {
+            // An earlier attempt got past the region step: its figures are
+            // the last ones there will be; finishing it is enough.
+            return Ok(tx.commit()?);
+        }
+        // An earlier attempt failed before the region step: the account
+        // may have liked or followed since, so its figures are redone.
+        tx.execute("DELETE FROM deletion_steps WHERE user_id = ?1", [user.0])?;
     }
     let step = |sql: &str| tx.execute(sql, [user.0]);
     step(
@@ -102,7 +112,7 @@ fn write_intent(
     )?;
     step(
         "INSERT INTO deletion_steps (user_id, kind, target, n)
-         SELECT ?1, 'share', video_id, COUNT(*) FROM shares WHERE user_id = ?1 GROUP BY video_id",
+         SELECT ?1, 'share', video_id, SUM(counted) FROM shares WHERE user_id = ?1 GROUP BY video_id",
     )?;
     step(
         "INSERT INTO deletion_steps (user_id, kind, target)

@@ -241,6 +241,10 @@ CREATE TABLE deletion_steps (
     n       INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX deletion_steps_user ON deletion_steps(user_id);
+
+-- Whether a share added to the public count (one per person, video and
+-- day); a deletion takes back only those. Every earlier share counted.
+ALTER TABLE shares ADD COLUMN counted INTEGER NOT NULL DEFAULT 1;
 "#,
 ];
 

@@ -240,8 +240,8 @@ impl Store {
         let tx = conn.transaction()?;
         if let Some(user) = user {
             tx.execute(
-                "INSERT INTO shares (video_id, user_id, created_at) VALUES (?1, ?2, ?3)",
-                params![video.0, user.0, now],
+                "INSERT INTO shares (video_id, user_id, created_at, counted) VALUES (?1, ?2, ?3, ?4)",
+                params![video.0, user.0, now, counted],
             )?;
         }
         let count = tx.query_row(

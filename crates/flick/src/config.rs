@@ -62,6 +62,9 @@ pub struct FileConfig {
     /// `Forwarded` / `X-Forwarded-For` give the client address. From any
     /// other peer those headers are ignored. Default: none.
     pub trusted_proxies: Option<Vec<ipnet::IpNet>>,
+    /// The header those proxies set: `x-forwarded-for` (default) or
+    /// `forwarded`. Only that one is read.
+    pub forwarded_header: Option<flick_api::client::ForwardedHeader>,
     /// Upload checks (probe and full decode) run at once; more queue.
     pub upload_checks: Option<usize>,
 }
@@ -269,6 +272,7 @@ pub fn resolve(file: FileConfig, args: &ServeArgs) -> anyhow::Result<Settings> {
         }
     }
     api.trusted_proxies = file.trusted_proxies.clone().unwrap_or_default();
+    api.forwarded_header = file.forwarded_header.unwrap_or_default();
     if let Some(n) = file.upload_checks {
         api.upload_checks = n.max(1);
     }

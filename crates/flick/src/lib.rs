@@ -227,6 +227,7 @@ pub(crate) fn open_data_dir(
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
+    tighten_permissions(storage);
     let regions = Regions::open(
         &storage.public_db,
         &storage.regions_dir(),
@@ -297,13 +298,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
         .finish_interrupted_deletions(system_clock())
         .context("finishing account deletions a crash interrupted")?;
     for (_, deleted) in &finished {
-        for video in &deleted.videos {
-            layout.remove_video(*video);
-            let _ = std::fs::remove_file(layout.original(*video));
-        }
-        for sound in &deleted.sounds {
-            let _ = std::fs::remove_file(layout.sound(*sound));
-        }
+        remove_files_of(&layout, deleted);
     }
     sweep_orphaned_originals(&regions, &layout)?;
     flick_media::check_tools(&settings.tools)
@@ -345,6 +340,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
         })
         .map_err(|e| anyhow::anyhow!(e.message))
         .context("cannot write the release record to the transparency log")?;
+    let layout_for_upkeep = layout.clone();
     let state = AppState::new(
         regions.clone(),
         layout,
@@ -361,6 +357,8 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     let snapshots = tokio::spawn(snapshot_periodically(for_you.clone(), jobs_stopped.clone()));
     let retention = tokio::spawn(retention_hourly(
         regions.clone(),
+        layout_for_upkeep,
+        for_you.clone(),
         settings.view_retention_days,
         jobs_stopped,
     ));
@@ -396,6 +394,54 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
         .await?
         .context("saving the recommender at shutdown")?;
     Ok(())
+}
+
+/// The umask covers what Flick creates from now on; a data dir made by an
+/// older version, or copied in, may be readable by others. Its folders
+/// become 0700 (which closes everything beneath them) and the databases
+/// 0600 before they are opened, since SQLite gives a new WAL file the mode
+/// of its database, whatever the umask.
+fn tighten_permissions(storage: &config::Storage) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let set = |path: &Path, mode: u32| {
+            if path.exists() {
+                if let Err(e) =
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot make private");
+                }
+            }
+        };
+        set(&storage.data_dir, 0o700);
+        set(&storage.media_dir, 0o700);
+        if let Some(parent) = storage.public_db.parent() {
+            set(parent, 0o700);
+        }
+        let mut databases = vec![storage.public_db.clone()];
+        for region in &storage.held {
+            databases.push(storage.regions_dir().join(region.as_str()).join("flick.db"));
+        }
+        for db in databases {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut path = db.clone().into_os_string();
+                path.push(suffix);
+                set(Path::new(&path), 0o600);
+            }
+        }
+    }
+}
+
+/// The media, originals and sounds of a deleted account.
+fn remove_files_of(layout: &MediaLayout, deleted: &flick_store::DeletedAccount) {
+    for video in &deleted.videos {
+        layout.remove_video(*video);
+        let _ = std::fs::remove_file(layout.original(*video));
+    }
+    for sound in &deleted.sounds {
+        let _ = std::fs::remove_file(layout.sound(*sound));
+    }
 }
 
 /// Originals that no upload names: kept on disk (and fsynced) by a process
@@ -458,13 +504,22 @@ async fn forget_expired_limits(state: AppState, mut stop: tokio::sync::watch::Re
 /// purges left by account deletions on other nodes are run.
 async fn retention_hourly(
     regions: Arc<Regions>,
+    layout: MediaLayout,
+    for_you: Arc<RegionalForYou>,
     days: u64,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
         let r = regions.clone();
+        let (layout, for_you) = (layout.clone(), for_you.clone());
         let cutoff = system_clock() - days as i64 * 86_400_000;
         let work = move || -> Result<(usize, usize), flick_store::StoreError> {
+            // A deletion that failed half-way (not a crash: an error the
+            // request answered with 500) is finished here.
+            for (user, deleted) in r.finish_interrupted_deletions(system_clock())? {
+                remove_files_of(&layout, &deleted);
+                flick_api::ForYou::forget_user(&*for_you, user, &deleted.videos)?;
+            }
             let mut deleted = 0;
             for store in r.held() {
                 deleted += store.fold_old_views(cutoff)?;

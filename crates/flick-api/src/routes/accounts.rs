@@ -12,6 +12,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use flick_domain::DataClass;
 use flick_domain::{Bio, DisplayName, Handle, Password, UserId};
+use flick_store::StoreError;
 
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = NewAccount,
     responses((status = 201, body = AccountCreated), (status = 409, body = ErrorBody), (status = 421, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -75,18 +76,19 @@ pub(crate) async fn create_session(
     let handle = Handle::parse(&body.handle).map_err(|_| invalid())?;
     // Per account too, whether or not it exists (so the answer does not
     // tell which handles do): many addresses guessing one password are
-    // as slow as one.
-    state
-        .0
-        .limiter
-        .check(Action::LoginAccount, Caller::Account(handle.to_string()))?;
+    // as slow as one. Only failures count.
+    state.0.login_failures.check(handle.as_str())?;
     let h = handle.clone();
     let creds = state
         .db(move |r| {
             let Some(user) = r.public().user_id_by_handle(&h)? else {
                 return Ok(None);
             };
-            r.home(user, DataClass::Credentials)?.credentials(&h)
+            // Another region's account is not this node's to check: say so
+            // without a store refusal, which would put every such login
+            // attempt, from anyone, in the transparency log.
+            let region = r.region_of(user)?.ok_or(StoreError::NotFound("account"))?;
+            r.require(&region)?.credentials(&h)
         })
         .await
         .map_err(|e| match e.code {
@@ -112,7 +114,10 @@ pub(crate) async fn create_session(
     })
     .await
     .map_err(|e| ApiError::internal("password check panicked", e))?;
-    let user = user.filter(|_| ok).ok_or_else(invalid)?;
+    let Some(user) = user.filter(|_| ok) else {
+        state.0.login_failures.failed(handle.as_str());
+        return Err(invalid());
+    };
     let expires_at = state.now() + state.0.config.session_ttl.as_millis() as i64;
     let token = state
         .db(move |r| {
