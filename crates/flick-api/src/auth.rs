@@ -83,7 +83,11 @@ pub fn has_session_cookie(headers: &axum::http::HeaderMap) -> bool {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .any(|c| c.trim().starts_with(&format!("{SESSION_COOKIE}=")))
+        .any(|c| {
+            c.trim()
+                .strip_prefix(SESSION_COOKIE)
+                .is_some_and(|rest| rest.starts_with('='))
+        })
 }
 
 async fn resolve(state: &AppState, token: &str) -> ApiResult<Owner> {

@@ -39,7 +39,7 @@ pub(crate) async fn middleware(
         .is_some_and(|u| u.starts_with("https://"));
     let had_cookie = crate::auth::has_session_cookie(req.headers());
     let login_attempt = req.uri().path() == "/api/v1/sessions";
-    let mut res = if is_cross_site(req.headers()) && needs_same_site(req.method(), req.uri().path())
+    let mut res = if needs_same_site(req.method(), req.uri().path()) && is_cross_site(req.headers())
     {
         ApiError::new(
             Code::CrossSiteRequest,
