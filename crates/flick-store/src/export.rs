@@ -53,6 +53,9 @@ const USER_ROWS: &[(&str, &str)] = &[
     ("views", "user_id = ?1"),
     ("not_interested", "user_id = ?1"),
     ("events", "user_id = ?1"),
+    // Only while the account's deletion is under way: then no export runs.
+    ("deletions", "user_id = ?1"),
+    ("deletion_steps", "user_id = ?1"),
 ];
 
 const WITHHELD: &[(&str, &str)] = &[("accounts", "password_hash"), ("sessions", "token_hash")];
