@@ -210,17 +210,6 @@ async fn upload_named(
         .unwrap()
 }
 
-fn log_bytes(app: &TestApp) -> u64 {
-    ["log-entries", "log-checkpoints"]
-        .iter()
-        .map(|f| {
-            std::fs::metadata(app.data_dir.join("transparency").join(f))
-                .unwrap()
-                .len()
-        })
-        .sum()
-}
-
 /// The permanent, fsynced log grows by a few KB however often someone
 /// without a staff role asks with a huge purpose; a staff member's every
 /// refusal is on the record, with the purpose cut to its limit.
@@ -233,7 +222,7 @@ async fn the_transparency_log_cannot_be_flooded() {
     app.set_role("mod", "moderator");
     let partner = app.signup("partner").await;
     app.set_role("partner", "auditor");
-    let before = log_bytes(&app);
+    let before = app.log_bytes();
     let purpose = "x".repeat(60_000);
     for _ in 0..20 {
         let res = app
@@ -246,7 +235,7 @@ async fn the_transparency_log_cannot_be_flooded() {
             .await;
         expect_error(res, 403, "forbidden").await;
     }
-    let grown = log_bytes(&app) - before;
+    let grown = app.log_bytes() - before;
     assert!(grown < 4_000, "20 refusals grew the log by {grown} bytes");
 
     let long = "a reason that goes on ".repeat(30);

@@ -389,6 +389,18 @@ pub fn flick_cli(args: &[&str]) -> std::process::Output {
 }
 
 impl TestApp {
+    /// Bytes of the transparency log on disk (entries and signed heads).
+    pub fn log_bytes(&self) -> u64 {
+        ["log-entries", "log-checkpoints"]
+            .iter()
+            .map(|f| {
+                std::fs::metadata(self.data_dir.join("transparency").join(f))
+                    .unwrap()
+                    .len()
+            })
+            .sum()
+    }
+
     /// `data.json` of the user's own export (`GET /me/export`, a tar).
     pub async fn export_data(&self, token: &str) -> Value {
         let res = self

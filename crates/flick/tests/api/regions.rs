@@ -251,17 +251,7 @@ async fn other_region_refusals_cannot_flood_the_log() {
         .as_str()
         .unwrap()
         .to_owned();
-    let log_bytes = |app: &TestApp| -> u64 {
-        ["log-entries", "log-checkpoints"]
-            .iter()
-            .map(|f| {
-                std::fs::metadata(app.data_dir.join("transparency").join(f))
-                    .unwrap()
-                    .len()
-            })
-            .sum()
-    };
-    let before = log_bytes(&us);
+    let before = us.log_bytes();
     for _ in 0..20 {
         let res = us
             .request(
@@ -279,7 +269,7 @@ async fn other_region_refusals_cannot_flood_the_log() {
             "an anonymous caller is not told the region: {body}"
         );
     }
-    let grown = log_bytes(&us) - before;
+    let grown = us.log_bytes() - before;
     assert!(
         grown < 4_000,
         "40 refused requests grew the log by {grown} bytes"
