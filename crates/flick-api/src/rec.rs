@@ -380,6 +380,7 @@ impl ForYou for RecForYou {
             now_ms: req.now,
             region: None,
             exclude: &[],
+            explore: true,
         });
         drop(inner);
         recs.into_iter()

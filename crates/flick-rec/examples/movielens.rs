@@ -45,8 +45,9 @@ fn main() {
             eval::SPLIT_SEED
         );
     }
-    // `--config '{"neighbors": 64}'` overrides fields of the preset.
-    let mut config = Config::movielens();
+    // `--config '{"neighbors": 64}'` overrides fields of the production
+    // configuration, to try a change on the validation split.
+    let mut config = Config::default();
     if let Some(o) = overrides {
         let mut base = serde_json::to_value(&config).expect("config serialises");
         let patch: serde_json::Value = serde_json::from_str(&o).expect("--config takes JSON");

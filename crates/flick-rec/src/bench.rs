@@ -164,6 +164,7 @@ pub fn run(
             now_ms: now,
             region: Some("eu".into()),
             exclude: &[],
+            explore: true,
         });
         lat.push(t.elapsed().as_secs_f64() * 1e3);
         std::hint::black_box(page);
@@ -179,6 +180,7 @@ pub fn run(
             now_ms: now,
             region: Some("eu".into()),
             exclude: &[],
+            explore: true,
         };
         let before: Vec<u64> = m.preview(&req).into_iter().map(|r| r.video).collect();
         let video = user_topics[(u - 1) as usize][0] + topics * rng.below(per_topic) + 1;

@@ -181,29 +181,6 @@ impl Default for Config {
 }
 
 impl Config {
-    /// The preset for MovieLens-style catalogues (few items, long explicit
-    /// histories, ratings not ordered like a scroll): every positive counts in
-    /// the history and items keep more neighbours. Tuned on a validation split
-    /// carved from the training set (see `eval`).
-    pub fn movielens() -> Self {
-        let d = Config::default();
-        Config {
-            history_len: 1024,
-            // Covers the whole 1,682-item catalogue, so counts are exact.
-            neighbors: 2048,
-            pop_from: 0.3,
-            pop_to: 0.7,
-            activity_damping: 0.6,
-            // One online pass leaves the embeddings too rough to add to the
-            // co-occurrence ranking here (validation: no gain).
-            ranker: RankerWeights {
-                affinity: 0.0,
-                ..d.ranker.clone()
-            },
-            ..d
-        }
-    }
-
     /// SHA-256 over `MODEL_VERSION` and the canonical JSON of the config
     /// (fields in declaration order, floats in shortest round-trip form),
     /// hex, first 16 characters.

@@ -17,7 +17,7 @@
 //! replay only. This module is the one place that reads a clock.
 
 use crate::util::Rng;
-use crate::{Config, Event, EventKind, Recommender, VideoMeta};
+use crate::{Config, Event, EventKind, Recommender, Request, VideoMeta};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -101,6 +101,8 @@ pub struct Report {
     pub train: usize,
     pub test: usize,
     pub config_hash: String,
+    /// What the fitted model holds in memory.
+    pub model_bytes: usize,
     /// Top K per test user, train items excluded.
     pub recs: Vec<(u64, Vec<u64>)>,
 }
@@ -116,14 +118,22 @@ pub fn table(reports: &[Report]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "| model | Recall@20 | NDCG@20 | coverage | fit s | users | train | test |"
+        "| model | Recall@20 | NDCG@20 | coverage | fit s | model MB | users | train | test |"
     );
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
     for r in reports {
         let _ = writeln!(
             s,
-            "| {} | {:.4} | {:.4} | {:.4} | {:.3} | {} | {} | {} |",
-            r.model, r.recall, r.ndcg, r.coverage, r.fit_seconds, r.users, r.train, r.test
+            "| {} | {:.4} | {:.4} | {:.4} | {:.3} | {:.1} | {} | {} | {} |",
+            r.model,
+            r.recall,
+            r.ndcg,
+            r.coverage,
+            r.fit_seconds,
+            r.model_bytes as f64 / 1e6,
+            r.users,
+            r.train,
+            r.test
         );
     }
     s
@@ -182,6 +192,26 @@ fn new_model(config: &Config, items: &[u64]) -> Recommender {
         });
     }
     m
+}
+
+/// The top [`K`] the server would serve `user` at `now_ms`: candidates,
+/// ranker and re-ranking with the model's own configuration, through
+/// [`Recommender::preview`] (nothing is marked seen). The one difference
+/// from a served page: no exploration slots, which draw new clips to test
+/// them rather than rank. `exclude` holds what the protocol excludes (the
+/// user's train items; the seen filter already holds most of them).
+fn served_top_k(m: &mut Recommender, user: u64, exclude: &[u64], now_ms: i64) -> Vec<u64> {
+    m.preview(&Request {
+        user: Some(user),
+        limit: K,
+        now_ms,
+        region: None,
+        exclude,
+        explore: false,
+    })
+    .into_iter()
+    .map(|r| r.video)
+    .collect()
 }
 
 fn by_time(ratings: &[Rating]) -> Vec<Rating> {
@@ -255,9 +285,19 @@ pub fn evaluate(train: &[Rating], test: &[Rating], config: &Config) -> Report {
     let mut users: Vec<u64> = test_by_user.keys().copied().collect();
     users.sort_unstable();
     let start = Instant::now();
+    // The moment after the last training event: freshness as the server
+    // would see it then.
+    let now_ms = train.iter().map(|r| r.ts * 1000).max().unwrap_or(0) + 1;
     let recs: Vec<(u64, Vec<u64>)> = users
         .iter()
-        .map(|&u| (u, top_k(m.relevance(u), train_by_user.get(&u))))
+        .map(|&u| {
+            let mut exclude: Vec<u64> = train_by_user
+                .get(&u)
+                .map(|s| s.iter().copied().collect())
+                .unwrap_or_default();
+            exclude.sort_unstable();
+            (u, served_top_k(&mut m, u, &exclude, now_ms))
+        })
         .collect();
     let rank_seconds = start.elapsed().as_secs_f64();
     let (recall, ndcg, coverage) = score("flick", recs.clone(), &test_by_user, items.len());
@@ -273,6 +313,10 @@ pub fn evaluate(train: &[Rating], test: &[Rating], config: &Config) -> Report {
         train: train.len(),
         test: test.len(),
         config_hash: m.config_hash(),
+        model_bytes: {
+            let mem = m.memory();
+            mem.video_bytes + mem.user_bytes + mem.feature_bytes
+        },
         recs,
     }
 }
@@ -309,6 +353,7 @@ pub fn evaluate_popularity(train: &[Rating], test: &[Rating]) -> Report {
         train: train.len(),
         test: test.len(),
         config_hash: String::new(),
+        model_bytes: items.len() * std::mem::size_of::<f32>(),
         recs,
     }
 }
@@ -392,7 +437,8 @@ pub fn streaming(
         let user_seen = seen.entry(r.user).or_default();
         if test.contains(&(r.user, r.item)) {
             let rel: HashSet<u64> = std::iter::once(r.item).collect();
-            let flick = top_k(m.relevance(r.user), Some(user_seen));
+            let exclude: Vec<u64> = user_seen.iter().copied().collect();
+            let flick = served_top_k(&mut m, r.user, &exclude, r.ts * 1000);
             let pop = top_k(
                 popularity.iter().map(|(&i, &c)| (i, c)).collect(),
                 Some(user_seen),

@@ -964,47 +964,6 @@ impl Recommender {
         sc.touched.clear();
     }
 
-    /// Relevance of every catalogue video for `user` (co-occurrence plus
-    /// embedding affinity), before exploration and re-ranking. Used by the
-    /// offline evaluation, which ranks the full catalogue.
-    pub fn relevance(&mut self, user: u64) -> Vec<(u64, f32)> {
-        let n = self.v.state.len();
-        let mut out: Vec<(u64, f32)> = Vec::with_capacity(n);
-        let Some(urow) = self.users.get(&user) else {
-            // Unknown user: popularity.
-            for r in 0..n {
-                if let Some(id) = self.videos.ids[r] {
-                    out.push((id, self.v.stats[r].positives));
-                }
-            }
-            return out;
-        };
-        self.cooc_scores(urow);
-        let max = self
-            .scratch
-            .touched
-            .iter()
-            .map(|&j| self.scratch.cooc[j as usize])
-            .fold(0f32, f32::max)
-            .max(1e-12);
-        let q = self.query_vector(self.user(urow));
-        let dim = self.cfg.dim;
-        let w = &self.cfg.ranker;
-        for r in 0..n {
-            let Some(id) = self.videos.ids[r] else {
-                continue;
-            };
-            let aff = scan::dot_f32(&q, &self.v.emb[r * dim..(r + 1) * dim]);
-            let pop = self.v.stats[r].positives;
-            out.push((
-                id,
-                w.cooccurrence * self.scratch.cooc[r] / max + w.affinity * aff.tanh() + 1e-6 * pop,
-            ));
-        }
-        self.clear_scratch();
-        out
-    }
-
     fn add_cand(
         cands: &mut Vec<Cand>,
         pos: &mut FastMap<u32, usize>,
@@ -1220,7 +1179,7 @@ impl Recommender {
         // Exploration: Thompson samples of the completion rate of a few
         // clips still under their impression budget.
         let mut explore: Vec<(u32, f32)> = Vec::new();
-        if self.cfg.exploration.every > 0 && !self.exploring.is_empty() {
+        if req.explore && self.cfg.exploration.every > 0 && !self.exploring.is_empty() {
             let n_rows = self.v.state.len() as u64;
             // Few candidates (a new service, a new user): draw more.
             let draws = self

@@ -261,6 +261,7 @@ impl Feed {
                     now_ms: world.clock_ms,
                     region: None,
                     exclude: &[],
+                    explore: true,
                 })
                 .into_iter()
                 .map(|r| r.video)

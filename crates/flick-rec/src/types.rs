@@ -52,6 +52,11 @@ pub struct Request<'a> {
     pub region: Option<String>,
     /// Videos never to return on this page (e.g. the client's current queue).
     pub exclude: &'a [u64],
+    /// Whether exploration slots (Thompson draws of new clips) are mixed
+    /// in. The server always asks for them; an offline top-N list, which
+    /// measures the ranking, leaves them out: the one difference between a
+    /// served page and an evaluated list.
+    pub explore: bool,
 }
 
 /// The most items one `recommend` call returns, whatever it is asked for:

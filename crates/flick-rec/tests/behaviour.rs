@@ -21,6 +21,7 @@ fn req(user: u64, limit: usize, now_ms: i64) -> Request<'static> {
         now_ms,
         region: None,
         exclude: &[],
+        explore: true,
     }
 }
 
@@ -332,6 +333,7 @@ fn reasons_explain_the_source() {
         now_ms: world.clock_ms,
         region: Some("eu".into()),
         exclude: &[],
+        explore: true,
     });
     assert!(page.iter().all(|r| !r.reasons.is_empty()));
     let followed: Vec<_> = page

@@ -49,12 +49,14 @@ pub fn movielens(cmd: EvalCommand) -> anyhow::Result<()> {
             eval::SPLIT_SEED
         );
     }
-    let config = Config::movielens();
+    // The production configuration, the only one there is: what a freshly
+    // started server ranks with and publishes at GET /api/v1/algorithm.
+    let config = Config::default();
     let flick = eval::evaluate(&train, &test, &config);
     let popularity = eval::evaluate_popularity(&train, &test);
+    println!("algorithm {}", flick.config_hash);
     println!(
-        "config {} ({}), split seed {}",
-        flick.config_hash,
+        "model {}, split seed {}, ranked through the served path (candidates, ranker, re-ranking; no exploration slots)",
         flick_rec::MODEL_VERSION,
         eval::SPLIT_SEED
     );

@@ -246,3 +246,45 @@ async fn eval_and_simulate_run_from_the_cli() {
         "same split, same numbers"
     );
 }
+
+/// The offline evaluation ranks with the configuration the server runs:
+/// `flick eval` names the same algorithm hash a fresh server publishes.
+#[tokio::test]
+async fn the_evaluation_ranks_with_the_served_configuration() {
+    let app = spawn_app();
+    let dir = app.tmp.path();
+    // A tiny u.data: users 1-3, items 10-14, ratings of 5.
+    let line = |u: u32, i: u32, t: u32| format!("{u}\t{i}\t5\t{t}\n");
+    let train: String = [(1, 10), (1, 11), (2, 10), (2, 12), (3, 11), (3, 13)]
+        .iter()
+        .enumerate()
+        .map(|(t, (u, i))| line(*u, *i, t as u32 + 1))
+        .collect();
+    let test: String = [(1, 12), (2, 11), (3, 14)]
+        .iter()
+        .map(|(u, i)| line(*u, *i, 100))
+        .collect();
+    std::fs::write(dir.join("train.tsv"), train).unwrap();
+    std::fs::write(dir.join("test.tsv"), test).unwrap();
+    let out = flick_cli(&[
+        "eval",
+        "movielens",
+        "--train",
+        dir.join("train.tsv").to_str().unwrap(),
+        "--test",
+        dir.join("test.tsv").to_str().unwrap(),
+        "--no-streaming",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hash = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("algorithm "))
+        .unwrap_or_else(|| panic!("an `algorithm <hash>` line: {stdout}"));
+    let published = app.get_json("/api/v1/algorithm", None).await;
+    assert_eq!(published["hash"], hash);
+}
