@@ -70,7 +70,8 @@ const VIDEO_SELECT: &str = "SELECT v.id, v.author_id, u.handle, u.display_name, 
 
 /// An unpublished upload in the same shape, for its author.
 const UPLOAD_SELECT: &str = "SELECT p.id, p.author_id, u.handle, u.display_name, p.caption,
-    NULL, p.status, p.failure_reason, NULL, NULL, NULL, NULL, NULL,
+    NULL, CASE p.status WHEN 'published' THEN 'processing' ELSE p.status END, p.failure_reason,
+    NULL, NULL, NULL, NULL, NULL,
     p.created_at, 0, 0, 0, 0, 0
   FROM uploads p JOIN users u ON u.id = p.author_id";
 
@@ -155,12 +156,15 @@ impl Store {
 
     /// One of `author`'s uploads that is not (or not yet) published:
     /// processing or failed. Protected, so only the author's region has it.
+    /// Publishing commits the region file and then the public one; a read
+    /// between the two sees the upload published but no public row yet, and
+    /// gets it as still processing rather than not at all.
     pub fn upload(&self, author: UserId, id: VideoId) -> Result<Option<VideoRecord>> {
         let conn = self.read();
         self.guard(&conn, author, DataClass::Uploads)?;
         let found = conn
             .prepare_cached(&format!(
-                "{UPLOAD_SELECT} WHERE p.id = ?1 AND p.author_id = ?2 AND p.status IN ('processing', 'failed')"
+                "{UPLOAD_SELECT} WHERE p.id = ?1 AND p.author_id = ?2 AND p.status IN ('processing', 'failed', 'published')"
             ))?
             .query_row(params![id.0, author.0], video_from_row)
             .optional()?;
