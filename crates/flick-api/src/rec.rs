@@ -120,15 +120,34 @@ impl RecForYou {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
+        let mut snapshots = snapshots;
         for chunk in &snapshots.chunks {
             let path = dir.join(chunk);
             let bytes = std::fs::read(&path).map_err(io(&path))?;
-            model
-                .apply_snapshot(&bytes)
-                .map_err(|e| RecError::Snapshot {
-                    path: path.clone(),
-                    detail: e.to_string(),
-                })?;
+            match model.apply_snapshot(&bytes) {
+                Ok(()) => {}
+                // Made by another ranking (an upgrade changed the model or
+                // its published weights): the event log is the truth, so
+                // learn it again rather than refuse to start.
+                Err(flick_rec::SnapshotError::ConfigMismatch { found, expected }) => {
+                    tracing::warn!(%found, %expected, "snapshots are of another algorithm; replaying the event log");
+                    model = Recommender::new(Config::default(), SEED);
+                    snapshots = SnapshotState::default();
+                    for stale in std::fs::read_dir(dir).map_err(io(dir))?.flatten() {
+                        if stale.file_name().to_string_lossy().ends_with(".snap") {
+                            let _ = std::fs::remove_file(stale.path());
+                        }
+                    }
+                    let _ = std::fs::remove_file(&state_path);
+                    break;
+                }
+                Err(e) => {
+                    return Err(RecError::Snapshot {
+                        path: path.clone(),
+                        detail: e.to_string(),
+                    })
+                }
+            }
         }
         let this = Self {
             store,

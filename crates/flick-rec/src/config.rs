@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Bumped whenever the model's behaviour changes for the same config.
-pub const MODEL_VERSION: &str = "flick-rec/1";
+pub const MODEL_VERSION: &str = "flick-rec/2";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Config {
@@ -68,8 +68,12 @@ pub struct Signals {
     pub history_min: f32,
 }
 
-/// The ranker: score = completion·p_complete + like·p_like + share·p_share,
-/// where each p is the video's posterior rate moved by the personal terms.
+/// The ranker, a sum of log-odds: `completion` times the logit of the
+/// clip's posterior completion rate, `like` and `share` times the log-odds
+/// of its like and share rates against the catalogue's, the personal terms
+/// (co-occurrence, embedding, creator and topic affinity, follows), and
+/// freshness. Nothing is squeezed through a sigmoid, so strong evidence
+/// keeps its weight.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RankerWeights {
     pub completion: f32,

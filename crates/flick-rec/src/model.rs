@@ -20,6 +20,13 @@ pub(crate) const EXPLORING: u8 = 2;
 pub(crate) const FAILED: u8 = 4;
 pub(crate) const GRADUATED: u8 = 8;
 
+/// The catalogue's likes and shares, for the rates clips are compared with.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Engagement {
+    pub likes: f64,
+    pub shares: f64,
+}
+
 /// Per-video counters. Completion is a Beta posterior (completes, fails on
 /// top of the prior); likes/shares are rates over views.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -153,6 +160,9 @@ pub struct Recommender {
     pub(crate) exploring: BTreeSet<u32>,
     pub(crate) global_views: f64,
     pub(crate) global_completes: f64,
+    /// Sums of the clips' likes and shares; not in snapshots (recounted on
+    /// load), since they follow from the per-clip counters.
+    pub(crate) engagement: Engagement,
     pub(crate) events: u64,
     pub(crate) last_event_ms: i64,
     pub(crate) dirty: Dirty,
@@ -176,6 +186,7 @@ impl Clone for Recommender {
             exploring: self.exploring.clone(),
             global_views: self.global_views,
             global_completes: self.global_completes,
+            engagement: self.engagement,
             events: self.events,
             last_event_ms: self.last_event_ms,
             dirty: self.dirty.clone(),
@@ -217,6 +228,7 @@ impl Recommender {
             exploring: BTreeSet::new(),
             global_views: 0.0,
             global_completes: 0.0,
+            engagement: Engagement::default(),
             events: 0,
             last_event_ms: i64::MIN,
             dirty: Dirty::default(),
@@ -569,9 +581,18 @@ impl Recommender {
                 }
             }
             EventKind::Skip | EventKind::NotInterested => st.fails += 1.0,
-            EventKind::Like => st.likes += 1.0,
-            EventKind::Unlike => st.likes = (st.likes - 1.0).max(0.0),
-            EventKind::Share => st.shares += 1.0,
+            EventKind::Like => {
+                st.likes += 1.0;
+                self.engagement.likes += 1.0;
+            }
+            EventKind::Unlike if st.likes >= 1.0 => {
+                st.likes -= 1.0;
+                self.engagement.likes -= 1.0;
+            }
+            EventKind::Share => {
+                st.shares += 1.0;
+                self.engagement.shares += 1.0;
+            }
             _ => {}
         }
         mark(&mut self.dirty.videos, vrow);
@@ -743,20 +764,22 @@ impl Recommender {
             rows[i] = to;
             counts[i] = inc;
         } else {
-            let pop_to = self.cfg.pop_to;
-            let stats = &self.v.stats;
-            let norm = |r: u32, c: f32| c / stats[r as usize].positives.max(1.0).powf(pop_to);
-            let mut weakest = (0, f32::INFINITY);
-            for (i, (&r, &c)) in rows.iter().zip(counts.iter()).enumerate() {
-                let x = norm(r, c);
-                if x < weakest.1 {
-                    weakest = (i, x);
-                }
-            }
-            if norm(to, inc) > weakest.1 {
-                rows[weakest.0] = to;
-                counts[weakest.0] = inc;
-            }
+            // Full: Space-Saving (Metwally et al.). The slot with the
+            // smallest count goes to the new pair, which inherits that count
+            // plus its own: the pairs seen most often keep their slots, and
+            // a newcomer that keeps arriving climbs past the stale ones.
+            // Popularity damping belongs to scoring, not to who is kept.
+            let (weakest, min) =
+                counts
+                    .iter()
+                    .copied()
+                    .enumerate()
+                    .fold(
+                        (0, f32::INFINITY),
+                        |a, (i, c)| if c < a.1 { (i, c) } else { a },
+                    );
+            rows[weakest] = to;
+            counts[weakest] = min + inc;
         }
         mark(&mut self.dirty.videos, from);
     }
@@ -851,6 +874,29 @@ impl Recommender {
     }
 
     // ----- serving ---------------------------------------------------------
+
+    /// Likes and shares per view over the catalogue, with a floor so a
+    /// service without any yet has a rate to compare with.
+    fn engagement_rates(&self) -> (f32, f32) {
+        let views = self.global_views + 100.0;
+        (
+            ((self.engagement.likes + 1.0) / views) as f32,
+            ((self.engagement.shares + 1.0) / views) as f32,
+        )
+    }
+
+    /// Recounts the catalogue's likes and shares from the clips' counters
+    /// (after loading a snapshot, which does not store the sums).
+    pub(crate) fn recount_engagement(&mut self) {
+        let (mut likes, mut shares) = (0.0, 0.0);
+        for (r, st) in self.v.stats.iter().enumerate() {
+            if self.videos.ids[r].is_some() {
+                likes += st.likes as f64;
+                shares += st.shares as f64;
+            }
+        }
+        self.engagement = Engagement { likes, shares };
+    }
 
     fn completion_rate(&self) -> f32 {
         ((self.global_completes + 3.0) / (self.global_views + 10.0)) as f32
@@ -1405,8 +1451,9 @@ impl Recommender {
         let w = &self.cfg.ranker;
         let st = &self.v.stats[r];
         let q_complete = self.posterior_completion(r);
-        let q_like = (st.likes + 0.5) / (st.views + 10.0);
-        let q_share = (st.shares + 0.2) / (st.views + 10.0);
+        let (g_like, g_share) = self.engagement_rates();
+        let q_like = rate_log_odds(st.likes, st.views, g_like);
+        let q_share = rate_log_odds(st.shares, st.views, g_share);
         let mut personal = 0.0;
         if let (Some(s), Some(q)) = (user, q) {
             let dim = self.cfg.dim;
@@ -1425,15 +1472,17 @@ impl Recommender {
                 + w.topic_affinity * topic_aff.tanh()
                 + w.follow * follows;
         }
-        let p_complete = sigmoid(logit(q_complete) + personal);
-        let p_like = sigmoid(logit(q_like) + personal);
-        let p_share = sigmoid(logit(q_share) + personal);
         let fresh = if now_ms - self.v.created_at[r] < w.fresh_ms {
             w.freshness
         } else {
             0.0
         };
-        w.completion * p_complete + w.like * p_like + w.share * p_share + fresh
+        // Every term is log-odds, added: the clip's own evidence plus the
+        // personal terms, none squeezed through a sigmoid, so strong
+        // evidence keeps its weight. Likes and shares count against the
+        // catalogue's own rates: a clip nobody has liked yet is at the
+        // average, not below it.
+        w.completion * logit(q_complete) + w.like * q_like + w.share * q_share + personal + fresh
     }
 
     /// Why `video` would be in `user`'s feed now: the candidate sources that
@@ -1740,3 +1789,16 @@ fn probe(rows: &[u32], x: u32) -> Probe {
     }
     Probe::Full
 }
+
+/// How much more (or less) often a clip gets an event per view than the
+/// catalogue's rate `g`, as log-odds. The clip's rate is shrunk toward `g`
+/// by a prior worth [`PRIOR_EVENTS`] expected events, so a clip with none
+/// yet, or too few views to tell, sits near 0 rather than below it: for a
+/// rare event a clip needs about 1/g views before its silence means much.
+fn rate_log_odds(events: f32, views: f32, g: f32) -> f32 {
+    let q = (events + PRIOR_EVENTS) / (views + PRIOR_EVENTS / g);
+    logit(q) - logit(g)
+}
+
+/// The weight of the prior in [`rate_log_odds`], in expected events.
+const PRIOR_EVENTS: f32 = 2.0;

@@ -327,6 +327,7 @@ impl Recommender {
             self.clone()
         };
         m.read_chunk(&mut r)?;
+        m.recount_engagement();
         m.dirty = std::mem::take(&mut self.dirty);
         *self = m;
         Ok(())
