@@ -165,6 +165,33 @@ async fn for_you_learns_from_each_event_and_survives_restarts() {
         "after rebuild: {:?}",
         ids(&page)
     );
+
+    // Snapshots made by another algorithm (an upgrade changed the model or
+    // its weights) are not loaded, and not a reason to refuse to start:
+    // the event log is learnt again.
+    let mut app = app;
+    assert!(app.terminate().success());
+    let rec = app.data_dir.join("regions/local/rec");
+    let mut snaps = 0;
+    for entry in std::fs::read_dir(&rec).unwrap().flatten() {
+        if entry.file_name().to_string_lossy().ends_with(".snap") {
+            let mut bytes = std::fs::read(entry.path()).unwrap();
+            // Magic (8 bytes), kind (1), then the 16-character algorithm hash.
+            bytes[9..25].copy_from_slice(b"0123456789abcdef");
+            std::fs::write(entry.path(), bytes).unwrap();
+            snaps += 1;
+        }
+    }
+    assert!(snaps > 0, "there were snapshots to age");
+    let app = app.restart();
+    let page = app
+        .get_json("/api/v1/feed/for-you?limit=10", Some(&cy))
+        .await;
+    assert!(
+        ids(&page).iter().all(|v| !seen.contains(v)),
+        "after replaying for another algorithm's snapshots: {:?}",
+        ids(&page)
+    );
 }
 
 #[tokio::test]
