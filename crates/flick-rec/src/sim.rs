@@ -25,6 +25,10 @@ pub struct SimConfig {
     pub page: usize,
     /// A new clip is uploaded every this many swipes overall.
     pub upload_every: usize,
+    /// Whether captions and sounds tell the topic: with labels, a clip's
+    /// first hashtag is its topic and its sound is one of the topic's; without,
+    /// both are drawn at random, so taste must come from behaviour alone.
+    pub labels: bool,
 }
 
 impl Default for SimConfig {
@@ -38,6 +42,7 @@ impl Default for SimConfig {
             swipes: 60,
             page: 10,
             upload_every: 20,
+            labels: true,
         }
     }
 }
@@ -117,14 +122,28 @@ impl World {
         });
         let quality = quality.unwrap_or_else(|| self.rng.normal() as f32);
         let id = self.videos.len() as u64 + 1;
-        let sound = topic as u64 * 100 + self.rng.below(20);
+        let (hashtags, sound) = if self.cfg.labels {
+            let sound = topic as u64 * 100 + self.rng.below(20);
+            (
+                vec![
+                    format!("topic{topic}"),
+                    format!("tag{}", self.rng.below(200)),
+                ],
+                sound,
+            )
+        } else {
+            (
+                vec![
+                    format!("tag{}", self.rng.below(200)),
+                    format!("tag{}", self.rng.below(200)),
+                ],
+                10_000 + self.rng.below(160),
+            )
+        };
         let meta = VideoMeta {
             id,
             creator: CREATOR_BASE + creator as u64,
-            hashtags: vec![
-                format!("topic{topic}"),
-                format!("tag{}", self.rng.below(200)),
-            ],
+            hashtags,
             sound: Some(sound),
             duration_ms: 8_000 + self.rng.below(40_000) as u32,
             created_at_ms: self.clock_ms,
@@ -153,13 +172,19 @@ impl World {
         (user - USER_BASE) as usize
     }
 
+    /// How much `user` would enjoy `video`, before position and chance: what
+    /// the oracle ranks by.
+    pub fn appeal(&self, user: u64, video: u64) -> f32 {
+        let v = self.video(video);
+        2.2 * self.taste[Self::user_index(user)][v.topic] + 0.8 * v.quality
+    }
+
     /// How `user` reacts to clip `video` at `position` in the session: the
     /// events the app would send, and the watch ratio (capped at 1).
     pub fn react(&mut self, user: u64, video: u64, position: usize) -> (Vec<Event>, f32) {
         self.clock_ms += 1_000;
         let v = self.video(video).clone();
-        let taste = self.taste[Self::user_index(user)][v.topic];
-        let z = 2.2 * taste + 0.8 * v.quality - 0.01 * position as f32 - 0.3
+        let z = self.appeal(user, video) - 0.01 * position as f32 - 0.3
             + 0.5 * self.rng.normal() as f32;
         let p = 1.0 / (1.0 + (-z).exp());
         let d = v.meta.duration_ms;
@@ -208,6 +233,9 @@ pub enum Policy {
     Flick,
     Random,
     TrendingOnly,
+    /// Knows every user's tastes and every clip's topic and quality: the
+    /// ceiling a recommender could reach.
+    Oracle,
 }
 
 /// A policy being simulated.
@@ -219,6 +247,9 @@ pub enum Feed {
     },
     TrendingOnly {
         score: Vec<f64>,
+        seen: Vec<HashSet<u64>>,
+    },
+    Oracle {
         seen: Vec<HashSet<u64>>,
     },
 }
@@ -241,6 +272,7 @@ impl Feed {
                 score: Vec::new(),
                 seen: Vec::new(),
             },
+            Policy::Oracle => Feed::Oracle { seen: Vec::new() },
         }
     }
 
@@ -295,13 +327,27 @@ impl Feed {
                 seen[ui].extend(order.iter().copied());
                 order
             }
+            Feed::Oracle { seen } => {
+                if seen.len() <= ui {
+                    seen.resize(ui + 1, HashSet::new());
+                }
+                let mut order: Vec<(u64, f32)> = (1..=n_videos)
+                    .filter(|id| !seen[ui].contains(id))
+                    .map(|id| (id, world.appeal(user, id)))
+                    .collect();
+                order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                order.truncate(n);
+                let page: Vec<u64> = order.into_iter().map(|(id, _)| id).collect();
+                seen[ui].extend(page.iter().copied());
+                page
+            }
         }
     }
 
     pub fn observe(&mut self, e: &Event) {
         match self {
             Feed::Flick(m) => m.observe(e),
-            Feed::Random { .. } => {}
+            Feed::Random { .. } | Feed::Oracle { .. } => {}
             Feed::TrendingOnly { score, .. } => {
                 let i = e.video as usize - 1;
                 if score.len() <= i {
@@ -382,20 +428,34 @@ pub fn run(cfg: &SimConfig, policy: Policy) -> SimReport {
     }
 }
 
-/// Runs all three policies and prints watch ratio by session position.
+/// Runs every policy and prints watch ratio by session position.
 pub fn compare(cfg: &SimConfig) -> (Vec<SimReport>, String) {
-    let reports: Vec<SimReport> = [Policy::Flick, Policy::TrendingOnly, Policy::Random]
-        .into_iter()
-        .map(|p| run(cfg, p))
-        .collect();
+    let reports: Vec<SimReport> = [
+        Policy::Flick,
+        Policy::TrendingOnly,
+        Policy::Random,
+        Policy::Oracle,
+    ]
+    .into_iter()
+    .map(|p| run(cfg, p))
+    .collect();
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "simulator: {} users, {} clips (+1 upload per {} swipes), {} topics, seed {}",
-        cfg.users, cfg.videos, cfg.upload_every, cfg.topics, cfg.seed
+        "simulator: {} users, {} clips (+1 upload per {} swipes), {} topics, seed {}, {}",
+        cfg.users,
+        cfg.videos,
+        cfg.upload_every,
+        cfg.topics,
+        cfg.seed,
+        if cfg.labels {
+            "labels: first hashtag and sound tell the topic"
+        } else {
+            "no labels: hashtags and sounds unrelated to the topic"
+        }
     );
-    let _ = writeln!(s, "| positions | Flick | trending-only | random |");
-    let _ = writeln!(s, "|---|---|---|---|");
+    let _ = writeln!(s, "| positions | Flick | trending-only | random | oracle |");
+    let _ = writeln!(s, "|---|---|---|---|---|");
     let step = 10.min(cfg.swipes).max(1);
     for start in (0..cfg.swipes).step_by(step) {
         let end = (start + step).min(cfg.swipes);
@@ -403,17 +463,23 @@ pub fn compare(cfg: &SimConfig) -> (Vec<SimReport>, String) {
             |r: &SimReport| r.by_position[start..end].iter().sum::<f64>() / (end - start) as f64;
         let _ = writeln!(
             s,
-            "| {start}-{} | {:.3} | {:.3} | {:.3} |",
+            "| {start}-{} | {:.3} | {:.3} | {:.3} | {:.3} |",
             end - 1,
             m(&reports[0]),
             m(&reports[1]),
-            m(&reports[2])
+            m(&reports[2]),
+            m(&reports[3])
         );
     }
     let _ = writeln!(
         s,
-        "| all | {:.3} | {:.3} | {:.3} |",
-        reports[0].mean, reports[1].mean, reports[2].mean
+        "| all | {:.3} | {:.3} | {:.3} | {:.3} |",
+        reports[0].mean, reports[1].mean, reports[2].mean, reports[3].mean
+    );
+    let _ = writeln!(
+        s,
+        "Flick / trending-only: {:.2}x",
+        reports[0].mean / reports[1].mean.max(1e-9)
     );
     (reports, s)
 }

@@ -47,6 +47,10 @@ pub enum Command {
     Simulate {
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// Hashtags and sounds unrelated to the clips' topics: taste must
+        /// come from behaviour alone.
+        #[arg(long)]
+        no_labels: bool,
     },
 }
 

@@ -92,9 +92,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             rec_rebuild(&config::storage(&file, &common)?)
         }
         Command::Eval(cmd) => eval::movielens(cmd),
-        Command::Simulate { seed } => {
+        Command::Simulate { seed, no_labels } => {
             let cfg = flick_rec::sim::SimConfig {
                 seed,
+                labels: !no_labels,
                 ..Default::default()
             };
             let (_, table) = flick_rec::sim::compare(&cfg);
