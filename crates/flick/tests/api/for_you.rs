@@ -112,14 +112,7 @@ async fn for_you_learns_from_each_event_and_survives_restarts() {
     let mut app = app;
     app.crash();
     let app = app.restart();
-    let page = app
-        .get_json("/api/v1/feed/for-you?limit=10", Some(&cy))
-        .await;
-    assert!(
-        ids(&page).iter().all(|v| !seen.contains(v)),
-        "after kill -9: {:?}",
-        ids(&page)
-    );
+    assert_unseen(&app, &cy, &seen, "after kill -9").await;
 
     // A clean stop snapshots; the next start loads it.
     let mut app = app;
@@ -132,14 +125,7 @@ async fn for_you_learns_from_each_event_and_survives_restarts() {
         app.files("regions/local/rec")
     );
     let app = app.restart();
-    let page = app
-        .get_json("/api/v1/feed/for-you?limit=10", Some(&cy))
-        .await;
-    assert!(
-        ids(&page).iter().all(|v| !seen.contains(v)),
-        "after restart: {:?}",
-        ids(&page)
-    );
+    assert_unseen(&app, &cy, &seen, "after restart").await;
 
     // Rebuilding from the event log alone gives the same knowledge.
     let mut app = app;
@@ -157,14 +143,7 @@ async fn for_you_learns_from_each_event_and_survives_restarts() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("rebuilt"));
     let app = app.restart();
-    let page = app
-        .get_json("/api/v1/feed/for-you?limit=10", Some(&cy))
-        .await;
-    assert!(
-        ids(&page).iter().all(|v| !seen.contains(v)),
-        "after rebuild: {:?}",
-        ids(&page)
-    );
+    assert_unseen(&app, &cy, &seen, "after rebuild").await;
 
     // Snapshots made by another algorithm (an upgrade changed the model or
     // its weights) are not loaded, and not a reason to refuse to start:
@@ -184,14 +163,13 @@ async fn for_you_learns_from_each_event_and_survives_restarts() {
     }
     assert!(snaps > 0, "there were snapshots to age");
     let app = app.restart();
-    let page = app
-        .get_json("/api/v1/feed/for-you?limit=10", Some(&cy))
-        .await;
-    assert!(
-        ids(&page).iter().all(|v| !seen.contains(v)),
-        "after replaying for another algorithm's snapshots: {:?}",
-        ids(&page)
-    );
+    assert_unseen(
+        &app,
+        &cy,
+        &seen,
+        "after replaying for another algorithm's snapshots",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -271,6 +249,18 @@ async fn eval_and_simulate_run_from_the_cli() {
         metrics(&String::from_utf8_lossy(&out.stdout)),
         metrics(&table),
         "same split, same numbers"
+    );
+}
+
+/// The next For You page of `token`'s user holds none of `seen`.
+async fn assert_unseen(app: &TestApp, token: &str, seen: &HashSet<i64>, when: &str) {
+    let page = app
+        .get_json("/api/v1/feed/for-you?limit=10", Some(token))
+        .await;
+    assert!(
+        ids(&page).iter().all(|v| !seen.contains(v)),
+        "{when}: {:?}",
+        ids(&page)
     );
 }
 
