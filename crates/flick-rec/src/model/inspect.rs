@@ -1,0 +1,236 @@
+//! Reading the model without changing it: why a clip would be shown,
+//! a user's interests, a clip's status, memory accounting.
+
+use super::*;
+
+impl Recommender {
+    /// Why `video` would be in `user`'s feed now: the candidate sources that
+    /// would produce it, checked one by one.
+    pub fn explain(&self, user: Option<u64>, video: u64, now_ms: i64) -> Vec<Reason> {
+        let _ = now_ms;
+        let Some(row) = self.videos.get(&video) else {
+            return Vec::new();
+        };
+        let r = row as usize;
+        let mut reasons = Vec::new();
+        let k = self.cfg.neighbors;
+        if let Some(s) = user
+            .and_then(|u| self.users.get(&u))
+            .and_then(|ur| self.u[ur as usize].as_ref())
+        {
+            // Co-occurrence: the history item contributing most.
+            let mut best = (0f32, NONE);
+            for &(h, _) in &s.history {
+                let base = h as usize * k;
+                if let Probe::Found(i) = probe(&self.v.nbr_row[base..base + k], row) {
+                    {
+                        let nh = self.v.stats[h as usize].positives.max(1.0);
+                        let c = self.v.nbr_count[base + i] / nh.powf(self.cfg.pop_from);
+                        if c > best.0 {
+                            best = (c, h);
+                        }
+                    }
+                }
+            }
+            if best.1 == NONE && !s.history.is_empty() {
+                let recent: Vec<u32> = s
+                    .history
+                    .iter()
+                    .rev()
+                    .take(QUERY_HISTORY)
+                    .map(|h| h.0)
+                    .collect();
+                let q = self.query_vector(s);
+                let dim = self.cfg.dim;
+                if scan::dot_f32(&q, &self.v.emb[r * dim..(r + 1) * dim]) > 0.0 {
+                    best.1 = self.closest_in(&recent, row);
+                }
+            }
+            if best.1 != NONE {
+                reasons.push(Reason::SimilarToWatched {
+                    video: *self.videos.id(best.1),
+                });
+            }
+            let creator = self.v.creator[r];
+            if s.follows.contains(&creator) {
+                reasons.push(Reason::FromFollowed {
+                    creator: self.feats[0].id(creator).parse().unwrap_or(0),
+                });
+            }
+            for &(loved, _) in s.history.iter().rev().take(LOVED_FOR_FEATURES) {
+                let l = loved as usize;
+                if loved != row && self.v.sound[l] != NONE && self.v.sound[l] == self.v.sound[r] {
+                    push_reason(
+                        &mut reasons,
+                        Reason::SharesSound {
+                            sound: self.feats[1].id(self.v.sound[l]).parse().unwrap_or(0),
+                            video: *self.videos.id(loved),
+                        },
+                    );
+                }
+                for t in self.v.tags[l].into_iter().filter(|&t| t != NONE) {
+                    if loved != row && self.v.tags[r].contains(&t) {
+                        push_reason(
+                            &mut reasons,
+                            Reason::SharesHashtag {
+                                tag: self.feats[2].id(t).clone(),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        let top = self.cfg.candidates.trending;
+        let region = self.v.region[r] as usize;
+        if region != 0 && self.hot_top(region, top).contains(&row) {
+            reasons.push(Reason::PopularInRegion {
+                region: self.regions.id(region as u32).clone(),
+            });
+        }
+        if self.hot_top(0, top).contains(&row) {
+            reasons.push(Reason::Trending);
+        }
+        if self.v.state[r] & EXPLORING != 0 {
+            reasons.push(Reason::Exploring);
+        }
+        reasons
+    }
+
+    pub fn user_interests(&self, user: u64) -> Interests {
+        let Some(s) = self
+            .users
+            .get(&user)
+            .and_then(|r| self.u[r as usize].as_ref())
+        else {
+            return Interests::default();
+        };
+        let mut aff: Vec<_> = s.affinity.iter().filter(|a| a.2 > 0.0).cloned().collect();
+        aff.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.1.cmp(&b.1)));
+        let mut out = Interests {
+            positive_events: s.positives,
+            follows: s
+                .follows
+                .iter()
+                .map(|&c| self.feats[0].id(c).parse().unwrap_or(0))
+                .collect(),
+            ..Default::default()
+        };
+        for (kind, row, w) in aff {
+            let key = self.feats[kind as usize].id(row);
+            match kind {
+                FeatureKind::Creator => out.creators.push((key.parse().unwrap_or(0), w)),
+                FeatureKind::Sound => out.sounds.push((key.parse().unwrap_or(0), w)),
+                FeatureKind::Tag => out.hashtags.push((key.clone(), w)),
+            }
+        }
+        out
+    }
+
+    /// The stored state of a video, for tests and tools: (served, views,
+    /// posterior completion, exploring, failed).
+    pub fn video_status(&self, video: u64) -> Option<VideoStatus> {
+        let r = self.videos.get(&video)? as usize;
+        Some(VideoStatus {
+            impressions: self.v.stats[r].served,
+            views: self.v.stats[r].views as u32,
+            completion_rate: self.posterior_completion(r),
+            exploring: self.v.state[r] & EXPLORING != 0,
+            failed: self.v.state[r] & FAILED != 0,
+            removed: self.v.state[r] & REMOVED != 0,
+        })
+    }
+
+    /// Heap bytes of everything kept per video, and per user.
+    pub fn memory(&self) -> Memory {
+        let v = &self.v;
+        let per_video = self.videos.heap_bytes()
+            + v.creator.capacity() * 4
+            + v.sound.capacity() * 4
+            + v.tags.capacity() * 4 * MAX_TAGS
+            + v.region.capacity() * 2
+            + v.created_at.capacity() * 8
+            + v.duration.capacity() * 4
+            + v.state.capacity()
+            + v.emb.capacity() * 4
+            + v.q8.capacity()
+            + v.scale.capacity() * 4
+            + v.stats.capacity() * std::mem::size_of::<VideoStats>()
+            + v.nbr_row.capacity() * 4
+            + v.nbr_count.capacity() * 4
+            + self.exploring.len() * 8
+            + self.dirty.videos.capacity() * 8
+            + self.scratch.cooc.capacity() * 12;
+        let per_user = self.users.heap_bytes()
+            + self.u.capacity() * std::mem::size_of::<Option<UserState>>()
+            + self
+                .u
+                .iter()
+                .flatten()
+                .map(|s| {
+                    s.emb.capacity() * 4
+                        + s.history.capacity() * 8
+                        + s.seen.heap_bytes()
+                        + s.hidden.capacity() * 4
+                        + (s.ni_creators.capacity() + s.ni_tags.capacity()) * 8
+                        + s.follows.capacity() * 4
+                        + s.affinity.capacity() * std::mem::size_of::<(FeatureKind, u32, f32)>()
+                })
+                .sum::<usize>()
+            + self.dirty.users.capacity() * 8;
+        let features: usize = (0..3)
+            .map(|k| {
+                self.feats[k].heap_bytes()
+                    + self.feats[k]
+                        .ids
+                        .iter()
+                        .flatten()
+                        .map(|s| s.capacity())
+                        .sum::<usize>()
+                    + self.f[k]
+                        .iter()
+                        .map(|f| {
+                            std::mem::size_of::<Feature>()
+                                + f.recent.capacity() * 4
+                                + f.emb.as_ref().map_or(0, |e| e.capacity() * 4)
+                        })
+                        .sum::<usize>()
+            })
+            .sum();
+        Memory {
+            videos: self.videos.len(),
+            users: self.users.len(),
+            video_bytes: per_video,
+            user_bytes: per_user,
+            feature_bytes: features,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VideoStatus {
+    pub impressions: u32,
+    pub views: u32,
+    pub completion_rate: f32,
+    pub exploring: bool,
+    pub failed: bool,
+    pub removed: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Memory {
+    pub videos: usize,
+    pub users: usize,
+    pub video_bytes: usize,
+    pub user_bytes: usize,
+    /// Creators, sounds and hashtags (shared by many videos).
+    pub feature_bytes: usize,
+}
+
+impl Memory {
+    pub fn bytes_per_video(&self) -> f64 {
+        self.video_bytes as f64 / self.videos.max(1) as f64
+    }
+    pub fn bytes_per_user(&self) -> f64 {
+        self.user_bytes as f64 / self.users.max(1) as f64
+    }
+}

@@ -1,0 +1,409 @@
+//! Learning from events: the signal an event carries, the clip's counters,
+//! the user's affinities and history, the embeddings, co-occurrence pairs,
+//! trending, and periodic maintenance.
+
+use super::*;
+
+impl Recommender {
+    /// The learning signal of an event (positive: the user liked it).
+    pub fn signal(&self, e: &Event) -> f32 {
+        let s = &self.cfg.signals;
+        match e.kind {
+            EventKind::Impression => 0.0,
+            EventKind::View {
+                watched_ms,
+                completed,
+                loops,
+            } => {
+                let duration = self
+                    .videos
+                    .get(&e.video)
+                    .map(|r| self.v.duration[r as usize])
+                    .unwrap_or(0);
+                if completed && loops > 0 {
+                    s.completed_with_loop
+                } else if completed {
+                    s.completed
+                } else if watched_ms < s.quick_skip_ms {
+                    s.quick_skip
+                } else if duration > 0 && watched_ms * 2 >= duration {
+                    s.half_view
+                } else {
+                    s.partial_view
+                }
+            }
+            EventKind::Like => s.like,
+            EventKind::Unlike => s.unlike,
+            EventKind::Share => s.share,
+            EventKind::Comment => s.comment,
+            EventKind::NotInterested => s.not_interested,
+            EventKind::Skip => s.skip,
+        }
+    }
+
+    pub fn observe(&mut self, e: &Event) {
+        let Some(vrow) = self.videos.get(&e.video) else {
+            return;
+        };
+        self.events += 1;
+        self.last_event_ms = self.last_event_ms.max(e.at_ms);
+        let urow = self.user_row(e.user);
+        let w = self.signal(e);
+        let r = vrow as usize;
+        {
+            let user = self.user_mut(urow);
+            user.last_active_ms = user.last_active_ms.max(e.at_ms);
+        }
+        let capacity = self.cfg.seen_filter_items;
+        self.user_mut(urow).seen.insert(e.video, capacity);
+
+        // Per-video evidence.
+        let st = &mut self.v.stats[r];
+        match e.kind {
+            EventKind::View {
+                watched_ms,
+                completed,
+                ..
+            } => {
+                st.views += 1.0;
+                self.global_views += 1.0;
+                if completed {
+                    st.completes += 1.0;
+                    self.global_completes += 1.0;
+                } else {
+                    // A quick skip is full evidence against; a partial watch half.
+                    st.fails += if watched_ms < self.cfg.signals.quick_skip_ms {
+                        1.0
+                    } else {
+                        0.5
+                    };
+                }
+            }
+            EventKind::Skip | EventKind::NotInterested => st.fails += 1.0,
+            EventKind::Like => {
+                st.likes += 1.0;
+                self.engagement.likes += 1.0;
+            }
+            EventKind::Unlike if st.likes >= 1.0 => {
+                st.likes -= 1.0;
+                self.engagement.likes -= 1.0;
+            }
+            EventKind::Share => {
+                st.shares += 1.0;
+                self.engagement.shares += 1.0;
+            }
+            _ => {}
+        }
+        mark(&mut self.dirty.videos, vrow);
+        self.judge_early(vrow);
+
+        if let EventKind::NotInterested = e.kind {
+            self.not_interested(urow, vrow);
+        }
+        if w != 0.0 {
+            self.update_affinity(urow, vrow, w);
+            self.train_embeddings(urow, vrow, w);
+        }
+        if w > 0.0 {
+            self.bump_trending(vrow, w, e.at_ms);
+        }
+        if w >= self.cfg.signals.history_min {
+            self.add_to_history(urow, vrow, w);
+        }
+        if self.cfg.maintenance_every > 0 && self.events.is_multiple_of(self.cfg.maintenance_every)
+        {
+            self.maintain(self.last_event_ms);
+        }
+    }
+
+    pub(super) fn not_interested(&mut self, urow: u32, vrow: u32) {
+        let creator = self.v.creator[vrow as usize];
+        let tags = self.v.tags[vrow as usize];
+        let s = self.user_mut(urow);
+        if !s.hidden.contains(&vrow) {
+            s.hidden.push(vrow);
+            if s.hidden.len() > HIDDEN_CAP {
+                s.hidden.remove(0);
+            }
+        }
+        count_up(&mut s.ni_creators, creator);
+        for t in tags.into_iter().filter(|&t| t != NONE) {
+            count_up(&mut s.ni_tags, t);
+        }
+    }
+
+    pub(super) fn update_affinity(&mut self, urow: u32, vrow: u32, w: f32) {
+        let r = vrow as usize;
+        let (creator, sound, tags) = (self.v.creator[r], self.v.sound[r], self.v.tags[r]);
+        let ntags = tags.iter().filter(|&&t| t != NONE).count().max(1) as f32;
+        let s = self.user_mut(urow);
+        bump_affinity(&mut s.affinity, FeatureKind::Creator, creator, w);
+        if sound != NONE {
+            bump_affinity(&mut s.affinity, FeatureKind::Sound, sound, 0.5 * w);
+        }
+        for t in tags.into_iter().filter(|&t| t != NONE) {
+            bump_affinity(&mut s.affinity, FeatureKind::Tag, t, w / ntags);
+        }
+    }
+
+    /// One SGD step per event: BPR against a sampled negative for positive
+    /// signals, a pointwise push-down for negative ones.
+    pub(super) fn train_embeddings(&mut self, urow: u32, vrow: u32, w: f32) {
+        let dim = self.cfg.dim;
+        let (lr, reg) = (self.cfg.learning_rate, self.cfg.regularization);
+        let n_rows = self.v.state.len() as u64;
+        let mut p = std::mem::take(&mut self.user_mut(urow).emb);
+        let i = vrow as usize;
+        if w > 0.0 {
+            let mut neg = NONE;
+            for _ in 0..4 {
+                let c = self.rng.below(n_rows) as u32;
+                if c != vrow && self.v.state[c as usize] & REMOVED == 0 {
+                    neg = c;
+                    break;
+                }
+            }
+            if neg != NONE {
+                let n = neg as usize;
+                let (qi, qn) = (
+                    &self.v.emb[i * dim..(i + 1) * dim],
+                    &self.v.emb[n * dim..(n + 1) * dim],
+                );
+                let x = scan::dot_f32(&p, qi) - scan::dot_f32(&p, qn);
+                let g = w.min(2.0) * sigmoid(-x);
+                for (d, pd) in p.iter_mut().enumerate() {
+                    let (pu, a, b) = (*pd, self.v.emb[i * dim + d], self.v.emb[n * dim + d]);
+                    *pd += lr * (g * (a - b) - reg * pu);
+                    self.v.emb[i * dim + d] += lr * (g * pu - reg * a);
+                    self.v.emb[n * dim + d] += lr * (-g * pu - reg * b);
+                }
+                self.requantize(neg);
+                mark(&mut self.dirty.videos, neg);
+            }
+        } else {
+            let qi = &self.v.emb[i * dim..(i + 1) * dim];
+            let g = (-w).min(2.0) * sigmoid(scan::dot_f32(&p, qi));
+            for (d, pd) in p.iter_mut().enumerate() {
+                let (pu, a) = (*pd, self.v.emb[i * dim + d]);
+                *pd -= lr * (g * a + reg * pu);
+                self.v.emb[i * dim + d] -= lr * (g * pu + reg * a);
+            }
+        }
+        self.user_mut(urow).emb = p;
+        self.requantize(vrow);
+        // Side features follow their clips (an average used to warm-start
+        // new clips by the same creator, sound or hashtag).
+        let r = i;
+        let feats = [
+            (FeatureKind::Creator, self.v.creator[r]),
+            (FeatureKind::Sound, self.v.sound[r]),
+        ]
+        .into_iter()
+        .chain(self.v.tags[r].map(|t| (FeatureKind::Tag, t)));
+        let at = self.last_event_ms;
+        for (kind, fr) in feats {
+            if fr == NONE {
+                continue;
+            }
+            let f = &mut self.f[kind as usize][fr as usize];
+            // The touch time is snapshotted too (it drives eviction), so a
+            // feature still below the admission threshold, which has no
+            // embedding to update, is dirty as soon as its time moves.
+            let mut changed = at > f.last_touch_ms;
+            f.last_touch_ms = f.last_touch_ms.max(at);
+            if let Some(e) = f.emb.as_mut() {
+                for (x, v) in e.iter_mut().zip(&self.v.emb[r * dim..(r + 1) * dim]) {
+                    *x += 0.05 * (v - *x);
+                }
+                changed = true;
+            }
+            if changed {
+                mark(&mut self.dirty.features[kind as usize], fr);
+            }
+        }
+    }
+
+    pub(super) fn add_to_history(&mut self, urow: u32, vrow: u32, w: f32) {
+        let cap = self.cfg.history_len;
+        let s = self.user_mut(urow);
+        if let Some(h) = s.history.iter_mut().find(|(r, _)| *r == vrow) {
+            h.1 = h.1.max(w);
+            return;
+        }
+        let partners: Vec<u32> = s.history.iter().map(|h| h.0).collect();
+        let activity = s.positives as f32;
+        s.positives += 1;
+        s.history.push((vrow, w));
+        if s.history.len() > cap {
+            s.history.remove(0);
+        }
+        let inc = 1.0 / (1.0 + activity).powf(self.cfg.activity_damping);
+        for p in partners {
+            self.add_pair(p, vrow, inc);
+            self.add_pair(vrow, p, inc);
+        }
+        self.v.stats[vrow as usize].positives += 1.0;
+    }
+
+    /// Bounded neighbour slots: a missing neighbour replaces the slot with the
+    /// lowest popularity-normalised similarity, starting from its own count
+    /// (not the evicted one's: inheriting counts, as plain space-saving does,
+    /// inflates rare items, which the normalisation then magnifies).
+    pub(super) fn add_pair(&mut self, from: u32, to: u32, inc: f32) {
+        let k = self.cfg.neighbors;
+        if k == 0 {
+            return;
+        }
+        let base = from as usize * k;
+        let rows = &mut self.v.nbr_row[base..base + k];
+        let counts = &mut self.v.nbr_count[base..base + k];
+        if let Probe::Found(i) = probe(rows, to) {
+            counts[i] += inc;
+        } else if let Probe::Empty(i) = probe(rows, to) {
+            rows[i] = to;
+            counts[i] = inc;
+        } else {
+            // Full: Space-Saving (Metwally et al.). The slot with the
+            // smallest count goes to the new pair, which inherits that count
+            // plus its own: the pairs seen most often keep their slots, and
+            // a newcomer that keeps arriving climbs past the stale ones.
+            // Popularity damping belongs to scoring, not to who is kept.
+            let (weakest, min) =
+                counts
+                    .iter()
+                    .copied()
+                    .enumerate()
+                    .fold(
+                        (0, f32::INFINITY),
+                        |a, (i, c)| if c < a.1 { (i, c) } else { a },
+                    );
+            rows[weakest] = to;
+            counts[weakest] = min + inc;
+        }
+        mark(&mut self.dirty.videos, from);
+    }
+
+    pub(super) fn bump_trending(&mut self, vrow: u32, w: f32, at_ms: i64) {
+        let r = vrow as usize;
+        if self.v.state[r] & REMOVED != 0 {
+            return;
+        }
+        let tau = self.cfg.trending_half_life_ms as f64 / std::f64::consts::LN_2;
+        let add = (w as f64).ln() + at_ms as f64 / tau;
+        let old = self.v.stats[r].trend as f64;
+        let new = if self.v.stats[r].views + self.v.stats[r].likes == 0.0 && old == 0.0 {
+            add
+        } else {
+            let m = old.max(add);
+            m + ((old - m).exp() + (add - m).exp()).ln()
+        };
+        let key = new as f32;
+        self.v.stats[r].trend = key;
+        let region = self.v.region[r] as usize;
+        self.hot_put(0, vrow, key);
+        if region != 0 {
+            self.hot_put(region, vrow, key);
+        }
+    }
+
+    pub(super) fn hot_put(&mut self, h: usize, row: u32, key: f32) {
+        let cap = self.cfg.trending_set;
+        let set = &mut self.hot[h];
+        if let Some(&p) = set.pos.get(&row) {
+            set.entries[p as usize].1 = key;
+            return;
+        }
+        set.pos.insert(row, set.entries.len() as u32);
+        set.entries.push((row, key));
+        if set.entries.len() >= 2 * cap.max(1) {
+            set.entries
+                .sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            set.entries.truncate(cap);
+            set.pos.clear();
+            for (i, &(r, _)) in set.entries.iter().enumerate() {
+                set.pos.insert(r, i as u32);
+            }
+        }
+    }
+
+    pub(super) fn hot_remove(&mut self, h: usize, row: u32) {
+        let set = &mut self.hot[h];
+        if let Some(p) = set.pos.remove(&row) {
+            set.entries.remove(p as usize);
+            for (i, &(r, _)) in set.entries.iter().enumerate().skip(p as usize) {
+                set.pos.insert(r, i as u32);
+            }
+        }
+    }
+
+    pub(super) fn hot_top(&self, h: usize, n: usize) -> Vec<u32> {
+        let mut e = self.hot[h].entries.clone();
+        e.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        e.into_iter().take(n).map(|x| x.0).collect()
+    }
+
+    /// Evicts users idle longer than `user_ttl_ms` and the embeddings and
+    /// recent lists of side features untouched for `feature_ttl_ms`. Runs
+    /// every `maintenance_every` events on event time; callable directly.
+    pub fn maintain(&mut self, now_ms: i64) {
+        let user_cut = now_ms.saturating_sub(self.cfg.user_ttl_ms);
+        let stale: Vec<u64> = (0..self.u.len())
+            .filter(|&r| {
+                self.u[r]
+                    .as_ref()
+                    .is_some_and(|s| s.last_active_ms < user_cut && s.last_active_ms != i64::MIN)
+            })
+            .map(|r| *self.users.id(r as u32))
+            .collect();
+        for id in stale {
+            self.forget_user(id);
+        }
+        let feat_cut = now_ms.saturating_sub(self.cfg.feature_ttl_ms);
+        for k in 0..3 {
+            for r in 0..self.f[k].len() {
+                let f = &mut self.f[k][r];
+                if f.last_touch_ms < feat_cut && (f.emb.is_some() || !f.recent.is_empty()) {
+                    f.emb = None;
+                    f.recent.clear();
+                    f.uses = 0;
+                    mark(&mut self.dirty.features[k], r as u32);
+                }
+            }
+        }
+    }
+
+    // ----- serving ---------------------------------------------------------
+
+    /// Likes and shares per view over the catalogue, with a floor so a
+    /// service without any yet has a rate to compare with.
+    pub(super) fn engagement_rates(&self) -> (f32, f32) {
+        let views = self.global_views + 100.0;
+        (
+            ((self.engagement.likes + 1.0) / views) as f32,
+            ((self.engagement.shares + 1.0) / views) as f32,
+        )
+    }
+
+    /// Recounts the catalogue's likes and shares from the clips' counters
+    /// (after loading a snapshot, which does not store the sums).
+    pub(crate) fn recount_engagement(&mut self) {
+        let (mut likes, mut shares) = (0.0, 0.0);
+        for (r, st) in self.v.stats.iter().enumerate() {
+            if self.videos.ids[r].is_some() {
+                likes += st.likes as f64;
+                shares += st.shares as f64;
+            }
+        }
+        self.engagement = Engagement { likes, shares };
+    }
+
+    pub(super) fn completion_rate(&self) -> f32 {
+        ((self.global_completes + 3.0) / (self.global_views + 10.0)) as f32
+    }
+
+    pub(super) fn posterior_completion(&self, r: usize) -> f32 {
+        let e = &self.cfg.exploration;
+        let s = &self.v.stats[r];
+        (e.prior_alpha + s.completes) / (e.prior_alpha + e.prior_beta + s.completes + s.fails)
+    }
+}

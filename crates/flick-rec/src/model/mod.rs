@@ -1,0 +1,606 @@
+//! The recommender: state, online learning, candidates, ranking, re-ranking.
+//!
+//! This file holds the state (clips, users, side features, the hot sets),
+//! the catalogue and user bookkeeping, and small shared helpers; the work is
+//! split by what it does: `learn` (events in), `serve` (pages out) and
+//! `inspect` (explanations, interests, memory).
+
+mod inspect;
+mod learn;
+mod serve;
+
+pub use inspect::{Memory, VideoStatus};
+
+use crate::config::{Config, MODEL_VERSION};
+use crate::scan::{self, TopK};
+use crate::types::{
+    Event, EventKind, Interests, Reason, Recommendation, Request, VideoMeta, MAX_PAGE,
+};
+use crate::util::{logit, sigmoid, FastMap, IdMap, Rng, SeenFilter, NONE};
+use std::collections::BTreeSet;
+
+/// Marks a video id replaced by [`Recommender::forget_creator`].
+const VIDEO_TOMBSTONE: u64 = 1 << 63;
+
+/// Hashtags beyond the first few are ignored: they are the clip's topics.
+pub const MAX_TAGS: usize = 3;
+
+// Video state bits.
+pub(crate) const REMOVED: u8 = 1;
+pub(crate) const EXPLORING: u8 = 2;
+pub(crate) const FAILED: u8 = 4;
+pub(crate) const GRADUATED: u8 = 8;
+
+/// The catalogue's likes and shares, for the rates clips are compared with.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Engagement {
+    pub likes: f64,
+    pub shares: f64,
+}
+
+/// Per-video counters. Completion is a Beta posterior (completes, fails on
+/// top of the prior); likes/shares are rates over views.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct VideoStats {
+    pub served: u32,
+    pub views: f32,
+    pub completes: f32,
+    pub fails: f32,
+    pub likes: f32,
+    pub shares: f32,
+    /// Users who have this video in their history (co-occurrence popularity).
+    pub positives: f32,
+    /// Trending key: ln(Σ w·e^(t/τ)); ordering by it is time-invariant.
+    pub trend: f32,
+}
+
+/// Dense per-video storage, one entry (or `dim`/`neighbors` entries) per row.
+#[derive(Clone, Default)]
+pub(crate) struct Videos {
+    pub creator: Vec<u32>,
+    pub sound: Vec<u32>,
+    pub tags: Vec<[u32; MAX_TAGS]>,
+    pub region: Vec<u16>,
+    pub created_at: Vec<i64>,
+    pub duration: Vec<u32>,
+    pub state: Vec<u8>,
+    pub emb: Vec<f32>,
+    pub q8: Vec<i8>,
+    pub scale: Vec<f32>,
+    pub stats: Vec<VideoStats>,
+    /// Neighbour slots, `neighbors` per video: rows and counts kept apart so
+    /// the slot search is a plain u32 scan.
+    pub nbr_row: Vec<u32>,
+    pub nbr_count: Vec<f32>,
+}
+
+/// A creator, sound or hashtag.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Feature {
+    pub uses: u32,
+    /// Newest videos carrying it, oldest first.
+    pub recent: Vec<u32>,
+    /// Given only once `uses` reaches the admission threshold.
+    pub emb: Option<Vec<f32>>,
+    pub last_touch_ms: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum FeatureKind {
+    Creator = 0,
+    Sound = 1,
+    Tag = 2,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct UserState {
+    pub emb: Vec<f32>,
+    /// Recent strong positives (video row, signal), oldest first.
+    pub history: Vec<(u32, f32)>,
+    pub seen: SeenFilter,
+    pub hidden: Vec<u32>,
+    pub ni_creators: Vec<(u32, u8)>,
+    pub ni_tags: Vec<(u32, u8)>,
+    pub follows: Vec<u32>,
+    pub affinity: Vec<(FeatureKind, u32, f32)>,
+    pub last_active_ms: i64,
+    pub positives: u32,
+}
+
+const AFFINITY_SLOTS: usize = 48;
+const HIDDEN_CAP: usize = 1024;
+const FOLLOW_CAP: usize = 2048;
+/// History items whose embeddings shape the query vector.
+const QUERY_HISTORY: usize = 16;
+/// Loved items whose sound and hashtags feed candidates.
+const LOVED_FOR_FEATURES: usize = 5;
+
+/// The trending set of one region (index 0: everywhere).
+#[derive(Clone, Default, Debug, PartialEq)]
+pub(crate) struct HotSet {
+    pub entries: Vec<(u32, f32)>,
+    pub pos: FastMap<u32, u32>,
+}
+
+#[derive(Clone, Default)]
+pub(crate) struct Dirty {
+    pub videos: Vec<u64>,
+    pub users: Vec<u64>,
+    pub features: [Vec<u64>; 3],
+    /// Users forgotten or evicted since the last snapshot: (id, row).
+    pub user_tombstones: Vec<(u64, u32)>,
+}
+
+pub(crate) fn mark(bits: &mut Vec<u64>, row: u32) {
+    let w = row as usize / 64;
+    if bits.len() <= w {
+        bits.resize(w + 1, 0);
+    }
+    bits[w] |= 1 << (row % 64);
+}
+
+pub(crate) fn marked(bits: &[u64]) -> impl Iterator<Item = u32> + '_ {
+    bits.iter().enumerate().flat_map(|(w, &b)| {
+        (0..64)
+            .filter(move |i| b & (1u64 << i) != 0)
+            .map(move |i| (w * 64 + i) as u32)
+    })
+}
+
+/// Per-request scratch buffers, kept to avoid allocating per request.
+#[derive(Clone, Default)]
+struct Scratch {
+    cooc: Vec<f32>,
+    cooc_src: Vec<u32>,
+    cooc_best: Vec<f32>,
+    touched: Vec<u32>,
+}
+
+pub struct Recommender {
+    pub(crate) cfg: Config,
+    pub(crate) seed: u64,
+    pub(crate) rng: Rng,
+    pub(crate) videos: IdMap,
+    pub(crate) v: Videos,
+    pub(crate) users: IdMap,
+    pub(crate) u: Vec<Option<UserState>>,
+    pub(crate) feats: [IdMap<String>; 3],
+    pub(crate) f: [Vec<Feature>; 3],
+    pub(crate) regions: IdMap<String>,
+    pub(crate) hot: Vec<HotSet>,
+    pub(crate) exploring: BTreeSet<u32>,
+    pub(crate) global_views: f64,
+    pub(crate) global_completes: f64,
+    /// Sums of the clips' likes and shares; not in snapshots (recounted on
+    /// load), since they follow from the per-clip counters.
+    pub(crate) engagement: Engagement,
+    pub(crate) events: u64,
+    pub(crate) last_event_ms: i64,
+    pub(crate) dirty: Dirty,
+    scratch: Scratch,
+}
+
+impl Clone for Recommender {
+    fn clone(&self) -> Self {
+        Recommender {
+            cfg: self.cfg.clone(),
+            seed: self.seed,
+            rng: self.rng.clone(),
+            videos: self.videos.clone(),
+            v: self.v.clone(),
+            users: self.users.clone(),
+            u: self.u.clone(),
+            feats: self.feats.clone(),
+            f: self.f.clone(),
+            regions: self.regions.clone(),
+            hot: self.hot.clone(),
+            exploring: self.exploring.clone(),
+            global_views: self.global_views,
+            global_completes: self.global_completes,
+            engagement: self.engagement,
+            events: self.events,
+            last_event_ms: self.last_event_ms,
+            dirty: self.dirty.clone(),
+            scratch: Scratch::default(),
+        }
+    }
+}
+
+/// A candidate during one request.
+struct Cand {
+    row: u32,
+    reasons: Vec<Reason>,
+    cooc: f32,
+    score: f32,
+}
+
+fn push_reason(reasons: &mut Vec<Reason>, r: Reason) {
+    if !reasons.contains(&r) {
+        reasons.push(r);
+    }
+}
+
+impl Recommender {
+    pub fn new(config: Config, seed: u64) -> Self {
+        let mut regions = IdMap::default();
+        regions.insert(String::new());
+        Recommender {
+            cfg: config,
+            seed,
+            rng: Rng::new(seed),
+            videos: IdMap::default(),
+            v: Videos::default(),
+            users: IdMap::default(),
+            u: Vec::new(),
+            feats: Default::default(),
+            f: Default::default(),
+            regions,
+            hot: vec![HotSet::default()],
+            exploring: BTreeSet::new(),
+            global_views: 0.0,
+            global_completes: 0.0,
+            engagement: Engagement::default(),
+            events: 0,
+            last_event_ms: i64::MIN,
+            dirty: Dirty::default(),
+            scratch: Scratch::default(),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub fn config_hash(&self) -> String {
+        self.cfg.content_hash()
+    }
+
+    pub fn model_version(&self) -> &'static str {
+        MODEL_VERSION
+    }
+
+    pub fn video_count(&self) -> usize {
+        self.videos.len()
+    }
+
+    pub fn user_count(&self) -> usize {
+        self.users.len()
+    }
+
+    // ----- catalogue -------------------------------------------------------
+
+    fn feature_row(&mut self, kind: FeatureKind, key: String, at_ms: i64) -> u32 {
+        let k = kind as usize;
+        let (row, new) = self.feats[k].insert(key);
+        if new {
+            let f = Feature::default();
+            if row as usize == self.f[k].len() {
+                self.f[k].push(f);
+            } else {
+                self.f[k][row as usize] = f;
+            }
+        }
+        mark(&mut self.dirty.features[k], row);
+        let f = &mut self.f[k][row as usize];
+        f.last_touch_ms = f.last_touch_ms.max(at_ms);
+        row
+    }
+
+    fn region_index(&mut self, region: Option<&str>) -> u16 {
+        match region {
+            None => 0,
+            Some(r) => {
+                let (row, new) = self.regions.insert(r.to_string());
+                if new {
+                    self.hot.push(HotSet::default());
+                }
+                row as u16
+            }
+        }
+    }
+
+    pub fn upsert_video(&mut self, meta: VideoMeta) {
+        let dim = self.cfg.dim;
+        let (row, new) = self.videos.insert(meta.id);
+        let r = row as usize;
+        if new {
+            let v = &mut self.v;
+            v.creator.push(NONE);
+            v.sound.push(NONE);
+            v.tags.push([NONE; MAX_TAGS]);
+            v.region.push(0);
+            v.created_at.push(0);
+            v.duration.push(0);
+            v.state.push(EXPLORING);
+            v.emb.resize(v.emb.len() + dim, 0.0);
+            v.q8.resize(v.q8.len() + dim, 0);
+            v.scale.push(0.0);
+            v.stats.push(VideoStats::default());
+            v.nbr_row.resize(v.nbr_row.len() + self.cfg.neighbors, NONE);
+            v.nbr_count
+                .resize(v.nbr_count.len() + self.cfg.neighbors, 0.0);
+            self.exploring.insert(row);
+        }
+        let at = meta.created_at_ms;
+        let creator = self.feature_row(FeatureKind::Creator, meta.creator.to_string(), at);
+        let sound = meta
+            .sound
+            .map(|s| self.feature_row(FeatureKind::Sound, s.to_string(), at))
+            .unwrap_or(NONE);
+        let mut tags = [NONE; MAX_TAGS];
+        for (slot, tag) in tags.iter_mut().zip(meta.hashtags.iter()) {
+            *slot = self.feature_row(FeatureKind::Tag, tag.to_lowercase(), at);
+        }
+        let region = self.region_index(meta.region.as_deref());
+        let features: Vec<(FeatureKind, u32)> = std::iter::once((FeatureKind::Creator, creator))
+            .chain((sound != NONE).then_some((FeatureKind::Sound, sound)))
+            .chain(
+                tags.iter()
+                    .filter(|t| **t != NONE)
+                    .map(|&t| (FeatureKind::Tag, t)),
+            )
+            .collect();
+        if new {
+            for &(kind, fr) in &features {
+                let cap = self.cfg.candidates.recent_per_feature;
+                let threshold = self.cfg.admission_threshold;
+                let f = &mut self.f[kind as usize][fr as usize];
+                f.uses += 1;
+                f.recent.push(row);
+                if f.recent.len() > cap {
+                    f.recent.remove(0);
+                }
+                if f.emb.is_none() && f.uses >= threshold {
+                    f.emb = Some(vec![0.0; dim]);
+                }
+            }
+            // Warm start: a new clip begins at the mean of its admitted
+            // features, plus a little noise so clips can be told apart.
+            let mut init = vec![0f32; dim];
+            let mut n = 0;
+            for &(kind, fr) in &features {
+                if let Some(e) = &self.f[kind as usize][fr as usize].emb {
+                    init.iter_mut().zip(e).for_each(|(a, b)| *a += b);
+                    n += 1;
+                }
+            }
+            let noise = 0.1 / (dim as f32).sqrt();
+            for x in init.iter_mut() {
+                if n > 0 {
+                    *x /= n as f32;
+                }
+                *x += noise * self.rng.normal() as f32;
+            }
+            self.v.emb[r * dim..(r + 1) * dim].copy_from_slice(&init);
+            self.requantize(row);
+        }
+        let v = &mut self.v;
+        v.creator[r] = creator;
+        v.sound[r] = sound;
+        v.tags[r] = tags;
+        v.region[r] = region;
+        v.created_at[r] = meta.created_at_ms;
+        v.duration[r] = meta.duration_ms;
+        mark(&mut self.dirty.videos, row);
+    }
+
+    pub fn remove_video(&mut self, id: u64) {
+        let Some(row) = self.videos.get(&id) else {
+            return;
+        };
+        self.v.state[row as usize] |= REMOVED;
+        self.v.state[row as usize] &= !EXPLORING;
+        self.exploring.remove(&row);
+        for h in 0..self.hot.len() {
+            self.hot_remove(h, row);
+        }
+        mark(&mut self.dirty.videos, row);
+    }
+
+    fn requantize(&mut self, row: u32) {
+        let dim = self.cfg.dim;
+        let r = row as usize;
+        let s = scan::quantize(
+            &self.v.emb[r * dim..(r + 1) * dim],
+            &mut self.v.q8[r * dim..(r + 1) * dim],
+        );
+        self.v.scale[r] = s;
+    }
+
+    // ----- users -----------------------------------------------------------
+
+    fn fresh_user(&self) -> UserState {
+        UserState {
+            emb: vec![0.0; self.cfg.dim],
+            history: Vec::new(),
+            seen: SeenFilter::new(self.cfg.seen_filter_bits),
+            hidden: Vec::new(),
+            ni_creators: Vec::new(),
+            ni_tags: Vec::new(),
+            follows: Vec::new(),
+            affinity: Vec::new(),
+            last_active_ms: i64::MIN,
+            positives: 0,
+        }
+    }
+
+    fn user_row(&mut self, user: u64) -> u32 {
+        let (row, new) = self.users.insert(user);
+        if new {
+            let s = self.fresh_user();
+            if row as usize == self.u.len() {
+                self.u.push(Some(s));
+            } else {
+                self.u[row as usize] = Some(s);
+            }
+        }
+        mark(&mut self.dirty.users, row);
+        row
+    }
+
+    fn user(&self, row: u32) -> &UserState {
+        self.u[row as usize].as_ref().expect("live user")
+    }
+
+    fn user_mut(&mut self, row: u32) -> &mut UserState {
+        self.u[row as usize].as_mut().expect("live user")
+    }
+
+    /// Resets what the model learnt about `user` and their seen filter; the
+    /// next page equals a new user's. Follows are kept (they are the social
+    /// graph, not model state).
+    pub fn reset_user(&mut self, user: u64) {
+        let Some(row) = self.users.get(&user) else {
+            return;
+        };
+        let follows = std::mem::take(&mut self.user_mut(row).follows);
+        let mut s = self.fresh_user();
+        s.follows = follows;
+        self.u[row as usize] = Some(s);
+        mark(&mut self.dirty.users, row);
+    }
+
+    /// Removes every trace keyed by `user`; the next snapshot carries a
+    /// tombstone. Aggregates they contributed to (co-occurrence counts,
+    /// video rates, trending) stay, as they are not about them.
+    pub fn forget_user(&mut self, user: u64) {
+        if let Some(row) = self.users.remove(&user) {
+            self.u[row as usize] = None;
+            self.dirty.user_tombstones.push((user, row));
+        }
+    }
+
+    /// Account deletion, the creator's side: their videos are removed and
+    /// every id that named them — the video ids and the creator's own id —
+    /// is replaced by a tombstone, so no later snapshot carries them. What
+    /// other users' models learnt from those clips stays, unattributed.
+    pub fn forget_creator(&mut self, creator: u64) {
+        let Some(crow) = self.feats[0].get(creator.to_string().as_str()) else {
+            return;
+        };
+        let rows: Vec<u32> = (0..self.videos.ids.len() as u32)
+            .filter(|&r| {
+                self.videos.ids[r as usize].is_some() && self.v.creator[r as usize] == crow
+            })
+            .collect();
+        for row in rows {
+            let id = *self.videos.id(row);
+            self.remove_video(id);
+            // Real ids stay below 2^53; the top bit marks a tombstone.
+            self.videos.place(VIDEO_TOMBSTONE | u64::from(row), row);
+            mark(&mut self.dirty.videos, row);
+        }
+        self.feats[0].place(format!("deleted-{crow}"), crow);
+        mark(&mut self.dirty.features[0], crow);
+    }
+
+    pub fn follow(&mut self, user: u64, creator: u64, following: bool) {
+        let ur = self.user_row(user);
+        let key = creator.to_string();
+        let cr = if following {
+            Some(self.feature_row(FeatureKind::Creator, key, self.last_event_ms.max(0)))
+        } else {
+            self.feats[0].get(key.as_str())
+        };
+        let Some(cr) = cr else { return };
+        let s = self.user_mut(ur);
+        s.follows.retain(|&c| c != cr);
+        if following {
+            s.follows.push(cr);
+            if s.follows.len() > FOLLOW_CAP {
+                s.follows.remove(0);
+            }
+        }
+        let w = if following { 1.0 } else { -1.0 };
+        bump_affinity(&mut s.affinity, FeatureKind::Creator, cr, w);
+    }
+
+    // ----- learning --------------------------------------------------------
+}
+
+fn count_up(v: &mut Vec<(u32, u8)>, key: u32) {
+    if key == NONE {
+        return;
+    }
+    match v.iter_mut().find(|(k, _)| *k == key) {
+        Some(e) => e.1 = e.1.saturating_add(1),
+        None => v.push((key, 1)),
+    }
+}
+
+fn affinity_of(aff: &[(FeatureKind, u32, f32)], kind: FeatureKind, row: u32) -> f32 {
+    aff.iter()
+        .find(|a| a.0 == kind && a.1 == row)
+        .map_or(0.0, |a| a.2)
+}
+
+/// Adds to a bounded affinity list; when full, the weakest entry makes room.
+fn bump_affinity(aff: &mut Vec<(FeatureKind, u32, f32)>, kind: FeatureKind, row: u32, w: f32) {
+    if row == NONE {
+        return;
+    }
+    if let Some(a) = aff.iter_mut().find(|a| a.0 == kind && a.1 == row) {
+        a.2 += w;
+        return;
+    }
+    if aff.len() < AFFINITY_SLOTS {
+        aff.push((kind, row, w));
+        return;
+    }
+    if let Some(weakest) = aff
+        .iter_mut()
+        .min_by(|a, b| a.2.abs().total_cmp(&b.2.abs()))
+    {
+        if weakest.2.abs() < w.abs() {
+            *weakest = (kind, row, w);
+        }
+    }
+}
+
+impl TopK {
+    /// Best score held (1.0 when empty, so a division stays finite).
+    pub(crate) fn clone_max(&self) -> f32 {
+        self.peek_max().unwrap_or(1.0).max(1e-12)
+    }
+}
+
+enum Probe {
+    Found(usize),
+    Empty(usize),
+    Full,
+}
+
+/// Neighbour slots form a small open-addressing table (linear probing) keyed
+/// by row, so a lookup is O(1) even with thousands of slots. Slots are never
+/// emptied, only overwritten, so probe chains stay valid; a full table is
+/// searched through.
+fn probe(rows: &[u32], x: u32) -> Probe {
+    let k = rows.len();
+    let mut i = (crate::util::mix64(x as u64) % k as u64) as usize;
+    for _ in 0..k {
+        if rows[i] == x {
+            return Probe::Found(i);
+        }
+        if rows[i] == NONE {
+            return Probe::Empty(i);
+        }
+        i += 1;
+        if i == k {
+            i = 0;
+        }
+    }
+    Probe::Full
+}
+
+/// How much more (or less) often a clip gets an event per view than the
+/// catalogue's rate `g`, as log-odds. The clip's rate is shrunk toward `g`
+/// by a prior worth [`PRIOR_EVENTS`] expected events, so a clip with none
+/// yet, or too few views to tell, sits near 0 rather than below it: for a
+/// rare event a clip needs about 1/g views before its silence means much.
+fn rate_log_odds(events: f32, views: f32, g: f32) -> f32 {
+    let q = (events + PRIOR_EVENTS) / (views + PRIOR_EVENTS / g);
+    logit(q) - logit(g)
+}
+
+/// The weight of the prior in [`rate_log_odds`], in expected events.
+const PRIOR_EVENTS: f32 = 2.0;
