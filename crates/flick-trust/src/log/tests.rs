@@ -1,0 +1,289 @@
+use super::*;
+use crate::checkpoint::Checkpoint;
+use crate::note::NoteVerifier;
+use crate::record::Decision;
+
+const ORIGIN: &str = "flick.example/transparency";
+
+fn access(i: i64) -> Record {
+    Record::Access {
+        actor: format!("admin-{i}"),
+        role: "admin".into(),
+        data_class: "profile".into(),
+        subject: format!("user-{}", i * 7),
+        purpose: "support ticket".into(),
+        time_ms: 1_700_000_000_000 + i,
+        region: "eu".into(),
+        decision: Decision::Allowed,
+    }
+}
+
+#[test]
+fn is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<TransparencyLog>();
+}
+
+#[test]
+fn append_reopen_same_root_and_heads() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = TransparencyLog::open(dir.path(), ORIGIN).unwrap();
+    assert_eq!(log.size(), 0);
+    let v = NoteVerifier::parse(&log.verifier_key()).unwrap();
+    let empty = Checkpoint::verify(&log.checkpoint(), &v).unwrap();
+    assert_eq!((empty.size, empty.root), (0, merkle::empty_root()));
+
+    let mut receipts = Vec::new();
+    for i in 0..10 {
+        receipts.push(log.append(&access(i)).unwrap());
+    }
+    for (i, r) in receipts.iter().enumerate() {
+        assert_eq!((r.index, r.tree_size), (i as u64, i as u64 + 1));
+        let cp = Checkpoint::verify(&r.checkpoint_text, &v).unwrap();
+        assert_eq!(cp.size, i as u64 + 1);
+        assert_eq!(log.checkpoint_at(cp.size).unwrap(), r.checkpoint_text);
+    }
+    let root = log.root_at(10).unwrap();
+    let key = log.verifier_key();
+    let head = log.checkpoint();
+    drop(log);
+
+    let log = TransparencyLog::open(dir.path(), ORIGIN).unwrap();
+    assert_eq!(log.size(), 10);
+    assert_eq!(log.root_at(10).unwrap(), root);
+    assert_eq!(log.verifier_key(), key);
+    assert_eq!(log.checkpoint(), head);
+
+    let entries = log.entries(3, 5).unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0].index, 3);
+    assert_eq!(entries[0].leaf_bytes, access(3).leaf_bytes());
+    assert_eq!(entries[1].record["actor"], "admin-4");
+    assert!(log.entries(5, 11).is_err());
+    assert!(log.entries(10, 10).unwrap().is_empty());
+    let json = serde_json::to_value(&entries[0]).unwrap();
+    assert_eq!(json["leaf_b64"], B64.encode(access(3).leaf_bytes()));
+
+    // Proofs from the log verify against its signed heads.
+    for n in 1..=10u64 {
+        let cp_n = Checkpoint::verify(&log.checkpoint_at(n).unwrap(), &v).unwrap();
+        for i in 0..n {
+            let proof = log.inclusion_proof(i, n).unwrap();
+            let leaf = merkle::leaf_hash(&access(i as i64).leaf_bytes());
+            merkle::verify_inclusion(&leaf, i, n, &proof, &cp_n.root).unwrap();
+        }
+        let proof = log.consistency_proof(n, 10).unwrap();
+        merkle::verify_consistency(n, 10, &cp_n.root, &root, &proof).unwrap();
+    }
+
+    let export = log.export().unwrap();
+    assert_eq!(export.entries.len(), 10);
+    assert_eq!(export.entries[9].checkpoint, head);
+}
+
+#[cfg(unix)]
+#[test]
+fn key_file_is_private_and_in_note_format() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let log = TransparencyLog::open(dir.path(), ORIGIN).unwrap();
+    let meta = fs::metadata(dir.path().join(KEY_FILE)).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let text = fs::read_to_string(dir.path().join(KEY_FILE)).unwrap();
+    let signer = NoteSigner::parse(&text).unwrap();
+    assert_eq!(signer.verifier().to_string(), log.verifier_key());
+    assert!(log.verifier_key().starts_with(&format!("{ORIGIN}+")));
+}
+
+#[test]
+fn origin_cannot_change_and_key_cannot_vanish() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = TransparencyLog::open(dir.path(), ORIGIN).unwrap();
+    log.append(&access(1)).unwrap();
+    drop(log);
+    assert!(matches!(
+        TransparencyLog::open(dir.path(), "other-log"),
+        Err(Error::OriginMismatch { .. })
+    ));
+    fs::remove_file(dir.path().join(KEY_FILE)).unwrap();
+    assert!(matches!(
+        TransparencyLog::open(dir.path(), ORIGIN),
+        Err(Error::MissingKey { .. })
+    ));
+    assert!(TransparencyLog::open(dir.path(), "bad origin").is_err());
+}
+
+#[test]
+fn torn_final_write_is_dropped_and_complete_records_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = TransparencyLog::open(dir.path(), ORIGIN).unwrap();
+    for i in 0..5 {
+        log.append(&access(i)).unwrap();
+    }
+    let root5 = log.root_at(5).unwrap();
+    drop(log);
+    let path = dir.path().join(ENTRIES_FILE);
+    let good_len = fs::metadata(&path).unwrap().len();
+
+    // Each shape a crash mid-append can leave: part of the length, the
+    // length and part of the body, and a zero-filled extension.
+    let leaf = access(5).leaf_bytes();
+    let full = frame(&leaf);
+    for torn in [
+        full[..2].to_vec(),
+        full[..4].to_vec(),
+        full[..full.len() - 1].to_vec(),
+        vec![0u8; 300],
+    ] {
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(&torn).unwrap();
+        drop(f);
+        let log = TransparencyLog::open(dir.path(), ORIGIN).unwrap();
+        assert_eq!(log.size(), 5);
+        assert_eq!(log.root_at(5).unwrap(), root5);
+        assert_eq!(fs::metadata(&path).unwrap().len(), good_len);
+        assert_eq!(
+            log.entries(4, 5).unwrap()[0].leaf_bytes,
+            access(4).leaf_bytes()
+        );
+    }
+
+    // The log goes on appending cleanly after the truncation.
+    let log = TransparencyLog::open(dir.path(), ORIGIN).unwrap();
+    let r = log.append(&access(5)).unwrap();
+    assert_eq!(r.index, 5);
+    drop(log);
+    let log = TransparencyLog::open(dir.path(), ORIGIN).unwrap();
+    assert_eq!(log.size(), 6);
+    assert_eq!(log.entries(5, 6).unwrap()[0].leaf_bytes, leaf);
+}
+
+#[test]
+fn damage_larger_than_one_record_is_refused_not_truncated() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = TransparencyLog::open(dir.path(), ORIGIN).unwrap();
+    for i in 0..400 {
+        log.append(&access(i)).unwrap();
+    }
+    drop(log);
+    let path = dir.path().join(ENTRIES_FILE);
+    let before = fs::read(&path).unwrap();
+    // Zero the length of entry 1: everything after would look torn.
+    let mut bytes = before.clone();
+    let first_len = u32::from_be_bytes(bytes[..4].try_into().unwrap()) as usize;
+    bytes[4 + first_len..8 + first_len].copy_from_slice(&[0, 0, 0, 0]);
+    fs::write(&path, &bytes).unwrap();
+    assert!(matches!(
+        TransparencyLog::open(dir.path(), ORIGIN),
+        Err(Error::Corrupt { .. })
+    ));
+    // Nothing was cut off.
+    assert_eq!(fs::read(&path).unwrap().len(), before.len());
+}
+
+#[test]
+fn acknowledged_append_survives_reopen_without_clean_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = TransparencyLog::open(dir.path(), ORIGIN).unwrap();
+    let r = log.append(&access(42)).unwrap();
+    // No drop: the process "dies" with the log open. What matters is
+    // what is in the files now, which a fresh open reads.
+    let reopened = TransparencyLog::open(dir.path(), ORIGIN).unwrap();
+    assert_eq!(reopened.size(), 1);
+    assert_eq!(
+        reopened.entries(0, 1).unwrap()[0].leaf_bytes,
+        access(42).leaf_bytes()
+    );
+    assert_eq!(reopened.checkpoint(), r.checkpoint_text);
+    std::mem::forget(log);
+}
+
+#[test]
+fn lost_checkpoints_are_re_signed_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = TransparencyLog::open(dir.path(), ORIGIN).unwrap();
+    for i in 0..6 {
+        log.append(&access(i)).unwrap();
+    }
+    let export = log.export().unwrap();
+    drop(log);
+    let cps = dir.path().join(CHECKPOINTS_FILE);
+    let full = fs::read(&cps).unwrap();
+    // A crash lost the last heads (they are not fsynced) and tore one.
+    fs::write(&cps, &full[..full.len() / 2]).unwrap();
+    let log = TransparencyLog::open(dir.path(), ORIGIN).unwrap();
+    assert_eq!(fs::read(&cps).unwrap(), full);
+    assert_eq!(log.export().unwrap(), export);
+}
+
+#[test]
+fn heads_for_missing_entries_or_other_entries_refuse_to_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = TransparencyLog::open(dir.path(), ORIGIN).unwrap();
+    for i in 0..4 {
+        log.append(&access(i)).unwrap();
+    }
+    drop(log);
+    let entries = dir.path().join(ENTRIES_FILE);
+    let bytes = fs::read(&entries).unwrap();
+
+    // An entry edited in place: the stored head no longer matches.
+    let mut edited = bytes.clone();
+    let pos = edited.windows(7).position(|w| w == b"admin-2").unwrap();
+    edited[pos + 6] = b'9';
+    fs::write(&entries, &edited).unwrap();
+    assert!(matches!(
+        TransparencyLog::open(dir.path(), ORIGIN),
+        Err(Error::Corrupt { .. })
+    ));
+
+    // A complete entry removed from the end: heads exist beyond it.
+    let last_len = access(3).leaf_bytes().len() + 4;
+    fs::write(&entries, &bytes[..bytes.len() - last_len]).unwrap();
+    assert!(matches!(
+        TransparencyLog::open(dir.path(), ORIGIN),
+        Err(Error::Corrupt { .. })
+    ));
+}
+
+#[test]
+fn concurrent_appends_get_distinct_indices() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = std::sync::Arc::new(TransparencyLog::open(dir.path(), ORIGIN).unwrap());
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                (0..10)
+                    .map(|i| log.append(&access(t * 100 + i)).unwrap().index)
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut all: Vec<u64> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    all.sort();
+    assert_eq!(all, (0..40).collect::<Vec<_>>());
+    let export = log.export().unwrap();
+    let report = crate::verify::verify_export(
+        &serde_json::to_string(&export).unwrap(),
+        &log.verifier_key(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(report.tree_size, 40);
+}
+
+#[test]
+fn oversized_records_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = TransparencyLog::open(dir.path(), ORIGIN).unwrap();
+    let mut r = access(1);
+    if let Record::Access { purpose, .. } = &mut r {
+        *purpose = "x".repeat(MAX_LEAF_BYTES);
+    }
+    assert!(matches!(log.append(&r), Err(Error::RecordSize(_))));
+    assert_eq!(log.size(), 0);
+}
