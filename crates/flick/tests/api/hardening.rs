@@ -779,3 +779,22 @@ async fn an_account_deletion_cut_by_a_crash_is_finished_at_start() {
         assert_eq!(left, Vec::<String>::new(), "{point}: no trace in any file");
     }
 }
+
+/// Exports (every row of an account, and its media) are throttled per
+/// account: a clean 429 with Retry-After, and the server keeps serving.
+#[tokio::test]
+async fn exports_are_throttled_per_account() {
+    let app = spawn_app_with("[rate_limits]\nexport = { burst = 2, per_secs = 3600 }\n");
+    let ana = app.signup("ana").await;
+    let bo = app.signup("bo").await;
+    for _ in 0..2 {
+        app.export_data(&ana).await;
+    }
+    let res = app
+        .request(Method::GET, "/api/v1/me/export", Some(&ana), None)
+        .await;
+    assert!(res.headers().contains_key("retry-after"));
+    expect_error(res, 429, "rate_limited").await;
+    app.export_data(&bo).await;
+    assert_eq!(app.get_json("/healthz", None).await["status"], "ok");
+}
