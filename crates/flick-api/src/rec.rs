@@ -262,6 +262,38 @@ impl RecForYou {
         Ok(())
     }
 
+    /// Refits the clips' vectors when `batch.refresh_every` events have
+    /// arrived since the last refit. The input is copied under the lock and
+    /// the fit runs without it, so pages keep being ranked meanwhile; the
+    /// result is applied in one short step. Returns whether a refit ran.
+    pub fn refresh_if_due(&self) -> Result<bool, StoreError> {
+        let (input, cfg) = {
+            let mut inner = self.lock();
+            self.catch_up(&mut inner)?;
+            if !inner.model.refresh_due() {
+                return Ok(false);
+            }
+            (
+                inner.model.batch_input(),
+                inner.model.config().batch.clone(),
+            )
+        };
+        let span = tracing::info_span!(
+            "rec_refresh",
+            users = input.users(),
+            interactions = input.interactions()
+        );
+        let _entered = span.enter();
+        let started = std::time::Instant::now();
+        let fit = flick_rec::batch::fit(&input, &cfg);
+        self.lock().model.apply_batch(fit);
+        tracing::info!(
+            seconds = started.elapsed().as_secs_f64(),
+            "clip vectors refitted"
+        );
+        Ok(true)
+    }
+
     /// Writes the rows touched since the last snapshot as a new chunk.
     pub fn snapshot(&self) -> Result<(), RecError> {
         let mut inner = self.lock();
@@ -507,6 +539,15 @@ impl RegionalForYou {
             .find(|(r, _)| r == home.region())
             .map(|(_, m)| &**m)
             .expect("a model for every held region"))
+    }
+
+    /// Runs each region's batch refresh that is due (see
+    /// [`RecForYou::refresh_if_due`]).
+    pub fn refresh_if_due(&self) -> Result<(), StoreError> {
+        for (_, m) in &self.models {
+            m.refresh_if_due()?;
+        }
+        Ok(())
     }
 
     /// Snapshots every region's model.

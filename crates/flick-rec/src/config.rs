@@ -6,14 +6,14 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Bumped whenever the model's behaviour changes for the same config.
-pub const MODEL_VERSION: &str = "flick-rec/2";
+pub const MODEL_VERSION: &str = "flick-rec/3";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Config {
     /// Embedding dimension (a multiple of 16 keeps the scan loop tight).
     pub dim: usize,
-    pub learning_rate: f32,
-    pub regularization: f32,
+    /// The batch model that refits the clips' vectors.
+    pub batch: BatchModel,
     /// Recent positives kept per user (co-occurrence and query vector).
     pub history_len: usize,
     /// Co-occurrence neighbour slots per video.
@@ -47,6 +47,22 @@ pub struct Config {
     pub seen_filter_items: u32,
     /// Not-interested this many times on one creator or hashtag hides it.
     pub not_interested_threshold: u8,
+}
+
+/// Implicit ALS over every user's recent history ([`crate::batch`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchModel {
+    /// λ, the ridge on every solve (user fold-ins included).
+    pub regularization: f32,
+    /// Confidence per unit of signal: c = 1 + alpha · signal.
+    pub alpha: f32,
+    /// Sweeps per refresh.
+    pub iterations: usize,
+    /// Most recently active users a refresh learns from (bounds its cost).
+    pub max_users: usize,
+    /// Events between refreshes: the server starts one in the background
+    /// once this many have arrived since the last.
+    pub refresh_every: u64,
 }
 
 /// How each event becomes a learning signal (positive = liked it).
@@ -120,9 +136,14 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             dim: 32,
-            learning_rate: 0.05,
-            regularization: 0.01,
-            history_len: 64,
+            batch: BatchModel {
+                regularization: 40.0,
+                alpha: 3.5,
+                iterations: 10,
+                max_users: 200_000,
+                refresh_every: 1_000,
+            },
+            history_len: 128,
             neighbors: 10,
             pop_from: 0.5,
             pop_to: 0.5,
@@ -146,7 +167,7 @@ impl Default for Config {
                 completion: 1.0,
                 like: 1.0,
                 share: 1.5,
-                affinity: 1.5,
+                affinity: 8.0,
                 cooccurrence: 1.5,
                 creator_affinity: 0.5,
                 follow: 0.5,

@@ -279,6 +279,9 @@ pub fn evaluate(train: &[Rating], test: &[Rating], config: &Config) -> Report {
     for e in &events {
         m.observe(e);
     }
+    // The server refits the clip vectors in the background every
+    // `batch.refresh_every` events; here that job runs once, on all of train.
+    m.refresh();
     let fit_seconds = start.elapsed().as_secs_f64();
     let train_by_user = group(&train);
     let test_by_user = group(&test);
@@ -455,6 +458,10 @@ pub fn streaming(
         user_seen.insert(r.item);
         *popularity.entry(r.item).or_default() += 1.0;
         m.observe(&loved(&r));
+        // The server's background refresh, at the same event counts.
+        if m.refresh_due() {
+            m.refresh();
+        }
     }
     let seconds = start.elapsed().as_secs_f64();
     let n = points.len().max(1) as f64;

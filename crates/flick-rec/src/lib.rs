@@ -5,10 +5,12 @@
 //! (one PRNG, seeded, drives exploration and negative sampling; maps are
 //! only used for lookups, never iterated into an output).
 //!
-//! The model, updated on every event:
-//! - per-user and per-video embeddings trained by one SGD step per event
-//!   (BPR for positive signals, a pointwise push-down for negative ones),
-//!   quantised to i8 per video for an exact nearest-neighbour scan;
+//! The model:
+//! - clip vectors refitted by implicit ALS ([`batch`]) every
+//!   `batch.refresh_every` events, off the request path in the server, and
+//!   quantised to i8 for an exact nearest-neighbour scan; the viewer's
+//!   vector is folded in from their recent positives on every page, so a
+//!   like counts on the next one. Updated on every event:
 //! - per-video co-occurrence neighbours (bounded slots, space-saving
 //!   counters) with popularity-normalised similarity: the item-to-item signal
 //!   that carries MovieLens-style top-N;
@@ -25,6 +27,7 @@
 //! scored down, exploration slots), with reasons recorded from the source
 //! that produced each item.
 
+pub mod batch;
 mod config;
 mod model;
 mod scan;
@@ -36,7 +39,9 @@ pub mod bench;
 pub mod eval;
 pub mod sim;
 
-pub use config::{CandidateLimits, Config, Exploration, RankerWeights, Signals, MODEL_VERSION};
+pub use config::{
+    BatchModel, CandidateLimits, Config, Exploration, RankerWeights, Signals, MODEL_VERSION,
+};
 pub use model::{Memory, Recommender, VideoStatus, MAX_TAGS};
 pub use snapshot::SnapshotError;
 pub use types::{

@@ -346,7 +346,13 @@ impl Feed {
 
     pub fn observe(&mut self, e: &Event) {
         match self {
-            Feed::Flick(m) => m.observe(e),
+            Feed::Flick(m) => {
+                m.observe(e);
+                // The server's background refresh, at the same event counts.
+                if m.refresh_due() {
+                    m.refresh();
+                }
+            }
             Feed::Random { .. } | Feed::Oracle { .. } => {}
             Feed::TrendingOnly { score, .. } => {
                 let i = e.video as usize - 1;

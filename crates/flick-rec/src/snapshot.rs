@@ -1,9 +1,10 @@
 //! Snapshots: a compact little-endian binary format.
 //!
 //! ```text
-//! chunk   = magic "FLKREC01" · kind u8 (0 full, 1 incremental) · config hash (16 ASCII bytes)
+//! chunk   = magic "FLKREC02" · kind u8 (0 full, 1 incremental) · config hash (16 ASCII bytes)
 //!           · globals · user tombstones · videos · creators · sounds · hashtags · users
 //! globals = rng u64 · events u64 · last_event_ms i64 · global views f64 · completes f64
+//!           · batch Gram matrix (dim² f32) · events at the last refresh u64
 //!           · regions (n u32, (row u32, str)*) · trending sets (n u32, (m u32, (row u32, key f32)*)*)
 //!           · free rows of users, creators, sounds, hashtags (n u32, row u32*)*
 //! str     = len u32 · UTF-8 bytes
@@ -20,7 +21,7 @@ use crate::model::{
 };
 use crate::util::{SeenFilter, NONE};
 
-const MAGIC: &[u8; 8] = b"FLKREC01";
+const MAGIC: &[u8; 8] = b"FLKREC02";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SnapshotError {
@@ -176,6 +177,8 @@ impl Recommender {
         w.i64(self.last_event_ms);
         w.f64(self.global_views);
         w.f64(self.global_completes);
+        w.f32s(&self.gram);
+        w.u64(self.refreshed_at);
         let regions: Vec<(u32, &String)> = self
             .regions
             .ids
@@ -271,7 +274,6 @@ impl Recommender {
             let s = self.u[row as usize].as_ref().expect("live user");
             w.u32(row);
             w.u64(*self.users.id(row));
-            w.f32s(&s.emb);
             w.len(s.history.len());
             for &(r, x) in &s.history {
                 w.u32(r);
@@ -341,6 +343,8 @@ impl Recommender {
         self.last_event_ms = r.i64()?;
         self.global_views = r.f64()?;
         self.global_completes = r.f64()?;
+        self.gram = r.f32s(dim * dim)?;
+        self.refreshed_at = r.u64()?;
         for _ in 0..r.len()? {
             let row = r.u32()?;
             let name = r.str()?;
@@ -462,7 +466,6 @@ impl Recommender {
         for _ in 0..r.len()? {
             let row = r.u32()?;
             let id = r.u64()?;
-            let emb = r.f32s(dim)?;
             let n = r.len()?;
             let history = (0..n)
                 .map(|_| Ok((r.u32()?, r.f32()?)))
@@ -506,7 +509,6 @@ impl Recommender {
             let ni_tags = lists.pop().expect("two lists");
             let ni_creators = lists.pop().expect("two lists");
             let s = UserState {
-                emb,
                 history,
                 seen: SeenFilter {
                     bits,

@@ -30,6 +30,15 @@ fn warmed(cfg: &SimConfig, rounds: usize) -> (World, Recommender) {
     warmed_with(cfg, Config::default(), rounds)
 }
 
+/// One event, as the server learns it: observed, and the batch refresh run
+/// when due (the server runs it in the background at the same counts).
+fn learn(m: &mut Recommender, e: &Event) {
+    m.observe(e);
+    if m.refresh_due() {
+        m.refresh();
+    }
+}
+
 fn warmed_with(cfg: &SimConfig, model: Config, rounds: usize) -> (World, Recommender) {
     let mut world = World::new(cfg.clone());
     let mut m = Recommender::new(model, cfg.seed);
@@ -42,7 +51,7 @@ fn warmed_with(cfg: &SimConfig, model: Config, rounds: usize) -> (World, Recomme
             let page = m.recommend(&req(user, 10, world.clock_ms));
             for (i, r) in page.iter().enumerate() {
                 let (events, _) = world.react(user, r.video, i);
-                events.iter().for_each(|e| m.observe(e));
+                events.iter().for_each(|e| learn(&mut m, e));
             }
         }
     }
@@ -88,7 +97,7 @@ fn new_user_feed_adapts_within_ten_swipes() {
             .count();
         for (i, r) in first.iter().enumerate() {
             let (events, _) = world.react(user, r.video, i);
-            events.iter().for_each(|e| m.observe(e));
+            events.iter().for_each(|e| learn(&mut m, e));
         }
         let next = m.recommend(&req(user, 10, world.clock_ms));
         after += next
@@ -126,7 +135,7 @@ fn bad_new_clip_stops_being_shown_and_good_one_surfaces() {
             }
             for (i, r) in page.iter().enumerate() {
                 let (events, _) = world.react(user, r.video, i);
-                events.iter().for_each(|e| m.observe(e));
+                events.iter().for_each(|e| learn(&mut m, e));
             }
         }
     }
@@ -265,7 +274,7 @@ fn round_trip(model: Config) -> usize {
             .count();
         for (i, r) in page.iter().enumerate() {
             let (events, _) = world.react(user, r.video, i);
-            events.iter().for_each(|e| m.observe(e));
+            events.iter().for_each(|e| learn(&mut m, e));
         }
     }
     let i = world.upload(Some(1.0), None);
@@ -273,6 +282,7 @@ fn round_trip(model: Config) -> usize {
     m.follow(USER_BASE + 1, world.videos[0].meta.creator, true);
     m.remove_video(world.videos[1].meta.id);
     m.forget_user(USER_BASE + 2);
+    m.refresh();
     let inc1 = m.snapshot_dirty();
     for u in 40..60 {
         let user = USER_BASE + u as u64;
@@ -283,7 +293,7 @@ fn round_trip(model: Config) -> usize {
             .count();
         for (i, r) in page.iter().enumerate() {
             let (events, _) = world.react(user, r.video, i);
-            events.iter().for_each(|e| m.observe(e));
+            events.iter().for_each(|e| learn(&mut m, e));
         }
     }
     m.forget_user(USER_BASE + 41);

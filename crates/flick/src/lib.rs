@@ -356,6 +356,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     let jobs = tokio::spawn(runner.run(jobs_stopped.clone()));
     let limits = tokio::spawn(forget_expired_limits(state.clone(), jobs_stopped.clone()));
     let snapshots = tokio::spawn(snapshot_periodically(for_you.clone(), jobs_stopped.clone()));
+    let refits = tokio::spawn(refresh_recommender(for_you.clone(), jobs_stopped.clone()));
     let retention = tokio::spawn(retention_hourly(
         regions.clone(),
         layout_for_upkeep,
@@ -389,6 +390,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     let _ = stop_jobs.send(true);
     let _ = jobs.await;
     let _ = snapshots.await;
+    let _ = refits.await;
     let _ = retention.await;
     let _ = limits.await;
     tokio::task::spawn_blocking(move || for_you.snapshot())
@@ -547,6 +549,26 @@ async fn retention_hourly(
 /// Saves what the recommender learnt since the last snapshot, every 30 s.
 /// Events are the source of truth, so a crash between two snapshots loses
 /// nothing: the next start replays them.
+/// The recommender's batch refit, off the request path: checked every few
+/// seconds, run when enough events have arrived (the model decides).
+async fn refresh_recommender(
+    rec: Arc<RegionalForYou>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+            _ = stop.changed() => return,
+        }
+        let rec = rec.clone();
+        match tokio::task::spawn_blocking(move || rec.refresh_if_due()).await {
+            Ok(Err(e)) => tracing::error!(error = %e, "recommender refit failed"),
+            Err(e) => tracing::error!(error = %e, "recommender refit panicked"),
+            Ok(Ok(())) => {}
+        }
+    }
+}
+
 async fn snapshot_periodically(
     rec: Arc<RegionalForYou>,
     mut stop: tokio::sync::watch::Receiver<bool>,

@@ -167,8 +167,7 @@ impl Recommender {
                 .iter()
                 .flatten()
                 .map(|s| {
-                    s.emb.capacity() * 4
-                        + s.history.capacity() * 8
+                    s.history.capacity() * 8
                         + s.seen.heap_bytes()
                         + s.hidden.capacity() * 4
                         + (s.ni_creators.capacity() + s.ni_tags.capacity()) * 8

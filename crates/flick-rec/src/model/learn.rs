@@ -102,7 +102,7 @@ impl Recommender {
         }
         if w != 0.0 {
             self.update_affinity(urow, vrow, w);
-            self.train_embeddings(urow, vrow, w);
+            self.touch_features(vrow);
         }
         if w > 0.0 {
             self.bump_trending(vrow, w, e.at_ms);
@@ -146,54 +146,10 @@ impl Recommender {
         }
     }
 
-    /// One SGD step per event: BPR against a sampled negative for positive
-    /// signals, a pointwise push-down for negative ones.
-    pub(super) fn train_embeddings(&mut self, urow: u32, vrow: u32, w: f32) {
-        let dim = self.cfg.dim;
-        let (lr, reg) = (self.cfg.learning_rate, self.cfg.regularization);
-        let n_rows = self.v.state.len() as u64;
-        let mut p = std::mem::take(&mut self.user_mut(urow).emb);
-        let i = vrow as usize;
-        if w > 0.0 {
-            let mut neg = NONE;
-            for _ in 0..4 {
-                let c = self.rng.below(n_rows) as u32;
-                if c != vrow && self.v.state[c as usize] & REMOVED == 0 {
-                    neg = c;
-                    break;
-                }
-            }
-            if neg != NONE {
-                let n = neg as usize;
-                let (qi, qn) = (
-                    &self.v.emb[i * dim..(i + 1) * dim],
-                    &self.v.emb[n * dim..(n + 1) * dim],
-                );
-                let x = scan::dot_f32(&p, qi) - scan::dot_f32(&p, qn);
-                let g = w.min(2.0) * sigmoid(-x);
-                for (d, pd) in p.iter_mut().enumerate() {
-                    let (pu, a, b) = (*pd, self.v.emb[i * dim + d], self.v.emb[n * dim + d]);
-                    *pd += lr * (g * (a - b) - reg * pu);
-                    self.v.emb[i * dim + d] += lr * (g * pu - reg * a);
-                    self.v.emb[n * dim + d] += lr * (-g * pu - reg * b);
-                }
-                self.requantize(neg);
-                mark(&mut self.dirty.videos, neg);
-            }
-        } else {
-            let qi = &self.v.emb[i * dim..(i + 1) * dim];
-            let g = (-w).min(2.0) * sigmoid(scan::dot_f32(&p, qi));
-            for (d, pd) in p.iter_mut().enumerate() {
-                let (pu, a) = (*pd, self.v.emb[i * dim + d]);
-                *pd -= lr * (g * a + reg * pu);
-                self.v.emb[i * dim + d] -= lr * (g * pu + reg * a);
-            }
-        }
-        self.user_mut(urow).emb = p;
-        self.requantize(vrow);
-        // Side features follow their clips (an average used to warm-start
-        // new clips by the same creator, sound or hashtag).
-        let r = i;
+    /// Keeps the clip's side features alive (their touch time drives
+    /// eviction). Their vectors follow their clips at each batch refresh.
+    pub(super) fn touch_features(&mut self, vrow: u32) {
+        let r = vrow as usize;
         let feats = [
             (FeatureKind::Creator, self.v.creator[r]),
             (FeatureKind::Sound, self.v.sound[r]),
@@ -206,18 +162,8 @@ impl Recommender {
                 continue;
             }
             let f = &mut self.f[kind as usize][fr as usize];
-            // The touch time is snapshotted too (it drives eviction), so a
-            // feature still below the admission threshold, which has no
-            // embedding to update, is dirty as soon as its time moves.
-            let mut changed = at > f.last_touch_ms;
-            f.last_touch_ms = f.last_touch_ms.max(at);
-            if let Some(e) = f.emb.as_mut() {
-                for (x, v) in e.iter_mut().zip(&self.v.emb[r * dim..(r + 1) * dim]) {
-                    *x += 0.05 * (v - *x);
-                }
-                changed = true;
-            }
-            if changed {
+            if at > f.last_touch_ms {
+                f.last_touch_ms = at;
                 mark(&mut self.dirty.features[kind as usize], fr);
             }
         }

@@ -7,6 +7,7 @@
 
 mod inspect;
 mod learn;
+mod refresh;
 mod serve;
 
 pub use inspect::{Memory, VideoStatus};
@@ -16,7 +17,7 @@ use crate::scan::{self, TopK};
 use crate::types::{
     Event, EventKind, Interests, Reason, Recommendation, Request, VideoMeta, MAX_PAGE,
 };
-use crate::util::{logit, sigmoid, FastMap, IdMap, Rng, SeenFilter, NONE};
+use crate::util::{logit, FastMap, IdMap, Rng, SeenFilter, NONE};
 use std::collections::BTreeSet;
 
 /// Marks a video id replaced by [`Recommender::forget_creator`].
@@ -94,7 +95,6 @@ pub(crate) enum FeatureKind {
 
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct UserState {
-    pub emb: Vec<f32>,
     /// Recent strong positives (video row, signal), oldest first.
     pub history: Vec<(u32, f32)>,
     pub seen: SeenFilter,
@@ -174,6 +174,12 @@ pub struct Recommender {
     /// Sums of the clips' likes and shares; not in snapshots (recounted on
     /// load), since they follow from the per-clip counters.
     pub(crate) engagement: Engagement,
+    /// Σ y yᵀ over the clips at the last batch refresh (dim × dim), the
+    /// implicit "not watched" term of every fold-in. Snapshotted with the
+    /// model, as it is state, not derivable from the current vectors.
+    pub(crate) gram: Vec<f32>,
+    /// `events` when the input of the last applied refresh was taken.
+    pub(crate) refreshed_at: u64,
     pub(crate) events: u64,
     pub(crate) last_event_ms: i64,
     pub(crate) dirty: Dirty,
@@ -198,6 +204,8 @@ impl Clone for Recommender {
             global_views: self.global_views,
             global_completes: self.global_completes,
             engagement: self.engagement,
+            gram: self.gram.clone(),
+            refreshed_at: self.refreshed_at,
             events: self.events,
             last_event_ms: self.last_event_ms,
             dirty: self.dirty.clone(),
@@ -222,6 +230,7 @@ fn push_reason(reasons: &mut Vec<Reason>, r: Reason) {
 
 impl Recommender {
     pub fn new(config: Config, seed: u64) -> Self {
+        let gram = vec![0.0; config.dim * config.dim];
         let mut regions = IdMap::default();
         regions.insert(String::new());
         Recommender {
@@ -240,6 +249,8 @@ impl Recommender {
             global_views: 0.0,
             global_completes: 0.0,
             engagement: Engagement::default(),
+            gram,
+            refreshed_at: 0,
             events: 0,
             last_event_ms: i64::MIN,
             dirty: Dirty::default(),
@@ -257,6 +268,11 @@ impl Recommender {
 
     pub fn model_version(&self) -> &'static str {
         MODEL_VERSION
+    }
+
+    /// Events learnt so far.
+    pub fn events(&self) -> u64 {
+        self.events
     }
 
     pub fn video_count(&self) -> usize {
@@ -356,19 +372,9 @@ impl Recommender {
             }
             // Warm start: a new clip begins at the mean of its admitted
             // features, plus a little noise so clips can be told apart.
-            let mut init = vec![0f32; dim];
-            let mut n = 0;
-            for &(kind, fr) in &features {
-                if let Some(e) = &self.f[kind as usize][fr as usize].emb {
-                    init.iter_mut().zip(e).for_each(|(a, b)| *a += b);
-                    n += 1;
-                }
-            }
+            let mut init = self.feature_mean(r).unwrap_or_else(|| vec![0f32; dim]);
             let noise = 0.1 / (dim as f32).sqrt();
             for x in init.iter_mut() {
-                if n > 0 {
-                    *x /= n as f32;
-                }
                 *x += noise * self.rng.normal() as f32;
             }
             self.v.emb[r * dim..(r + 1) * dim].copy_from_slice(&init);
@@ -411,7 +417,6 @@ impl Recommender {
 
     fn fresh_user(&self) -> UserState {
         UserState {
-            emb: vec![0.0; self.cfg.dim],
             history: Vec::new(),
             seen: SeenFilter::new(self.cfg.seen_filter_bits),
             hidden: Vec::new(),

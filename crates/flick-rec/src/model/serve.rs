@@ -38,28 +38,6 @@ impl Recommender {
         true
     }
 
-    /// The user's query vector: their own embedding plus the mean of their
-    /// most recent loved clips, so a new user is placed from the first like.
-    pub(super) fn query_vector(&self, s: &UserState) -> Vec<f32> {
-        let dim = self.cfg.dim;
-        let mut q = s.emb.clone();
-        let recent: Vec<u32> = s
-            .history
-            .iter()
-            .rev()
-            .take(QUERY_HISTORY)
-            .map(|h| h.0)
-            .collect();
-        if !recent.is_empty() {
-            let inv = 1.0 / recent.len() as f32;
-            for row in recent {
-                let e = &self.v.emb[row as usize * dim..(row as usize + 1) * dim];
-                q.iter_mut().zip(e).for_each(|(a, b)| *a += inv * b);
-            }
-        }
-        q
-    }
-
     /// Co-occurrence scores into scratch: Σ over history of
     /// count / (n_from^a · n_to^b), with the strongest source kept.
     pub(super) fn cooc_scores(&mut self, urow: u32) {
@@ -567,7 +545,7 @@ impl Recommender {
                 .map(|&t| affinity_of(&s.affinity, FeatureKind::Tag, t))
                 .sum();
             let follows = s.follows.contains(&creator) as u8 as f32;
-            personal = w.affinity * aff.tanh()
+            personal = w.affinity * aff
                 + w.cooccurrence * cooc
                 + w.creator_affinity * (creator_aff / 3.0).tanh()
                 + w.topic_affinity * topic_aff.tanh()

@@ -1,0 +1,322 @@
+//! The batch model: implicit-feedback alternating least squares (Hu, Koren
+//! and Volinsky, "Collaborative Filtering for Implicit Feedback Datasets",
+//! ICDM 2008) over every user's recent history, refitting the clips'
+//! vectors. Users are not stored: a page folds the viewer's own history in
+//! at request time ([`fold_in`]), so a like counts on the very next page
+//! while the clip vectors change only when a refresh lands.
+//!
+//! A refresh is pure: [`BatchInput`] is copied out of the model, [`fit`]
+//! runs without it (the server runs it on a background thread, off any
+//! lock), and the result is applied in one step. Every number here is in
+//! the published configuration.
+
+use crate::config::BatchModel;
+
+/// What a refresh learns from, copied out of the model.
+#[derive(Debug, Clone, Default)]
+pub struct BatchInput {
+    /// The model's event count when this was taken.
+    pub(crate) events: u64,
+    pub(crate) dim: usize,
+    /// Current clip vectors (rows × dim): the warm start, and the vectors
+    /// of clips nobody in the window interacted with.
+    pub(crate) factors: Vec<f32>,
+    /// Live clip rows (removed ones stay out of the Gram matrix).
+    pub(crate) live: Vec<bool>,
+    /// Per user: (clip row, signal strength) of their recent positives.
+    pub(crate) users: Vec<Vec<(u32, f32)>>,
+}
+
+/// A fitted refresh, ready to apply.
+#[derive(Debug, Clone)]
+pub struct BatchFit {
+    pub(crate) events: u64,
+    pub(crate) dim: usize,
+    pub(crate) factors: Vec<f32>,
+    /// Which rows the fit moved (the rest keep their vectors).
+    pub(crate) fitted: Vec<bool>,
+    /// Σ y yᵀ over live clips, row-major dim × dim: the "everything not
+    /// watched counts as a weak no" term of every fold-in.
+    pub(crate) gram: Vec<f32>,
+}
+
+impl BatchInput {
+    pub fn users(&self) -> usize {
+        self.users.len()
+    }
+
+    pub fn interactions(&self) -> usize {
+        self.users.iter().map(Vec::len).sum()
+    }
+}
+
+/// Confidence of an interaction of strength `signal` (Hu et al.'s
+/// c = 1 + α·r, with the event's learning signal as r).
+fn confidence(cfg: &BatchModel, signal: f32) -> f32 {
+    1.0 + cfg.alpha * signal.max(0.0)
+}
+
+/// `iterations` sweeps of alternating least squares; each sweep solves every
+/// user, then every clip with at least one interaction, exactly
+/// (one dim × dim Cholesky each).
+pub fn fit(input: &BatchInput, cfg: &BatchModel) -> BatchFit {
+    let dim = input.dim;
+    let rows = input.live.len();
+    let mut y = input.factors.clone();
+    // Clips → (user, confidence), the transpose of the users' lists.
+    let mut by_item: Vec<Vec<(u32, f32)>> = vec![Vec::new(); rows];
+    for (u, list) in input.users.iter().enumerate() {
+        for &(row, signal) in list {
+            if (row as usize) < rows && input.live[row as usize] {
+                by_item[row as usize].push((u as u32, confidence(cfg, signal)));
+            }
+        }
+    }
+    let fitted: Vec<bool> = by_item.iter().map(|l| !l.is_empty()).collect();
+    let mut x = vec![0f32; input.users.len() * dim];
+    let mut solver = Solver::new(dim);
+    for _ in 0..cfg.iterations {
+        let gy = gram(&y, &input.live, dim);
+        for (u, list) in input.users.iter().enumerate() {
+            let list = list
+                .iter()
+                .filter(|(r, _)| (*r as usize) < rows && input.live[*r as usize])
+                .map(|&(r, s)| (r, confidence(cfg, s)));
+            solver.solve(
+                &gy,
+                &y,
+                list,
+                cfg.regularization,
+                &mut x[u * dim..(u + 1) * dim],
+            );
+        }
+        let all_users = vec![true; input.users.len()];
+        let gx = gram(&x, &all_users, dim);
+        for (i, list) in by_item.iter().enumerate() {
+            if list.is_empty() {
+                continue;
+            }
+            solver.solve(
+                &gx,
+                &x,
+                list.iter().copied(),
+                cfg.regularization,
+                &mut y[i * dim..(i + 1) * dim],
+            );
+        }
+    }
+    let gram = gram(&y, &input.live, dim);
+    BatchFit {
+        events: input.events,
+        dim,
+        factors: y,
+        fitted,
+        gram,
+    }
+}
+
+/// The user vector for a history under the current clip vectors: the exact
+/// least-squares solution an ALS user step would give, computed per page.
+pub fn fold_in(
+    cfg: &BatchModel,
+    gram: &[f32],
+    factors: &[f32],
+    dim: usize,
+    history: impl Iterator<Item = (u32, f32)>,
+    out: &mut [f32],
+) {
+    let mut solver = Solver::new(dim);
+    let list = history.map(|(r, s)| (r, confidence(cfg, s)));
+    solver.solve(gram, factors, list, cfg.regularization, out);
+}
+
+/// Σ v vᵀ over the selected rows.
+pub(crate) fn gram(v: &[f32], selected: &[bool], dim: usize) -> Vec<f32> {
+    let mut g = vec![0f64; dim * dim];
+    for (r, &on) in selected.iter().enumerate() {
+        if !on {
+            continue;
+        }
+        let row = &v[r * dim..(r + 1) * dim];
+        for a in 0..dim {
+            let va = row[a] as f64;
+            if va == 0.0 {
+                continue;
+            }
+            for b in a..dim {
+                g[a * dim + b] += va * row[b] as f64;
+            }
+        }
+    }
+    for a in 0..dim {
+        for b in 0..a {
+            g[a * dim + b] = g[b * dim + a];
+        }
+    }
+    g.into_iter().map(|x| x as f32).collect()
+}
+
+/// One least-squares solve: (G + Σ (c−1) y yᵀ + λI) x = Σ c y, in f64 with
+/// a Cholesky factorisation (the matrix is symmetric positive definite for
+/// any λ > 0). Buffers are reused across solves.
+struct Solver {
+    dim: usize,
+    a: Vec<f64>,
+    b: Vec<f64>,
+}
+
+impl Solver {
+    fn new(dim: usize) -> Self {
+        Solver {
+            dim,
+            a: vec![0.0; dim * dim],
+            b: vec![0.0; dim],
+        }
+    }
+
+    fn solve(
+        &mut self,
+        gram: &[f32],
+        vectors: &[f32],
+        list: impl Iterator<Item = (u32, f32)>,
+        regularization: f32,
+        out: &mut [f32],
+    ) {
+        let d = self.dim;
+        for (a, &g) in self.a.iter_mut().zip(gram) {
+            *a = g as f64;
+        }
+        for i in 0..d {
+            self.a[i * d + i] += regularization.max(1e-3) as f64;
+        }
+        self.b.iter_mut().for_each(|b| *b = 0.0);
+        let mut any = false;
+        for (row, c) in list {
+            any = true;
+            let v = &vectors[row as usize * d..(row as usize + 1) * d];
+            let extra = (c - 1.0) as f64;
+            for p in 0..d {
+                let vp = v[p] as f64;
+                self.b[p] += c as f64 * vp;
+                let s = extra * vp;
+                let row = &mut self.a[p * d + p..(p + 1) * d];
+                for (a, &vq) in row.iter_mut().zip(&v[p..]) {
+                    *a += s * vq as f64;
+                }
+            }
+        }
+        if !any {
+            out.iter_mut().for_each(|x| *x = 0.0);
+            return;
+        }
+        for p in 0..d {
+            for q in 0..p {
+                self.a[p * d + q] = self.a[q * d + p];
+            }
+        }
+        cholesky_solve(&mut self.a, &mut self.b, d);
+        for (o, &b) in out.iter_mut().zip(&self.b) {
+            *o = b as f32;
+        }
+    }
+}
+
+/// Solves A x = b in place (x into `b`) for symmetric positive definite A,
+/// overwriting A with its Cholesky factor. A pivot that rounding pushed to
+/// zero or below is floored, so the solve never yields NaN.
+fn cholesky_solve(a: &mut [f64], b: &mut [f64], d: usize) {
+    for j in 0..d {
+        let mut s = a[j * d + j];
+        for k in 0..j {
+            s -= a[j * d + k] * a[j * d + k];
+        }
+        let l = s.max(1e-12).sqrt();
+        a[j * d + j] = l;
+        for i in j + 1..d {
+            let mut s = a[i * d + j];
+            for k in 0..j {
+                s -= a[i * d + k] * a[j * d + k];
+            }
+            a[i * d + j] = s / l;
+        }
+    }
+    for i in 0..d {
+        let mut s = b[i];
+        for k in 0..i {
+            s -= a[i * d + k] * b[k];
+        }
+        b[i] = s / a[i * d + i];
+    }
+    for i in (0..d).rev() {
+        let mut s = b[i];
+        for k in i + 1..d {
+            s -= a[k * d + i] * b[k];
+        }
+        b[i] = s / a[i * d + i];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cholesky_solves_a_known_system() {
+        // A = [[4, 2], [2, 3]], x = [1, -2] → b = [0, -4].
+        let mut a = vec![4.0, 2.0, 2.0, 3.0];
+        let mut b = vec![0.0, -4.0];
+        cholesky_solve(&mut a, &mut b, 2);
+        assert!((b[0] - 1.0).abs() < 1e-12 && (b[1] + 2.0).abs() < 1e-12);
+    }
+
+    /// Two groups of users, each loving its own half of the clips: after a
+    /// fit, a user folded in from one clip of a group scores that group's
+    /// other clips above the other group's.
+    #[test]
+    fn fit_separates_two_tastes_and_fold_in_uses_them() {
+        let dim = 4;
+        let rows = 8;
+        let users: Vec<Vec<(u32, f32)>> = (0..40)
+            .map(|u| {
+                let base = if u % 2 == 0 { 0 } else { 4 };
+                (0..4)
+                    .filter(|i| (u / 2 + i) % 4 != 0)
+                    .map(|i| (base + i, 1.0))
+                    .collect()
+            })
+            .collect();
+        let mut factors = vec![0f32; rows * dim];
+        for (i, f) in factors.iter_mut().enumerate() {
+            *f = ((i * 7919) % 13) as f32 / 13.0 - 0.5;
+        }
+        let input = BatchInput {
+            events: 0,
+            dim,
+            factors,
+            live: vec![true; rows],
+            users,
+        };
+        let cfg = BatchModel {
+            regularization: 0.5,
+            alpha: 5.0,
+            iterations: 10,
+            max_users: 1000,
+            refresh_every: 1,
+        };
+        let fit = fit(&input, &cfg);
+        assert!(fit.fitted.iter().all(|&f| f));
+        let mut x = vec![0f32; dim];
+        fold_in(
+            &cfg,
+            &fit.gram,
+            &fit.factors,
+            dim,
+            [(0u32, 1.0f32)].into_iter(),
+            &mut x,
+        );
+        let score = |r: usize| crate::scan::dot_f32(&x, &fit.factors[r * dim..(r + 1) * dim]);
+        let same = (1..4).map(score).fold(f32::INFINITY, f32::min);
+        let other = (4..8).map(score).fold(f32::NEG_INFINITY, f32::max);
+        assert!(same > other, "same group {same} vs other {other}");
+    }
+}

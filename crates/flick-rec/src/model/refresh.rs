@@ -1,0 +1,151 @@
+//! The batch refresh seen from the model: what it learns from, and how its
+//! result replaces the clips' vectors. The fitting itself is in
+//! [`crate::batch`] and runs without the model.
+
+use super::*;
+use crate::batch::{self, BatchFit, BatchInput};
+
+impl Recommender {
+    /// A copy of what a refresh learns from: the recent positives of the
+    /// `batch.max_users` most recently active users, and the clip vectors.
+    pub fn batch_input(&self) -> BatchInput {
+        let mut active: Vec<(i64, u32)> = self
+            .u
+            .iter()
+            .enumerate()
+            .filter_map(|(r, s)| {
+                let s = s.as_ref()?;
+                (!s.history.is_empty()).then_some((s.last_active_ms, r as u32))
+            })
+            .collect();
+        if active.len() > self.cfg.batch.max_users {
+            active.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            active.truncate(self.cfg.batch.max_users);
+        }
+        // Row order, so the fit does not depend on activity ties.
+        active.sort_by_key(|&(_, r)| r);
+        BatchInput {
+            events: self.events,
+            dim: self.cfg.dim,
+            factors: self.v.emb.clone(),
+            live: (0..self.v.state.len())
+                .map(|r| self.videos.ids[r].is_some() && self.v.state[r] & REMOVED == 0)
+                .collect(),
+            users: active
+                .into_iter()
+                .map(|(_, r)| self.user(r).history.clone())
+                .collect(),
+        }
+    }
+
+    /// Applies a fit made from an earlier [`Self::batch_input`]. Clips added
+    /// since keep their warm start; clips the fit saw no interaction for
+    /// are warm-started again from their creator, sound and hashtags, whose
+    /// vectors become the mean of their fitted clips.
+    pub fn apply_batch(&mut self, fit: BatchFit) {
+        let dim = self.cfg.dim;
+        if fit.dim != dim {
+            return;
+        }
+        let rows = (fit.factors.len() / dim).min(self.v.state.len());
+        for r in 0..rows {
+            if fit.fitted[r] {
+                self.v.emb[r * dim..(r + 1) * dim]
+                    .copy_from_slice(&fit.factors[r * dim..(r + 1) * dim]);
+                self.requantize(r as u32);
+                mark(&mut self.dirty.videos, r as u32);
+            }
+        }
+        for k in 0..3 {
+            for fr in 0..self.f[k].len() {
+                let f = &self.f[k][fr];
+                if f.emb.is_none() {
+                    continue;
+                }
+                let mut mean = vec![0f32; dim];
+                let mut n = 0;
+                for &r in f.recent.iter().filter(|&&r| (r as usize) < rows) {
+                    if fit.fitted[r as usize] {
+                        let y = &self.v.emb[r as usize * dim..(r as usize + 1) * dim];
+                        mean.iter_mut().zip(y).for_each(|(m, y)| *m += y);
+                        n += 1;
+                    }
+                }
+                if n > 0 {
+                    mean.iter_mut().for_each(|m| *m /= n as f32);
+                    self.f[k][fr].emb = Some(mean);
+                    mark(&mut self.dirty.features[k], fr as u32);
+                }
+            }
+        }
+        for r in 0..rows {
+            let live = self.videos.ids[r].is_some() && self.v.state[r] & REMOVED == 0;
+            if !fit.fitted[r] && live {
+                if let Some(init) = self.feature_mean(r) {
+                    self.v.emb[r * dim..(r + 1) * dim].copy_from_slice(&init);
+                    self.requantize(r as u32);
+                    mark(&mut self.dirty.videos, r as u32);
+                }
+            }
+        }
+        self.gram = fit.gram;
+        self.refreshed_at = self.refreshed_at.max(fit.events);
+    }
+
+    /// Whether `batch.refresh_every` events have been learnt since the
+    /// input of the last refresh was taken.
+    pub fn refresh_due(&self) -> bool {
+        self.events - self.refreshed_at >= self.cfg.batch.refresh_every.max(1)
+    }
+
+    /// Fits and applies in one call, on this thread: what the server's
+    /// background job does in two halves around its lock.
+    pub fn refresh(&mut self) {
+        let input = self.batch_input();
+        let fit = batch::fit(&input, &self.cfg.batch);
+        self.apply_batch(fit);
+    }
+
+    /// The mean vector of a clip's admitted side features, if it has any.
+    pub(super) fn feature_mean(&self, r: usize) -> Option<Vec<f32>> {
+        let dim = self.cfg.dim;
+        let feats = [
+            (FeatureKind::Creator, self.v.creator[r]),
+            (FeatureKind::Sound, self.v.sound[r]),
+        ]
+        .into_iter()
+        .chain(self.v.tags[r].map(|t| (FeatureKind::Tag, t)));
+        let mut init = vec![0f32; dim];
+        let mut n = 0;
+        for (kind, fr) in feats {
+            if fr == NONE {
+                continue;
+            }
+            if let Some(e) = &self.f[kind as usize][fr as usize].emb {
+                init.iter_mut().zip(e).for_each(|(a, b)| *a += b);
+                n += 1;
+            }
+        }
+        (n > 0).then(|| {
+            init.iter_mut().for_each(|x| *x /= n as f32);
+            init
+        })
+    }
+
+    /// The viewer's vector: their recent positives folded in against the
+    /// clip vectors (the ALS user step, per request), so a like shapes the
+    /// very next page.
+    pub(super) fn query_vector(&self, s: &UserState) -> Vec<f32> {
+        let dim = self.cfg.dim;
+        let mut q = vec![0f32; dim];
+        batch::fold_in(
+            &self.cfg.batch,
+            &self.gram,
+            &self.v.emb,
+            dim,
+            s.history.iter().copied(),
+            &mut q,
+        );
+        q
+    }
+}
