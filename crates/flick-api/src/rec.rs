@@ -405,6 +405,7 @@ fn to_rec_event(e: &Event) -> Option<RecEvent> {
         EventKind::Share => RecKind::Share,
         EventKind::Comment => RecKind::Comment,
         EventKind::NotInterested => RecKind::NotInterested,
+        EventKind::Impression { .. } => RecKind::Impression,
         _ => return None,
     };
     Some(RecEvent {
@@ -425,15 +426,36 @@ impl ForYou for RecForYou {
             Some(_) => (req.limit, 0),
             None => (req.limit.saturating_add(req.offset), req.offset),
         };
+        // A user's page gets a fresh id, logged with its impressions; a
+        // visitor's is 0, so the same offset gives the same page.
+        let page = match req.viewer {
+            Some(_) => rand::random::<u64>() >> 12,
+            None => 0,
+        };
         let recs = inner.model.recommend(&Request {
             user: req.viewer.map(|u| u.0 as u64),
             limit,
             now_ms: req.now,
             region: None,
             exclude: &[],
+            page,
             explore: true,
         });
         drop(inner);
+        // The page's impressions go to the log; the model learns them from
+        // there (seen marks that survive a restart, exploration budget).
+        if let Some(viewer) = req.viewer {
+            let videos: Vec<VideoId> = recs.iter().map(|r| VideoId(r.video as i64)).collect();
+            // The page is served even if this fails (the account deleted a
+            // moment ago, a full disk): the in-memory seen mark already keeps
+            // the next page from repeating it.
+            if let Err(e) = self
+                .store
+                .record_impressions(viewer, page as i64, &videos, req.now)
+            {
+                tracing::warn!(error = %e, "could not log a page's impressions");
+            }
+        }
         recs.into_iter()
             .skip(skip)
             .map(|r| {

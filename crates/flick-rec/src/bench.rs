@@ -164,6 +164,7 @@ pub fn run(
             now_ms: now,
             region: Some("eu".into()),
             exclude: &[],
+            page: u,
             explore: true,
         });
         lat.push(t.elapsed().as_secs_f64() * 1e3);
@@ -180,6 +181,7 @@ pub fn run(
             now_ms: now,
             region: Some("eu".into()),
             exclude: &[],
+            page: u,
             explore: true,
         };
         let before: Vec<u64> = m.preview(&req).into_iter().map(|r| r.video).collect();

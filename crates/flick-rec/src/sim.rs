@@ -286,18 +286,22 @@ impl Feed {
         let ui = World::user_index(user);
         let n_videos = world.videos.len() as u64;
         match self {
-            Feed::Flick(m) => m
-                .recommend(&Request {
+            Feed::Flick(m) => {
+                let page = m.recommend(&Request {
                     user: Some(user),
                     limit: n,
                     now_ms: world.clock_ms,
                     region: None,
                     exclude: &[],
+                    page: crate::util::mix64(user ^ (world.clock_ms as u64) << 20),
                     explore: true,
-                })
-                .into_iter()
-                .map(|r| r.video)
-                .collect(),
+                });
+                // What the server logs, and the model then learns.
+                for e in Event::impressions(user, world.clock_ms, &page) {
+                    m.observe(&e);
+                }
+                page.into_iter().map(|r| r.video).collect()
+            }
             Feed::Random { rng, seen } => {
                 if seen.len() <= ui {
                     seen.resize(ui + 1, HashSet::new());

@@ -24,9 +24,27 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+impl Event {
+    /// The impressions of a served page, as the server logs them.
+    pub fn impressions(
+        user: u64,
+        at_ms: i64,
+        page: &[Recommendation],
+    ) -> impl Iterator<Item = Event> + '_ {
+        page.iter().map(move |r| Event {
+            user,
+            video: r.video,
+            at_ms,
+            kind: EventKind::Impression,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventKind {
-    /// The clip was on screen (marks it seen; no learning signal by itself).
+    /// The clip was on a page served to the user: marks it seen and spends
+    /// a unit of its exploration budget. No learning signal by itself, and
+    /// not counted toward refreshes or maintenance.
     Impression,
     View {
         watched_ms: u32,
@@ -52,6 +70,12 @@ pub struct Request<'a> {
     pub region: Option<String>,
     /// Videos never to return on this page (e.g. the client's current queue).
     pub exclude: &'a [u64],
+    /// The page's id. Its exploration draws come from a generator seeded
+    /// by it (and the model's state), never from a process-wide generator, so a
+    /// page is a function of the model and the request: two models fed one
+    /// log serve the same page for the same id. The server logs it with the
+    /// page's impressions; visitors' pages use 0, so offsets stay stable.
+    pub page: u64,
     /// Whether exploration slots (Thompson draws of new clips) are mixed
     /// in. The server always asks for them; an offline top-N list, which
     /// measures the ranking, leaves them out: the one difference between a

@@ -185,7 +185,8 @@ pub(crate) fn checkpoint(conn: &rusqlite::Connection) -> Result<()> {
 
 impl Store {
     /// The retention job: raw views (the watch history) older than `cutoff`
-    /// are deleted, with their events. Their counts were added to the
+    /// are deleted, with their events and the impressions (what each user
+    /// was shown). Their counts were added to the
     /// public `daily_stats` when they were recorded, so nothing is lost but
     /// the viewer. Returns how many were deleted.
     pub fn fold_old_views(&self, cutoff: i64) -> Result<usize> {
@@ -193,7 +194,7 @@ impl Store {
         let tx = conn.transaction()?;
         let deleted = tx.execute("DELETE FROM views WHERE created_at < ?1", [cutoff])?;
         tx.execute(
-            "DELETE FROM events WHERE kind = 'view' AND created_at < ?1",
+            "DELETE FROM events WHERE kind IN ('view', 'impression') AND created_at < ?1",
             [cutoff],
         )?;
         tx.commit()?;

@@ -14,6 +14,11 @@ pub enum EventKind {
     NotInterested,
     Follow,
     Unfollow,
+    /// The clip was on a For You page served to `user`; `page` is the
+    /// page's id (the seed of its exploration draws).
+    Impression {
+        page: i64,
+    },
     /// A video became ready; `user` is its author.
     Publish,
     /// A video was deleted; `user` is its author.
@@ -31,6 +36,7 @@ impl EventKind {
             Self::NotInterested => "not_interested",
             Self::Follow => "follow",
             Self::Unfollow => "unfollow",
+            Self::Impression { .. } => "impression",
             Self::Publish => "publish",
             Self::Unpublish => "unpublish",
         }
@@ -61,11 +67,15 @@ pub(crate) fn record(
         EventKind::View(r) => (Some(r.watched_ms), Some(r.completed), Some(r.loops)),
         _ => (None, None, None),
     };
+    let page = match kind {
+        EventKind::Impression { page } => Some(page),
+        _ => None,
+    };
     tx.prepare_cached(
-        "INSERT INTO events (user_id, video_id, creator_id, kind, watched_ms, completed, loops, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO events (user_id, video_id, creator_id, kind, watched_ms, completed, loops, page_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
-    .execute(params![user.0, video.map(|v| v.0), creator.map(|c| c.0), kind.name(), watched, completed, loops, now])?;
+    .execute(params![user.0, video.map(|v| v.0), creator.map(|c| c.0), kind.name(), watched, completed, loops, page, now])?;
     Ok(())
 }
 
@@ -125,7 +135,7 @@ impl Store {
     pub fn events_after(&self, after: i64, limit: u32) -> Result<Vec<Event>> {
         let conn = self.read();
         let mut stmt = conn.prepare_cached(
-            "SELECT id, user_id, video_id, creator_id, kind, watched_ms, completed, loops, created_at
+            "SELECT id, user_id, video_id, creator_id, kind, watched_ms, completed, loops, created_at, page_id
              FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![after, limit], |r| {
@@ -142,6 +152,9 @@ impl Store {
                 "comment" => EventKind::Comment,
                 "not_interested" => EventKind::NotInterested,
                 "follow" => EventKind::Follow,
+                "impression" => EventKind::Impression {
+                    page: r.get::<_, Option<i64>>(9)?.unwrap_or(0),
+                },
                 _ => EventKind::Unfollow,
             };
             Ok(Event {
@@ -154,6 +167,34 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Records the clips of one served For You page as impressions, in one
+    /// transaction: the page is either wholly in the log or not at all.
+    pub fn record_impressions(
+        &self,
+        user: UserId,
+        page: i64,
+        videos: &[VideoId],
+        now: i64,
+    ) -> Result<()> {
+        if videos.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.write();
+        let tx = conn.transaction()?;
+        for &v in videos {
+            record(
+                &tx,
+                user,
+                Some(v),
+                None,
+                EventKind::Impression { page },
+                now,
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// The id of the newest event, 0 when there is none.

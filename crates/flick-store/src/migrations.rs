@@ -246,6 +246,36 @@ CREATE INDEX deletion_steps_user ON deletion_steps(user_id);
 -- day); a deletion takes back only those. Every earlier share counted.
 ALTER TABLE shares ADD COLUMN counted INTEGER NOT NULL DEFAULT 1;
 "#,
+    r#"
+-- Impressions join the event log: each clip a For You page showed a user,
+-- with the page's id, so the recommender's seen marks and exploration
+-- budgets rebuild from the log after a restart. SQLite cannot change a
+-- CHECK in place, so the table is rebuilt; its AUTOINCREMENT counter is
+-- carried over, since the recommender's cursor must never see an id twice.
+CREATE TABLE events_v3 (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id    INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    video_id   INTEGER,
+    creator_id INTEGER,
+    kind       TEXT NOT NULL CHECK (kind IN ('view', 'like', 'unlike', 'share', 'comment', 'not_interested',
+                                         'follow', 'unfollow', 'impression')),
+    watched_ms INTEGER,
+    completed  INTEGER,
+    loops      INTEGER,
+    page_id    INTEGER,
+    created_at INTEGER NOT NULL
+);
+INSERT INTO events_v3 (id, user_id, video_id, creator_id, kind, watched_ms, completed, loops, created_at)
+    SELECT id, user_id, video_id, creator_id, kind, watched_ms, completed, loops, created_at FROM events;
+DELETE FROM sqlite_sequence WHERE name = 'events_v3';
+INSERT INTO sqlite_sequence (name, seq)
+    SELECT 'events_v3', COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'events';
+DROP TABLE events;
+ALTER TABLE events_v3 RENAME TO events;
+CREATE INDEX events_user ON events(user_id);
+CREATE INDEX events_video ON events(video_id);
+CREATE INDEX events_creator ON events(creator_id);
+"#,
 ];
 
 /// The tables the migrations create, by name.

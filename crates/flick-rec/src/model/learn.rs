@@ -45,6 +45,10 @@ impl Recommender {
         let Some(vrow) = self.videos.get(&e.video) else {
             return;
         };
+        if e.kind == EventKind::Impression {
+            self.impression(e.user, vrow);
+            return;
+        }
         self.events += 1;
         self.last_event_ms = self.last_event_ms.max(e.at_ms);
         let urow = self.user_row(e.user);
@@ -114,6 +118,20 @@ impl Recommender {
         {
             self.maintain(self.last_event_ms);
         }
+    }
+
+    /// A served clip, from the log: seen by the user (the mark the page
+    /// already made in memory, made again on replay), and one impression
+    /// of its exploration budget spent.
+    fn impression(&mut self, user: u64, vrow: u32) {
+        let urow = self.user_row(user);
+        let capacity = self.cfg.seen_filter_items;
+        let id = *self.videos.id(vrow);
+        let s = self.user_mut(urow);
+        if !s.seen.contains(id) {
+            s.seen.insert(id, capacity);
+        }
+        self.served(vrow);
     }
 
     pub(super) fn not_interested(&mut self, urow: u32, vrow: u32) {

@@ -108,19 +108,18 @@ impl Recommender {
         i
     }
 
-    /// The next page for `req`; serving marks it seen (the next page will not
-    /// repeat it) and spends exploration budget.
+    /// The next page for `req`. Serving marks it seen for the user at once,
+    /// so their next page does not repeat it while the page's impressions
+    /// are on their way to the log; the impressions themselves
+    /// ([`EventKind::Impression`], through `observe`) make the mark durable
+    /// and spend exploration budget.
     pub fn recommend(&mut self, req: &Request) -> Vec<Recommendation> {
         self.recommend_inner(req, true)
     }
 
-    /// The page `recommend` would return now, without serving it: nothing is
-    /// marked seen, no budget is spent, the PRNG is left as it was.
+    /// The page `recommend` would return now, without marking it seen.
     pub fn preview(&mut self, req: &Request) -> Vec<Recommendation> {
-        let rng = self.rng.clone();
-        let page = self.recommend_inner(req, false);
-        self.rng = rng;
-        page
+        self.recommend_inner(req, false)
     }
 
     pub(super) fn recommend_inner(&mut self, req: &Request, serve: bool) -> Vec<Recommendation> {
@@ -304,6 +303,12 @@ impl Recommender {
         // Exploration: Thompson samples of the completion rate of a few
         // clips still under their impression budget.
         let mut explore: Vec<(u32, f32)> = Vec::new();
+        // Seeded by the model's generator state (snapshotted, and moved
+        // only by uploads) and the page id: a function of the log and the
+        // request, never of how many pages came before.
+        let mut rng = Rng::new(crate::util::mix64(
+            self.rng.0 ^ crate::util::mix64(req.page),
+        ));
         if req.explore && self.cfg.exploration.every > 0 && !self.exploring.is_empty() {
             let n_rows = self.v.state.len() as u64;
             // Few candidates (a new service, a new user): draw more.
@@ -323,7 +328,7 @@ impl Recommender {
                 .collect();
             let starts: Vec<u32> = newest
                 .into_iter()
-                .chain((0..draws - draws / 2).map(|_| self.rng.below(n_rows) as u32))
+                .chain((0..draws - draws / 2).map(|_| rng.below(n_rows) as u32))
                 .collect();
             let user_ref = urow.map(|r| (req.user.expect("user"), self.user(r)));
             let mut drawn: Vec<u32> = Vec::new();
@@ -343,7 +348,7 @@ impl Recommender {
             let e = self.cfg.exploration.clone();
             for row in drawn {
                 let st = self.v.stats[row as usize];
-                let theta = self.rng.beta(
+                let theta = rng.beta(
                     (e.prior_alpha + st.completes) as f64,
                     (e.prior_beta + st.fails) as f64,
                 ) as f32;
@@ -441,12 +446,10 @@ impl Recommender {
             });
         }
 
-        // 4. Serving marks the page seen and spends exploration budget.
+        // 4. Serving marks the page seen (its impressions, once logged, spend
+        // the exploration budget).
         if !serve {
             return out;
-        }
-        for &row in &used {
-            self.served(row);
         }
         if let Some(ur) = urow {
             let capacity = self.cfg.seen_filter_items;
