@@ -129,8 +129,8 @@ impl RecForYou {
                 // Made by another ranking (an upgrade changed the model or
                 // its published weights): the event log is the truth, so
                 // learn it again rather than refuse to start.
-                Err(flick_rec::SnapshotError::ConfigMismatch { found, expected }) => {
-                    tracing::warn!(%found, %expected, "snapshots are of another algorithm; replaying the event log");
+                Err(e) if e.is_from_another_version() => {
+                    tracing::warn!(reason = %e, "snapshots are of another algorithm or format; replaying the event log");
                     model = Recommender::new(Config::default(), SEED);
                     snapshots = SnapshotState::default();
                     for stale in std::fs::read_dir(dir).map_err(io(dir))?.flatten() {

@@ -27,12 +27,27 @@ const MAGIC: &[u8; 8] = b"FLKREC02";
 pub enum SnapshotError {
     #[error("not a flick-rec snapshot")]
     BadMagic,
+    /// Written by another version of the format (an upgrade): not an error
+    /// in the data, just not readable by this version.
+    #[error("snapshot is in format {found}, this version reads {expected}")]
+    OtherFormat { expected: String, found: String },
     #[error("snapshot was written with config {found}, this model runs {expected}")]
     ConfigMismatch { expected: String, found: String },
     #[error("snapshot is truncated or corrupt")]
     Truncated,
     #[error("an incremental snapshot needs a full one loaded first")]
     NoBase,
+}
+
+impl SnapshotError {
+    /// Made by another version of the model, its weights or the format:
+    /// the data is fine, so the caller learns the event log again instead.
+    pub fn is_from_another_version(&self) -> bool {
+        matches!(
+            self,
+            SnapshotError::ConfigMismatch { .. } | SnapshotError::OtherFormat { .. }
+        )
+    }
 }
 
 struct W(Vec<u8>);
@@ -313,7 +328,14 @@ impl Recommender {
     /// applied on top (chunks must be applied in the order they were taken).
     pub fn apply_snapshot(&mut self, bytes: &[u8]) -> Result<(), SnapshotError> {
         let mut r = R(bytes);
-        if r.take(8)? != MAGIC {
+        let magic = r.take(8)?;
+        if magic != MAGIC {
+            if magic.starts_with(&MAGIC[..6]) {
+                return Err(SnapshotError::OtherFormat {
+                    expected: String::from_utf8_lossy(MAGIC).into_owned(),
+                    found: String::from_utf8_lossy(magic).into_owned(),
+                });
+            }
             return Err(SnapshotError::BadMagic);
         }
         let kind = r.u8()?;

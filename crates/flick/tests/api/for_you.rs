@@ -170,6 +170,23 @@ async fn for_you_learns_from_each_event_and_survives_restarts() {
         "after replaying for another algorithm's snapshots",
     )
     .await;
+
+    // So are snapshots in an older format (magic `FLKREC01`, before the
+    // batch refit): an upgrade replays the log rather than refuse to start.
+    let mut app = app;
+    assert!(app.terminate().success());
+    let mut snaps = 0;
+    for entry in std::fs::read_dir(&rec).unwrap().flatten() {
+        if entry.file_name().to_string_lossy().ends_with(".snap") {
+            let mut bytes = std::fs::read(entry.path()).unwrap();
+            bytes[..8].copy_from_slice(b"FLKREC01");
+            std::fs::write(entry.path(), bytes).unwrap();
+            snaps += 1;
+        }
+    }
+    assert!(snaps > 0, "there were snapshots to age");
+    let app = app.restart();
+    assert_unseen(&app, &cy, &seen, "after replaying for an older format").await;
 }
 
 #[tokio::test]
