@@ -84,9 +84,10 @@ pub struct Signals {
     pub history_min: f32,
 }
 
-/// The ranker, a sum of log-odds: `completion` times the logit of the
-/// clip's posterior completion rate, `like` and `share` times the log-odds
-/// of its like and share rates against the catalogue's, the personal terms
+/// The ranker, a sum of log-odds: `completion`, `like` and `share` times
+/// the log-odds of the clip's completion, like and share rates against the
+/// catalogue's (each shrunk toward the catalogue's rate, so a clip with
+/// little evidence sits at 0, not below it), the personal terms
 /// (co-occurrence, embedding, creator and topic affinity, follows), and
 /// freshness. Nothing is squeezed through a sigmoid, so strong evidence
 /// keeps its weight.
@@ -164,7 +165,7 @@ impl Default for Config {
                 history_min: 0.9,
             },
             ranker: RankerWeights {
-                completion: 1.0,
+                completion: 10.0,
                 like: 1.0,
                 share: 1.5,
                 affinity: 8.0,

@@ -426,7 +426,7 @@ fn reasons_explain_the_source() {
         .filter(|r| r.reasons.contains(&Reason::FromFollowed { creator }))
         .collect();
     for r in &followed {
-        assert_eq!(world.video(r.video).meta.creator, creator);
+        assert_eq!(world.video(r.video).meta.creator, creator, "{r:?}");
     }
     let texts: Vec<String> = page[0].reasons.iter().map(|r| r.to_string()).collect();
     assert!(!texts[0].is_empty());

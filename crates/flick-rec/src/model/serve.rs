@@ -360,6 +360,11 @@ impl Recommender {
         // 3. Re-ranking: one creator never twice in a row, repeated topics
         // scored down, exploration slots interleaved.
         cands.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.row.cmp(&b.row)));
+        // Sorting moved every candidate: the row → index map is rebuilt, or
+        // an exploration pick would borrow another clip's reasons.
+        for (i, c) in cands.iter().enumerate() {
+            pos.insert(c.row, i);
+        }
         let mut out: Vec<Recommendation> = Vec::with_capacity(limit);
         let mut used: Vec<u32> = Vec::with_capacity(limit);
         let mut last_creator = NONE;
@@ -532,7 +537,14 @@ impl Recommender {
         let r = row as usize;
         let w = &self.cfg.ranker;
         let st = &self.v.stats[r];
-        let q_complete = self.posterior_completion(r);
+        // Calibrated like likes and shares: how much more often than the
+        // catalogue this clip is watched to the end. (A raw posterior would
+        // turn into plain popularity where nearly everything completes.)
+        let q_complete = rate_log_odds(
+            st.completes,
+            st.completes + st.fails,
+            self.completion_rate(),
+        );
         let (g_like, g_share) = self.engagement_rates();
         let q_like = rate_log_odds(st.likes, st.views, g_like);
         let q_share = rate_log_odds(st.shares, st.views, g_share);
@@ -564,6 +576,6 @@ impl Recommender {
         // evidence keeps its weight. Likes and shares count against the
         // catalogue's own rates: a clip nobody has liked yet is at the
         // average, not below it.
-        w.completion * logit(q_complete) + w.like * q_like + w.share * q_share + personal + fresh
+        w.completion * q_complete + w.like * q_like + w.share * q_share + personal + fresh
     }
 }
