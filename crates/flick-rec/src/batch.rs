@@ -23,7 +23,8 @@ pub struct BatchInput {
     pub(crate) factors: Vec<f32>,
     /// Live clip rows (removed ones stay out of the Gram matrix).
     pub(crate) live: Vec<bool>,
-    /// Per user: (clip row, signal strength) of their recent positives.
+    /// Per user: (clip row, signal) of their recent positives (signal > 0)
+    /// and skips (signal < 0, observed zeros with confidence 1 + alpha·|signal|).
     pub(crate) users: Vec<Vec<(u32, f32)>>,
 }
 
@@ -51,9 +52,9 @@ impl BatchInput {
 }
 
 /// Confidence of an interaction of strength `signal` (Hu et al.'s
-/// c = 1 + α·r, with the event's learning signal as r).
+/// c = 1 + α·r, with the size of the event's learning signal as r).
 fn confidence(cfg: &BatchModel, signal: f32) -> f32 {
-    1.0 + cfg.alpha * signal.max(0.0)
+    1.0 + cfg.alpha * signal.abs()
 }
 
 /// `iterations` sweeps of alternating least squares; each sweep solves every
@@ -64,15 +65,17 @@ pub fn fit(input: &BatchInput, cfg: &BatchModel) -> BatchFit {
     let rows = input.live.len();
     let mut y = input.factors.clone();
     // Clips → (user, confidence), the transpose of the users' lists.
-    let mut by_item: Vec<Vec<(u32, f32)>> = vec![Vec::new(); rows];
+    let mut by_item: Vec<Vec<(u32, f32, bool)>> = vec![Vec::new(); rows];
     for (u, list) in input.users.iter().enumerate() {
         for &(row, signal) in list {
             if (row as usize) < rows && input.live[row as usize] {
-                by_item[row as usize].push((u as u32, confidence(cfg, signal)));
+                by_item[row as usize].push((u as u32, confidence(cfg, signal), signal > 0.0));
             }
         }
     }
-    let fitted: Vec<bool> = by_item.iter().map(|l| !l.is_empty()).collect();
+    // A clip only skipped so far keeps its vector: zeros alone would
+    // solve to the zero vector.
+    let fitted: Vec<bool> = by_item.iter().map(|l| l.iter().any(|e| e.2)).collect();
     let mut x = vec![0f32; input.users.len() * dim];
     let mut solver = Solver::new(dim);
     for _ in 0..cfg.iterations {
@@ -81,7 +84,7 @@ pub fn fit(input: &BatchInput, cfg: &BatchModel) -> BatchFit {
             let list = list
                 .iter()
                 .filter(|(r, _)| (*r as usize) < rows && input.live[*r as usize])
-                .map(|&(r, s)| (r, confidence(cfg, s)));
+                .map(|&(r, s)| (r, confidence(cfg, s), s > 0.0));
             solver.solve(
                 &gy,
                 &y,
@@ -93,7 +96,7 @@ pub fn fit(input: &BatchInput, cfg: &BatchModel) -> BatchFit {
         let all_users = vec![true; input.users.len()];
         let gx = gram(&x, &all_users, dim);
         for (i, list) in by_item.iter().enumerate() {
-            if list.is_empty() {
+            if !fitted[i] {
                 continue;
             }
             solver.solve(
@@ -117,16 +120,22 @@ pub fn fit(input: &BatchInput, cfg: &BatchModel) -> BatchFit {
 
 /// The user vector for a history under the current clip vectors: the exact
 /// least-squares solution an ALS user step would give, computed per page.
+/// `skipped` clips enter as observed zeros with confidence 1 + alpha (a
+/// skip is as sure a "no" as a full watch is a "yes"): they pull the
+/// vector away from what the user turned down.
 pub fn fold_in(
     cfg: &BatchModel,
     gram: &[f32],
     factors: &[f32],
     dim: usize,
     history: impl Iterator<Item = (u32, f32)>,
+    skipped: &[u32],
     out: &mut [f32],
 ) {
     let mut solver = Solver::new(dim);
-    let list = history.map(|(r, s)| (r, confidence(cfg, s)));
+    let list = history
+        .map(|(r, s)| (r, confidence(cfg, s), true))
+        .chain(skipped.iter().map(|&r| (r, confidence(cfg, 1.0), false)));
     solver.solve(gram, factors, list, cfg.regularization, out);
 }
 
@@ -156,7 +165,8 @@ pub(crate) fn gram(v: &[f32], selected: &[bool], dim: usize) -> Vec<f32> {
     g.into_iter().map(|x| x as f32).collect()
 }
 
-/// One least-squares solve: (G + Σ (c−1) y yᵀ + λI) x = Σ c y, in f64 with
+/// One least-squares solve: (G + Σ (c−1) y yᵀ + λI) x = Σ c p y (p is 1
+/// for a positive, 0 for an observed negative), in f64 with
 /// a Cholesky factorisation (the matrix is symmetric positive definite for
 /// any λ > 0). Buffers are reused across solves.
 struct Solver {
@@ -178,7 +188,7 @@ impl Solver {
         &mut self,
         gram: &[f32],
         vectors: &[f32],
-        list: impl Iterator<Item = (u32, f32)>,
+        list: impl Iterator<Item = (u32, f32, bool)>,
         regularization: f32,
         out: &mut [f32],
     ) {
@@ -191,13 +201,14 @@ impl Solver {
         }
         self.b.iter_mut().for_each(|b| *b = 0.0);
         let mut any = false;
-        for (row, c) in list {
-            any = true;
+        for (row, c, positive) in list {
+            any |= positive;
             let v = &vectors[row as usize * d..(row as usize + 1) * d];
             let extra = (c - 1.0) as f64;
+            let target = if positive { c as f64 } else { 0.0 };
             for p in 0..d {
                 let vp = v[p] as f64;
-                self.b[p] += c as f64 * vp;
+                self.b[p] += target * vp;
                 let s = extra * vp;
                 let row = &mut self.a[p * d + p..(p + 1) * d];
                 for (a, &vq) in row.iter_mut().zip(&v[p..]) {
@@ -312,6 +323,7 @@ mod tests {
             &fit.factors,
             dim,
             [(0u32, 1.0f32)].into_iter(),
+            &[],
             &mut x,
         );
         let score = |r: usize| crate::scan::dot_f32(&x, &fit.factors[r * dim..(r + 1) * dim]);

@@ -101,6 +101,9 @@ pub struct RankerWeights {
     pub creator_affinity: f32,
     pub follow: f32,
     pub topic_affinity: f32,
+    /// Times the mean cosine similarity (above 0) of the clip to those the
+    /// user recently skipped, subtracted.
+    pub skipped: f32,
     /// Score bonus for clips younger than `fresh_ms`.
     pub freshness: f32,
     pub fresh_ms: i64,
@@ -173,6 +176,7 @@ impl Default for Config {
                 creator_affinity: 0.5,
                 follow: 0.5,
                 topic_affinity: 4.0,
+                skipped: 2.0,
                 freshness: 0.05,
                 fresh_ms: 3_600_000,
             },

