@@ -35,9 +35,9 @@ mod snapshot;
 mod types;
 mod util;
 
-pub mod bench;
-pub mod eval;
-pub mod sim;
+/// The model's generator, for tools that must draw the same way (the
+/// simulator and the benchmarks in `flick-rec-lab`).
+pub use util::{mix64, Rng};
 
 pub use config::{
     BatchModel, CandidateLimits, Config, Exploration, RankerWeights, Signals, MODEL_VERSION,

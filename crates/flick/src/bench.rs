@@ -14,7 +14,7 @@ pub async fn run(file: &FileConfig, cmd: BenchCommand) -> anyhow::Result<()> {
             requests,
         } => {
             let report = tokio::task::spawn_blocking(move || {
-                flick_rec::bench::run(videos, users, events_per_user, requests, 42)
+                flick_rec_lab::bench::run(videos, users, events_per_user, requests, 42)
             })
             .await?;
             print!("{}", report.table());

@@ -3,7 +3,8 @@
 
 use crate::cli::EvalCommand;
 use anyhow::Context;
-use flick_rec::{eval, Config};
+use flick_rec::Config;
+use flick_rec_lab::eval;
 use std::path::Path;
 
 fn read(p: &Path) -> anyhow::Result<String> {

@@ -93,12 +93,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Eval(cmd) => eval::movielens(cmd),
         Command::Simulate { seed, no_labels } => {
-            let cfg = flick_rec::sim::SimConfig {
+            let cfg = flick_rec_lab::sim::SimConfig {
                 seed,
                 labels: !no_labels,
                 ..Default::default()
             };
-            let (_, table) = flick_rec::sim::compare(&cfg);
+            let (_, table) = flick_rec_lab::sim::compare(&cfg);
             print!("{table}");
             Ok(())
         }

@@ -1,11 +1,12 @@
 //! Offline evaluation on MovieLens 100K.
 //!
 //! ```text
-//! cargo run --release -p flick-rec --example movielens -- ../shared/data/ml-100k/u.data \
+//! cargo run --release -p flick-rec-lab --example movielens -- ../shared/data/ml-100k/u.data \
 //!     [--train F --test F] [--export-split DIR] [--dump-recs F] [--plot F] [--tune] [--no-streaming]
 //! ```
 
-use flick_rec::{eval, Config};
+use flick_rec::Config;
+use flick_rec_lab::eval;
 use std::path::PathBuf;
 
 fn main() {

@@ -1,7 +1,7 @@
 //! Behaviour of the recommender on the simulator, with fixed seeds.
 
-use flick_rec::sim::{self, Feed, Policy, SimConfig, World, USER_BASE};
 use flick_rec::{Config, Event, EventKind, Reason, Recommender, Request, VideoMeta};
+use flick_rec_lab::sim::{self, Feed, Policy, SimConfig, World, USER_BASE};
 use std::collections::HashSet;
 
 fn small() -> SimConfig {

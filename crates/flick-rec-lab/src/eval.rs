@@ -16,8 +16,8 @@
 //! in timestamp order, a single pass. Fit time is measured around that
 //! replay only. This module is the one place that reads a clock.
 
-use crate::util::Rng;
-use crate::{Config, Event, EventKind, Recommender, Request, VideoMeta};
+use flick_rec::Rng;
+use flick_rec::{Config, Event, EventKind, Recommender, Request, VideoMeta};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::time::Instant;

@@ -8,8 +8,8 @@
 //! uploaded as the simulation runs. Three policies are compared: Flick,
 //! random, and trending-only (most engaged-with recently, nothing personal).
 
-use crate::util::Rng;
-use crate::{Config, Event, EventKind, Recommender, Request, VideoMeta};
+use flick_rec::Rng;
+use flick_rec::{Config, Event, EventKind, Recommender, Request, VideoMeta};
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
@@ -293,7 +293,7 @@ impl Feed {
                     now_ms: world.clock_ms,
                     region: None,
                     exclude: &[],
-                    page: crate::util::mix64(user ^ (world.clock_ms as u64) << 20),
+                    page: flick_rec::mix64(user ^ (world.clock_ms as u64) << 20),
                     explore: true,
                 });
                 // What the server logs, and the model then learns.

@@ -2,8 +2,8 @@
 //! then ingest throughput, recommend latency, event-to-feed latency and
 //! memory per video and per user. Times with `std::time::Instant`.
 
-use crate::util::Rng;
-use crate::{Config, Event, EventKind, Recommender, Request, VideoMeta};
+use flick_rec::Rng;
+use flick_rec::{Config, Event, EventKind, Recommender, Request, VideoMeta};
 use std::fmt::Write as _;
 use std::time::Instant;
 
