@@ -28,9 +28,15 @@ pub struct BatchInput {
     pub(crate) users: Vec<Vec<(u32, f32)>>,
 }
 
+/// Item-to-item weights of the catalogue's head: for each head clip (by
+/// row), its strongest neighbours with their EASE weights. Memory is
+/// bounded by the head size, whatever the catalogue's.
+pub type Neighbours = Vec<(u32, Vec<(u32, f32)>)>;
+
 /// A fitted refresh, ready to apply.
 #[derive(Debug, Clone)]
 pub struct BatchFit {
+    pub(crate) neighbours: Neighbours,
     pub(crate) events: u64,
     pub(crate) dim: usize,
     pub(crate) factors: Vec<f32>,
@@ -109,7 +115,9 @@ pub fn fit(input: &BatchInput, cfg: &BatchModel) -> BatchFit {
         }
     }
     let gram = gram(&y, &input.live, dim);
+    let neighbours = head_neighbours(input, cfg);
     BatchFit {
+        neighbours,
         events: input.events,
         dim,
         factors: y,
@@ -137,6 +145,135 @@ pub fn fold_in(
         .map(|(r, s)| (r, confidence(cfg, s), true))
         .chain(skipped.iter().map(|&r| (r, confidence(cfg, 1.0), false)));
     solver.solve(gram, factors, list, cfg.regularization, out);
+}
+
+/// EASE (Steck, "Embarrassingly Shallow Autoencoders for Sparse Data",
+/// WWW 2019) over the `head_size` clips with the most positives in the
+/// window: B = I − P·diag(1/diag P) with P = (XᵀX + λI)⁻¹, then each head
+/// clip keeps its `head_neighbours` strongest positive weights. The one
+/// dense inverse costs head³, which `head_size` bounds.
+pub fn head_neighbours(input: &BatchInput, cfg: &BatchModel) -> Neighbours {
+    let rows = input.live.len();
+    let mut counts = vec![0u32; rows];
+    for list in &input.users {
+        for &(r, s) in list {
+            if s > 0.0 && (r as usize) < rows && input.live[r as usize] {
+                counts[r as usize] += 1;
+            }
+        }
+    }
+    let mut head: Vec<u32> = (0..rows as u32)
+        .filter(|&r| counts[r as usize] > 0)
+        .collect();
+    head.sort_by(|&a, &b| counts[b as usize].cmp(&counts[a as usize]).then(a.cmp(&b)));
+    head.truncate(cfg.head_size);
+    head.sort_unstable();
+    let n = head.len();
+    if n < 2 || cfg.head_neighbours == 0 {
+        return Vec::new();
+    }
+    let mut index = vec![u32::MAX; rows];
+    for (h, &r) in head.iter().enumerate() {
+        index[r as usize] = h as u32;
+    }
+    let mut g = vec![0f64; n * n];
+    let mut mine: Vec<usize> = Vec::new();
+    for list in &input.users {
+        mine.clear();
+        mine.extend(
+            list.iter()
+                .filter(|&&(r, s)| s > 0.0 && (r as usize) < rows)
+                .filter_map(|&(r, _)| {
+                    let h = index[r as usize];
+                    (h != u32::MAX).then_some(h as usize)
+                }),
+        );
+        mine.sort_unstable();
+        mine.dedup();
+        for (i, &a) in mine.iter().enumerate() {
+            for &b in &mine[i..] {
+                g[a * n + b] += 1.0;
+            }
+        }
+    }
+    for a in 0..n {
+        for b in 0..a {
+            g[a * n + b] = g[b * n + a];
+        }
+        g[a * n + a] += cfg.head_lambda as f64;
+    }
+    let p = spd_inverse(g, n);
+    let k = cfg.head_neighbours.min(n - 1);
+    let mut out = Vec::with_capacity(n);
+    for (i, &row) in head.iter().enumerate() {
+        // B[i][j] = −P[i][j] / P[j][j] for j ≠ i.
+        let mut weights: Vec<(u32, f32)> = (0..n)
+            .filter(|&j| j != i)
+            .map(|j| (head[j], (-p[i * n + j] / p[j * n + j]) as f32))
+            .filter(|&(_, w)| w > 0.0)
+            .collect();
+        weights.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        weights.truncate(k);
+        if !weights.is_empty() {
+            out.push((row, weights));
+        }
+    }
+    out
+}
+
+/// The inverse of a symmetric positive definite matrix (row-major, n × n):
+/// a Cholesky factor L, then one forward and one back substitution per
+/// column, with Lᵀ kept as well so both run along rows.
+fn spd_inverse(mut a: Vec<f64>, n: usize) -> Vec<f64> {
+    for j in 0..n {
+        let (done, rest) = a.split_at_mut(j * n);
+        let row_j = &mut rest[..n];
+        for k in 0..j {
+            let s: f64 = row_j[..k]
+                .iter()
+                .zip(&done[k * n..k * n + k])
+                .map(|(x, y)| x * y)
+                .sum();
+            row_j[k] = (row_j[k] - s) / done[k * n + k];
+        }
+        let s: f64 = row_j[..j].iter().map(|x| x * x).sum();
+        row_j[j] = (row_j[j] - s).max(1e-12).sqrt();
+    }
+    // Now the lower triangle of `a` is L (row j computed from rows k < j).
+    let mut lt = vec![0f64; n * n];
+    for i in 0..n {
+        for k in 0..=i {
+            lt[k * n + i] = a[i * n + k];
+        }
+    }
+    let mut inv = vec![0f64; n * n];
+    let mut y = vec![0f64; n];
+    for c in 0..n {
+        // L y = e_c: y is zero above c.
+        y.iter_mut().for_each(|v| *v = 0.0);
+        for i in c..n {
+            let s: f64 = a[i * n + c..i * n + i]
+                .iter()
+                .zip(&y[c..i])
+                .map(|(l, v)| l * v)
+                .sum();
+            let rhs = if i == c { 1.0 } else { 0.0 };
+            y[i] = (rhs - s) / a[i * n + i];
+        }
+        // Lᵀ x = y.
+        for i in (0..n).rev() {
+            let s: f64 = lt[i * n + i + 1..(i + 1) * n]
+                .iter()
+                .zip(&y[i + 1..])
+                .map(|(l, v)| l * v)
+                .sum();
+            y[i] = (y[i] - s) / lt[i * n + i];
+        }
+        for (r, v) in y.iter().enumerate() {
+            inv[r * n + c] = *v;
+        }
+    }
+    inv
 }
 
 /// Σ v vᵀ over the selected rows.
@@ -272,6 +409,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn spd_inverse_inverts() {
+        let a = vec![4.0, 2.0, 0.5, 2.0, 3.0, 0.25, 0.5, 0.25, 2.0];
+        let inv = spd_inverse(a.clone(), 3);
+        for i in 0..3 {
+            for j in 0..3 {
+                let x: f64 = (0..3).map(|k| a[i * 3 + k] * inv[k * 3 + j]).sum();
+                assert!((x - (i == j) as u8 as f64).abs() < 1e-12, "{i},{j}: {x}");
+            }
+        }
+    }
+
+    #[test]
     fn cholesky_solves_a_known_system() {
         // A = [[4, 2], [2, 3]], x = [1, -2] → b = [0, -4].
         let mut a = vec![4.0, 2.0, 2.0, 3.0];
@@ -313,9 +462,20 @@ mod tests {
             iterations: 10,
             max_users: 1000,
             refresh_every: 1,
+            head_size: 100,
+            head_neighbours: 3,
+            head_lambda: 1.0,
         };
         let fit = fit(&input, &cfg);
         assert!(fit.fitted.iter().all(|&f| f));
+        // EASE keeps each clip's neighbours within its own group.
+        assert_eq!(fit.neighbours.len(), rows);
+        for (row, list) in &fit.neighbours {
+            assert!(
+                list.iter().all(|(j, _)| (j / 4) == (row / 4)),
+                "{row}: {list:?}"
+            );
+        }
         let mut x = vec![0f32; dim];
         fold_in(
             &cfg,

@@ -63,6 +63,13 @@ pub struct BatchModel {
     /// Events between refreshes: the server starts one in the background
     /// once this many have arrived since the last.
     pub refresh_every: u64,
+    /// Clips with the most positives in the window that get an EASE
+    /// neighbour list (its cost grows with the cube of this).
+    pub head_size: usize,
+    /// Neighbours kept per head clip.
+    pub head_neighbours: usize,
+    /// EASE's λ.
+    pub head_lambda: f32,
 }
 
 /// How each event becomes a learning signal (positive = liked it).
@@ -98,6 +105,9 @@ pub struct RankerWeights {
     pub share: f32,
     pub affinity: f32,
     pub cooccurrence: f32,
+    /// Times the clip's EASE score over the user's history (the batch
+    /// refit's neighbours of the catalogue's head).
+    pub item_item: f32,
     pub creator_affinity: f32,
     pub follow: f32,
     pub topic_affinity: f32,
@@ -129,6 +139,7 @@ pub struct Exploration {
 pub struct CandidateLimits {
     pub nearest: usize,
     pub cooccurrence: usize,
+    pub item_item: usize,
     pub followed: usize,
     pub trending: usize,
     pub sound_hashtag: usize,
@@ -146,6 +157,9 @@ impl Default for Config {
                 iterations: 10,
                 max_users: 200_000,
                 refresh_every: 1_000,
+                head_size: 2_000,
+                head_neighbours: 20,
+                head_lambda: 500.0,
             },
             history_len: 128,
             neighbors: 10,
@@ -173,6 +187,7 @@ impl Default for Config {
                 share: 1.5,
                 affinity: 8.0,
                 cooccurrence: 1.5,
+                item_item: 2.0,
                 creator_affinity: 0.5,
                 follow: 0.5,
                 topic_affinity: 4.0,
@@ -191,6 +206,7 @@ impl Default for Config {
             candidates: CandidateLimits {
                 nearest: 200,
                 cooccurrence: 200,
+                item_item: 50,
                 followed: 30,
                 trending: 60,
                 sound_hashtag: 80,

@@ -148,9 +148,6 @@ impl TopK {
             }
         }
     }
-    pub fn peek_max(&self) -> Option<f32> {
-        self.heap.iter().map(|r| r.0.score).max_by(f32::total_cmp)
-    }
     /// Best first.
     pub fn into_sorted(self) -> Vec<Scored> {
         let mut v: Vec<Scored> = self.heap.into_iter().map(|r| r.0).collect();

@@ -5,6 +5,7 @@
 //!           · globals · user tombstones · videos · creators · sounds · hashtags · users
 //! globals = rng u64 · events u64 · last_event_ms i64 · global views f64 · completes f64
 //!           · batch Gram matrix (dim² f32) · events at the last refresh u64
+//!           · head neighbours (n u32, (row u32, m u32, (row u32, weight f32)*)*)
 //!           · regions (n u32, (row u32, str)*) · trending sets (n u32, (m u32, (row u32, key f32)*)*)
 //!           · free rows of users, creators, sounds, hashtags (n u32, row u32*)*
 //! str     = len u32 · UTF-8 bytes
@@ -194,6 +195,18 @@ impl Recommender {
         w.f64(self.global_completes);
         w.f32s(&self.gram);
         w.u64(self.refreshed_at);
+        let mut heads: Vec<u32> = self.item_item.keys().copied().collect();
+        heads.sort_unstable();
+        w.len(heads.len());
+        for row in heads {
+            let list = &self.item_item[&row];
+            w.u32(row);
+            w.len(list.len());
+            for &(r, x) in list.iter() {
+                w.u32(r);
+                w.f32(x);
+            }
+        }
         let regions: Vec<(u32, &String)> = self
             .regions
             .ids
@@ -369,6 +382,15 @@ impl Recommender {
         self.global_completes = r.f64()?;
         self.gram = r.f32s(dim * dim)?;
         self.refreshed_at = r.u64()?;
+        self.item_item.clear();
+        for _ in 0..r.len()? {
+            let row = r.u32()?;
+            let n = r.len()?;
+            let list = (0..n)
+                .map(|_| Ok((r.u32()?, r.f32()?)))
+                .collect::<Result<Vec<_>, SnapshotError>>()?;
+            self.item_item.insert(row, list.into_boxed_slice());
+        }
         for _ in 0..r.len()? {
             let row = r.u32()?;
             let name = r.str()?;

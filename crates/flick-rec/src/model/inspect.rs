@@ -159,7 +159,13 @@ impl Recommender {
             + v.nbr_count.capacity() * 4
             + self.exploring.len() * 8
             + self.dirty.videos.capacity() * 8
-            + self.scratch.cooc.capacity() * 12;
+            + self.scratch.cooc.heap_bytes()
+            + self.scratch.item_item.heap_bytes()
+            + self
+                .item_item
+                .values()
+                .map(|l| 16 + l.len() * 8)
+                .sum::<usize>();
         let per_user = self.users.heap_bytes()
             + self.u.capacity() * std::mem::size_of::<Option<UserState>>()
             + self

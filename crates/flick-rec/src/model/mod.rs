@@ -155,13 +155,58 @@ pub(crate) fn marked(bits: &[u64]) -> impl Iterator<Item = u32> + '_ {
     })
 }
 
+/// Per-clip scores summed over a user's history, with the history clip
+/// that added the most to each (its reason). Dense arrays reused across
+/// requests; `touched` lists the rows to read, and to reset afterwards.
+#[derive(Clone, Default)]
+pub(crate) struct Accum {
+    pub score: Vec<f32>,
+    best: Vec<f32>,
+    pub src: Vec<u32>,
+    pub touched: Vec<u32>,
+}
+
+impl Accum {
+    fn ensure(&mut self, rows: usize) {
+        if self.score.len() < rows {
+            self.score.resize(rows, 0.0);
+            self.best.resize(rows, 0.0);
+            self.src.resize(rows, NONE);
+        }
+    }
+
+    /// Adds `c` (> 0) to `row`'s score, contributed by history clip `src`.
+    fn add(&mut self, row: u32, c: f32, src: u32) {
+        let j = row as usize;
+        if self.score[j] == 0.0 {
+            self.touched.push(row);
+        }
+        self.score[j] += c;
+        if c > self.best[j] {
+            self.best[j] = c;
+            self.src[j] = src;
+        }
+    }
+
+    fn clear(&mut self) {
+        for &j in &self.touched {
+            self.score[j as usize] = 0.0;
+            self.best[j as usize] = 0.0;
+            self.src[j as usize] = NONE;
+        }
+        self.touched.clear();
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.score.capacity() * 12 + self.touched.capacity() * 4
+    }
+}
+
 /// Per-request scratch buffers, kept to avoid allocating per request.
 #[derive(Clone, Default)]
 struct Scratch {
-    cooc: Vec<f32>,
-    cooc_src: Vec<u32>,
-    cooc_best: Vec<f32>,
-    touched: Vec<u32>,
+    cooc: Accum,
+    item_item: Accum,
 }
 
 pub struct Recommender {
@@ -186,6 +231,9 @@ pub struct Recommender {
     /// implicit "not watched" term of every fold-in. Snapshotted with the
     /// model, as it is state, not derivable from the current vectors.
     pub(crate) gram: Vec<f32>,
+    /// The batch refit's EASE neighbours of the catalogue's head clips
+    /// (row → strongest neighbours and weights), bounded by the head size.
+    pub(crate) item_item: FastMap<u32, Box<[(u32, f32)]>>,
     /// `events` when the input of the last applied refresh was taken.
     pub(crate) refreshed_at: u64,
     pub(crate) events: u64,
@@ -213,6 +261,7 @@ impl Clone for Recommender {
             global_completes: self.global_completes,
             engagement: self.engagement,
             gram: self.gram.clone(),
+            item_item: self.item_item.clone(),
             refreshed_at: self.refreshed_at,
             events: self.events,
             last_event_ms: self.last_event_ms,
@@ -227,6 +276,7 @@ struct Cand {
     row: u32,
     reasons: Vec<Reason>,
     cooc: f32,
+    item_item: f32,
     score: f32,
 }
 
@@ -258,6 +308,7 @@ impl Recommender {
             global_completes: 0.0,
             engagement: Engagement::default(),
             gram,
+            item_item: FastMap::default(),
             refreshed_at: 0,
             events: 0,
             last_event_ms: i64::MIN,
@@ -568,13 +619,6 @@ fn bump_affinity(aff: &mut Vec<(FeatureKind, u32, f32)>, kind: FeatureKind, row:
         if weakest.2.abs() < w.abs() {
             *weakest = (kind, row, w);
         }
-    }
-}
-
-impl TopK {
-    /// Best score held (1.0 when empty, so a division stays finite).
-    pub(crate) fn clone_max(&self) -> f32 {
-        self.peek_max().unwrap_or(1.0).max(1e-12)
     }
 }
 

@@ -93,6 +93,12 @@ impl Recommender {
             }
         }
         self.gram = fit.gram;
+        self.item_item = fit
+            .neighbours
+            .into_iter()
+            .filter(|(r, _)| (*r as usize) < rows)
+            .map(|(r, l)| (r, l.into_boxed_slice()))
+            .collect();
         self.refreshed_at = self.refreshed_at.max(fit.events);
     }
 

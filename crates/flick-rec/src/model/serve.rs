@@ -40,15 +40,11 @@ impl Recommender {
 
     /// Co-occurrence scores into scratch: Σ over history of
     /// count / (n_from^a · n_to^b), with the strongest source kept.
-    pub(super) fn cooc_scores(&mut self, urow: u32) {
+    fn cooc_scores(&mut self, urow: u32) {
         let k = self.cfg.neighbors;
         let n = self.v.state.len();
-        let sc = &mut self.scratch;
-        if sc.cooc.len() < n {
-            sc.cooc.resize(n, 0.0);
-            sc.cooc_src.resize(n, NONE);
-            sc.cooc_best.resize(n, 0.0);
-        }
+        let acc = &mut self.scratch.cooc;
+        acc.ensure(n);
         let s = self.u[urow as usize].as_ref().expect("live user");
         for &(h, _) in &s.history {
             let nh = self.v.stats[h as usize].positives.max(1.0);
@@ -58,35 +54,64 @@ impl Recommender {
                 .iter()
                 .zip(&self.v.nbr_count[base..base + k])
             {
-                if row == NONE {
-                    continue;
-                }
-                let j = row as usize;
-                let c = count / norm_from;
-                if sc.cooc[j] == 0.0 {
-                    sc.touched.push(row);
-                }
-                sc.cooc[j] += c;
-                if c > sc.cooc_best[j] {
-                    sc.cooc_best[j] = c;
-                    sc.cooc_src[j] = h;
+                if row != NONE {
+                    acc.add(row, count / norm_from, h);
                 }
             }
         }
-        for &j in &sc.touched {
+        for &j in &acc.touched {
             let nj = self.v.stats[j as usize].positives.max(1.0);
-            sc.cooc[j as usize] /= nj.powf(self.cfg.pop_to);
+            acc.score[j as usize] /= nj.powf(self.cfg.pop_to);
         }
     }
 
-    pub(super) fn clear_scratch(&mut self) {
-        let sc = &mut self.scratch;
-        for &j in &sc.touched {
-            sc.cooc[j as usize] = 0.0;
-            sc.cooc_best[j as usize] = 0.0;
-            sc.cooc_src[j as usize] = NONE;
+    /// The batch refit's EASE scores into scratch: Σ over the history's
+    /// head clips of their neighbour weights.
+    fn item_item_scores(&mut self, urow: u32) {
+        let n = self.v.state.len();
+        let acc = &mut self.scratch.item_item;
+        acc.ensure(n);
+        let s = self.u[urow as usize].as_ref().expect("live user");
+        for &(h, _) in &s.history {
+            if let Some(list) = self.item_item.get(&h) {
+                for &(row, w) in list.iter() {
+                    if (row as usize) < n {
+                        acc.add(row, w, h);
+                    }
+                }
+            }
         }
-        sc.touched.clear();
+    }
+
+    /// The `limit` best eligible clips of a scratch accumulator, as
+    /// candidates "similar to" the history clip that added most to each;
+    /// returns their (candidate index, score) pairs.
+    fn history_candidates(
+        &self,
+        acc: &Accum,
+        limit: usize,
+        user: (u64, &UserState),
+        exclude: &[u64],
+        cands: &mut Vec<Cand>,
+        pos: &mut FastMap<u32, usize>,
+    ) -> Vec<(usize, f32)> {
+        let mut top = TopK::new(limit);
+        for &j in &acc.touched {
+            let sc = acc.score[j as usize];
+            if sc > top.threshold() && self.eligible(j, Some(user), exclude) {
+                top.push(j, sc);
+            }
+        }
+        top.into_sorted()
+            .into_iter()
+            .map(|it| {
+                let src = acc.src[it.row as usize];
+                let reason = Reason::SimilarToWatched {
+                    video: *self.videos.id(src),
+                };
+                (Self::add_cand(cands, pos, it.row, reason), it.score)
+            })
+            .collect()
     }
 
     pub(super) fn add_cand(
@@ -100,6 +125,7 @@ impl Recommender {
                 row,
                 reasons: Vec::new(),
                 cooc: 0.0,
+                item_item: 0.0,
                 score: 0.0,
             });
             cands.len() - 1
@@ -139,31 +165,31 @@ impl Recommender {
         let lim = self.cfg.candidates.clone();
 
         // 1. Candidate sources. Each records the reason it contributes.
+        let mut cooc_max = 1.0;
         if let Some(ur) = urow {
-            self.cooc_scores(ur);
-            let s = self.user(ur);
             let uid = req.user.expect("user");
-            let mut top = TopK::new(lim.cooccurrence);
-            for &j in &self.scratch.touched {
-                let sc = self.scratch.cooc[j as usize];
-                if sc > top.threshold() && self.eligible(j, Some((uid, s)), req.exclude) {
-                    top.push(j, sc);
-                }
-            }
-            let max = top.clone_max();
-            for it in top.into_sorted() {
-                let src = self.scratch.cooc_src[it.row as usize];
-                let i = Self::add_cand(
-                    &mut cands,
-                    &mut pos,
-                    it.row,
-                    Reason::SimilarToWatched {
-                        video: *self.videos.id(src),
-                    },
-                );
-                cands[i].cooc = it.score / max;
-            }
-            self.clear_scratch();
+            self.cooc_scores(ur);
+            self.item_item_scores(ur);
+            let scratch = std::mem::take(&mut self.scratch);
+            let user = (uid, self.user(ur));
+            let cooc = self.history_candidates(
+                &scratch.cooc,
+                lim.cooccurrence,
+                user,
+                req.exclude,
+                &mut cands,
+                &mut pos,
+            );
+            cooc_max = cooc.first().map_or(1.0, |c| c.1.max(1e-12));
+            self.history_candidates(
+                &scratch.item_item,
+                lim.item_item,
+                user,
+                req.exclude,
+                &mut cands,
+                &mut pos,
+            );
+            self.scratch = scratch;
 
             // Nearest neighbours of the query vector, exact i8 scan.
             let s = self.user(ur);
@@ -288,7 +314,18 @@ impl Recommender {
             }
         }
 
-        // 2. Ranking.
+        // 2. Ranking. Every candidate, whichever source found it, gets its
+        // history scores from the scratch accumulators, which then reset.
+        let mut scratch = std::mem::take(&mut self.scratch);
+        if urow.is_some() {
+            for c in cands.iter_mut() {
+                c.cooc = scratch.cooc.score[c.row as usize] / cooc_max;
+                c.item_item = scratch.item_item.score[c.row as usize];
+            }
+            scratch.cooc.clear();
+            scratch.item_item.clear();
+        }
+        self.scratch = scratch;
         let q = urow.map(|r| self.query_vector(self.user(r)));
         for c in cands.iter_mut() {
             c.score = self.rank_score(
@@ -296,6 +333,7 @@ impl Recommender {
                 urow.map(|r| self.user(r)),
                 q.as_deref(),
                 c.cooc,
+                c.item_item,
                 req.now_ms,
             );
         }
@@ -553,6 +591,7 @@ impl Recommender {
         user: Option<&UserState>,
         q: Option<&[f32]>,
         cooc: f32,
+        item_item: f32,
         now_ms: i64,
     ) -> f32 {
         let r = row as usize;
@@ -584,6 +623,7 @@ impl Recommender {
             let skipped = self.skip_similarity(s, r);
             personal = w.affinity * aff
                 + w.cooccurrence * cooc
+                + w.item_item * item_item
                 + w.creator_affinity * (creator_aff / 3.0).tanh()
                 + w.topic_affinity * topic_aff.tanh()
                 + w.follow * follows
