@@ -546,45 +546,44 @@ async fn retention_hourly(
     }
 }
 
-/// Saves what the recommender learnt since the last snapshot, every 30 s.
-/// Events are the source of truth, so a crash between two snapshots loses
-/// nothing: the next start replays them.
-/// The recommender's batch refit, off the request path: checked every few
-/// seconds, run when enough events have arrived (the model decides).
-async fn refresh_recommender(
-    rec: Arc<RegionalForYou>,
+/// Runs `job` on the blocking pool every `period` until `stop` changes,
+/// one run at a time; a failure or panic is logged and the next period
+/// tries again.
+async fn every<E: std::fmt::Display + Send + 'static>(
+    period: std::time::Duration,
+    what: &'static str,
     mut stop: tokio::sync::watch::Receiver<bool>,
+    job: impl Fn() -> Result<(), E> + Clone + Send + 'static,
 ) {
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+            _ = tokio::time::sleep(period) => {}
             _ = stop.changed() => return,
         }
-        let rec = rec.clone();
-        match tokio::task::spawn_blocking(move || rec.refresh_if_due()).await {
-            Ok(Err(e)) => tracing::error!(error = %e, "recommender refit failed"),
-            Err(e) => tracing::error!(error = %e, "recommender refit panicked"),
+        match tokio::task::spawn_blocking(job.clone()).await {
+            Ok(Err(e)) => tracing::error!(error = %e, "{what} failed"),
+            Err(e) => tracing::error!(error = %e, "{what} panicked"),
             Ok(Ok(())) => {}
         }
     }
 }
 
-async fn snapshot_periodically(
-    rec: Arc<RegionalForYou>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
-            _ = stop.changed() => return,
-        }
-        let rec = rec.clone();
-        match tokio::task::spawn_blocking(move || rec.snapshot()).await {
-            Ok(Err(e)) => tracing::error!(error = %e, "recommender snapshot failed"),
-            Err(e) => tracing::error!(error = %e, "recommender snapshot panicked"),
-            Ok(Ok(())) => {}
-        }
-    }
+/// Saves what the recommender learnt since the last snapshot, every 30 s.
+/// Events are the source of truth, so a crash between two snapshots loses
+/// nothing: the next start replays them.
+async fn snapshot_periodically(rec: Arc<RegionalForYou>, stop: tokio::sync::watch::Receiver<bool>) {
+    let period = std::time::Duration::from_secs(30);
+    every(period, "recommender snapshot", stop, move || rec.snapshot()).await
+}
+
+/// The recommender's batch refit, off the request path: checked every few
+/// seconds, run when enough events have arrived (the model decides).
+async fn refresh_recommender(rec: Arc<RegionalForYou>, stop: tokio::sync::watch::Receiver<bool>) {
+    let period = std::time::Duration::from_secs(5);
+    every(period, "recommender refit", stop, move || {
+        rec.refresh_if_due()
+    })
+    .await
 }
 
 /// Resolves on ctrl-c or SIGTERM.

@@ -190,12 +190,7 @@ async fn a_second_server_on_the_same_data_dir_is_refused() {
         stderr.contains("another flick process is using"),
         "{stderr}"
     );
-    let out = flick_cli(&[
-        "rec",
-        "rebuild",
-        "--data-dir",
-        app.data_dir.to_str().unwrap(),
-    ]);
+    let out = app.rebuild_recommender();
     assert!(
         !out.status.success(),
         "a rebuild under a running server is refused too"

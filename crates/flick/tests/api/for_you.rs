@@ -130,12 +130,7 @@ async fn for_you_learns_from_each_event_and_survives_restarts() {
     // Rebuilding from the event log alone gives the same knowledge.
     let mut app = app;
     assert!(app.terminate().success());
-    let out = flick_cli(&[
-        "rec",
-        "rebuild",
-        "--data-dir",
-        app.data_dir.to_str().unwrap(),
-    ]);
+    let out = app.rebuild_recommender();
     assert!(
         out.status.success(),
         "rebuild: {}",
@@ -150,18 +145,10 @@ async fn for_you_learns_from_each_event_and_survives_restarts() {
     // the event log is learnt again.
     let mut app = app;
     assert!(app.terminate().success());
-    let rec = app.data_dir.join("regions/local/rec");
-    let mut snaps = 0;
-    for entry in std::fs::read_dir(&rec).unwrap().flatten() {
-        if entry.file_name().to_string_lossy().ends_with(".snap") {
-            let mut bytes = std::fs::read(entry.path()).unwrap();
-            // Magic (8 bytes), kind (1), then the 16-character algorithm hash.
-            bytes[9..25].copy_from_slice(b"0123456789abcdef");
-            std::fs::write(entry.path(), bytes).unwrap();
-            snaps += 1;
-        }
-    }
-    assert!(snaps > 0, "there were snapshots to age");
+    // Magic (8 bytes), kind (1), then the 16-character algorithm hash.
+    age_snapshots(&app, |bytes| {
+        bytes[9..25].copy_from_slice(b"0123456789abcdef")
+    });
     let app = app.restart();
     assert_unseen(
         &app,
@@ -175,16 +162,7 @@ async fn for_you_learns_from_each_event_and_survives_restarts() {
     // batch refit): an upgrade replays the log rather than refuse to start.
     let mut app = app;
     assert!(app.terminate().success());
-    let mut snaps = 0;
-    for entry in std::fs::read_dir(&rec).unwrap().flatten() {
-        if entry.file_name().to_string_lossy().ends_with(".snap") {
-            let mut bytes = std::fs::read(entry.path()).unwrap();
-            bytes[..8].copy_from_slice(b"FLKREC01");
-            std::fs::write(entry.path(), bytes).unwrap();
-            snaps += 1;
-        }
-    }
-    assert!(snaps > 0, "there were snapshots to age");
+    age_snapshots(&app, |bytes| bytes[..8].copy_from_slice(b"FLKREC01"));
     let app = app.restart();
     assert_unseen(&app, &cy, &seen, "after replaying for an older format").await;
 }
@@ -270,6 +248,22 @@ async fn eval_and_simulate_run_from_the_cli() {
 }
 
 /// The next For You page of `token`'s user holds none of `seen`.
+/// Rewrites every recommender snapshot of a stopped server with `age`, as
+/// if an older version had written it.
+fn age_snapshots(app: &TestApp, age: impl Fn(&mut Vec<u8>)) {
+    let rec = app.data_dir.join("regions/local/rec");
+    let mut snaps = 0;
+    for entry in std::fs::read_dir(&rec).unwrap().flatten() {
+        if entry.file_name().to_string_lossy().ends_with(".snap") {
+            let mut bytes = std::fs::read(entry.path()).unwrap();
+            age(&mut bytes);
+            std::fs::write(entry.path(), bytes).unwrap();
+            snaps += 1;
+        }
+    }
+    assert!(snaps > 0, "there were snapshots to age");
+}
+
 async fn assert_unseen(app: &TestApp, token: &str, seen: &HashSet<i64>, when: &str) {
     let page = app
         .get_json("/api/v1/feed/for-you?limit=10", Some(token))
@@ -362,12 +356,7 @@ async fn served_clips_stay_seen_after_a_crash_and_a_rebuild() {
 
     let mut app = app;
     assert!(app.terminate().success());
-    let out = flick_cli(&[
-        "rec",
-        "rebuild",
-        "--data-dir",
-        app.data_dir.to_str().unwrap(),
-    ]);
+    let out = app.rebuild_recommender();
     assert!(
         out.status.success(),
         "{}",

@@ -389,6 +389,17 @@ pub fn flick_cli(args: &[&str]) -> std::process::Output {
 }
 
 impl TestApp {
+    /// `flick rec rebuild` on this app's data dir (the server stopped or
+    /// not, as the test needs).
+    pub fn rebuild_recommender(&self) -> std::process::Output {
+        flick_cli(&[
+            "rec",
+            "rebuild",
+            "--data-dir",
+            self.data_dir.to_str().unwrap(),
+        ])
+    }
+
     /// Bytes of the transparency log on disk (entries and signed heads).
     pub fn log_bytes(&self) -> u64 {
         ["log-entries", "log-checkpoints"]
