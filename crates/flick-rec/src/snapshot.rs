@@ -145,11 +145,12 @@ const KINDS: [FeatureKind; 3] = [FeatureKind::Creator, FeatureKind::Sound, Featu
 impl Recommender {
     /// Everything, as one chunk.
     pub fn snapshot_full(&self) -> Vec<u8> {
-        let videos: Vec<u32> = (0..self.v.state.len() as u32).collect();
-        let users: Vec<u32> = (0..self.u.len() as u32)
-            .filter(|&r| self.u[r as usize].is_some())
+        let videos: Vec<u32> = (0..self.clips.state.len() as u32).collect();
+        let users: Vec<u32> = (0..self.user_states.len() as u32)
+            .filter(|&r| self.user_states[r as usize].is_some())
             .collect();
-        let feats: [Vec<u32>; 3] = std::array::from_fn(|k| (0..self.f[k].len() as u32).collect());
+        let feats: [Vec<u32>; 3] =
+            std::array::from_fn(|k| (0..self.features[k].len() as u32).collect());
         self.write_chunk(0, &[], &videos, &feats, &users)
     }
 
@@ -158,14 +159,18 @@ impl Recommender {
     pub fn snapshot_dirty(&mut self) -> Vec<u8> {
         let d = std::mem::take(&mut self.dirty);
         let videos: Vec<u32> = marked(&d.videos)
-            .filter(|&r| (r as usize) < self.v.state.len())
+            .filter(|&r| (r as usize) < self.clips.state.len())
             .collect();
         let users: Vec<u32> = marked(&d.users)
-            .filter(|&r| self.u.get(r as usize).is_some_and(|u| u.is_some()))
+            .filter(|&r| {
+                self.user_states
+                    .get(r as usize)
+                    .is_some_and(|u| u.is_some())
+            })
             .collect();
         let feats: [Vec<u32>; 3] = std::array::from_fn(|k| {
             marked(&d.features[k])
-                .filter(|&r| (r as usize) < self.f[k].len())
+                .filter(|&r| (r as usize) < self.features[k].len())
                 .collect()
         });
         self.write_chunk(1, &d.user_tombstones, &videos, &feats, &users)
@@ -228,10 +233,10 @@ impl Recommender {
             }
         }
         for free in [
-            &self.users.free,
-            &self.feats[0].free,
-            &self.feats[1].free,
-            &self.feats[2].free,
+            &self.user_ids.free,
+            &self.feature_ids[0].free,
+            &self.feature_ids[1].free,
+            &self.feature_ids[2].free,
         ] {
             w.len(free.len());
             free.iter().for_each(|&r| w.u32(r));
@@ -245,9 +250,9 @@ impl Recommender {
         w.len(videos.len());
         for &row in videos {
             let r = row as usize;
-            let v = &self.v;
+            let v = &self.clips;
             w.u32(row);
-            w.u64(*self.videos.id(row));
+            w.u64(*self.clip_ids.id(row));
             w.u32(v.creator[r]);
             w.u32(v.sound[r]);
             v.tags[r].iter().for_each(|&t| w.u32(t));
@@ -276,13 +281,13 @@ impl Recommender {
             let rows: Vec<u32> = feats[kk]
                 .iter()
                 .copied()
-                .filter(|&r| self.feats[kk].ids[r as usize].is_some())
+                .filter(|&r| self.feature_ids[kk].ids[r as usize].is_some())
                 .collect();
             w.len(rows.len());
             for row in rows {
-                let f = &self.f[kk][row as usize];
+                let f = &self.features[kk][row as usize];
                 w.u32(row);
-                w.str(self.feats[kk].id(row));
+                w.str(self.feature_ids[kk].id(row));
                 w.u32(f.uses);
                 w.i64(f.last_touch_ms);
                 w.len(f.recent.len());
@@ -299,9 +304,9 @@ impl Recommender {
         // Users.
         w.len(users.len());
         for &row in users {
-            let s = self.u[row as usize].as_ref().expect("live user");
+            let s = self.user_states[row as usize].as_ref().expect("live user");
             w.u32(row);
-            w.u64(*self.users.id(row));
+            w.u64(*self.user_ids.id(row));
             w.len(s.history.len());
             for &(r, x) in &s.history {
                 w.u32(r);
@@ -416,9 +421,9 @@ impl Recommender {
         for _ in 0..r.len()? {
             let id = r.u64()?;
             let row = r.u32()?;
-            if self.users.get(&id) == Some(row) {
-                self.users.clear_row(row);
-                self.u[row as usize] = None;
+            if self.user_ids.get(&id) == Some(row) {
+                self.user_ids.clear_row(row);
+                self.user_states[row as usize] = None;
             }
         }
         // Videos.
@@ -426,8 +431,8 @@ impl Recommender {
             let row = r.u32()?;
             let id = r.u64()?;
             let ri = row as usize;
-            self.videos.place(id, row);
-            let v = &mut self.v;
+            self.clip_ids.place(id, row);
+            let v = &mut self.clips;
             if v.state.len() <= ri {
                 let n = ri + 1;
                 v.creator.resize(n, NONE);
@@ -474,7 +479,7 @@ impl Recommender {
                 v.nbr_count[ri * k + j] = r.f32()?;
             }
             self.requantize_row(row);
-            if self.v.state[ri] & EXPLORING != 0 {
+            if self.clips.state[ri] & EXPLORING != 0 {
                 self.exploring.insert(row);
             } else {
                 self.exploring.remove(&row);
@@ -486,7 +491,7 @@ impl Recommender {
             for _ in 0..r.len()? {
                 let row = r.u32()?;
                 let key = r.str()?;
-                self.feats[kk].place(key, row);
+                self.feature_ids[kk].place(key, row);
                 let uses = r.u32()?;
                 let last_touch_ms = r.i64()?;
                 let n = r.len()?;
@@ -502,10 +507,10 @@ impl Recommender {
                     last_touch_ms,
                 };
                 let ri = row as usize;
-                if self.f[kk].len() <= ri {
-                    self.f[kk].resize(ri + 1, Feature::default());
+                if self.features[kk].len() <= ri {
+                    self.features[kk].resize(ri + 1, Feature::default());
                 }
-                self.f[kk][ri] = f;
+                self.features[kk][ri] = f;
             }
         }
         // Users.
@@ -572,18 +577,18 @@ impl Recommender {
                 positives,
                 skipped,
             };
-            self.users.place(id, row);
+            self.user_ids.place(id, row);
             let ri = row as usize;
-            if self.u.len() <= ri {
-                self.u.resize(ri + 1, None);
+            if self.user_states.len() <= ri {
+                self.user_states.resize(ri + 1, None);
             }
-            self.u[ri] = Some(s);
+            self.user_states[ri] = Some(s);
         }
         // Free lists last: placing rows above may have grown the maps.
         let mut frees = frees.into_iter();
-        self.users.free = frees.next().expect("four lists");
+        self.user_ids.free = frees.next().expect("four lists");
         for kk in 0..3 {
-            self.feats[kk].free = frees.next().expect("four lists");
+            self.feature_ids[kk].free = frees.next().expect("four lists");
         }
         if !r.0.is_empty() {
             return Err(SnapshotError::Truncated);
@@ -595,10 +600,10 @@ impl Recommender {
         let dim = self.cfg.dim;
         let r = row as usize;
         let s = crate::scan::quantize(
-            &self.v.emb[r * dim..(r + 1) * dim],
-            &mut self.v.q8[r * dim..(r + 1) * dim],
+            &self.clips.emb[r * dim..(r + 1) * dim],
+            &mut self.clips.q8[r * dim..(r + 1) * dim],
         );
-        self.v.scale[r] = s;
+        self.clips.scale[r] = s;
     }
 }
 
@@ -630,24 +635,30 @@ mod tests {
         let full = m.snapshot_full();
         let _ = m.snapshot_dirty();
         let (tag, creator) = (
-            m.feats[2].get("once").unwrap(),
-            m.feats[0].get("101").unwrap(),
+            m.feature_ids[2].get("once").unwrap(),
+            m.feature_ids[0].get("101").unwrap(),
         );
-        assert!(m.f[2][tag as usize].emb.is_none());
-        assert!(m.f[0][creator as usize].emb.is_none());
+        assert!(m.features[2][tag as usize].emb.is_none());
+        assert!(m.features[0][creator as usize].emb.is_none());
         m.observe(&Event {
             user: 7,
             video: 3,
             at_ms: 50_000,
             kind: EventKind::Like,
         });
-        assert_eq!(m.f[2][tag as usize].last_touch_ms, 50_000);
+        assert_eq!(m.features[2][tag as usize].last_touch_ms, 50_000);
         let inc = m.snapshot_dirty();
         let mut loaded = Recommender::new(Config::default(), 0);
         loaded.apply_snapshot(&full).expect("full");
         loaded.apply_snapshot(&inc).expect("inc");
-        assert_eq!(loaded.f[2][tag as usize], m.f[2][tag as usize]);
-        assert_eq!(loaded.f[0][creator as usize], m.f[0][creator as usize]);
+        assert_eq!(
+            loaded.features[2][tag as usize],
+            m.features[2][tag as usize]
+        );
+        assert_eq!(
+            loaded.features[0][creator as usize],
+            m.features[0][creator as usize]
+        );
         assert_eq!(loaded.snapshot_full(), m.snapshot_full());
     }
 }

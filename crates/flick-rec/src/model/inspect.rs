@@ -8,24 +8,24 @@ impl Recommender {
     /// would produce it, checked one by one.
     pub fn explain(&self, user: Option<u64>, video: u64, now_ms: i64) -> Vec<Reason> {
         let _ = now_ms;
-        let Some(row) = self.videos.get(&video) else {
+        let Some(row) = self.clip_ids.get(&video) else {
             return Vec::new();
         };
         let r = row as usize;
         let mut reasons = Vec::new();
         let k = self.cfg.neighbors;
         if let Some(s) = user
-            .and_then(|u| self.users.get(&u))
-            .and_then(|ur| self.u[ur as usize].as_ref())
+            .and_then(|u| self.user_ids.get(&u))
+            .and_then(|ur| self.user_states[ur as usize].as_ref())
         {
             // Co-occurrence: the history item contributing most.
             let mut best = (0f32, NONE);
             for &(h, _) in &s.history {
                 let base = h as usize * k;
-                if let Probe::Found(i) = probe(&self.v.nbr_row[base..base + k], row) {
+                if let Probe::Found(i) = probe(&self.clips.nbr_row[base..base + k], row) {
                     {
-                        let nh = self.v.stats[h as usize].positives.max(1.0);
-                        let c = self.v.nbr_count[base + i] / nh.powf(self.cfg.pop_from);
+                        let nh = self.clips.stats[h as usize].positives.max(1.0);
+                        let c = self.clips.nbr_count[base + i] / nh.powf(self.cfg.pop_from);
                         if c > best.0 {
                             best = (c, h);
                         }
@@ -42,38 +42,44 @@ impl Recommender {
                     .collect();
                 let q = self.query_vector(s);
                 let dim = self.cfg.dim;
-                if scan::dot_f32(&q, &self.v.emb[r * dim..(r + 1) * dim]) > 0.0 {
+                if scan::dot_f32(&q, &self.clips.emb[r * dim..(r + 1) * dim]) > 0.0 {
                     best.1 = self.closest_in(&recent, row);
                 }
             }
             if best.1 != NONE {
                 reasons.push(Reason::SimilarToWatched {
-                    video: *self.videos.id(best.1),
+                    video: *self.clip_ids.id(best.1),
                 });
             }
-            let creator = self.v.creator[r];
+            let creator = self.clips.creator[r];
             if s.follows.contains(&creator) {
                 reasons.push(Reason::FromFollowed {
-                    creator: self.feats[0].id(creator).parse().unwrap_or(0),
+                    creator: self.feature_ids[0].id(creator).parse().unwrap_or(0),
                 });
             }
             for &(loved, _) in s.history.iter().rev().take(LOVED_FOR_FEATURES) {
                 let l = loved as usize;
-                if loved != row && self.v.sound[l] != NONE && self.v.sound[l] == self.v.sound[r] {
+                if loved != row
+                    && self.clips.sound[l] != NONE
+                    && self.clips.sound[l] == self.clips.sound[r]
+                {
                     push_reason(
                         &mut reasons,
                         Reason::SharesSound {
-                            sound: self.feats[1].id(self.v.sound[l]).parse().unwrap_or(0),
-                            video: *self.videos.id(loved),
+                            sound: self.feature_ids[1]
+                                .id(self.clips.sound[l])
+                                .parse()
+                                .unwrap_or(0),
+                            video: *self.clip_ids.id(loved),
                         },
                     );
                 }
-                for t in self.v.tags[l].into_iter().filter(|&t| t != NONE) {
-                    if loved != row && self.v.tags[r].contains(&t) {
+                for t in self.clips.tags[l].into_iter().filter(|&t| t != NONE) {
+                    if loved != row && self.clips.tags[r].contains(&t) {
                         push_reason(
                             &mut reasons,
                             Reason::SharesHashtag {
-                                tag: self.feats[2].id(t).clone(),
+                                tag: self.feature_ids[2].id(t).clone(),
                             },
                         );
                     }
@@ -81,7 +87,7 @@ impl Recommender {
             }
         }
         let top = self.cfg.candidates.trending;
-        let region = self.v.region[r] as usize;
+        let region = self.clips.region[r] as usize;
         if region != 0 && self.hot_top(region, top).contains(&row) {
             reasons.push(Reason::PopularInRegion {
                 region: self.regions.id(region as u32).clone(),
@@ -90,7 +96,7 @@ impl Recommender {
         if self.hot_top(0, top).contains(&row) {
             reasons.push(Reason::Trending);
         }
-        if self.v.state[r] & EXPLORING != 0 {
+        if self.clips.state[r] & EXPLORING != 0 {
             reasons.push(Reason::Exploring);
         }
         reasons
@@ -98,9 +104,9 @@ impl Recommender {
 
     pub fn user_interests(&self, user: u64) -> Interests {
         let Some(s) = self
-            .users
+            .user_ids
             .get(&user)
-            .and_then(|r| self.u[r as usize].as_ref())
+            .and_then(|r| self.user_states[r as usize].as_ref())
         else {
             return Interests::default();
         };
@@ -111,12 +117,12 @@ impl Recommender {
             follows: s
                 .follows
                 .iter()
-                .map(|&c| self.feats[0].id(c).parse().unwrap_or(0))
+                .map(|&c| self.feature_ids[0].id(c).parse().unwrap_or(0))
                 .collect(),
             ..Default::default()
         };
         for (kind, row, w) in aff {
-            let key = self.feats[kind as usize].id(row);
+            let key = self.feature_ids[kind as usize].id(row);
             match kind {
                 FeatureKind::Creator => out.creators.push((key.parse().unwrap_or(0), w)),
                 FeatureKind::Sound => out.sounds.push((key.parse().unwrap_or(0), w)),
@@ -129,21 +135,21 @@ impl Recommender {
     /// The stored state of a video, for tests and tools: (served, views,
     /// posterior completion, exploring, failed).
     pub fn video_status(&self, video: u64) -> Option<VideoStatus> {
-        let r = self.videos.get(&video)? as usize;
+        let r = self.clip_ids.get(&video)? as usize;
         Some(VideoStatus {
-            impressions: self.v.stats[r].served,
-            views: self.v.stats[r].views as u32,
+            impressions: self.clips.stats[r].served,
+            views: self.clips.stats[r].views as u32,
             completion_rate: self.posterior_completion(r),
-            exploring: self.v.state[r] & EXPLORING != 0,
-            failed: self.v.state[r] & FAILED != 0,
-            removed: self.v.state[r] & REMOVED != 0,
+            exploring: self.clips.state[r] & EXPLORING != 0,
+            failed: self.clips.state[r] & FAILED != 0,
+            removed: self.clips.state[r] & REMOVED != 0,
         })
     }
 
     /// Heap bytes of everything kept per video, and per user.
     pub fn memory(&self) -> Memory {
-        let v = &self.v;
-        let per_video = self.videos.heap_bytes()
+        let v = &self.clips;
+        let per_video = self.clip_ids.heap_bytes()
             + v.creator.capacity() * 4
             + v.sound.capacity() * 4
             + v.tags.capacity() * 4 * MAX_TAGS
@@ -166,10 +172,10 @@ impl Recommender {
                 .values()
                 .map(|l| 16 + l.len() * 8)
                 .sum::<usize>();
-        let per_user = self.users.heap_bytes()
-            + self.u.capacity() * std::mem::size_of::<Option<UserState>>()
+        let per_user = self.user_ids.heap_bytes()
+            + self.user_states.capacity() * std::mem::size_of::<Option<UserState>>()
             + self
-                .u
+                .user_states
                 .iter()
                 .flatten()
                 .map(|s| {
@@ -184,14 +190,14 @@ impl Recommender {
             + self.dirty.users.capacity() * 8;
         let features: usize = (0..3)
             .map(|k| {
-                self.feats[k].heap_bytes()
-                    + self.feats[k]
+                self.feature_ids[k].heap_bytes()
+                    + self.feature_ids[k]
                         .ids
                         .iter()
                         .flatten()
                         .map(|s| s.capacity())
                         .sum::<usize>()
-                    + self.f[k]
+                    + self.features[k]
                         .iter()
                         .map(|f| {
                             std::mem::size_of::<Feature>()
@@ -202,8 +208,8 @@ impl Recommender {
             })
             .sum();
         Memory {
-            videos: self.videos.len(),
-            users: self.users.len(),
+            videos: self.clip_ids.len(),
+            users: self.user_ids.len(),
             video_bytes: per_video,
             user_bytes: per_user,
             feature_bytes: features,

@@ -16,9 +16,9 @@ impl Recommender {
                 loops,
             } => {
                 let duration = self
-                    .videos
+                    .clip_ids
                     .get(&e.video)
-                    .map(|r| self.v.duration[r as usize])
+                    .map(|r| self.clips.duration[r as usize])
                     .unwrap_or(0);
                 if completed && loops > 0 {
                     s.completed_with_loop
@@ -42,7 +42,7 @@ impl Recommender {
     }
 
     pub fn observe(&mut self, e: &Event) {
-        let Some(vrow) = self.videos.get(&e.video) else {
+        let Some(vrow) = self.clip_ids.get(&e.video) else {
             return;
         };
         if e.kind == EventKind::Impression {
@@ -62,7 +62,7 @@ impl Recommender {
         self.user_mut(urow).seen.insert(e.video, capacity);
 
         // Per-video evidence.
-        let st = &mut self.v.stats[r];
+        let st = &mut self.clips.stats[r];
         match e.kind {
             EventKind::View {
                 watched_ms,
@@ -134,7 +134,7 @@ impl Recommender {
     fn impression(&mut self, user: u64, vrow: u32) {
         let urow = self.user_row(user);
         let capacity = self.cfg.seen_filter_items;
-        let id = *self.videos.id(vrow);
+        let id = *self.clip_ids.id(vrow);
         let s = self.user_mut(urow);
         if !s.seen.contains(id) {
             s.seen.insert(id, capacity);
@@ -143,8 +143,8 @@ impl Recommender {
     }
 
     pub(super) fn not_interested(&mut self, urow: u32, vrow: u32) {
-        let creator = self.v.creator[vrow as usize];
-        let tags = self.v.tags[vrow as usize];
+        let creator = self.clips.creator[vrow as usize];
+        let tags = self.clips.tags[vrow as usize];
         let s = self.user_mut(urow);
         if !s.hidden.contains(&vrow) {
             s.hidden.push(vrow);
@@ -160,7 +160,11 @@ impl Recommender {
 
     pub(super) fn update_affinity(&mut self, urow: u32, vrow: u32, w: f32) {
         let r = vrow as usize;
-        let (creator, sound, tags) = (self.v.creator[r], self.v.sound[r], self.v.tags[r]);
+        let (creator, sound, tags) = (
+            self.clips.creator[r],
+            self.clips.sound[r],
+            self.clips.tags[r],
+        );
         let ntags = tags.iter().filter(|&&t| t != NONE).count().max(1) as f32;
         let s = self.user_mut(urow);
         bump_affinity(&mut s.affinity, FeatureKind::Creator, creator, w);
@@ -177,17 +181,17 @@ impl Recommender {
     pub(super) fn touch_features(&mut self, vrow: u32) {
         let r = vrow as usize;
         let feats = [
-            (FeatureKind::Creator, self.v.creator[r]),
-            (FeatureKind::Sound, self.v.sound[r]),
+            (FeatureKind::Creator, self.clips.creator[r]),
+            (FeatureKind::Sound, self.clips.sound[r]),
         ]
         .into_iter()
-        .chain(self.v.tags[r].map(|t| (FeatureKind::Tag, t)));
+        .chain(self.clips.tags[r].map(|t| (FeatureKind::Tag, t)));
         let at = self.last_event_ms;
         for (kind, fr) in feats {
             if fr == NONE {
                 continue;
             }
-            let f = &mut self.f[kind as usize][fr as usize];
+            let f = &mut self.features[kind as usize][fr as usize];
             if at > f.last_touch_ms {
                 f.last_touch_ms = at;
                 mark(&mut self.dirty.features[kind as usize], fr);
@@ -214,7 +218,7 @@ impl Recommender {
             self.add_pair(p, vrow, inc);
             self.add_pair(vrow, p, inc);
         }
-        self.v.stats[vrow as usize].positives += 1.0;
+        self.clips.stats[vrow as usize].positives += 1.0;
     }
 
     /// Bounded neighbour slots: a missing neighbour replaces the slot with the
@@ -227,8 +231,8 @@ impl Recommender {
             return;
         }
         let base = from as usize * k;
-        let rows = &mut self.v.nbr_row[base..base + k];
-        let counts = &mut self.v.nbr_count[base..base + k];
+        let rows = &mut self.clips.nbr_row[base..base + k];
+        let counts = &mut self.clips.nbr_count[base..base + k];
         if let Probe::Found(i) = probe(rows, to) {
             counts[i] += inc;
         } else if let Probe::Empty(i) = probe(rows, to) {
@@ -257,21 +261,21 @@ impl Recommender {
 
     pub(super) fn bump_trending(&mut self, vrow: u32, w: f32, at_ms: i64) {
         let r = vrow as usize;
-        if self.v.state[r] & REMOVED != 0 {
+        if self.clips.state[r] & REMOVED != 0 {
             return;
         }
         let tau = self.cfg.trending_half_life_ms as f64 / std::f64::consts::LN_2;
         let add = (w as f64).ln() + at_ms as f64 / tau;
-        let old = self.v.stats[r].trend as f64;
-        let new = if self.v.stats[r].views + self.v.stats[r].likes == 0.0 && old == 0.0 {
+        let old = self.clips.stats[r].trend as f64;
+        let new = if self.clips.stats[r].views + self.clips.stats[r].likes == 0.0 && old == 0.0 {
             add
         } else {
             let m = old.max(add);
             m + ((old - m).exp() + (add - m).exp()).ln()
         };
         let key = new as f32;
-        self.v.stats[r].trend = key;
-        let region = self.v.region[r] as usize;
+        self.clips.stats[r].trend = key;
+        let region = self.clips.region[r] as usize;
         self.hot_put(0, vrow, key);
         if region != 0 {
             self.hot_put(region, vrow, key);
@@ -319,21 +323,21 @@ impl Recommender {
     /// every `maintenance_every` events on event time; callable directly.
     pub fn maintain(&mut self, now_ms: i64) {
         let user_cut = now_ms.saturating_sub(self.cfg.user_ttl_ms);
-        let stale: Vec<u64> = (0..self.u.len())
+        let stale: Vec<u64> = (0..self.user_states.len())
             .filter(|&r| {
-                self.u[r]
+                self.user_states[r]
                     .as_ref()
                     .is_some_and(|s| s.last_active_ms < user_cut && s.last_active_ms != i64::MIN)
             })
-            .map(|r| *self.users.id(r as u32))
+            .map(|r| *self.user_ids.id(r as u32))
             .collect();
         for id in stale {
             self.forget_user(id);
         }
         let feat_cut = now_ms.saturating_sub(self.cfg.feature_ttl_ms);
         for k in 0..3 {
-            for r in 0..self.f[k].len() {
-                let f = &mut self.f[k][r];
+            for r in 0..self.features[k].len() {
+                let f = &mut self.features[k][r];
                 if f.last_touch_ms < feat_cut && (f.emb.is_some() || !f.recent.is_empty()) {
                     f.emb = None;
                     f.recent.clear();
@@ -360,8 +364,8 @@ impl Recommender {
     /// (after loading a snapshot, which does not store the sums).
     pub(crate) fn recount_engagement(&mut self) {
         let (mut likes, mut shares) = (0.0, 0.0);
-        for (r, st) in self.v.stats.iter().enumerate() {
-            if self.videos.ids[r].is_some() {
+        for (r, st) in self.clips.stats.iter().enumerate() {
+            if self.clip_ids.ids[r].is_some() {
                 likes += st.likes as f64;
                 shares += st.shares as f64;
             }
@@ -375,7 +379,7 @@ impl Recommender {
 
     pub(super) fn posterior_completion(&self, r: usize) -> f32 {
         let e = &self.cfg.exploration;
-        let s = &self.v.stats[r];
+        let s = &self.clips.stats[r];
         (e.prior_alpha + s.completes) / (e.prior_alpha + e.prior_beta + s.completes + s.fails)
     }
 }

@@ -213,12 +213,12 @@ pub struct Recommender {
     pub(crate) cfg: Config,
     pub(crate) seed: u64,
     pub(crate) rng: Rng,
-    pub(crate) videos: IdMap,
-    pub(crate) v: Videos,
-    pub(crate) users: IdMap,
-    pub(crate) u: Vec<Option<UserState>>,
-    pub(crate) feats: [IdMap<String>; 3],
-    pub(crate) f: [Vec<Feature>; 3],
+    pub(crate) clip_ids: IdMap,
+    pub(crate) clips: Videos,
+    pub(crate) user_ids: IdMap,
+    pub(crate) user_states: Vec<Option<UserState>>,
+    pub(crate) feature_ids: [IdMap<String>; 3],
+    pub(crate) features: [Vec<Feature>; 3],
     pub(crate) regions: IdMap<String>,
     pub(crate) hot: Vec<HotSet>,
     pub(crate) exploring: BTreeSet<u32>,
@@ -248,12 +248,12 @@ impl Clone for Recommender {
             cfg: self.cfg.clone(),
             seed: self.seed,
             rng: self.rng.clone(),
-            videos: self.videos.clone(),
-            v: self.v.clone(),
-            users: self.users.clone(),
-            u: self.u.clone(),
-            feats: self.feats.clone(),
-            f: self.f.clone(),
+            clip_ids: self.clip_ids.clone(),
+            clips: self.clips.clone(),
+            user_ids: self.user_ids.clone(),
+            user_states: self.user_states.clone(),
+            feature_ids: self.feature_ids.clone(),
+            features: self.features.clone(),
             regions: self.regions.clone(),
             hot: self.hot.clone(),
             exploring: self.exploring.clone(),
@@ -295,12 +295,12 @@ impl Recommender {
             cfg: config,
             seed,
             rng: Rng::new(seed),
-            videos: IdMap::default(),
-            v: Videos::default(),
-            users: IdMap::default(),
-            u: Vec::new(),
-            feats: Default::default(),
-            f: Default::default(),
+            clip_ids: IdMap::default(),
+            clips: Videos::default(),
+            user_ids: IdMap::default(),
+            user_states: Vec::new(),
+            feature_ids: Default::default(),
+            features: Default::default(),
             regions,
             hot: vec![HotSet::default()],
             exploring: BTreeSet::new(),
@@ -335,28 +335,28 @@ impl Recommender {
     }
 
     pub fn video_count(&self) -> usize {
-        self.videos.len()
+        self.clip_ids.len()
     }
 
     pub fn user_count(&self) -> usize {
-        self.users.len()
+        self.user_ids.len()
     }
 
     // ----- catalogue -------------------------------------------------------
 
     fn feature_row(&mut self, kind: FeatureKind, key: String, at_ms: i64) -> u32 {
         let k = kind as usize;
-        let (row, new) = self.feats[k].insert(key);
+        let (row, new) = self.feature_ids[k].insert(key);
         if new {
             let f = Feature::default();
-            if row as usize == self.f[k].len() {
-                self.f[k].push(f);
+            if row as usize == self.features[k].len() {
+                self.features[k].push(f);
             } else {
-                self.f[k][row as usize] = f;
+                self.features[k][row as usize] = f;
             }
         }
         mark(&mut self.dirty.features[k], row);
-        let f = &mut self.f[k][row as usize];
+        let f = &mut self.features[k][row as usize];
         f.last_touch_ms = f.last_touch_ms.max(at_ms);
         row
     }
@@ -376,10 +376,10 @@ impl Recommender {
 
     pub fn upsert_video(&mut self, meta: VideoMeta) {
         let dim = self.cfg.dim;
-        let (row, new) = self.videos.insert(meta.id);
+        let (row, new) = self.clip_ids.insert(meta.id);
         let r = row as usize;
         if new {
-            let v = &mut self.v;
+            let v = &mut self.clips;
             v.creator.push(NONE);
             v.sound.push(NONE);
             v.tags.push([NONE; MAX_TAGS]);
@@ -419,7 +419,7 @@ impl Recommender {
             for &(kind, fr) in &features {
                 let cap = self.cfg.candidates.recent_per_feature;
                 let threshold = self.cfg.admission_threshold;
-                let f = &mut self.f[kind as usize][fr as usize];
+                let f = &mut self.features[kind as usize][fr as usize];
                 f.uses += 1;
                 f.recent.push(row);
                 if f.recent.len() > cap {
@@ -436,10 +436,10 @@ impl Recommender {
             for x in init.iter_mut() {
                 *x += noise * self.rng.normal() as f32;
             }
-            self.v.emb[r * dim..(r + 1) * dim].copy_from_slice(&init);
+            self.clips.emb[r * dim..(r + 1) * dim].copy_from_slice(&init);
             self.requantize(row);
         }
-        let v = &mut self.v;
+        let v = &mut self.clips;
         v.creator[r] = creator;
         v.sound[r] = sound;
         v.tags[r] = tags;
@@ -450,11 +450,11 @@ impl Recommender {
     }
 
     pub fn remove_video(&mut self, id: u64) {
-        let Some(row) = self.videos.get(&id) else {
+        let Some(row) = self.clip_ids.get(&id) else {
             return;
         };
-        self.v.state[row as usize] |= REMOVED;
-        self.v.state[row as usize] &= !EXPLORING;
+        self.clips.state[row as usize] |= REMOVED;
+        self.clips.state[row as usize] &= !EXPLORING;
         self.exploring.remove(&row);
         for h in 0..self.hot.len() {
             self.hot_remove(h, row);
@@ -466,10 +466,10 @@ impl Recommender {
         let dim = self.cfg.dim;
         let r = row as usize;
         let s = scan::quantize(
-            &self.v.emb[r * dim..(r + 1) * dim],
-            &mut self.v.q8[r * dim..(r + 1) * dim],
+            &self.clips.emb[r * dim..(r + 1) * dim],
+            &mut self.clips.q8[r * dim..(r + 1) * dim],
         );
-        self.v.scale[r] = s;
+        self.clips.scale[r] = s;
     }
 
     // ----- users -----------------------------------------------------------
@@ -490,13 +490,13 @@ impl Recommender {
     }
 
     fn user_row(&mut self, user: u64) -> u32 {
-        let (row, new) = self.users.insert(user);
+        let (row, new) = self.user_ids.insert(user);
         if new {
             let s = self.fresh_user();
-            if row as usize == self.u.len() {
-                self.u.push(Some(s));
+            if row as usize == self.user_states.len() {
+                self.user_states.push(Some(s));
             } else {
-                self.u[row as usize] = Some(s);
+                self.user_states[row as usize] = Some(s);
             }
         }
         mark(&mut self.dirty.users, row);
@@ -504,24 +504,24 @@ impl Recommender {
     }
 
     fn user(&self, row: u32) -> &UserState {
-        self.u[row as usize].as_ref().expect("live user")
+        self.user_states[row as usize].as_ref().expect("live user")
     }
 
     fn user_mut(&mut self, row: u32) -> &mut UserState {
-        self.u[row as usize].as_mut().expect("live user")
+        self.user_states[row as usize].as_mut().expect("live user")
     }
 
     /// Resets what the model learnt about `user` and their seen filter; the
     /// next page equals a new user's. Follows are kept (they are the social
     /// graph, not model state).
     pub fn reset_user(&mut self, user: u64) {
-        let Some(row) = self.users.get(&user) else {
+        let Some(row) = self.user_ids.get(&user) else {
             return;
         };
         let follows = std::mem::take(&mut self.user_mut(row).follows);
         let mut s = self.fresh_user();
         s.follows = follows;
-        self.u[row as usize] = Some(s);
+        self.user_states[row as usize] = Some(s);
         mark(&mut self.dirty.users, row);
     }
 
@@ -529,8 +529,8 @@ impl Recommender {
     /// tombstone. Aggregates they contributed to (co-occurrence counts,
     /// video rates, trending) stay, as they are not about them.
     pub fn forget_user(&mut self, user: u64) {
-        if let Some(row) = self.users.remove(&user) {
-            self.u[row as usize] = None;
+        if let Some(row) = self.user_ids.remove(&user) {
+            self.user_states[row as usize] = None;
             self.dirty.user_tombstones.push((user, row));
         }
     }
@@ -540,22 +540,22 @@ impl Recommender {
     /// is replaced by a tombstone, so no later snapshot carries them. What
     /// other users' models learnt from those clips stays, unattributed.
     pub fn forget_creator(&mut self, creator: u64) {
-        let Some(crow) = self.feats[0].get(creator.to_string().as_str()) else {
+        let Some(crow) = self.feature_ids[0].get(creator.to_string().as_str()) else {
             return;
         };
-        let rows: Vec<u32> = (0..self.videos.ids.len() as u32)
+        let rows: Vec<u32> = (0..self.clip_ids.ids.len() as u32)
             .filter(|&r| {
-                self.videos.ids[r as usize].is_some() && self.v.creator[r as usize] == crow
+                self.clip_ids.ids[r as usize].is_some() && self.clips.creator[r as usize] == crow
             })
             .collect();
         for row in rows {
-            let id = *self.videos.id(row);
+            let id = *self.clip_ids.id(row);
             self.remove_video(id);
             // Real ids stay below 2^53; the top bit marks a tombstone.
-            self.videos.place(VIDEO_TOMBSTONE | u64::from(row), row);
+            self.clip_ids.place(VIDEO_TOMBSTONE | u64::from(row), row);
             mark(&mut self.dirty.videos, row);
         }
-        self.feats[0].place(format!("deleted-{crow}"), crow);
+        self.feature_ids[0].place(format!("deleted-{crow}"), crow);
         mark(&mut self.dirty.features[0], crow);
     }
 
@@ -565,7 +565,7 @@ impl Recommender {
         let cr = if following {
             Some(self.feature_row(FeatureKind::Creator, key, self.last_event_ms.max(0)))
         } else {
-            self.feats[0].get(key.as_str())
+            self.feature_ids[0].get(key.as_str())
         };
         let Some(cr) = cr else { return };
         let s = self.user_mut(ur);

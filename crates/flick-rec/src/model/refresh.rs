@@ -10,7 +10,7 @@ impl Recommender {
     /// `batch.max_users` most recently active users, and the clip vectors.
     pub fn batch_input(&self) -> BatchInput {
         let mut active: Vec<(i64, u32)> = self
-            .u
+            .user_states
             .iter()
             .enumerate()
             .filter_map(|(r, s)| {
@@ -27,9 +27,9 @@ impl Recommender {
         BatchInput {
             events: self.events,
             dim: self.cfg.dim,
-            factors: self.v.emb.clone(),
-            live: (0..self.v.state.len())
-                .map(|r| self.videos.ids[r].is_some() && self.v.state[r] & REMOVED == 0)
+            factors: self.clips.emb.clone(),
+            live: (0..self.clips.state.len())
+                .map(|r| self.clip_ids.ids[r].is_some() && self.clips.state[r] & REMOVED == 0)
                 .collect(),
             users: active
                 .into_iter()
@@ -51,18 +51,18 @@ impl Recommender {
         if fit.dim != dim {
             return;
         }
-        let rows = (fit.factors.len() / dim).min(self.v.state.len());
+        let rows = (fit.factors.len() / dim).min(self.clips.state.len());
         for r in 0..rows {
             if fit.fitted[r] {
-                self.v.emb[r * dim..(r + 1) * dim]
+                self.clips.emb[r * dim..(r + 1) * dim]
                     .copy_from_slice(&fit.factors[r * dim..(r + 1) * dim]);
                 self.requantize(r as u32);
                 mark(&mut self.dirty.videos, r as u32);
             }
         }
         for k in 0..3 {
-            for fr in 0..self.f[k].len() {
-                let f = &self.f[k][fr];
+            for fr in 0..self.features[k].len() {
+                let f = &self.features[k][fr];
                 if f.emb.is_none() {
                     continue;
                 }
@@ -70,23 +70,23 @@ impl Recommender {
                 let mut n = 0;
                 for &r in f.recent.iter().filter(|&&r| (r as usize) < rows) {
                     if fit.fitted[r as usize] {
-                        let y = &self.v.emb[r as usize * dim..(r as usize + 1) * dim];
+                        let y = &self.clips.emb[r as usize * dim..(r as usize + 1) * dim];
                         mean.iter_mut().zip(y).for_each(|(m, y)| *m += y);
                         n += 1;
                     }
                 }
                 if n > 0 {
                     mean.iter_mut().for_each(|m| *m /= n as f32);
-                    self.f[k][fr].emb = Some(mean);
+                    self.features[k][fr].emb = Some(mean);
                     mark(&mut self.dirty.features[k], fr as u32);
                 }
             }
         }
         for r in 0..rows {
-            let live = self.videos.ids[r].is_some() && self.v.state[r] & REMOVED == 0;
+            let live = self.clip_ids.ids[r].is_some() && self.clips.state[r] & REMOVED == 0;
             if !fit.fitted[r] && live {
                 if let Some(init) = self.feature_mean(r) {
-                    self.v.emb[r * dim..(r + 1) * dim].copy_from_slice(&init);
+                    self.clips.emb[r * dim..(r + 1) * dim].copy_from_slice(&init);
                     self.requantize(r as u32);
                     mark(&mut self.dirty.videos, r as u32);
                 }
@@ -120,18 +120,18 @@ impl Recommender {
     pub(super) fn feature_mean(&self, r: usize) -> Option<Vec<f32>> {
         let dim = self.cfg.dim;
         let feats = [
-            (FeatureKind::Creator, self.v.creator[r]),
-            (FeatureKind::Sound, self.v.sound[r]),
+            (FeatureKind::Creator, self.clips.creator[r]),
+            (FeatureKind::Sound, self.clips.sound[r]),
         ]
         .into_iter()
-        .chain(self.v.tags[r].map(|t| (FeatureKind::Tag, t)));
+        .chain(self.clips.tags[r].map(|t| (FeatureKind::Tag, t)));
         let mut init = vec![0f32; dim];
         let mut n = 0;
         for (kind, fr) in feats {
             if fr == NONE {
                 continue;
             }
-            if let Some(e) = &self.f[kind as usize][fr as usize].emb {
+            if let Some(e) = &self.features[kind as usize][fr as usize].emb {
                 init.iter_mut().zip(e).for_each(|(a, b)| *a += b);
                 n += 1;
             }
@@ -151,7 +151,7 @@ impl Recommender {
         batch::fold_in(
             &self.cfg.batch,
             &self.gram,
-            &self.v.emb,
+            &self.clips.emb,
             dim,
             s.history.iter().copied(),
             &s.skipped,

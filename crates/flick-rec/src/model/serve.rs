@@ -12,23 +12,23 @@ impl Recommender {
         exclude: &[u64],
     ) -> bool {
         let r = row as usize;
-        if self.v.state[r] & (REMOVED | FAILED) != 0 {
+        if self.clips.state[r] & (REMOVED | FAILED) != 0 {
             return false;
         }
-        let id = *self.videos.id(row);
+        let id = *self.clip_ids.id(row);
         if exclude.contains(&id) {
             return false;
         }
         if let Some((uid, s)) = user {
-            let creator = self.v.creator[r];
-            if self.feats[0].id(creator).parse::<u64>().ok() == Some(uid) {
+            let creator = self.clips.creator[r];
+            if self.feature_ids[0].id(creator).parse::<u64>().ok() == Some(uid) {
                 return false;
             }
             let t = self.cfg.not_interested_threshold;
             if s.hidden.contains(&row)
                 || s.seen.contains(id)
                 || s.ni_creators.iter().any(|&(c, n)| c == creator && n >= t)
-                || self.v.tags[r]
+                || self.clips.tags[r]
                     .iter()
                     .any(|tag| *tag != NONE && s.ni_tags.iter().any(|&(x, n)| x == *tag && n >= t))
             {
@@ -42,17 +42,17 @@ impl Recommender {
     /// count / (n_from^a · n_to^b), with the strongest source kept.
     fn cooc_scores(&mut self, urow: u32) {
         let k = self.cfg.neighbors;
-        let n = self.v.state.len();
+        let n = self.clips.state.len();
         let acc = &mut self.scratch.cooc;
         acc.ensure(n);
-        let s = self.u[urow as usize].as_ref().expect("live user");
+        let s = self.user_states[urow as usize].as_ref().expect("live user");
         for &(h, _) in &s.history {
-            let nh = self.v.stats[h as usize].positives.max(1.0);
+            let nh = self.clips.stats[h as usize].positives.max(1.0);
             let norm_from = nh.powf(self.cfg.pop_from);
             let base = h as usize * k;
-            for (&row, &count) in self.v.nbr_row[base..base + k]
+            for (&row, &count) in self.clips.nbr_row[base..base + k]
                 .iter()
-                .zip(&self.v.nbr_count[base..base + k])
+                .zip(&self.clips.nbr_count[base..base + k])
             {
                 if row != NONE {
                     acc.add(row, count / norm_from, h);
@@ -60,7 +60,7 @@ impl Recommender {
             }
         }
         for &j in &acc.touched {
-            let nj = self.v.stats[j as usize].positives.max(1.0);
+            let nj = self.clips.stats[j as usize].positives.max(1.0);
             acc.score[j as usize] /= nj.powf(self.cfg.pop_to);
         }
     }
@@ -68,10 +68,10 @@ impl Recommender {
     /// The batch refit's EASE scores into scratch: Σ over the history's
     /// head clips of their neighbour weights.
     fn item_item_scores(&mut self, urow: u32) {
-        let n = self.v.state.len();
+        let n = self.clips.state.len();
         let acc = &mut self.scratch.item_item;
         acc.ensure(n);
-        let s = self.u[urow as usize].as_ref().expect("live user");
+        let s = self.user_states[urow as usize].as_ref().expect("live user");
         for &(h, _) in &s.history {
             if let Some(list) = self.item_item.get(&h) {
                 for &(row, w) in list.iter() {
@@ -107,7 +107,7 @@ impl Recommender {
             .map(|it| {
                 let src = acc.src[it.row as usize];
                 let reason = Reason::SimilarToWatched {
-                    video: *self.videos.id(src),
+                    video: *self.clip_ids.id(src),
                 };
                 (Self::add_cand(cands, pos, it.row, reason), it.score)
             })
@@ -151,7 +151,7 @@ impl Recommender {
     pub(super) fn recommend_inner(&mut self, req: &Request, serve: bool) -> Vec<Recommendation> {
         // The page size sizes allocations below; whatever a caller passes,
         // a page never exceeds the catalogue (nor MAX_PAGE).
-        let limit = req.limit.min(MAX_PAGE).min(self.videos.len());
+        let limit = req.limit.min(MAX_PAGE).min(self.clip_ids.len());
         if limit == 0 {
             return Vec::new();
         }
@@ -198,14 +198,14 @@ impl Recommender {
                 let mut q8 = vec![0i8; self.cfg.dim];
                 scan::quantize(&q, &mut q8);
                 let mut top = TopK::new(lim.nearest);
-                let scales = &self.v.scale;
+                let scales = &self.clips.scale;
                 let mut sink = |r: u32, d: i32| {
                     let sc = d as f32 * scales[r as usize];
                     if sc > top.threshold() && self.eligible(r, Some((uid, s)), req.exclude) {
                         top.push(r, sc);
                     }
                 };
-                scan::scan(&q8, &self.v.q8, self.cfg.dim, &mut sink);
+                scan::scan(&q8, &self.clips.q8, self.cfg.dim, &mut sink);
                 let recent: Vec<u32> = s
                     .history
                     .iter()
@@ -220,7 +220,7 @@ impl Recommender {
                         &mut pos,
                         it.row,
                         Reason::SimilarToWatched {
-                            video: *self.videos.id(closest),
+                            video: *self.clip_ids.id(closest),
                         },
                     );
                 }
@@ -230,8 +230,8 @@ impl Recommender {
             let s = self.user(ur);
             let mut n = 0;
             for &c in s.follows.iter().rev() {
-                let creator_id: u64 = self.feats[0].id(c).parse().unwrap_or(0);
-                for &row in self.f[0][c as usize].recent.iter().rev() {
+                let creator_id: u64 = self.feature_ids[0].id(c).parse().unwrap_or(0);
+                for &row in self.features[0][c as usize].recent.iter().rev() {
                     if n >= lim.followed {
                         break;
                     }
@@ -253,10 +253,10 @@ impl Recommender {
             let mut n = 0;
             for &(loved, _) in s.history.iter().rev().take(LOVED_FOR_FEATURES) {
                 let l = loved as usize;
-                let sound = self.v.sound[l];
+                let sound = self.clips.sound[l];
                 if sound != NONE {
-                    let sound_id: u64 = self.feats[1].id(sound).parse().unwrap_or(0);
-                    for &row in self.f[1][sound as usize].recent.iter().rev() {
+                    let sound_id: u64 = self.feature_ids[1].id(sound).parse().unwrap_or(0);
+                    for &row in self.features[1][sound as usize].recent.iter().rev() {
                         if n < lim.sound_hashtag && self.eligible(row, Some((uid, s)), req.exclude)
                         {
                             Self::add_cand(
@@ -265,15 +265,15 @@ impl Recommender {
                                 row,
                                 Reason::SharesSound {
                                     sound: sound_id,
-                                    video: *self.videos.id(loved),
+                                    video: *self.clip_ids.id(loved),
                                 },
                             );
                             n += 1;
                         }
                     }
                 }
-                for tag in self.v.tags[l].into_iter().filter(|&t| t != NONE) {
-                    for &row in self.f[2][tag as usize].recent.iter().rev() {
+                for tag in self.clips.tags[l].into_iter().filter(|&t| t != NONE) {
+                    for &row in self.features[2][tag as usize].recent.iter().rev() {
                         if n < lim.sound_hashtag && self.eligible(row, Some((uid, s)), req.exclude)
                         {
                             Self::add_cand(
@@ -281,7 +281,7 @@ impl Recommender {
                                 &mut pos,
                                 row,
                                 Reason::SharesHashtag {
-                                    tag: self.feats[2].id(tag).clone(),
+                                    tag: self.feature_ids[2].id(tag).clone(),
                                 },
                             );
                             n += 1;
@@ -348,7 +348,7 @@ impl Recommender {
             self.rng.0 ^ crate::util::mix64(req.page),
         ));
         if req.explore && self.cfg.exploration.every > 0 && !self.exploring.is_empty() {
-            let n_rows = self.v.state.len() as u64;
+            let n_rows = self.clips.state.len() as u64;
             // Few candidates (a new service, a new user): draw more.
             let draws = self
                 .cfg
@@ -385,7 +385,7 @@ impl Recommender {
             }
             let e = self.cfg.exploration.clone();
             for row in drawn {
-                let st = self.v.stats[row as usize];
+                let st = self.clips.stats[row as usize];
                 let theta = rng.beta(
                     (e.prior_alpha + st.completes) as f64,
                     (e.prior_beta + st.fails) as f64,
@@ -416,7 +416,7 @@ impl Recommender {
             let mut picked: Option<(u32, f32, Vec<Reason>)> = None;
             let mut take_explore = |used: &Vec<u32>, last_creator: u32| {
                 for (row, theta) in explore_iter.by_ref() {
-                    if self.v.creator[row as usize] != last_creator && !used.contains(&row) {
+                    if self.clips.creator[row as usize] != last_creator && !used.contains(&row) {
                         let mut reasons = pos
                             .get(&row)
                             .map(|&i| cands[i].reasons.clone())
@@ -437,10 +437,10 @@ impl Recommender {
                     if best.is_some_and(|(_, b)| c.score <= b) {
                         break; // sorted: nothing later can win
                     }
-                    if used.contains(&c.row) || self.v.creator[c.row as usize] == last_creator {
+                    if used.contains(&c.row) || self.clips.creator[c.row as usize] == last_creator {
                         continue;
                     }
-                    let topic = self.v.tags[c.row as usize][0];
+                    let topic = self.clips.tags[c.row as usize][0];
                     let repeats = if topic == NONE {
                         0
                     } else {
@@ -477,13 +477,13 @@ impl Recommender {
                 break;
             };
             used.push(row);
-            last_creator = self.v.creator[row as usize];
-            recent_topics.push(self.v.tags[row as usize][0]);
+            last_creator = self.clips.creator[row as usize];
+            recent_topics.push(self.clips.tags[row as usize][0]);
             if recent_topics.len() > 3 {
                 recent_topics.remove(0);
             }
             out.push(Recommendation {
-                video: *self.videos.id(row),
+                video: *self.clip_ids.id(row),
                 score,
                 reasons,
             });
@@ -507,8 +507,9 @@ impl Recommender {
 
     pub(super) fn served(&mut self, row: u32) {
         let r = row as usize;
-        self.v.stats[r].served += 1;
-        if self.v.state[r] & EXPLORING != 0 && self.v.stats[r].served >= self.cfg.exploration.budget
+        self.clips.stats[r].served += 1;
+        if self.clips.state[r] & EXPLORING != 0
+            && self.clips.stats[r].served >= self.cfg.exploration.budget
         {
             let mean = self.posterior_completion(r);
             let verdict = if mean < self.cfg.exploration.fail_below * self.completion_rate() {
@@ -523,8 +524,8 @@ impl Recommender {
 
     pub(super) fn judge(&mut self, row: u32, verdict: u8) {
         let r = row as usize;
-        self.v.state[r] &= !EXPLORING;
-        self.v.state[r] |= verdict;
+        self.clips.state[r] &= !EXPLORING;
+        self.clips.state[r] |= verdict;
         self.exploring.remove(&row);
     }
 
@@ -535,9 +536,9 @@ impl Recommender {
     pub(super) fn judge_early(&mut self, row: u32) {
         let r = row as usize;
         let e = &self.cfg.exploration;
-        let s = &self.v.stats[r];
+        let s = &self.clips.stats[r];
         let (a, b) = (e.prior_alpha + s.completes, e.prior_beta + s.fails);
-        if self.v.state[r] & EXPLORING == 0 || s.completes + s.fails < 5.0 {
+        if self.clips.state[r] & EXPLORING == 0 || s.completes + s.fails < 5.0 {
             return;
         }
         let mean = a / (a + b);
@@ -553,10 +554,10 @@ impl Recommender {
         let mut best = (f32::NEG_INFINITY, history.first().copied().unwrap_or(row));
         for &h in history {
             let d = scan::dot_i8(
-                &self.v.q8[h as usize * dim..(h as usize + 1) * dim],
-                &self.v.q8[r * dim..(r + 1) * dim],
+                &self.clips.q8[h as usize * dim..(h as usize + 1) * dim],
+                &self.clips.q8[r * dim..(r + 1) * dim],
             ) as f32
-                * self.v.scale[h as usize];
+                * self.clips.scale[h as usize];
             if d > best.0 {
                 best = (d, h);
             }
@@ -571,13 +572,13 @@ impl Recommender {
             return 0.0;
         }
         let dim = self.cfg.dim;
-        let y = &self.v.emb[r * dim..(r + 1) * dim];
+        let y = &self.clips.emb[r * dim..(r + 1) * dim];
         let ny = scan::dot_f32(y, y).sqrt().max(1e-9);
         let total: f32 = s
             .skipped
             .iter()
             .map(|&k| {
-                let z = &self.v.emb[k as usize * dim..(k as usize + 1) * dim];
+                let z = &self.clips.emb[k as usize * dim..(k as usize + 1) * dim];
                 let nz = scan::dot_f32(z, z).sqrt().max(1e-9);
                 (scan::dot_f32(y, z) / (ny * nz)).max(0.0)
             })
@@ -596,7 +597,7 @@ impl Recommender {
     ) -> f32 {
         let r = row as usize;
         let w = &self.cfg.ranker;
-        let st = &self.v.stats[r];
+        let st = &self.clips.stats[r];
         // Calibrated like likes and shares: how much more often than the
         // catalogue this clip is watched to the end. (A raw posterior would
         // turn into plain popularity where nearly everything completes.)
@@ -611,10 +612,10 @@ impl Recommender {
         let mut personal = 0.0;
         if let (Some(s), Some(q)) = (user, q) {
             let dim = self.cfg.dim;
-            let aff = scan::dot_f32(q, &self.v.emb[r * dim..(r + 1) * dim]);
-            let creator = self.v.creator[r];
+            let aff = scan::dot_f32(q, &self.clips.emb[r * dim..(r + 1) * dim]);
+            let creator = self.clips.creator[r];
             let creator_aff = affinity_of(&s.affinity, FeatureKind::Creator, creator);
-            let topic_aff: f32 = self.v.tags[r]
+            let topic_aff: f32 = self.clips.tags[r]
                 .iter()
                 .filter(|&&t| t != NONE)
                 .map(|&t| affinity_of(&s.affinity, FeatureKind::Tag, t))
@@ -629,7 +630,7 @@ impl Recommender {
                 + w.follow * follows
                 - w.skipped * skipped;
         }
-        let fresh = if now_ms - self.v.created_at[r] < w.fresh_ms {
+        let fresh = if now_ms - self.clips.created_at[r] < w.fresh_ms {
             w.freshness
         } else {
             0.0
