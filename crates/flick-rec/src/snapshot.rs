@@ -234,9 +234,9 @@ impl Recommender {
         }
         for free in [
             &self.user_ids.free,
-            &self.feature_ids[0].free,
-            &self.feature_ids[1].free,
-            &self.feature_ids[2].free,
+            &self.feature_ids[FeatureKind::Creator].free,
+            &self.feature_ids[FeatureKind::Sound].free,
+            &self.feature_ids[FeatureKind::Tag].free,
         ] {
             w.len(free.len());
             free.iter().for_each(|&r| w.u32(r));
@@ -609,6 +609,7 @@ impl Recommender {
 
 #[cfg(test)]
 mod tests {
+    use crate::model::FeatureKind;
     use crate::{Config, Event, EventKind, Recommender, VideoMeta};
 
     fn clip(id: u64, creator: u64, tag: &str) -> VideoMeta {
@@ -635,29 +636,34 @@ mod tests {
         let full = m.snapshot_full();
         let _ = m.snapshot_dirty();
         let (tag, creator) = (
-            m.feature_ids[2].get("once").unwrap(),
-            m.feature_ids[0].get("101").unwrap(),
+            m.feature_ids[FeatureKind::Tag].get("once").unwrap(),
+            m.feature_ids[FeatureKind::Creator].get("101").unwrap(),
         );
-        assert!(m.features[2][tag as usize].emb.is_none());
-        assert!(m.features[0][creator as usize].emb.is_none());
+        assert!(m.features[FeatureKind::Tag][tag as usize].emb.is_none());
+        assert!(m.features[FeatureKind::Creator][creator as usize]
+            .emb
+            .is_none());
         m.observe(&Event {
             user: 7,
             video: 3,
             at_ms: 50_000,
             kind: EventKind::Like,
         });
-        assert_eq!(m.features[2][tag as usize].last_touch_ms, 50_000);
+        assert_eq!(
+            m.features[FeatureKind::Tag][tag as usize].last_touch_ms,
+            50_000
+        );
         let inc = m.snapshot_dirty();
         let mut loaded = Recommender::new(Config::default(), 0);
         loaded.apply_snapshot(&full).expect("full");
         loaded.apply_snapshot(&inc).expect("inc");
         assert_eq!(
-            loaded.features[2][tag as usize],
-            m.features[2][tag as usize]
+            loaded.features[FeatureKind::Tag][tag as usize],
+            m.features[FeatureKind::Tag][tag as usize]
         );
         assert_eq!(
-            loaded.features[0][creator as usize],
-            m.features[0][creator as usize]
+            loaded.features[FeatureKind::Creator][creator as usize],
+            m.features[FeatureKind::Creator][creator as usize]
         );
         assert_eq!(loaded.snapshot_full(), m.snapshot_full());
     }

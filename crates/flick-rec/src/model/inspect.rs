@@ -54,7 +54,10 @@ impl Recommender {
             let creator = self.clips.creator[r];
             if s.follows.contains(&creator) {
                 reasons.push(Reason::FromFollowed {
-                    creator: self.feature_ids[0].id(creator).parse().unwrap_or(0),
+                    creator: self.feature_ids[FeatureKind::Creator]
+                        .id(creator)
+                        .parse()
+                        .unwrap_or(0),
                 });
             }
             for &(loved, _) in s.history.iter().rev().take(LOVED_FOR_FEATURES) {
@@ -66,7 +69,7 @@ impl Recommender {
                     push_reason(
                         &mut reasons,
                         Reason::SharesSound {
-                            sound: self.feature_ids[1]
+                            sound: self.feature_ids[FeatureKind::Sound]
                                 .id(self.clips.sound[l])
                                 .parse()
                                 .unwrap_or(0),
@@ -79,7 +82,7 @@ impl Recommender {
                         push_reason(
                             &mut reasons,
                             Reason::SharesHashtag {
-                                tag: self.feature_ids[2].id(t).clone(),
+                                tag: self.feature_ids[FeatureKind::Tag].id(t).clone(),
                             },
                         );
                     }
@@ -117,12 +120,17 @@ impl Recommender {
             follows: s
                 .follows
                 .iter()
-                .map(|&c| self.feature_ids[0].id(c).parse().unwrap_or(0))
+                .map(|&c| {
+                    self.feature_ids[FeatureKind::Creator]
+                        .id(c)
+                        .parse()
+                        .unwrap_or(0)
+                })
                 .collect(),
             ..Default::default()
         };
         for (kind, row, w) in aff {
-            let key = self.feature_ids[kind as usize].id(row);
+            let key = self.feature_ids[kind].id(row);
             match kind {
                 FeatureKind::Creator => out.creators.push((key.parse().unwrap_or(0), w)),
                 FeatureKind::Sound => out.sounds.push((key.parse().unwrap_or(0), w)),

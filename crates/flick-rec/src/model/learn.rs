@@ -191,10 +191,10 @@ impl Recommender {
             if fr == NONE {
                 continue;
             }
-            let f = &mut self.features[kind as usize][fr as usize];
+            let f = &mut self.features[kind][fr as usize];
             if at > f.last_touch_ms {
                 f.last_touch_ms = at;
-                mark(&mut self.dirty.features[kind as usize], fr);
+                mark(&mut self.dirty.features[kind], fr);
             }
         }
     }

@@ -93,6 +93,37 @@ pub(crate) enum FeatureKind {
     Tag = 2,
 }
 
+/// One `T` per [`FeatureKind`], indexed by the kind (or by its number, for
+/// loops over all three).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct PerKind<T>(pub [T; 3]);
+
+impl<T> std::ops::Index<FeatureKind> for PerKind<T> {
+    type Output = T;
+    fn index(&self, kind: FeatureKind) -> &T {
+        &self.0[kind as usize]
+    }
+}
+
+impl<T> std::ops::IndexMut<FeatureKind> for PerKind<T> {
+    fn index_mut(&mut self, kind: FeatureKind) -> &mut T {
+        &mut self.0[kind as usize]
+    }
+}
+
+impl<T> std::ops::Index<usize> for PerKind<T> {
+    type Output = T;
+    fn index(&self, k: usize) -> &T {
+        &self.0[k]
+    }
+}
+
+impl<T> std::ops::IndexMut<usize> for PerKind<T> {
+    fn index_mut(&mut self, k: usize) -> &mut T {
+        &mut self.0[k]
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct UserState {
     /// Recent strong positives (video row, signal), oldest first.
@@ -134,7 +165,7 @@ pub(crate) struct HotSet {
 pub(crate) struct Dirty {
     pub videos: Vec<u64>,
     pub users: Vec<u64>,
-    pub features: [Vec<u64>; 3],
+    pub features: PerKind<Vec<u64>>,
     /// Users forgotten or evicted since the last snapshot: (id, row).
     pub user_tombstones: Vec<(u64, u32)>,
 }
@@ -217,8 +248,8 @@ pub struct Recommender {
     pub(crate) clips: Videos,
     pub(crate) user_ids: IdMap,
     pub(crate) user_states: Vec<Option<UserState>>,
-    pub(crate) feature_ids: [IdMap<String>; 3],
-    pub(crate) features: [Vec<Feature>; 3],
+    pub(crate) feature_ids: PerKind<IdMap<String>>,
+    pub(crate) features: PerKind<Vec<Feature>>,
     pub(crate) regions: IdMap<String>,
     pub(crate) hot: Vec<HotSet>,
     pub(crate) exploring: BTreeSet<u32>,
@@ -419,7 +450,7 @@ impl Recommender {
             for &(kind, fr) in &features {
                 let cap = self.cfg.candidates.recent_per_feature;
                 let threshold = self.cfg.admission_threshold;
-                let f = &mut self.features[kind as usize][fr as usize];
+                let f = &mut self.features[kind][fr as usize];
                 f.uses += 1;
                 f.recent.push(row);
                 if f.recent.len() > cap {
@@ -540,7 +571,8 @@ impl Recommender {
     /// is replaced by a tombstone, so no later snapshot carries them. What
     /// other users' models learnt from those clips stays, unattributed.
     pub fn forget_creator(&mut self, creator: u64) {
-        let Some(crow) = self.feature_ids[0].get(creator.to_string().as_str()) else {
+        let Some(crow) = self.feature_ids[FeatureKind::Creator].get(creator.to_string().as_str())
+        else {
             return;
         };
         let rows: Vec<u32> = (0..self.clip_ids.ids.len() as u32)
@@ -555,8 +587,8 @@ impl Recommender {
             self.clip_ids.place(VIDEO_TOMBSTONE | u64::from(row), row);
             mark(&mut self.dirty.videos, row);
         }
-        self.feature_ids[0].place(format!("deleted-{crow}"), crow);
-        mark(&mut self.dirty.features[0], crow);
+        self.feature_ids[FeatureKind::Creator].place(format!("deleted-{crow}"), crow);
+        mark(&mut self.dirty.features[FeatureKind::Creator], crow);
     }
 
     pub fn follow(&mut self, user: u64, creator: u64, following: bool) {
@@ -565,7 +597,7 @@ impl Recommender {
         let cr = if following {
             Some(self.feature_row(FeatureKind::Creator, key, self.last_event_ms.max(0)))
         } else {
-            self.feature_ids[0].get(key.as_str())
+            self.feature_ids[FeatureKind::Creator].get(key.as_str())
         };
         let Some(cr) = cr else { return };
         let s = self.user_mut(ur);

@@ -131,7 +131,7 @@ impl Recommender {
             if fr == NONE {
                 continue;
             }
-            if let Some(e) = &self.features[kind as usize][fr as usize].emb {
+            if let Some(e) = &self.features[kind][fr as usize].emb {
                 init.iter_mut().zip(e).for_each(|(a, b)| *a += b);
                 n += 1;
             }

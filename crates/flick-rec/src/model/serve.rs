@@ -21,7 +21,12 @@ impl Recommender {
         }
         if let Some((uid, s)) = user {
             let creator = self.clips.creator[r];
-            if self.feature_ids[0].id(creator).parse::<u64>().ok() == Some(uid) {
+            if self.feature_ids[FeatureKind::Creator]
+                .id(creator)
+                .parse::<u64>()
+                .ok()
+                == Some(uid)
+            {
                 return false;
             }
             let t = self.cfg.not_interested_threshold;
@@ -230,8 +235,15 @@ impl Recommender {
             let s = self.user(ur);
             let mut n = 0;
             for &c in s.follows.iter().rev() {
-                let creator_id: u64 = self.feature_ids[0].id(c).parse().unwrap_or(0);
-                for &row in self.features[0][c as usize].recent.iter().rev() {
+                let creator_id: u64 = self.feature_ids[FeatureKind::Creator]
+                    .id(c)
+                    .parse()
+                    .unwrap_or(0);
+                for &row in self.features[FeatureKind::Creator][c as usize]
+                    .recent
+                    .iter()
+                    .rev()
+                {
                     if n >= lim.followed {
                         break;
                     }
@@ -255,8 +267,15 @@ impl Recommender {
                 let l = loved as usize;
                 let sound = self.clips.sound[l];
                 if sound != NONE {
-                    let sound_id: u64 = self.feature_ids[1].id(sound).parse().unwrap_or(0);
-                    for &row in self.features[1][sound as usize].recent.iter().rev() {
+                    let sound_id: u64 = self.feature_ids[FeatureKind::Sound]
+                        .id(sound)
+                        .parse()
+                        .unwrap_or(0);
+                    for &row in self.features[FeatureKind::Sound][sound as usize]
+                        .recent
+                        .iter()
+                        .rev()
+                    {
                         if n < lim.sound_hashtag && self.eligible(row, Some((uid, s)), req.exclude)
                         {
                             Self::add_cand(
@@ -273,7 +292,11 @@ impl Recommender {
                     }
                 }
                 for tag in self.clips.tags[l].into_iter().filter(|&t| t != NONE) {
-                    for &row in self.features[2][tag as usize].recent.iter().rev() {
+                    for &row in self.features[FeatureKind::Tag][tag as usize]
+                        .recent
+                        .iter()
+                        .rev()
+                    {
                         if n < lim.sound_hashtag && self.eligible(row, Some((uid, s)), req.exclude)
                         {
                             Self::add_cand(
@@ -281,7 +304,7 @@ impl Recommender {
                                 &mut pos,
                                 row,
                                 Reason::SharesHashtag {
-                                    tag: self.feature_ids[2].id(tag).clone(),
+                                    tag: self.feature_ids[FeatureKind::Tag].id(tag).clone(),
                                 },
                             );
                             n += 1;
