@@ -1,13 +1,18 @@
-//! The recommender: state, online learning, candidates, ranking, re-ranking.
+//! The recommender: state, learning, the batch refit, and the page pipeline.
 //!
 //! This file holds the state (clips, users, side features, the hot sets),
 //! the catalogue and user bookkeeping, and small shared helpers; the work is
-//! split by what it does: `learn` (events in), `serve` (pages out) and
-//! `inspect` (explanations, interests, memory).
+//! split by what it does: `learn` (events in), `refresh` (the batch refit's
+//! input and application), `serve` (a page: `candidates` → `rank` →
+//! `explore` → `rerank`) and `inspect` (explanations, interests, memory).
 
+mod candidates;
+mod explore;
 mod inspect;
 mod learn;
+mod rank;
 mod refresh;
+mod rerank;
 mod serve;
 
 pub use inspect::{Memory, VideoStatus};
@@ -300,6 +305,14 @@ impl Clone for Recommender {
             scratch: Scratch::default(),
         }
     }
+}
+
+/// Stage 1's output: the candidates, their index by row, and the best
+/// co-occurrence score (the ranker's scale for that term).
+struct Candidates {
+    pub list: Vec<Cand>,
+    pub pos: FastMap<u32, usize>,
+    pub cooc_max: f32,
 }
 
 /// A candidate during one request.

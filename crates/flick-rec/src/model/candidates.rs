@@ -1,0 +1,344 @@
+//! Stage 1 of a page: candidate sources, each recording its reason.
+
+use super::*;
+
+impl Recommender {
+    /// Stage 1, candidates: every source records the reason it
+    /// contributes (co-occurrence and EASE neighbours of the history, the
+    /// nearest clip vectors, followed creators, shared sound or hashtag,
+    /// trending in the region and everywhere).
+    pub(super) fn candidates(&mut self, req: &Request, urow: Option<u32>) -> Candidates {
+        let region = self
+            .regions
+            .get(req.region.as_deref().unwrap_or(""))
+            .unwrap_or(0) as usize;
+        let mut cands: Vec<Cand> = Vec::new();
+        let mut pos: FastMap<u32, usize> = FastMap::default();
+        let lim = self.cfg.candidates.clone();
+
+        let mut cooc_max = 1.0;
+        if let Some(ur) = urow {
+            let uid = req.user.expect("user");
+            self.cooc_scores(ur);
+            self.item_item_scores(ur);
+            let scratch = std::mem::take(&mut self.scratch);
+            let user = (uid, self.user(ur));
+            let cooc = self.history_candidates(
+                &scratch.cooc,
+                lim.cooccurrence,
+                user,
+                req.exclude,
+                &mut cands,
+                &mut pos,
+            );
+            cooc_max = cooc.first().map_or(1.0, |c| c.1.max(1e-12));
+            self.history_candidates(
+                &scratch.item_item,
+                lim.item_item,
+                user,
+                req.exclude,
+                &mut cands,
+                &mut pos,
+            );
+            self.scratch = scratch;
+
+            // Nearest neighbours of the query vector, exact i8 scan.
+            let s = self.user(ur);
+            if !s.history.is_empty() && lim.nearest > 0 {
+                let q = self.query_vector(s);
+                let mut q8 = vec![0i8; self.cfg.dim];
+                scan::quantize(&q, &mut q8);
+                let mut top = TopK::new(lim.nearest);
+                let scales = &self.clips.scale;
+                let mut sink = |r: u32, d: i32| {
+                    let sc = d as f32 * scales[r as usize];
+                    if sc > top.threshold() && self.eligible(r, Some((uid, s)), req.exclude) {
+                        top.push(r, sc);
+                    }
+                };
+                scan::scan(&q8, &self.clips.q8, self.cfg.dim, &mut sink);
+                let recent: Vec<u32> = s
+                    .history
+                    .iter()
+                    .rev()
+                    .take(QUERY_HISTORY)
+                    .map(|h| h.0)
+                    .collect();
+                for it in top.into_sorted() {
+                    let closest = self.closest_in(&recent, it.row);
+                    Self::add_cand(
+                        &mut cands,
+                        &mut pos,
+                        it.row,
+                        Reason::SimilarToWatched {
+                            video: *self.clip_ids.id(closest),
+                        },
+                    );
+                }
+            }
+
+            // Followed creators' newest clips.
+            let s = self.user(ur);
+            let mut n = 0;
+            for &c in s.follows.iter().rev() {
+                let creator_id: u64 = self.feature_ids[FeatureKind::Creator]
+                    .id(c)
+                    .parse()
+                    .unwrap_or(0);
+                for &row in self.features[FeatureKind::Creator][c as usize]
+                    .recent
+                    .iter()
+                    .rev()
+                {
+                    if n >= lim.followed {
+                        break;
+                    }
+                    if self.eligible(row, Some((uid, s)), req.exclude) {
+                        Self::add_cand(
+                            &mut cands,
+                            &mut pos,
+                            row,
+                            Reason::FromFollowed {
+                                creator: creator_id,
+                            },
+                        );
+                        n += 1;
+                    }
+                }
+            }
+
+            // Clips sharing a sound or hashtag with recently loved ones.
+            let mut n = 0;
+            for &(loved, _) in s.history.iter().rev().take(LOVED_FOR_FEATURES) {
+                let l = loved as usize;
+                let sound = self.clips.sound[l];
+                if sound != NONE {
+                    let sound_id: u64 = self.feature_ids[FeatureKind::Sound]
+                        .id(sound)
+                        .parse()
+                        .unwrap_or(0);
+                    for &row in self.features[FeatureKind::Sound][sound as usize]
+                        .recent
+                        .iter()
+                        .rev()
+                    {
+                        if n < lim.sound_hashtag && self.eligible(row, Some((uid, s)), req.exclude)
+                        {
+                            Self::add_cand(
+                                &mut cands,
+                                &mut pos,
+                                row,
+                                Reason::SharesSound {
+                                    sound: sound_id,
+                                    video: *self.clip_ids.id(loved),
+                                },
+                            );
+                            n += 1;
+                        }
+                    }
+                }
+                for tag in self.clips.tags[l].into_iter().filter(|&t| t != NONE) {
+                    for &row in self.features[FeatureKind::Tag][tag as usize]
+                        .recent
+                        .iter()
+                        .rev()
+                    {
+                        if n < lim.sound_hashtag && self.eligible(row, Some((uid, s)), req.exclude)
+                        {
+                            Self::add_cand(
+                                &mut cands,
+                                &mut pos,
+                                row,
+                                Reason::SharesHashtag {
+                                    tag: self.feature_ids[FeatureKind::Tag].id(tag).clone(),
+                                },
+                            );
+                            n += 1;
+                        }
+                    }
+                }
+            }
+        }
+
+        // Trending, in the viewer's region and everywhere.
+        let user_ref = urow.map(|r| (req.user.expect("user"), self.user(r)));
+        let mut trending: Vec<(u32, Reason)> = Vec::new();
+        if region != 0 {
+            let name = self.regions.id(region as u32).clone();
+            for row in self.hot_top(region, lim.trending) {
+                trending.push((
+                    row,
+                    Reason::PopularInRegion {
+                        region: name.clone(),
+                    },
+                ));
+            }
+        }
+        for row in self.hot_top(0, lim.trending) {
+            trending.push((row, Reason::Trending));
+        }
+        for (row, reason) in trending {
+            if self.eligible(row, user_ref, req.exclude) {
+                Self::add_cand(&mut cands, &mut pos, row, reason);
+            }
+        }
+
+        Candidates {
+            list: cands,
+            pos,
+            cooc_max,
+        }
+    }
+
+    /// Eligible for this user at all (seen, hidden, removed, suppressed...).
+    pub(super) fn eligible(
+        &self,
+        row: u32,
+        user: Option<(u64, &UserState)>,
+        exclude: &[u64],
+    ) -> bool {
+        let r = row as usize;
+        if self.clips.state[r] & (REMOVED | FAILED) != 0 {
+            return false;
+        }
+        let id = *self.clip_ids.id(row);
+        if exclude.contains(&id) {
+            return false;
+        }
+        if let Some((uid, s)) = user {
+            let creator = self.clips.creator[r];
+            if self.feature_ids[FeatureKind::Creator]
+                .id(creator)
+                .parse::<u64>()
+                .ok()
+                == Some(uid)
+            {
+                return false;
+            }
+            let t = self.cfg.not_interested_threshold;
+            if s.hidden.contains(&row)
+                || s.seen.contains(id)
+                || s.ni_creators.iter().any(|&(c, n)| c == creator && n >= t)
+                || self.clips.tags[r]
+                    .iter()
+                    .any(|tag| *tag != NONE && s.ni_tags.iter().any(|&(x, n)| x == *tag && n >= t))
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Co-occurrence scores into scratch: Σ over history of
+    /// count / (n_from^a · n_to^b), with the strongest source kept.
+    pub(super) fn cooc_scores(&mut self, urow: u32) {
+        let k = self.cfg.neighbors;
+        let n = self.clips.state.len();
+        let acc = &mut self.scratch.cooc;
+        acc.ensure(n);
+        let s = self.user_states[urow as usize].as_ref().expect("live user");
+        for &(h, _) in &s.history {
+            let nh = self.clips.stats[h as usize].positives.max(1.0);
+            let norm_from = nh.powf(self.cfg.pop_from);
+            let base = h as usize * k;
+            for (&row, &count) in self.clips.nbr_row[base..base + k]
+                .iter()
+                .zip(&self.clips.nbr_count[base..base + k])
+            {
+                if row != NONE {
+                    acc.add(row, count / norm_from, h);
+                }
+            }
+        }
+        for &j in &acc.touched {
+            let nj = self.clips.stats[j as usize].positives.max(1.0);
+            acc.score[j as usize] /= nj.powf(self.cfg.pop_to);
+        }
+    }
+
+    /// The batch refit's EASE scores into scratch: Σ over the history's
+    /// head clips of their neighbour weights.
+    pub(super) fn item_item_scores(&mut self, urow: u32) {
+        let n = self.clips.state.len();
+        let acc = &mut self.scratch.item_item;
+        acc.ensure(n);
+        let s = self.user_states[urow as usize].as_ref().expect("live user");
+        for &(h, _) in &s.history {
+            if let Some(list) = self.item_item.get(&h) {
+                for &(row, w) in list.iter() {
+                    if (row as usize) < n {
+                        acc.add(row, w, h);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The `limit` best eligible clips of a scratch accumulator, as
+    /// candidates "similar to" the history clip that added most to each;
+    /// returns their (candidate index, score) pairs.
+    pub(super) fn history_candidates(
+        &self,
+        acc: &Accum,
+        limit: usize,
+        user: (u64, &UserState),
+        exclude: &[u64],
+        cands: &mut Vec<Cand>,
+        pos: &mut FastMap<u32, usize>,
+    ) -> Vec<(usize, f32)> {
+        let mut top = TopK::new(limit);
+        for &j in &acc.touched {
+            let sc = acc.score[j as usize];
+            if sc > top.threshold() && self.eligible(j, Some(user), exclude) {
+                top.push(j, sc);
+            }
+        }
+        top.into_sorted()
+            .into_iter()
+            .map(|it| {
+                let src = acc.src[it.row as usize];
+                let reason = Reason::SimilarToWatched {
+                    video: *self.clip_ids.id(src),
+                };
+                (Self::add_cand(cands, pos, it.row, reason), it.score)
+            })
+            .collect()
+    }
+
+    pub(super) fn add_cand(
+        cands: &mut Vec<Cand>,
+        pos: &mut FastMap<u32, usize>,
+        row: u32,
+        reason: Reason,
+    ) -> usize {
+        let i = *pos.entry(row).or_insert_with(|| {
+            cands.push(Cand {
+                row,
+                reasons: Vec::new(),
+                cooc: 0.0,
+                item_item: 0.0,
+                score: 0.0,
+            });
+            cands.len() - 1
+        });
+        push_reason(&mut cands[i].reasons, reason);
+        i
+    }
+
+    pub(super) fn closest_in(&self, history: &[u32], row: u32) -> u32 {
+        let dim = self.cfg.dim;
+        let r = row as usize;
+        let mut best = (f32::NEG_INFINITY, history.first().copied().unwrap_or(row));
+        for &h in history {
+            let d = scan::dot_i8(
+                &self.clips.q8[h as usize * dim..(h as usize + 1) * dim],
+                &self.clips.q8[r * dim..(r + 1) * dim],
+            ) as f32
+                * self.clips.scale[h as usize];
+            if d > best.0 {
+                best = (d, h);
+            }
+        }
+        best.1
+    }
+}

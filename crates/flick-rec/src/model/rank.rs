@@ -1,0 +1,116 @@
+//! Stage 2 of a page: the ranker, a sum of log-odds with the published weights.
+
+use super::*;
+
+impl Recommender {
+    /// Stage 2, ranking: each candidate's score from the published weights.
+    pub(super) fn rank(
+        &mut self,
+        req: &Request,
+        urow: Option<u32>,
+        cands: &mut [Cand],
+        cooc_max: f32,
+    ) {
+        // Every candidate, whichever source found it, gets its
+        // history scores from the scratch accumulators, which then reset.
+        let mut scratch = std::mem::take(&mut self.scratch);
+        if urow.is_some() {
+            for c in cands.iter_mut() {
+                c.cooc = scratch.cooc.score[c.row as usize] / cooc_max;
+                c.item_item = scratch.item_item.score[c.row as usize];
+            }
+            scratch.cooc.clear();
+            scratch.item_item.clear();
+        }
+        self.scratch = scratch;
+        let q = urow.map(|r| self.query_vector(self.user(r)));
+        for c in cands.iter_mut() {
+            c.score = self.rank_score(
+                c.row,
+                urow.map(|r| self.user(r)),
+                q.as_deref(),
+                c.cooc,
+                c.item_item,
+                req.now_ms,
+            );
+        }
+    }
+
+    /// Mean cosine similarity (negatives count as 0) of clip `r` to the
+    /// clips the user recently skipped.
+    pub(super) fn skip_similarity(&self, s: &UserState, r: usize) -> f32 {
+        if s.skipped.is_empty() {
+            return 0.0;
+        }
+        let dim = self.cfg.dim;
+        let y = &self.clips.emb[r * dim..(r + 1) * dim];
+        let ny = scan::dot_f32(y, y).sqrt().max(1e-9);
+        let total: f32 = s
+            .skipped
+            .iter()
+            .map(|&k| {
+                let z = &self.clips.emb[k as usize * dim..(k as usize + 1) * dim];
+                let nz = scan::dot_f32(z, z).sqrt().max(1e-9);
+                (scan::dot_f32(y, z) / (ny * nz)).max(0.0)
+            })
+            .sum();
+        total / s.skipped.len() as f32
+    }
+
+    pub(super) fn rank_score(
+        &self,
+        row: u32,
+        user: Option<&UserState>,
+        q: Option<&[f32]>,
+        cooc: f32,
+        item_item: f32,
+        now_ms: i64,
+    ) -> f32 {
+        let r = row as usize;
+        let w = &self.cfg.ranker;
+        let st = &self.clips.stats[r];
+        // Calibrated like likes and shares: how much more often than the
+        // catalogue this clip is watched to the end. (A raw posterior would
+        // turn into plain popularity where nearly everything completes.)
+        let q_complete = rate_log_odds(
+            st.completes,
+            st.completes + st.fails,
+            self.completion_rate(),
+        );
+        let (g_like, g_share) = self.engagement_rates();
+        let q_like = rate_log_odds(st.likes, st.views, g_like);
+        let q_share = rate_log_odds(st.shares, st.views, g_share);
+        let mut personal = 0.0;
+        if let (Some(s), Some(q)) = (user, q) {
+            let dim = self.cfg.dim;
+            let aff = scan::dot_f32(q, &self.clips.emb[r * dim..(r + 1) * dim]);
+            let creator = self.clips.creator[r];
+            let creator_aff = affinity_of(&s.affinity, FeatureKind::Creator, creator);
+            let topic_aff: f32 = self.clips.tags[r]
+                .iter()
+                .filter(|&&t| t != NONE)
+                .map(|&t| affinity_of(&s.affinity, FeatureKind::Tag, t))
+                .sum();
+            let follows = s.follows.contains(&creator) as u8 as f32;
+            let skipped = self.skip_similarity(s, r);
+            personal = w.affinity * aff
+                + w.cooccurrence * cooc
+                + w.item_item * item_item
+                + w.creator_affinity * (creator_aff / 3.0).tanh()
+                + w.topic_affinity * topic_aff.tanh()
+                + w.follow * follows
+                - w.skipped * skipped;
+        }
+        let fresh = if now_ms - self.clips.created_at[r] < w.fresh_ms {
+            w.freshness
+        } else {
+            0.0
+        };
+        // Every term is log-odds, added: the clip's own evidence plus the
+        // personal terms, none squeezed through a sigmoid, so strong
+        // evidence keeps its weight. Likes and shares count against the
+        // catalogue's own rates: a clip nobody has liked yet is at the
+        // average, not below it.
+        w.completion * q_complete + w.like * q_like + w.share * q_share + personal + fresh
+    }
+}
