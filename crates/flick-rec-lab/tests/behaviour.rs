@@ -466,3 +466,40 @@ fn config_hash_is_stable_and_tracks_weights() {
     assert_ne!(h, b.content_hash());
     assert_eq!(Recommender::new(a, 1).config_hash(), h);
 }
+
+/// The server refits in two halves around its lock: the input is copied,
+/// events and uploads keep arriving while the fit runs, then the fit is
+/// applied. The model stays whole: scores stay finite, a clip uploaded in
+/// between is still served, and the next refit is due only
+/// `refresh_every` events after the input was taken.
+#[test]
+fn a_refit_applied_after_more_events_and_uploads_keeps_the_model_whole() {
+    let cfg = small();
+    let (mut world, mut m) = warmed(&cfg, 1);
+    let every = m.config().batch.refresh_every;
+    let input = m.batch_input();
+    let taken_at = m.events();
+    // Traffic and an upload while the fit runs elsewhere.
+    let i = world.upload(Some(3.0), Some(0));
+    m.upsert_video(world.videos[i].meta.clone());
+    let new_id = world.videos[i].meta.id;
+    for u in 0..20 {
+        let user = USER_BASE + u as u64;
+        let page = serve(&mut m, &req(user, 10, world.clock_ms));
+        for (i, r) in page.iter().enumerate() {
+            let (events, _) = world.react(user, r.video, i);
+            events.iter().for_each(|e| m.observe(e));
+        }
+    }
+    let fit = flick_rec::batch::fit(&input, &m.config().batch);
+    m.apply_batch(fit);
+    assert_eq!(m.refresh_due(), m.events() - taken_at >= every);
+    let mut shown_new = false;
+    for u in 20..cfg.users as u64 {
+        let page = serve(&mut m, &req(USER_BASE + u, 10, world.clock_ms));
+        assert!(!page.is_empty());
+        assert!(page.iter().all(|r| r.score.is_finite()), "{page:?}");
+        shown_new |= page.iter().any(|r| r.video == new_id);
+    }
+    assert!(shown_new, "the clip uploaded during the fit is explored");
+}
