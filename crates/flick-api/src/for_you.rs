@@ -34,6 +34,21 @@ pub struct Algorithm {
     /// The weights and settings, as the ranker uses them.
     #[schema(value_type = Object)]
     pub config: serde_json::Value,
+    /// Where each region's model stands: how much it has learnt and when
+    /// its batch refit last changed the clip vectors. Filled in when served.
+    pub models: Vec<ModelState>,
+}
+
+/// One region's recommender, as published: aggregate counts only.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ModelState {
+    pub region: String,
+    /// Learning events applied (views, likes, shares, comments, skips;
+    /// impressions and follows are not counted).
+    pub events: u64,
+    /// The event count at which the last applied refit took its input;
+    /// absent until the first refit.
+    pub refitted_at_events: Option<u64>,
 }
 
 /// The For You ranking. Every method may block (read the store, take a
@@ -48,6 +63,8 @@ pub trait ForYou: Send + Sync + 'static {
         now: i64,
     ) -> Result<Vec<String>, StoreError>;
     fn algorithm(&self) -> &Algorithm;
+    /// Each region's model state, for the published algorithm.
+    fn models(&self) -> Vec<ModelState>;
     /// Back to a new user's feed: model state and seen filter.
     fn reset_user(&self, user: UserId) -> Result<(), StoreError>;
     /// Account deletion: nothing of the user may remain, in memory or in

@@ -19,7 +19,7 @@
 //! snapshot and removes every older chunk, so no file keeps the user's
 //! state.
 
-use crate::for_you::{Algorithm, ForYou, ForYouRequest, Pick};
+use crate::for_you::{Algorithm, ForYou, ForYouRequest, ModelState, Pick};
 use flick_domain::{DataClass, RegionCode};
 use flick_domain::{UserId, VideoId};
 use flick_rec::{
@@ -94,6 +94,7 @@ impl RecForYou {
             version: flick_rec::MODEL_VERSION.into(),
             hash: Recommender::new(config.clone(), SEED).config_hash(),
             config: serde_json::to_value(&config).unwrap_or_default(),
+            models: Vec::new(),
         };
         let mut model = Recommender::new(config, SEED);
         let state_path = dir.join("state.json");
@@ -486,6 +487,15 @@ impl ForYou for RecForYou {
         &self.algorithm
     }
 
+    fn models(&self) -> Vec<ModelState> {
+        let inner = self.lock();
+        vec![ModelState {
+            region: self.store.region().to_string(),
+            events: inner.model.events(),
+            refitted_at_events: inner.model.refitted_at(),
+        }]
+    }
+
     fn reset_user(&self, user: UserId) -> Result<(), StoreError> {
         let mut inner = self.lock();
         self.catch_up(&mut inner)?;
@@ -605,6 +615,10 @@ impl ForYou for RegionalForYou {
     fn algorithm(&self) -> &Algorithm {
         // Every region runs the same configuration.
         self.models[0].1.algorithm()
+    }
+
+    fn models(&self) -> Vec<ModelState> {
+        self.models.iter().flat_map(|(_, m)| m.models()).collect()
     }
 
     fn reset_user(&self, user: UserId) -> Result<(), StoreError> {

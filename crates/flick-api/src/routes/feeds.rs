@@ -242,8 +242,15 @@ pub(crate) async fn search(
 
 #[utoipa::path(get, path = "/api/v1/algorithm", tag = "feeds",
     responses((status = 200, body = crate::for_you::Algorithm)))]
-pub(crate) async fn algorithm(State(state): State<AppState>) -> Json<crate::for_you::Algorithm> {
-    Json(state.0.for_you.algorithm().clone())
+pub(crate) async fn algorithm(
+    State(state): State<AppState>,
+) -> ApiResult<Json<crate::for_you::Algorithm>> {
+    let engine = state.0.for_you.clone();
+    let models = state.db(move |_| Ok(engine.models())).await?;
+    Ok(Json(crate::for_you::Algorithm {
+        models,
+        ..state.0.for_you.algorithm().clone()
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/me/for-you/refresh", tag = "feeds", security(("bearer" = [])),

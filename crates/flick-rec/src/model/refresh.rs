@@ -102,6 +102,12 @@ impl Recommender {
         self.refreshed_at = self.refreshed_at.max(fit.events);
     }
 
+    /// The event count at which the last applied refit took its input,
+    /// or `None` before the first.
+    pub fn refitted_at(&self) -> Option<u64> {
+        (self.refreshed_at > 0).then_some(self.refreshed_at)
+    }
+
     /// Whether `batch.refresh_every` events have been learnt since the
     /// input of the last refresh was taken.
     pub fn refresh_due(&self) -> bool {

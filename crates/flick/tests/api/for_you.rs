@@ -372,3 +372,48 @@ async fn served_clips_stay_seen_after_a_crash_and_a_rebuild() {
         ids(&page)
     );
 }
+
+/// The batch refit runs in the background once enough events arrive, and
+/// `GET /api/v1/algorithm` publishes where each region's model stands, so
+/// an auditor can see when the clip vectors last changed.
+#[tokio::test]
+async fn the_background_refit_runs_and_is_published() {
+    let app = spawn_app();
+    let ana = app.signup("ana").await;
+    let clip = make_clip(app.tmp.path(), "a.mp4", Clip::default());
+    let id = app.upload(&ana, &clip, "one clip").await;
+    app.wait_ready(&ana, id).await;
+    let algorithm = app.get_json("/api/v1/algorithm", None).await;
+    let models = algorithm["models"].as_array().unwrap().clone();
+    assert_eq!(models.len(), 1, "{algorithm}");
+    assert_eq!(models[0]["region"], "local");
+    assert!(models[0]["refitted_at_events"].is_null(), "{algorithm}");
+
+    let every = algorithm["config"]["batch"]["refresh_every"]
+        .as_u64()
+        .unwrap();
+    let bo = app.signup("bo").await;
+    for _ in 0..every {
+        watch(&app, &bo, id).await;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let algorithm = app.get_json("/api/v1/algorithm", None).await;
+        let model = &algorithm["models"][0];
+        if let Some(at) = model["refitted_at_events"].as_u64() {
+            assert!(at >= every, "{algorithm}");
+            assert!(model["events"].as_u64().unwrap() >= at);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no refit published after {every} events: {algorithm}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    // Pages are still served after the refit.
+    let page = app
+        .get_json("/api/v1/feed/for-you?limit=10", Some(&ana))
+        .await;
+    assert!(page["items"].is_array(), "{page}");
+}
