@@ -111,48 +111,37 @@ impl Recommender {
             let mut n = 0;
             for &(loved, _) in s.history.iter().rev().take(LOVED_FOR_FEATURES) {
                 let l = loved as usize;
+                // The loved clip's sound and hashtags, each with its reason.
+                let mut shared: Vec<(FeatureKind, u32, Reason)> = Vec::new();
                 let sound = self.clips.sound[l];
                 if sound != NONE {
                     let sound_id: u64 = self.feature_ids[FeatureKind::Sound]
                         .id(sound)
                         .parse()
                         .unwrap_or(0);
-                    for &row in self.features[FeatureKind::Sound][sound as usize]
-                        .recent
-                        .iter()
-                        .rev()
-                    {
-                        if n < lim.sound_hashtag && self.eligible(row, Some((uid, s)), req.exclude)
-                        {
-                            Self::add_cand(
-                                &mut cands,
-                                &mut pos,
-                                row,
-                                Reason::SharesSound {
-                                    sound: sound_id,
-                                    video: *self.clip_ids.id(loved),
-                                },
-                            );
-                            n += 1;
-                        }
-                    }
+                    let video = *self.clip_ids.id(loved);
+                    shared.push((
+                        FeatureKind::Sound,
+                        sound,
+                        Reason::SharesSound {
+                            sound: sound_id,
+                            video,
+                        },
+                    ));
                 }
                 for tag in self.clips.tags[l].into_iter().filter(|&t| t != NONE) {
-                    for &row in self.features[FeatureKind::Tag][tag as usize]
-                        .recent
-                        .iter()
-                        .rev()
-                    {
+                    let tag_name = self.feature_ids[FeatureKind::Tag].id(tag).clone();
+                    shared.push((
+                        FeatureKind::Tag,
+                        tag,
+                        Reason::SharesHashtag { tag: tag_name },
+                    ));
+                }
+                for (kind, feature, reason) in shared {
+                    for &row in self.features[kind][feature as usize].recent.iter().rev() {
                         if n < lim.sound_hashtag && self.eligible(row, Some((uid, s)), req.exclude)
                         {
-                            Self::add_cand(
-                                &mut cands,
-                                &mut pos,
-                                row,
-                                Reason::SharesHashtag {
-                                    tag: self.feature_ids[FeatureKind::Tag].id(tag).clone(),
-                                },
-                            );
+                            Self::add_cand(&mut cands, &mut pos, row, reason.clone());
                             n += 1;
                         }
                     }
