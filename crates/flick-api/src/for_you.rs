@@ -21,6 +21,11 @@ pub struct ForYouRequest {
     /// Position in the viewer's ranking where this page starts.
     pub offset: usize,
     pub now: i64,
+    /// Whether this page's impressions go to the event log. Every page
+    /// would add a row per clip, so an account's logged pages are rate
+    /// limited; a page past the limit is still served, and marked seen in
+    /// memory only.
+    pub log_impressions: bool,
 }
 
 /// The published description of a ranking: what `GET /api/v1/algorithm`

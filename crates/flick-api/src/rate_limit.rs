@@ -26,9 +26,11 @@ pub enum Action {
     /// View reports (counted or not): the recommender learns from each.
     View,
     Share,
+    /// For You pages of one account whose impressions are logged.
+    Impressions,
 }
 
-const ACTIONS: [Action; 7] = [
+const ACTIONS: [Action; 8] = [
     Action::Signup,
     Action::Login,
     Action::Upload,
@@ -36,6 +38,7 @@ const ACTIONS: [Action; 7] = [
     Action::Export,
     Action::View,
     Action::Share,
+    Action::Impressions,
 ];
 
 /// `burst` requests at once, refilled at `burst` per `per_secs`.
@@ -71,6 +74,7 @@ pub struct RateLimits {
     pub export: Quota,
     pub view: Quota,
     pub share: Quota,
+    pub impressions: Quota,
 }
 
 impl Default for RateLimits {
@@ -85,6 +89,8 @@ impl Default for RateLimits {
             // A fast swiper reports a view every second or two.
             view: Quota::new(120, 60),
             share: Quota::new(30, 60),
+            // A page of 10 clips takes a person well over a second.
+            impressions: Quota::new(60, 60),
         }
     }
 }
@@ -99,6 +105,7 @@ impl RateLimits {
             Action::Export => self.export,
             Action::View => self.view,
             Action::Share => self.share,
+            Action::Impressions => self.impressions,
         }
     }
 }

@@ -445,7 +445,7 @@ impl ForYou for RecForYou {
         drop(inner);
         // The page's impressions go to the log; the model learns them from
         // there (seen marks that survive a restart, exploration budget).
-        if let Some(viewer) = req.viewer {
+        if let Some(viewer) = req.viewer.filter(|_| req.log_impressions) {
             let videos: Vec<VideoId> = recs.iter().map(|r| VideoId(r.video as i64)).collect();
             // The page is served even if this fails (the account deleted a
             // moment ago, a full disk): the in-memory seen mark already keeps

@@ -4,6 +4,7 @@ use crate::error::{ApiError, ApiResult, Code, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::for_you::ForYouRequest;
 use crate::model::*;
+use crate::rate_limit::{Action, Caller};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -89,6 +90,13 @@ pub(crate) async fn for_you(
         limit,
         offset,
         now: state.now(),
+        log_impressions: viewer.is_some_and(|me| {
+            state
+                .0
+                .limiter
+                .check(Action::Impressions, Caller::User(me))
+                .is_ok()
+        }),
     };
     let engine = state.0.for_you.clone();
     // Ranking, records and likes in one trip to the blocking pool: this is

@@ -417,3 +417,48 @@ async fn the_background_refit_runs_and_is_published() {
         .await;
     assert!(page["items"].is_array(), "{page}");
 }
+
+/// Every logged page adds a row per clip, so an account's logged pages are
+/// rate limited: past the limit a page is still served and still kept out
+/// of the next page, but it is not in the log (a crash forgets it), while
+/// the logged one is.
+#[tokio::test]
+async fn pages_past_the_impression_limit_are_served_but_not_logged() {
+    let app = spawn_app_with(&GENEROUS_LIMITS.replace(
+        "impressions = { burst = 1000, per_secs = 1 }",
+        "impressions = { burst = 1, per_secs = 3600 }",
+    ));
+    let ana = app.signup("ana").await;
+    let bo = app.signup("bo").await;
+    let clip = make_clip(app.tmp.path(), "a.mp4", Clip::default());
+    for (i, token) in [&ana, &bo, &ana, &bo].into_iter().enumerate() {
+        let id = app.upload(token, &clip, &format!("clip {i}")).await;
+        app.wait_ready(token, id).await;
+    }
+    let dee = app.signup("dee").await;
+    let logged: HashSet<i64> = ids(&app
+        .get_json("/api/v1/feed/for-you?limit=2", Some(&dee))
+        .await)
+    .into_iter()
+    .collect();
+    let unlogged: HashSet<i64> = ids(&app
+        .get_json("/api/v1/feed/for-you?limit=2", Some(&dee))
+        .await)
+    .into_iter()
+    .collect();
+    assert_eq!((logged.len(), unlogged.len()), (2, 2));
+    assert!(logged.is_disjoint(&unlogged), "{logged:?} {unlogged:?}");
+
+    let mut app = app;
+    app.crash();
+    let app = app.restart();
+    let after: HashSet<i64> = ids(&app
+        .get_json("/api/v1/feed/for-you?limit=10", Some(&dee))
+        .await)
+    .into_iter()
+    .collect();
+    assert_eq!(
+        after, unlogged,
+        "the logged page stays seen, the other comes back"
+    );
+}

@@ -30,6 +30,7 @@ comment = { burst = 1000, per_secs = 1 }
 export = { burst = 1000, per_secs = 1 }
 view = { burst = 1000, per_secs = 1 }
 share = { burst = 1000, per_secs = 1 }
+impressions = { burst = 1000, per_secs = 1 }
 "#;
 
 pub fn spawn_app() -> TestApp {
