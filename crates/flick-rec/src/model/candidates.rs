@@ -7,7 +7,12 @@ impl Recommender {
     /// contributes (co-occurrence and EASE neighbours of the history, the
     /// nearest clip vectors, followed creators, shared sound or hashtag,
     /// trending in the region and everywhere).
-    pub(super) fn candidates(&mut self, req: &Request, urow: Option<u32>) -> Candidates {
+    pub(super) fn candidates(
+        &mut self,
+        req: &Request,
+        urow: Option<u32>,
+        query: Option<&[f32]>,
+    ) -> Candidates {
         let region = self
             .regions
             .get(req.region.as_deref().unwrap_or(""))
@@ -45,9 +50,9 @@ impl Recommender {
             // Nearest neighbours of the query vector, exact i8 scan.
             let s = self.user(ur);
             if !s.history.is_empty() && lim.nearest > 0 {
-                let q = self.query_vector(s);
+                let q = query.expect("a user's page has a query vector");
                 let mut q8 = vec![0i8; self.cfg.dim];
-                scan::quantize(&q, &mut q8);
+                scan::quantize(q, &mut q8);
                 let mut top = TopK::new(lim.nearest);
                 let scales = &self.clips.scale;
                 let mut sink = |r: u32, d: i32| {
@@ -57,13 +62,7 @@ impl Recommender {
                     }
                 };
                 scan::scan(&q8, &self.clips.q8, self.cfg.dim, &mut sink);
-                let recent: Vec<u32> = s
-                    .history
-                    .iter()
-                    .rev()
-                    .take(QUERY_HISTORY)
-                    .map(|h| h.0)
-                    .collect();
+                let recent = recent_history(s);
                 for it in top.into_sorted() {
                     let closest = self.closest_in(&recent, it.row);
                     Self::add_cand(

@@ -33,13 +33,7 @@ impl Recommender {
                 }
             }
             if best.1 == NONE && !s.history.is_empty() {
-                let recent: Vec<u32> = s
-                    .history
-                    .iter()
-                    .rev()
-                    .take(QUERY_HISTORY)
-                    .map(|h| h.0)
-                    .collect();
+                let recent = recent_history(s);
                 let q = self.query_vector(s);
                 let dim = self.cfg.dim;
                 if scan::dot_f32(&q, &self.clips.emb[r * dim..(r + 1) * dim]) > 0.0 {

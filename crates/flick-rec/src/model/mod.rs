@@ -628,6 +628,17 @@ impl Recommender {
     // ----- learning --------------------------------------------------------
 }
 
+/// The user's most recent loved clips, newest first: the ones a "similar
+/// to" reason may name.
+fn recent_history(s: &UserState) -> Vec<u32> {
+    s.history
+        .iter()
+        .rev()
+        .take(QUERY_HISTORY)
+        .map(|h| h.0)
+        .collect()
+}
+
 fn count_up(v: &mut Vec<(u32, u8)>, key: u32) {
     if key == NONE {
         return;

@@ -10,6 +10,7 @@ impl Recommender {
         urow: Option<u32>,
         cands: &mut [Cand],
         cooc_max: f32,
+        query: Option<&[f32]>,
     ) {
         // Every candidate, whichever source found it, gets its
         // history scores from the scratch accumulators, which then reset.
@@ -23,12 +24,11 @@ impl Recommender {
             scratch.item_item.clear();
         }
         self.scratch = scratch;
-        let q = urow.map(|r| self.query_vector(self.user(r)));
         for c in cands.iter_mut() {
             c.score = self.rank_score(
                 c.row,
                 urow.map(|r| self.user(r)),
-                q.as_deref(),
+                query,
                 c.cooc,
                 c.item_item,
                 req.now_ms,

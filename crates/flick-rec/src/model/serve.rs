@@ -27,12 +27,15 @@ impl Recommender {
             return Vec::new();
         }
         let urow = req.user.map(|u| self.user_row(u));
+        // The viewer's fold-in, solved once for the page: the nearest-clip
+        // scan and the ranker both use it.
+        let query = urow.map(|r| self.query_vector(self.user(r)));
         let Candidates {
             list: mut cands,
             pos,
             cooc_max,
-        } = self.candidates(req, urow);
-        self.rank(req, urow, &mut cands, cooc_max);
+        } = self.candidates(req, urow, query.as_deref());
+        self.rank(req, urow, &mut cands, cooc_max, query.as_deref());
         let explore = self.exploration_draws(req, urow, limit, cands.len());
         let out = self.rerank(cands, pos, explore, limit);
 
