@@ -358,7 +358,9 @@ impl RecForYou {
         let creators: Vec<UserId> = reasons
             .iter()
             .filter_map(|r| match r {
-                Reason::FromFollowed { creator } => Some(UserId(*creator as i64)),
+                Reason::FromFollowed { creator } | Reason::MoreFromCreator { creator, .. } => {
+                    Some(UserId(*creator as i64))
+                }
                 _ => None,
             })
             .collect();

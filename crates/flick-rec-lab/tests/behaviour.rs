@@ -503,3 +503,60 @@ fn a_refit_applied_after_more_events_and_uploads_keeps_the_model_whole() {
     }
     assert!(shown_new, "the clip uploaded during the fit is explored");
 }
+
+/// Finishing and liking a clip makes its creator's other clips candidates,
+/// with the reason that names the creator (in the ranking and in
+/// `explain`), and lifts them above clips nobody has watched yet.
+#[test]
+fn a_loved_clip_brings_its_creators_other_clips() {
+    let cfg = SimConfig {
+        labels: false,
+        ..small()
+    };
+    let (mut world, mut m) = warmed(&cfg, 3);
+    let user = world.add_user();
+    let loved = world.videos[100].meta.clone();
+    for kind in [
+        EventKind::View {
+            watched_ms: loved.duration_ms,
+            completed: true,
+            loops: 1,
+        },
+        EventKind::Like,
+    ] {
+        learn(
+            &mut m,
+            &Event {
+                user,
+                video: loved.id,
+                at_ms: world.clock_ms,
+                kind,
+            },
+        );
+    }
+    world.clock_ms += 1_000;
+    let mut all = req(user, 1_000, world.clock_ms);
+    all.explore = false;
+    let ranked = m.preview(&all);
+    let reason = Reason::MoreFromCreator {
+        creator: loved.creator,
+        video: loved.id,
+    };
+    let by_creator: Vec<_> = ranked
+        .iter()
+        .filter(|r| world.video(r.video).meta.creator == loved.creator)
+        .collect();
+    let others = world
+        .videos
+        .iter()
+        .filter(|v| v.meta.creator == loved.creator && v.meta.id != loved.id)
+        .count();
+    assert_eq!(by_creator.len(), others, "every other clip of theirs");
+    for r in by_creator {
+        assert!(r.reasons.contains(&reason), "{r:?}");
+        assert!(r.score > 0.0, "{r:?}");
+        assert!(m
+            .explain(Some(user), r.video, world.clock_ms)
+            .contains(&reason));
+    }
+}

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Bumped whenever the model's behaviour changes for the same config.
-pub const MODEL_VERSION: &str = "flick-rec/3";
+pub const MODEL_VERSION: &str = "flick-rec/4";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Config {
@@ -108,6 +108,10 @@ pub struct RankerWeights {
     /// Times the clip's EASE score over the user's history (the batch
     /// refit's neighbours of the catalogue's head).
     pub item_item: f32,
+    /// Times sign(a)·ln(1 + |a|) of the user's affinity `a` to the clip's
+    /// creator (a sum of the signals their clips drew): unbounded, so a
+    /// creator someone keeps finishing keeps rising, but each further clip
+    /// adds less.
     pub creator_affinity: f32,
     pub follow: f32,
     pub topic_affinity: f32,

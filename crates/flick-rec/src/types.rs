@@ -106,6 +106,11 @@ pub enum Reason {
     FromFollowed {
         creator: u64,
     },
+    /// By the creator of `video`, one the user loved.
+    MoreFromCreator {
+        creator: u64,
+        video: u64,
+    },
     PopularInRegion {
         region: String,
     },
@@ -129,6 +134,12 @@ impl Reason {
             Reason::SimilarToWatched { .. } => "similar to videos you watched to the end".into(),
             Reason::FromFollowed { creator } => {
                 format!("from {}, whom you follow", creator_name(*creator))
+            }
+            Reason::MoreFromCreator { creator, .. } => {
+                format!(
+                    "more from {}, whose video you loved",
+                    creator_name(*creator)
+                )
             }
             Reason::PopularInRegion { region } => format!("popular in {region}"),
             Reason::Trending => "popular right now".into(),

@@ -106,19 +106,32 @@ impl Recommender {
                 }
             }
 
-            // Clips sharing a sound or hashtag with recently loved ones.
+            // Clips sharing a creator, sound or hashtag with recently loved ones.
             let mut n = 0;
             for &(loved, _) in s.history.iter().rev().take(LOVED_FOR_FEATURES) {
                 let l = loved as usize;
                 // The loved clip's sound and hashtags, each with its reason.
                 let mut shared: Vec<(FeatureKind, u32, Reason)> = Vec::new();
+                let video = *self.clip_ids.id(loved);
+                let creator = self.clips.creator[l];
+                let creator_id: u64 = self.feature_ids[FeatureKind::Creator]
+                    .id(creator)
+                    .parse()
+                    .unwrap_or(0);
+                shared.push((
+                    FeatureKind::Creator,
+                    creator,
+                    Reason::MoreFromCreator {
+                        creator: creator_id,
+                        video,
+                    },
+                ));
                 let sound = self.clips.sound[l];
                 if sound != NONE {
                     let sound_id: u64 = self.feature_ids[FeatureKind::Sound]
                         .id(sound)
                         .parse()
                         .unwrap_or(0);
-                    let video = *self.clip_ids.id(loved);
                     shared.push((
                         FeatureKind::Sound,
                         sound,

@@ -56,6 +56,18 @@ impl Recommender {
             }
             for &(loved, _) in s.history.iter().rev().take(LOVED_FOR_FEATURES) {
                 let l = loved as usize;
+                if loved != row && self.clips.creator[l] == creator {
+                    push_reason(
+                        &mut reasons,
+                        Reason::MoreFromCreator {
+                            creator: self.feature_ids[FeatureKind::Creator]
+                                .id(creator)
+                                .parse()
+                                .unwrap_or(0),
+                            video: *self.clip_ids.id(loved),
+                        },
+                    );
+                }
                 if loved != row
                     && self.clips.sound[l] != NONE
                     && self.clips.sound[l] == self.clips.sound[r]

@@ -96,7 +96,7 @@ impl Recommender {
             personal = w.affinity * aff
                 + w.cooccurrence * cooc
                 + w.item_item * item_item
-                + w.creator_affinity * (creator_aff / 3.0).tanh()
+                + w.creator_affinity * creator_aff.signum() * creator_aff.abs().ln_1p()
                 + w.topic_affinity * topic_aff.tanh()
                 + w.follow * follows
                 - w.skipped * skipped;
