@@ -4,12 +4,21 @@
 # seeded with demo clips. Two cores: wrk and the server share them.
 #   bench/http.sh [SECONDS]
 #   BASELINE_BIN=/path/to/older/flick bench/http.sh [SECONDS]
+#   bench/http.sh --catalogue VIDEOS [SECONDS]
 # With BASELINE_BIN, the same requests also go to that binary (its own data
 # dir, seeded by itself), endpoint by endpoint in turn, and the table gets a
 # ratio column: this build's req/s over the baseline's.
+# With --catalogue, the data dir is a synthetic catalogue of VIDEOS videos
+# (`flick seed --synthetic`, VIDEOS/10 accounts, 30 views each), and For You
+# is requested by 256 of its accounts in turn (bench/tokens.lua), so pages
+# are full; the server runs on one core, then on two.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
+if [[ ${1:-} == --catalogue ]]; then
+  catalogue=$2
+  shift 2
+fi
 secs=${1:-10}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 cargo build --release --locked -p flick -q
@@ -34,6 +43,11 @@ serve_as() {
   printf -v "PID_$name" '%s' "$FLICK_PID"
   printf -v "TOKEN_$name" '%s' "$token"
 }
+
+if [[ -n "${catalogue:-}" ]]; then
+  source bench/catalogue.sh
+  exit 0
+fi
 
 names=(current)
 serve_as current target/release/flick

@@ -158,7 +158,7 @@ pub struct VideoView {
 impl VideoView {
     pub fn new(v: VideoRecord, liked_by_me: bool) -> Self {
         let ready = v.status == VideoStatus::Ready && !v.deleted;
-        let media = |file: &str| ready.then(|| format!("/media/{}/{file}", v.id));
+        let media = |file: &str| ready.then(|| format!("/media/{}/{file}", v.media));
         Self {
             id: v.id.0,
             hls_url: media(flick_media::MASTER_PLAYLIST),

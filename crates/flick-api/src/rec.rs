@@ -27,7 +27,7 @@ use flick_rec::{
 };
 use flick_store::{Event, EventKind, Regions, Store, StoreError};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// Fixed so that a replay of the same events gives the same model.
 const SEED: u64 = 0x5eed_f11c;
@@ -52,10 +52,14 @@ struct Inner {
     needs_full: bool,
 }
 
+/// One region's recommender. Pages are ranked under a shared (read) lock,
+/// so many rank at once; applying events, marking a served page seen, a
+/// refit's result and snapshots take the exclusive (write) lock, each for
+/// a short step.
 pub struct RecForYou {
     store: Arc<Store>,
     dir: PathBuf,
-    inner: Mutex<Inner>,
+    inner: RwLock<Inner>,
     algorithm: Algorithm,
 }
 
@@ -153,7 +157,7 @@ impl RecForYou {
         let this = Self {
             store,
             dir: dir.to_owned(),
-            inner: Mutex::new(Inner {
+            inner: RwLock::new(Inner {
                 model,
                 last_event_id: snapshots.last_event_id,
                 last_catalogue_id: snapshots.last_catalogue_id,
@@ -164,7 +168,7 @@ impl RecForYou {
         };
         let total = this.store.last_event_id()? + this.store.last_catalogue_id()?;
         {
-            let mut inner = this.lock();
+            let mut inner = this.write();
             let start = inner.last_event_id + inner.last_catalogue_id;
             while inner.last_event_id + inner.last_catalogue_id < total {
                 if this.catch_up_batch(&mut inner)? == 0 {
@@ -192,8 +196,38 @@ impl RecForYou {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    // A poisoned lock means a panic while it was held; the model is plain
+    // data updated in steps that each leave it whole, so serving goes on.
+    fn read(&self) -> RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Applies whatever the log holds beyond the model, so that a page
+    /// reflects every event committed before its request (the viewer's own
+    /// like a moment ago included). The background tailer
+    /// ([`RecForYou::catch_up_now`]) usually got there first: then this is
+    /// two indexed lookups and a shared lock.
+    fn catch_up_if_behind(&self) -> Result<(), StoreError> {
+        let heads = (self.store.last_event_id()?, self.store.last_catalogue_id()?);
+        let behind = {
+            let inner = self.read();
+            inner.last_event_id < heads.0 || inner.last_catalogue_id < heads.1
+        };
+        if behind {
+            self.catch_up(&mut self.write())?;
+        }
+        Ok(())
+    }
+
+    /// Applies new events and catalogue changes now; the server calls this
+    /// from a background task a few times a second, so requests seldom find
+    /// the model behind.
+    pub fn catch_up_now(&self) -> Result<(), StoreError> {
+        self.catch_up_if_behind()
     }
 
     /// Applies up to one batch of new catalogue changes and events. Returns
@@ -268,9 +302,9 @@ impl RecForYou {
     /// the fit runs without it, so pages keep being ranked meanwhile; the
     /// result is applied in one short step. Returns whether a refit ran.
     pub fn refresh_if_due(&self) -> Result<bool, StoreError> {
+        self.catch_up_if_behind()?;
         let (input, cfg) = {
-            let mut inner = self.lock();
-            self.catch_up(&mut inner)?;
+            let inner = self.read();
             if !inner.model.refresh_due() {
                 return Ok(false);
             }
@@ -287,7 +321,7 @@ impl RecForYou {
         let _entered = span.enter();
         let started = std::time::Instant::now();
         let fit = flick_rec::batch::fit(&input, &cfg);
-        self.lock().model.apply_batch(fit);
+        self.write().model.apply_batch(fit);
         tracing::info!(
             seconds = started.elapsed().as_secs_f64(),
             "clip vectors refitted"
@@ -297,7 +331,7 @@ impl RecForYou {
 
     /// Writes the rows touched since the last snapshot as a new chunk.
     pub fn snapshot(&self) -> Result<(), RecError> {
-        let mut inner = self.lock();
+        let mut inner = self.write();
         if inner.snapshots.chunks.is_empty() || inner.needs_full {
             return self.write_full(&mut inner);
         }
@@ -421,8 +455,14 @@ fn to_rec_event(e: &Event) -> Option<RecEvent> {
 
 impl ForYou for RecForYou {
     fn recommend(&self, req: &ForYouRequest) -> Result<Vec<Pick>, StoreError> {
-        let mut inner = self.lock();
-        self.catch_up(&mut inner)?;
+        self.catch_up_if_behind()?;
+        let viewer = req.viewer.map(|u| u.0 as u64);
+        if let Some(v) = viewer {
+            // Once per account: a state, so the page leaves out their clips.
+            if !self.read().model.has_user(v) {
+                self.write().model.ensure_user(v);
+            }
+        }
         // A visitor has no seen filter, so pages advance by offset; a user's
         // served items are marked seen, so each call is the next page.
         let (limit, skip) = match req.viewer {
@@ -435,8 +475,8 @@ impl ForYou for RecForYou {
             Some(_) => rand::random::<u64>() >> 12,
             None => 0,
         };
-        let recs = inner.model.recommend(&Request {
-            user: req.viewer.map(|u| u.0 as u64),
+        let recs = self.read().model.page(&Request {
+            user: viewer,
             limit,
             now_ms: req.now,
             region: None,
@@ -444,7 +484,9 @@ impl ForYou for RecForYou {
             page,
             explore: true,
         });
-        drop(inner);
+        if let Some(v) = viewer {
+            self.write().model.mark_served(v, &recs);
+        }
         // The page's impressions go to the log; the model learns them from
         // there (seen marks that survive a restart, exploration budget).
         if let Some(viewer) = req.viewer.filter(|_| req.log_impressions) {
@@ -476,12 +518,11 @@ impl ForYou for RecForYou {
         video: VideoId,
         now: i64,
     ) -> Result<Vec<String>, StoreError> {
-        let mut inner = self.lock();
-        self.catch_up(&mut inner)?;
-        let reasons = inner
+        self.catch_up_if_behind()?;
+        let reasons = self
+            .read()
             .model
             .explain(viewer.map(|u| u.0 as u64), video.0 as u64, now);
-        drop(inner);
         self.reason_texts(&reasons)
     }
 
@@ -490,7 +531,7 @@ impl ForYou for RecForYou {
     }
 
     fn models(&self) -> Vec<ModelState> {
-        let inner = self.lock();
+        let inner = self.read();
         vec![ModelState {
             region: self.store.region().to_string(),
             events: inner.model.events(),
@@ -499,14 +540,14 @@ impl ForYou for RecForYou {
     }
 
     fn reset_user(&self, user: UserId) -> Result<(), StoreError> {
-        let mut inner = self.lock();
+        let mut inner = self.write();
         self.catch_up(&mut inner)?;
         inner.model.reset_user(user.0 as u64);
         Ok(())
     }
 
     fn forget_user(&self, user: UserId, videos: &[VideoId]) -> Result<(), StoreError> {
-        let mut inner = self.lock();
+        let mut inner = self.write();
         inner.model.forget_user(user.0 as u64);
         inner.model.forget_creator(user.0 as u64);
         for v in videos {
@@ -520,7 +561,7 @@ impl ForYou for RecForYou {
     }
 
     fn interests(&self, user: UserId) -> serde_json::Value {
-        let interests = self.lock().model.user_interests(user.0 as u64);
+        let interests = self.read().model.user_interests(user.0 as u64);
         let mut ids: Vec<UserId> = interests
             .creators
             .iter()
@@ -580,6 +621,14 @@ impl RegionalForYou {
     pub fn refresh_if_due(&self) -> Result<(), StoreError> {
         for (_, m) in &self.models {
             m.refresh_if_due()?;
+        }
+        Ok(())
+    }
+
+    /// Applies new events to every region's model (the background tailer).
+    pub fn catch_up_now(&self) -> Result<(), StoreError> {
+        for (_, m) in &self.models {
+            m.catch_up_now()?;
         }
         Ok(())
     }

@@ -22,6 +22,7 @@
 
 mod accounts;
 mod analytics;
+mod bulk;
 mod deletion;
 mod events;
 mod export;
@@ -33,6 +34,7 @@ mod videos;
 
 pub use accounts::{Credentials, Profile};
 pub use analytics::{CreatorAnalytics, DayStats, DeletedAccount, VideoStats};
+pub use bulk::{BulkInteraction, BulkVideo};
 pub use events::{CatalogueChange, Event, EventKind};
 pub use export::TableDump;
 pub use flick_domain::{DataClass, RegionCode, Role};

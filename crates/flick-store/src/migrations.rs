@@ -14,7 +14,8 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 
-pub(crate) const PUBLIC: &[&str] = &[r#"
+pub(crate) const PUBLIC: &[&str] = &[
+    r#"
 CREATE TABLE users (
     id              INTEGER PRIMARY KEY,
     handle          TEXT NOT NULL UNIQUE,
@@ -113,7 +114,14 @@ CREATE TABLE purges (
     id      INTEGER NOT NULL,
     PRIMARY KEY (region, kind, id)
 );
-"#];
+"#,
+    r#"
+-- A video that plays another video's media files: only the videos of a
+-- synthetic benchmark catalogue (`flick seed --synthetic`), which share a
+-- few real transcoded clips. NULL, as for every uploaded video: its own.
+ALTER TABLE videos ADD COLUMN media_id INTEGER;
+"#,
+];
 
 pub(crate) const REGION: &[&str] = &[
     r#"

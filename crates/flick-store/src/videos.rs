@@ -60,19 +60,23 @@ pub struct VideoRecord {
     pub comments: i64,
     pub shares: i64,
     pub views: i64,
+    /// The video whose media folder this one plays: itself, except in a
+    /// synthetic catalogue.
+    pub media: VideoId,
 }
 
 const VIDEO_SELECT: &str = "SELECT v.id, v.author_id, u.handle, u.display_name, v.caption,
     (SELECT group_concat(tag, ' ') FROM (SELECT tag FROM video_hashtags h WHERE h.video_id = v.id ORDER BY position)),
     'ready', NULL, v.duration_ms, v.width, v.height, v.sound_id, s.title,
-    v.created_at, v.deleted_at IS NOT NULL, v.like_count, v.comment_count, v.share_count, v.view_count
+    v.created_at, v.deleted_at IS NOT NULL, v.like_count, v.comment_count, v.share_count, v.view_count,
+    COALESCE(v.media_id, v.id)
   FROM videos v JOIN users u ON u.id = v.author_id LEFT JOIN sounds s ON s.id = v.sound_id";
 
 /// An unpublished upload in the same shape, for its author.
 const UPLOAD_SELECT: &str = "SELECT p.id, p.author_id, u.handle, u.display_name, p.caption,
     NULL, CASE p.status WHEN 'published' THEN 'processing' ELSE p.status END, p.failure_reason,
     NULL, NULL, NULL, NULL, NULL,
-    p.created_at, 0, 0, 0, 0, 0
+    p.created_at, 0, 0, 0, 0, 0, p.id
   FROM uploads p JOIN users u ON u.id = p.author_id";
 
 /// Published and not deleted.
@@ -108,6 +112,7 @@ fn video_from_row(r: &Row<'_>) -> rusqlite::Result<VideoRecord> {
         comments: r.get(16)?,
         shares: r.get(17)?,
         views: r.get(18)?,
+        media: VideoId(r.get(19)?),
     })
 }
 

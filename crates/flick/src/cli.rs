@@ -224,4 +224,18 @@ pub struct SeedArgs {
     /// Seed only when the data dir has no videos yet.
     #[arg(long)]
     pub if_empty: bool,
+    /// A large metadata-only catalogue for benchmarks instead of demo
+    /// clips: `--videos` videos sharing a few real clips, accounts `s1` …
+    /// (password `flick-synthetic`) and their watch history.
+    #[arg(long)]
+    pub synthetic: bool,
+    /// With --synthetic: how many videos.
+    #[arg(long, default_value_t = 100_000, requires = "synthetic")]
+    pub videos: usize,
+    /// With --synthetic: how many accounts (one in ten posts).
+    #[arg(long, default_value_t = 10_000, requires = "synthetic")]
+    pub users: usize,
+    /// With --synthetic: views drawn per account.
+    #[arg(long, default_value_t = 50, requires = "synthetic")]
+    pub events_per_user: usize,
 }

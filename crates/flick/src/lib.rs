@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 mod eval;
 mod seed;
+mod synthetic;
 
 use anyhow::Context;
 use cli::{Cli, Command};
@@ -357,6 +358,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     let limits = tokio::spawn(forget_expired_limits(state.clone(), jobs_stopped.clone()));
     let snapshots = tokio::spawn(snapshot_periodically(for_you.clone(), jobs_stopped.clone()));
     let refits = tokio::spawn(refresh_recommender(for_you.clone(), jobs_stopped.clone()));
+    let tail = tokio::spawn(tail_event_log(for_you.clone(), jobs_stopped.clone()));
     let retention = tokio::spawn(retention_hourly(
         regions.clone(),
         layout_for_upkeep,
@@ -391,6 +393,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     let _ = jobs.await;
     let _ = snapshots.await;
     let _ = refits.await;
+    let _ = tail.await;
     let _ = retention.await;
     let _ = limits.await;
     tokio::task::spawn_blocking(move || for_you.snapshot())
@@ -574,6 +577,17 @@ async fn every<E: std::fmt::Display + Send + 'static>(
 async fn snapshot_periodically(rec: Arc<RegionalForYou>, stop: tokio::sync::watch::Receiver<bool>) {
     let period = std::time::Duration::from_secs(30);
     every(period, "recommender snapshot", stop, move || rec.snapshot()).await
+}
+
+/// Applies new events to the recommender as they are logged, off the
+/// request path: a request then only checks that the model is current
+/// (and applies the rest itself in the rare case it is not).
+async fn tail_event_log(rec: Arc<RegionalForYou>, stop: tokio::sync::watch::Receiver<bool>) {
+    let period = std::time::Duration::from_millis(50);
+    every(period, "recommender catch-up", stop, move || {
+        rec.catch_up_now()
+    })
+    .await
 }
 
 /// The recommender's batch refit, off the request path: checked every few

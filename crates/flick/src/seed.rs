@@ -22,6 +22,9 @@ const DEMO_USERS: &[(&str, &str)] = &[
 pub const DEMO_PASSWORD: &str = "flick-demo";
 
 pub async fn seed(file: &FileConfig, args: &SeedArgs) -> anyhow::Result<()> {
+    if args.synthetic {
+        return crate::synthetic::seed(file, args).await;
+    }
     let storage = config::storage(file, &args.common)?;
     let data_dir = storage.data_dir.clone();
     let tools = config::tools(file, &args.common);
@@ -74,55 +77,16 @@ pub async fn seed(file: &FileConfig, args: &SeedArgs) -> anyhow::Result<()> {
         ProgressStyle::with_template("{spinner} {msg:<12} [{bar:30}] {pos}/{len} ({eta})")?
             .progress_chars("=> "),
     );
-    let runner = JobRunner::new(
-        regions.held().to_vec(),
-        layout.clone(),
-        Transcoder {
-            tools: tools.clone(),
-        },
-        RunnerConfig::default(),
-        system_clock,
-    );
-    let limits = Limits::default();
-    let mut videos: Vec<VideoId> = Vec::new();
-    // Two rounds, so that clips of the second can reuse sounds of the first.
-    let half = args.clips.div_ceil(2);
-    for round in [0..half, half..args.clips] {
-        for i in round {
-            bar.set_message("rendering");
-            let clip = flick_media::demo_clip(i);
-            let tmp = layout.uploads().join(format!("demo-{i}.mp4"));
-            flick_media::render_demo_clip(&tools, &clip, args.seconds, &tmp)
-                .await
-                .context("rendering a demo clip")?;
-            flick_media::inspect(&tools, &tmp, &limits)
-                .await
-                .map_err(|e| anyhow::anyhow!("a demo clip failed its own checks: {e:?}"))?;
-            let id = VideoId::random();
-            std::fs::rename(&tmp, layout.original(id))?;
-            let sound_of = (i >= half && i % 3 == 0)
-                .then(|| store.reusable_sound(videos[i % half]))
-                .transpose()?
-                .flatten();
-            let caption = Caption::parse(clip.caption)?;
-            let author = users[i % users.len()];
-            regions
-                .home(author, DataClass::Uploads)?
-                .create_video(NewVideo {
-                    id,
-                    author,
-                    caption: &caption,
-                    sound_of,
-                    idempotency_key: None,
-                    // Spread over the last day, so trending and "newest" differ.
-                    now: system_clock() - ((args.clips - i) as i64) * 3_600_000 / 2,
-                })?;
-            videos.push(id);
-            bar.inc(1);
-        }
-        bar.set_message("transcoding");
-        runner.drain(|| bar.inc(1)).await?;
-    }
+    let videos = make_clips(
+        &regions,
+        &layout,
+        &tools,
+        &users,
+        args.clips,
+        args.seconds,
+        &bar,
+    )
+    .await?;
     bar.finish_with_message("done");
 
     // A little engagement, so For You has something to rank by.
@@ -149,4 +113,70 @@ pub async fn seed(file: &FileConfig, args: &SeedArgs) -> anyhow::Result<()> {
         DEMO_USERS.iter().map(|(h, _)| *h).collect::<Vec<_>>().join(", ")
     );
     Ok(())
+}
+
+/// Renders `count` demo clips of `seconds` with ffmpeg, checks them as an
+/// upload is checked, and publishes them through the real transcode, the
+/// authors taking turns. Half of the second round reuse a sound of the
+/// first. The bar advances twice per clip (rendered, transcoded).
+pub(crate) async fn make_clips(
+    regions: &flick_store::Regions,
+    layout: &flick_media::MediaLayout,
+    tools: &flick_media::Tools,
+    authors: &[flick_domain::UserId],
+    count: usize,
+    seconds: u32,
+    bar: &ProgressBar,
+) -> anyhow::Result<Vec<VideoId>> {
+    let store = regions.public();
+    let runner = JobRunner::new(
+        regions.held().to_vec(),
+        layout.clone(),
+        Transcoder {
+            tools: tools.clone(),
+        },
+        RunnerConfig::default(),
+        system_clock,
+    );
+    let limits = Limits::default();
+    let mut videos: Vec<VideoId> = Vec::new();
+    // Two rounds, so that clips of the second can reuse sounds of the first.
+    let half = count.div_ceil(2);
+    for round in [0..half, half..count] {
+        for i in round {
+            bar.set_message("rendering");
+            let clip = flick_media::demo_clip(i);
+            let tmp = layout.uploads().join(format!("demo-{i}.mp4"));
+            flick_media::render_demo_clip(tools, &clip, seconds, &tmp)
+                .await
+                .context("rendering a demo clip")?;
+            flick_media::inspect(tools, &tmp, &limits)
+                .await
+                .map_err(|e| anyhow::anyhow!("a demo clip failed its own checks: {e:?}"))?;
+            let id = VideoId::random();
+            std::fs::rename(&tmp, layout.original(id))?;
+            let sound_of = (i >= half && i % 3 == 0)
+                .then(|| store.reusable_sound(videos[i % half]))
+                .transpose()?
+                .flatten();
+            let caption = Caption::parse(clip.caption)?;
+            let author = authors[i % authors.len()];
+            regions
+                .home(author, DataClass::Uploads)?
+                .create_video(NewVideo {
+                    id,
+                    author,
+                    caption: &caption,
+                    sound_of,
+                    idempotency_key: None,
+                    // Spread over the last day, so trending and "newest" differ.
+                    now: system_clock() - ((count - i) as i64) * 3_600_000 / 2,
+                })?;
+            videos.push(id);
+            bar.inc(1);
+        }
+        bar.set_message("transcoding");
+        runner.drain(|| bar.inc(1)).await?;
+    }
+    Ok(videos)
 }

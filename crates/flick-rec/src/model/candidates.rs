@@ -8,10 +8,11 @@ impl Recommender {
     /// nearest clip vectors, followed creators, shared sound or hashtag,
     /// trending in the region and everywhere).
     pub(super) fn candidates(
-        &mut self,
+        &self,
         req: &Request,
         urow: Option<u32>,
         query: Option<&[f32]>,
+        scratch: &mut Scratch,
     ) -> Candidates {
         let region = self
             .regions
@@ -24,9 +25,8 @@ impl Recommender {
         let mut cooc_max = 1.0;
         if let Some(ur) = urow {
             let uid = req.user.expect("user");
-            self.cooc_scores(ur);
-            self.item_item_scores(ur);
-            let scratch = std::mem::take(&mut self.scratch);
+            self.cooc_scores(ur, &mut scratch.cooc);
+            self.item_item_scores(ur, &mut scratch.item_item);
             let user = (uid, self.user(ur));
             let cooc = self.history_candidates(
                 &scratch.cooc,
@@ -45,7 +45,6 @@ impl Recommender {
                 &mut cands,
                 &mut pos,
             );
-            self.scratch = scratch;
 
             // Nearest neighbours of the query vector, exact i8 scan.
             let s = self.user(ur);
@@ -232,10 +231,9 @@ impl Recommender {
 
     /// Co-occurrence scores into scratch: Σ over history of
     /// count / (n_from^a · n_to^b), with the strongest source kept.
-    pub(super) fn cooc_scores(&mut self, urow: u32) {
+    pub(super) fn cooc_scores(&self, urow: u32, acc: &mut Accum) {
         let k = self.cfg.neighbors;
         let n = self.clips.state.len();
-        let acc = &mut self.scratch.cooc;
         acc.ensure(n);
         let s = self.user_states[urow as usize].as_ref().expect("live user");
         for &(h, _) in &s.history {
@@ -259,9 +257,8 @@ impl Recommender {
 
     /// The batch refit's EASE scores into scratch: Σ over the history's
     /// head clips of their neighbour weights.
-    pub(super) fn item_item_scores(&mut self, urow: u32) {
+    pub(super) fn item_item_scores(&self, urow: u32, acc: &mut Accum) {
         let n = self.clips.state.len();
-        let acc = &mut self.scratch.item_item;
         acc.ensure(n);
         let s = self.user_states[urow as usize].as_ref().expect("live user");
         for &(h, _) in &s.history {

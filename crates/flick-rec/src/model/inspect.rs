@@ -179,8 +179,7 @@ impl Recommender {
             + v.nbr_count.capacity() * 4
             + self.exploring.len() * 8
             + self.dirty.videos.capacity() * 8
-            + self.scratch.cooc.heap_bytes()
-            + self.scratch.item_item.heap_bytes()
+            + self.scratch.heap_bytes()
             + self
                 .item_item
                 .values()

@@ -238,11 +238,41 @@ impl Accum {
     }
 }
 
-/// Per-request scratch buffers, kept to avoid allocating per request.
+/// Per-page scratch buffers (dense over the catalogue), kept to avoid
+/// allocating per page.
 #[derive(Clone, Default)]
 struct Scratch {
     cooc: Accum,
     item_item: Accum,
+}
+
+/// Scratch for pages ranked at once: each page takes a set and gives it
+/// back, so ranking needs only `&self` and many pages rank in parallel
+/// (the lock here is held for a push or a pop, never while ranking).
+#[derive(Default)]
+struct ScratchPool(std::sync::Mutex<Vec<Scratch>>);
+
+impl ScratchPool {
+    fn take(&self) -> Scratch {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .unwrap_or_default()
+    }
+
+    fn give(&self, s: Scratch) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(s);
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|s| s.cooc.heap_bytes() + s.item_item.heap_bytes())
+            .sum()
+    }
 }
 
 pub struct Recommender {
@@ -275,7 +305,7 @@ pub struct Recommender {
     pub(crate) events: u64,
     pub(crate) last_event_ms: i64,
     pub(crate) dirty: Dirty,
-    scratch: Scratch,
+    scratch: ScratchPool,
 }
 
 impl Clone for Recommender {
@@ -302,7 +332,7 @@ impl Clone for Recommender {
             events: self.events,
             last_event_ms: self.last_event_ms,
             dirty: self.dirty.clone(),
-            scratch: Scratch::default(),
+            scratch: ScratchPool::default(),
         }
     }
 }
@@ -357,7 +387,7 @@ impl Recommender {
             events: 0,
             last_event_ms: i64::MIN,
             dirty: Dirty::default(),
-            scratch: Scratch::default(),
+            scratch: ScratchPool::default(),
         }
     }
 

@@ -5,16 +5,16 @@ use super::*;
 impl Recommender {
     /// Stage 2, ranking: each candidate's score from the published weights.
     pub(super) fn rank(
-        &mut self,
+        &self,
         req: &Request,
         urow: Option<u32>,
         cands: &mut [Cand],
         cooc_max: f32,
         query: Option<&[f32]>,
+        scratch: &mut Scratch,
     ) {
         // Every candidate, whichever source found it, gets its
         // history scores from the scratch accumulators, which then reset.
-        let mut scratch = std::mem::take(&mut self.scratch);
         if urow.is_some() {
             for c in cands.iter_mut() {
                 c.cooc = scratch.cooc.score[c.row as usize] / cooc_max;
@@ -23,7 +23,6 @@ impl Recommender {
             scratch.cooc.clear();
             scratch.item_item.clear();
         }
-        self.scratch = scratch;
         for c in cands.iter_mut() {
             c.score = self.rank_score(
                 c.row,

@@ -42,6 +42,25 @@ pub fn spawn_app_with(config: &str) -> TestApp {
     start(tmp, config.to_owned(), None)
 }
 
+/// A server on a data dir first filled by `flick seed --synthetic` with
+/// `seed_args` (e.g. `--videos 3000`).
+pub fn spawn_app_synthetic(seed_args: &[&str]) -> TestApp {
+    let tmp = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let out = Command::new(env!("CARGO_BIN_EXE_flick"))
+        .args(["seed", "--synthetic", "--data-dir"])
+        .arg(tmp.path().join("data"))
+        .args(seed_args)
+        .env("FLICK_LOG", "warn")
+        .output()
+        .expect("flick binary starts");
+    assert!(
+        out.status.success(),
+        "flick seed --synthetic: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    start(tmp, GENEROUS_LIMITS.to_owned(), None)
+}
+
 /// A server that aborts, as a power cut would stop it, when it reaches the
 /// crash point `point` (see `flick_store::crash_point`). `restart` starts
 /// one without it.
@@ -186,6 +205,23 @@ impl TestApp {
         let res = self.request(Method::GET, path, token, None).await;
         assert_eq!(res.status(), StatusCode::OK, "GET {path}");
         res.json().await.unwrap()
+    }
+
+    /// Logs in to an existing account; returns the token.
+    pub async fn login(&self, handle: &str, password: &str) -> String {
+        let res = self
+            .request(
+                Method::POST,
+                "/api/v1/sessions",
+                None,
+                Some(json!({"handle": handle, "password": password})),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "login {handle}");
+        res.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// Creates an account and logs in; returns the token.

@@ -12,4 +12,5 @@ mod media;
 mod regions;
 mod rights;
 mod social;
+mod synthetic;
 mod trust;

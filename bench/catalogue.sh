@@ -1,0 +1,63 @@
+# Sourced by bench/http.sh --catalogue N: For You over HTTP on a synthetic
+# catalogue of $catalogue videos, server on 1 core then 2 (wrk unpinned).
+users=$(( catalogue / 10 > 1000 ? catalogue / 10 : 1000 ))
+data="$out/data-catalogue-$catalogue"
+[[ -f "$data/.seeded" ]] || {
+  rm -rf "$data"
+  target/release/flick seed --synthetic --data-dir "$data" \
+    --videos "$catalogue" --users "$users" --events-per-user 30 | tail -1 >&2
+  touch "$data/.seeded"
+}
+tokens="$out/tokens-$catalogue.txt"
+# The shipped configuration, except that logging in 256 accounts from one
+# address is allowed (only the token set-up logs in; it is not measured).
+config="$out/catalogue.toml"
+printf '[rate_limits]\nlogin = { burst = 1000, per_secs = 1 }\n' > "$config"
+
+# Starts the server on CPUs $1 (taskset list); prints start-up seconds.
+start_on() {
+  local cpus=$1 t0 log="$data.log"
+  t0=$(date +%s.%N)
+  taskset -c "$cpus" target/release/flick --config "$config" serve --listen 127.0.0.1:0 --data-dir "$data" \
+    > "$log.out" 2> "$log" &
+  FLICK_PID=$!
+  FLICK_URL=
+  until [[ -n "$FLICK_URL" ]]; do
+    kill -0 "$FLICK_PID" 2>/dev/null || { echo "flick did not start; see $log" >&2; exit 1; }
+    sleep 0.2
+    FLICK_URL=$(grep -o 'http://[0-9.:]*' "$log.out" 2>/dev/null || true)
+  done
+  awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}'
+}
+trap stop_flick EXIT
+
+measure_on() {
+  local cpus=$1 label=$2 startup
+  startup=$(start_on "$cpus")
+  if [[ ! -s "$tokens" ]]; then
+    for i in $(seq 1 256); do
+      curl -sf -X POST "$FLICK_URL/api/v1/sessions" -H 'Content-Type: application/json' \
+        -d "{\"handle\":\"s$i\",\"password\":\"flick-synthetic\"}" |
+        sed -E 's/.*"token":"([^"]+)".*/\1/'
+    done > "$tokens"
+  fi
+  # A page for one of them must be full, or the figure would flatter.
+  local n
+  n=$(curl -sf -H "Authorization: Bearer $(head -1 "$tokens")" \
+    "$FLICK_URL/api/v1/feed/for-you?limit=10" | grep -o '"reasons"' | wc -l)
+  [[ $n -eq 10 ]] || { echo "a page had $n items, not 10" >&2; exit 1; }
+  local rss
+  rss=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$FLICK_PID/status")
+  wrk -t2 -c64 -d"${secs}s" --latency "$FLICK_URL/healthz" > "$out/cat-healthz-$label.txt"
+  TOKENS="$tokens" wrk -t2 -c64 -d"${secs}s" --latency -s bench/tokens.lua \
+    "$FLICK_URL/api/v1/feed/for-you?limit=10" > "$out/cat-foryou-$label.txt"
+  local f="$out/cat-foryou-$label.txt" h="$out/cat-healthz-$label.txt"
+  echo "| $label | $(awk '/Requests\/sec/ {print $2}' "$f") | $(awk '$1 == "50%" {print $2}' "$f") | $(awk '$1 == "99%" {print $2}' "$f") | $(awk '/Non-2xx/ {print $NF}' "$f") | $(awk '/Requests\/sec/ {print $2}' "$h") | ${startup} s | ${rss} MiB |"
+  stop_flick
+}
+
+echo "catalogue: $catalogue synthetic videos, $users accounts; For You by 256 of them in turn"
+echo "| server CPUs | For You req/s | p50 | p99 | non-2xx | /healthz req/s | start-up | RSS after start |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+measure_on 0 "1 core"
+measure_on 0,1 "2 cores"
