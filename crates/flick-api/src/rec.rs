@@ -180,6 +180,7 @@ impl RecForYou {
                 );
             }
         }
+        this.rebuild_ann();
         Ok(this)
     }
 
@@ -322,11 +323,30 @@ impl RecForYou {
         let started = std::time::Instant::now();
         let fit = flick_rec::batch::fit(&input, &cfg);
         self.write().model.apply_batch(fit);
+        self.rebuild_ann();
         tracing::info!(
             seconds = started.elapsed().as_secs_f64(),
             "clip vectors refitted"
         );
         Ok(true)
+    }
+
+    /// Rebuilds the nearest-clip index from the current vectors: copied
+    /// under a shared lock, built without any, installed in one short step.
+    fn rebuild_ann(&self) {
+        let Some((input, mark)) = self.read().model.ann_input() else {
+            return;
+        };
+        let started = std::time::Instant::now();
+        let ivf = flick_rec::ann::Ivf::build(&input, flick_rec::ann::lists_for(input.rows.len()));
+        let lists = ivf.list_count();
+        self.write().model.install_ann(ivf, mark);
+        tracing::info!(
+            clips = input.rows.len(),
+            lists,
+            seconds = started.elapsed().as_secs_f64(),
+            "nearest-clip index rebuilt"
+        );
     }
 
     /// Writes the rows touched since the last snapshot as a new chunk.

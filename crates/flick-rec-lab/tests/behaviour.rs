@@ -661,3 +661,25 @@ fn an_event_shows_in_the_next_page_while_others_are_served() {
         assert_ne!(next, before);
     });
 }
+
+/// Past `ann.min_clips`, the nearest clips come from the inverted-file
+/// index: it is rebuilt with each refit, keeps up with new uploads, finds
+/// most of what the exact scan finds, and pages stay full.
+#[test]
+fn the_index_takes_over_on_large_catalogues() {
+    let cfg = small();
+    let mut model = Config::default();
+    model.ann.min_clips = 1_000;
+    let (mut world, mut m) = warmed_with(&cfg, model, 3);
+    let users: Vec<u64> = (0..cfg.users as u64).map(|u| USER_BASE + u).collect();
+    let recall = m.ann_recall(&users, 50).expect("an index past min_clips");
+    assert!(recall >= 0.9, "recall@50 {recall:.3}");
+    // A clip uploaded after the rebuild is filed at once.
+    let i = world.upload(Some(2.0), Some(0));
+    m.upsert_video(world.videos[i].meta.clone());
+    let recall = m.ann_recall(&users, 50).unwrap();
+    assert!(recall >= 0.9, "after an upload: recall@50 {recall:.3}");
+    for &u in users.iter().take(20) {
+        assert_eq!(serve(&mut m, &req(u, 10, world.clock_ms)).len(), 10);
+    }
+}

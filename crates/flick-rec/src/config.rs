@@ -14,6 +14,8 @@ pub struct Config {
     pub dim: usize,
     /// The batch model that refits the clips' vectors.
     pub batch: BatchModel,
+    /// The approximate nearest-clip index on large catalogues.
+    pub ann: AnnIndex,
     /// Recent positives kept per user (co-occurrence and query vector).
     pub history_len: usize,
     /// Co-occurrence neighbour slots per video.
@@ -70,6 +72,16 @@ pub struct BatchModel {
     pub head_neighbours: usize,
     /// EASE's λ.
     pub head_lambda: f32,
+}
+
+/// The inverted-file index over clip vectors ([`crate::ann`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnnIndex {
+    /// Below this many clips the exact scan is used (it is fast enough,
+    /// and exact).
+    pub min_clips: usize,
+    /// Share of the index's lists a page probes (about √clips lists).
+    pub probe_share: f32,
 }
 
 /// How each event becomes a learning signal (positive = liked it).
@@ -164,6 +176,10 @@ impl Default for Config {
                 head_size: 2_000,
                 head_neighbours: 20,
                 head_lambda: 500.0,
+            },
+            ann: AnnIndex {
+                min_clips: 50_000,
+                probe_share: 0.15,
             },
             history_len: 128,
             neighbors: 10,

@@ -8,7 +8,9 @@
 //! The model:
 //! - clip vectors refitted by implicit ALS ([`batch`]) every
 //!   `batch.refresh_every` events, off the request path in the server, and
-//!   quantised to i8 for an exact nearest-neighbour scan; the viewer's
+//!   quantised to i8; the nearest clips to the viewer are found by an exact
+//!   scan, or on a large catalogue through an inverted-file index ([`ann`])
+//!   rebuilt after each refit; the viewer's
 //!   vector is folded in from their recent positives on every page, so a
 //!   like counts on the next one. Updated on every event:
 //! - per-video co-occurrence neighbours (bounded slots, space-saving
@@ -27,6 +29,7 @@
 //! scored down, exploration slots), with reasons recorded from the source
 //! that produced each item.
 
+pub mod ann;
 pub mod batch;
 mod config;
 mod model;
@@ -40,7 +43,8 @@ mod util;
 pub use util::{mix64, Rng};
 
 pub use config::{
-    BatchModel, CandidateLimits, Config, Exploration, RankerWeights, Signals, MODEL_VERSION,
+    AnnIndex, BatchModel, CandidateLimits, Config, Exploration, RankerWeights, Signals,
+    MODEL_VERSION,
 };
 pub use model::{Memory, Recommender, VideoStatus, MAX_TAGS};
 pub use snapshot::SnapshotError;

@@ -46,7 +46,8 @@ impl Recommender {
                 &mut pos,
             );
 
-            // Nearest neighbours of the query vector, exact i8 scan.
+            // Nearest neighbours of the query vector: an exact i8 scan, or
+            // the lists the index probes on a large catalogue.
             let s = self.user(ur);
             if !s.history.is_empty() && lim.nearest > 0 {
                 let q = query.expect("a user's page has a query vector");
@@ -60,7 +61,17 @@ impl Recommender {
                         top.push(r, sc);
                     }
                 };
-                scan::scan(&q8, &self.clips.q8, self.cfg.dim, &mut sink);
+                let dim = self.cfg.dim;
+                match &self.ann {
+                    Some(ivf) if self.clip_ids.len() >= self.cfg.ann.min_clips => {
+                        let probe = (ivf.list_count() as f32 * self.cfg.ann.probe_share).ceil();
+                        for r in ivf.probe(q, probe as usize) {
+                            let row = &self.clips.q8[r as usize * dim..(r as usize + 1) * dim];
+                            sink(r, scan::dot_i8(&q8, row));
+                        }
+                    }
+                    _ => scan::scan(&q8, &self.clips.q8, dim, &mut sink),
+                }
                 let recent = recent_history(s);
                 for it in top.into_sorted() {
                     let closest = self.closest_in(&recent, it.row);

@@ -180,6 +180,8 @@ impl Recommender {
             + self.exploring.len() * 8
             + self.dirty.videos.capacity() * 8
             + self.scratch.heap_bytes()
+            + self.ann.as_ref().map_or(0, |a| a.heap_bytes())
+            + self.ann_moved.capacity() * 4
             + self
                 .item_item
                 .values()
@@ -256,5 +258,53 @@ impl Memory {
     }
     pub fn bytes_per_user(&self) -> f64 {
         self.user_bytes as f64 / self.users.max(1) as f64
+    }
+}
+
+impl Recommender {
+    /// How much of the exact top `k` nearest clips (by the i8 dot product
+    /// the candidates use, before any eligibility filter) the index finds
+    /// for these users' query vectors, averaged; `None` without an index.
+    pub fn ann_recall(&self, users: &[u64], k: usize) -> Option<f64> {
+        let ivf = self.ann.as_ref()?;
+        let dim = self.cfg.dim;
+        let probe = (ivf.list_count() as f32 * self.cfg.ann.probe_share).ceil() as usize;
+        let (mut found, mut wanted) = (0usize, 0usize);
+        for &u in users {
+            let Some(s) = self
+                .user_ids
+                .get(&u)
+                .and_then(|r| self.user_states[r as usize].as_ref())
+            else {
+                continue;
+            };
+            if s.history.is_empty() {
+                continue;
+            }
+            let q = self.query_vector(s);
+            let mut q8 = vec![0i8; dim];
+            scan::quantize(&q, &mut q8);
+            let live = |r: u32| self.clips.state[r as usize] & REMOVED == 0;
+            let mut exact = TopK::new(k);
+            scan::scan(&q8, &self.clips.q8, dim, &mut |r, d| {
+                let sc = d as f32 * self.clips.scale[r as usize];
+                if sc > exact.threshold() && live(r) {
+                    exact.push(r, sc);
+                }
+            });
+            let mut approx = TopK::new(k);
+            for r in ivf.probe(&q, probe) {
+                let row = &self.clips.q8[r as usize * dim..(r as usize + 1) * dim];
+                let sc = scan::dot_i8(&q8, row) as f32 * self.clips.scale[r as usize];
+                if sc > approx.threshold() && live(r) {
+                    approx.push(r, sc);
+                }
+            }
+            let approx: Vec<u32> = approx.into_sorted().iter().map(|it| it.row).collect();
+            let exact = exact.into_sorted();
+            wanted += exact.len();
+            found += exact.iter().filter(|it| approx.contains(&it.row)).count();
+        }
+        (wanted > 0).then(|| found as f64 / wanted as f64)
     }
 }

@@ -306,6 +306,12 @@ pub struct Recommender {
     pub(crate) last_event_ms: i64,
     pub(crate) dirty: Dirty,
     scratch: ScratchPool,
+    /// The nearest-clip index, on catalogues of `ann.min_clips` or more;
+    /// not in snapshots (rebuilt from the vectors).
+    pub(crate) ann: Option<crate::ann::Ivf>,
+    /// Rows whose vector changed since the index's input was copied, to be
+    /// re-filed when the rebuilt index is installed.
+    pub(crate) ann_moved: Vec<u32>,
 }
 
 impl Clone for Recommender {
@@ -333,6 +339,8 @@ impl Clone for Recommender {
             last_event_ms: self.last_event_ms,
             dirty: self.dirty.clone(),
             scratch: ScratchPool::default(),
+            ann: self.ann.clone(),
+            ann_moved: self.ann_moved.clone(),
         }
     }
 }
@@ -388,6 +396,8 @@ impl Recommender {
             last_event_ms: i64::MIN,
             dirty: Dirty::default(),
             scratch: ScratchPool::default(),
+            ann: None,
+            ann_moved: Vec::new(),
         }
     }
 
@@ -529,6 +539,9 @@ impl Recommender {
         };
         self.clips.state[row as usize] |= REMOVED;
         self.clips.state[row as usize] &= !EXPLORING;
+        if let Some(ivf) = self.ann.as_mut() {
+            ivf.remove(row);
+        }
         self.exploring.remove(&row);
         for h in 0..self.hot.len() {
             self.hot_remove(h, row);
@@ -544,6 +557,20 @@ impl Recommender {
             &mut self.clips.q8[r * dim..(r + 1) * dim],
         );
         self.clips.scale[r] = s;
+        self.vector_moved(row);
+    }
+
+    /// Keeps the nearest-clip index in step with a clip whose vector
+    /// changed: filed again now, and remembered for the next rebuild.
+    fn vector_moved(&mut self, row: u32) {
+        if self.clips.state.len() >= self.cfg.ann.min_clips {
+            self.ann_moved.push(row);
+        }
+        let dim = self.cfg.dim;
+        let r = row as usize;
+        if let Some(ivf) = self.ann.as_mut() {
+            ivf.file(row, &self.clips.emb[r * dim..(r + 1) * dim]);
+        }
     }
 
     // ----- users -----------------------------------------------------------

@@ -51,6 +51,12 @@ impl Recommender {
         if fit.dim != dim {
             return;
         }
+        // Nearly every vector moves: the index is not re-filed clip by clip
+        // here (that would hold the model for seconds on a large catalogue)
+        // but rebuilt after, off the lock (`ann_input`, `install_ann`). The
+        // old one keeps serving meanwhile: its lists are stale, not wrong,
+        // since every probed clip is still scored exactly.
+        let ann = self.ann.take();
         let rows = (fit.factors.len() / dim).min(self.clips.state.len());
         for r in 0..rows {
             if fit.fitted[r] {
@@ -100,6 +106,58 @@ impl Recommender {
             .map(|(r, l)| (r, l.into_boxed_slice()))
             .collect();
         self.refreshed_at = self.refreshed_at.max(fit.events);
+        self.ann = ann;
+    }
+
+    /// What a rebuild of the nearest-clip index reads, with the mark to
+    /// pass to [`Self::install_ann`]; `None` while the catalogue is small
+    /// enough for the exact scan.
+    pub fn ann_input(&self) -> Option<(crate::ann::AnnInput, usize)> {
+        if self.clip_ids.len() < self.cfg.ann.min_clips {
+            return None;
+        }
+        let rows = (0..self.clips.state.len() as u32)
+            .filter(|&r| {
+                let r = r as usize;
+                self.clip_ids.ids[r].is_some()
+                    && self.clips.state[r] & REMOVED == 0
+                    && self.clips.scale[r] > 0.0
+            })
+            .collect();
+        Some((
+            crate::ann::AnnInput {
+                dim: self.cfg.dim,
+                vectors: self.clips.emb.clone(),
+                rows,
+                seed: self.seed ^ self.events,
+            },
+            self.ann_moved.len(),
+        ))
+    }
+
+    /// Installs an index built from [`Self::ann_input`], re-filing the clips
+    /// whose vectors moved after that input was copied.
+    pub fn install_ann(&mut self, mut ivf: crate::ann::Ivf, mark: usize) {
+        let dim = self.cfg.dim;
+        for &row in self.ann_moved.get(mark..).unwrap_or(&[]) {
+            let r = row as usize;
+            if self.clips.state[r] & REMOVED == 0 {
+                ivf.file(row, &self.clips.emb[r * dim..(r + 1) * dim]);
+            } else {
+                ivf.remove(row);
+            }
+        }
+        self.ann_moved.clear();
+        self.ann = Some(ivf);
+    }
+
+    /// Rebuilds the nearest-clip index in place (what the server does off
+    /// the lock after a refit, for callers without one).
+    pub fn rebuild_ann(&mut self) {
+        if let Some((input, mark)) = self.ann_input() {
+            let ivf = crate::ann::Ivf::build(&input, crate::ann::lists_for(input.rows.len()));
+            self.install_ann(ivf, mark);
+        }
     }
 
     /// The event count at which the last applied refit took its input,
@@ -120,6 +178,7 @@ impl Recommender {
         let input = self.batch_input();
         let fit = batch::fit(&input, &self.cfg.batch);
         self.apply_batch(fit);
+        self.rebuild_ann();
     }
 
     /// The mean vector of a clip's admitted side features, if it has any.
