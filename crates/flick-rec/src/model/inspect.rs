@@ -265,6 +265,8 @@ impl Recommender {
     /// How much of the exact top `k` nearest clips (by the i8 dot product
     /// the candidates use, before any eligibility filter) the index finds
     /// for these users' query vectors, averaged; `None` without an index.
+    /// Recall counts by score: a found clip tied with the exact k-th is as
+    /// near as the one it replaces.
     pub fn ann_recall(&self, users: &[u64], k: usize) -> Option<f64> {
         let ivf = self.ann.as_ref()?;
         let dim = self.cfg.dim;
@@ -300,10 +302,18 @@ impl Recommender {
                     approx.push(r, sc);
                 }
             }
-            let approx: Vec<u32> = approx.into_sorted().iter().map(|it| it.row).collect();
+            // Clips tied at the k-th score are interchangeable (unfitted
+            // clips share their features' mean vector, so ties are common):
+            // a found clip scoring at least the exact k-th counts.
             let exact = exact.into_sorted();
+            let kth = exact.last().map_or(f32::INFINITY, |it| it.score);
+            let hits = approx
+                .into_sorted()
+                .iter()
+                .filter(|it| it.score >= kth)
+                .count();
             wanted += exact.len();
-            found += exact.iter().filter(|it| approx.contains(&it.row)).count();
+            found += hits.min(exact.len());
         }
         (wanted > 0).then(|| found as f64 / wanted as f64)
     }

@@ -147,7 +147,9 @@ impl Recommender {
                 ivf.remove(row);
             }
         }
-        self.ann_moved.clear();
+        // A refit moves every clip: the list is as long as the catalogue
+        // until here, and need not stay allocated until the next one.
+        self.ann_moved = Vec::new();
         self.ann = Some(ivf);
     }
 
