@@ -71,6 +71,53 @@ pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
     dot_i8_generic(a, b)
 }
 
+/// Like [`scan`], for the listed rows only (the lists an index probes):
+/// `sink(row, raw_dot)` for each.
+#[inline(always)]
+fn scan_rows_generic(
+    query: &[i8],
+    all: &[i8],
+    dim: usize,
+    rows: &mut dyn Iterator<Item = u32>,
+    sink: &mut dyn FnMut(u32, i32),
+) {
+    for r in rows {
+        let row = &all[r as usize * dim..(r as usize + 1) * dim];
+        sink(r, dot_i8_generic(query, row));
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn scan_rows_avx2(
+    query: &[i8],
+    all: &[i8],
+    dim: usize,
+    rows: &mut dyn Iterator<Item = u32>,
+    sink: &mut dyn FnMut(u32, i32),
+) {
+    scan_rows_generic(query, all, dim, rows, sink)
+}
+
+/// [`scan_rows_generic`] with the best instruction set on this CPU.
+pub fn scan_rows(
+    query: &[i8],
+    all: &[i8],
+    dim: usize,
+    rows: &mut dyn Iterator<Item = u32>,
+    sink: &mut dyn FnMut(u32, i32),
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            unsafe { scan_rows_avx2(query, all, dim, rows, sink) };
+            return;
+        }
+    }
+    scan_rows_generic(query, all, dim, rows, sink)
+}
+
 pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     let chunks = a.len() / 8;

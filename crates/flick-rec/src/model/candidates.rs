@@ -65,10 +65,8 @@ impl Recommender {
                 match &self.ann {
                     Some(ivf) if self.clip_ids.len() >= self.cfg.ann.min_clips => {
                         let probe = (ivf.list_count() as f32 * self.cfg.ann.probe_share).ceil();
-                        for r in ivf.probe(q, probe as usize) {
-                            let row = &self.clips.q8[r as usize * dim..(r as usize + 1) * dim];
-                            sink(r, scan::dot_i8(&q8, row));
-                        }
+                        let mut rows = ivf.probe(q, probe as usize);
+                        scan::scan_rows(&q8, &self.clips.q8, dim, &mut rows, &mut sink);
                     }
                     _ => scan::scan(&q8, &self.clips.q8, dim, &mut sink),
                 }
