@@ -180,7 +180,9 @@ impl RecForYou {
                 );
             }
         }
-        this.rebuild_ann();
+        // The index is built by the first refit check after start
+        // (`refresh_if_due`), not here: until then pages use the exact
+        // scan, and the server listens seconds sooner.
         Ok(this)
     }
 
@@ -299,11 +301,16 @@ impl RecForYou {
     }
 
     /// Refits the clips' vectors when `batch.refresh_every` events have
-    /// arrived since the last refit. The input is copied under the lock and
-    /// the fit runs without it, so pages keep being ranked meanwhile; the
-    /// result is applied in one short step. Returns whether a refit ran.
+    /// arrived since the last refit. The input is copied under the shared
+    /// lock and the fit runs without any, so pages keep being ranked
+    /// meanwhile; the result is applied in one short step, then the index
+    /// rebuilt. Builds the index first if the model has none yet (after a
+    /// start). Returns whether a refit ran.
     pub fn refresh_if_due(&self) -> Result<bool, StoreError> {
         self.catch_up_if_behind()?;
+        if self.read().model.needs_ann() {
+            self.rebuild_ann();
+        }
         let (input, cfg) = {
             let inner = self.read();
             if !inner.model.refresh_due() {
@@ -338,7 +345,7 @@ impl RecForYou {
             return;
         };
         let started = std::time::Instant::now();
-        let ivf = flick_rec::ann::Ivf::build(&input, flick_rec::ann::lists_for(input.rows.len()));
+        let ivf = flick_rec::ann::Ivf::build(&input);
         let lists = ivf.list_count();
         self.write().model.install_ann(ivf, mark);
         tracing::info!(

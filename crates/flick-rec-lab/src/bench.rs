@@ -185,19 +185,21 @@ pub fn run(
     let sample: Vec<u64> = (0..200).map(|_| 1 + rng.below(users as u64)).collect();
     let ann_recall = m.ann_recall(&sample, 200);
 
+    // A user's page of 10, from the "eu" region.
+    let request = |u: u64| Request {
+        user: Some(u),
+        limit: 10,
+        now_ms: now,
+        region: Some("eu".into()),
+        exclude: &[],
+        page: u,
+        explore: true,
+    };
     let mut lat = Vec::with_capacity(requests);
     for _ in 0..requests {
         let u = 1 + rng.below(users as u64);
         let t = Instant::now();
-        let page = m.recommend(&Request {
-            user: Some(u),
-            limit: 10,
-            now_ms: now,
-            region: Some("eu".into()),
-            exclude: &[],
-            page: u,
-            explore: true,
-        });
+        let page = m.recommend(&request(u));
         lat.push(t.elapsed().as_secs_f64() * 1e3);
         std::hint::black_box(page);
     }
@@ -206,15 +208,7 @@ pub fn run(
     let mut changed = 0;
     for i in 0..probes {
         let u = 1 + rng.below(users as u64);
-        let req = Request {
-            user: Some(u),
-            limit: 10,
-            now_ms: now,
-            region: Some("eu".into()),
-            exclude: &[],
-            page: u,
-            explore: true,
-        };
+        let req = request(u);
         let before: Vec<u64> = m.preview(&req).into_iter().map(|r| r.video).collect();
         let video = user_topics[(u - 1) as usize][0] + topics * rng.below(per_topic) + 1;
         let e = Event {

@@ -396,14 +396,8 @@ impl SimReport {
 /// Runs one policy: every user has one session of `swipes` clips, users
 /// interleaved page by page, uploads arriving as it goes.
 pub fn run(cfg: &SimConfig, policy: Policy) -> SimReport {
-    run_with(cfg, policy, Config::default())
-}
-
-/// [`run`] with another model configuration, to try a change on the
-/// tuning seeds.
-pub fn run_with(cfg: &SimConfig, policy: Policy, model: Config) -> SimReport {
     let mut world = World::new(cfg.clone());
-    let mut feed = Feed::new(policy, &world, model);
+    let mut feed = Feed::new(policy, &world, Config::default());
     let mut sum = vec![0f64; cfg.swipes];
     let mut count = vec![0usize; cfg.swipes];
     let mut swipes_total = 0usize;

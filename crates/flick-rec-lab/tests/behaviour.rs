@@ -290,6 +290,26 @@ fn snapshot_round_trip_with_other_shapes() {
     }
 }
 
+/// One served page each for the users at `users` (offsets from
+/// `USER_BASE`), with their reactions learnt; returns how many exploration
+/// picks the pages held.
+fn traffic(world: &mut World, m: &mut Recommender, users: std::ops::Range<u64>) -> usize {
+    let mut explored = 0;
+    for u in users {
+        let user = USER_BASE + u;
+        let page = serve(m, &req(user, 10, world.clock_ms));
+        explored += page
+            .iter()
+            .filter(|r| r.reasons.contains(&Reason::Exploring))
+            .count();
+        for (i, r) in page.iter().enumerate() {
+            let (events, _) = world.react(user, r.video, i);
+            events.iter().for_each(|e| learn(m, e));
+        }
+    }
+    explored
+}
+
 /// Full snapshot, traffic, two incremental chunks; the loaded model must
 /// match the live one byte for byte and serve the same pages. Returns how
 /// many exploration picks the traffic served.
@@ -298,20 +318,10 @@ fn round_trip(model: Config) -> usize {
     let (mut world, mut m) = warmed_with(&cfg, model.clone(), 2);
     let mut explored = 0;
     let full = m.snapshot_full();
-    let _ = m.snapshot_dirty(); // the full snapshot is the base from here
-                                // More traffic, an upload, a follow, a removal and a forgotten user.
-    for u in 0..40 {
-        let user = USER_BASE + u as u64;
-        let page = serve(&mut m, &req(user, 10, world.clock_ms));
-        explored += page
-            .iter()
-            .filter(|r| r.reasons.contains(&Reason::Exploring))
-            .count();
-        for (i, r) in page.iter().enumerate() {
-            let (events, _) = world.react(user, r.video, i);
-            events.iter().for_each(|e| learn(&mut m, e));
-        }
-    }
+    // The full snapshot is the base from here.
+    let _ = m.snapshot_dirty();
+    // More traffic, an upload, a follow, a removal and a forgotten user.
+    explored += traffic(&mut world, &mut m, 0..40);
     let i = world.upload(Some(1.0), None);
     m.upsert_video(world.videos[i].meta.clone());
     m.follow(USER_BASE + 1, world.videos[0].meta.creator, true);
@@ -319,18 +329,7 @@ fn round_trip(model: Config) -> usize {
     m.forget_user(USER_BASE + 2);
     m.refresh();
     let inc1 = m.snapshot_dirty();
-    for u in 40..60 {
-        let user = USER_BASE + u as u64;
-        let page = serve(&mut m, &req(user, 10, world.clock_ms));
-        explored += page
-            .iter()
-            .filter(|r| r.reasons.contains(&Reason::Exploring))
-            .count();
-        for (i, r) in page.iter().enumerate() {
-            let (events, _) = world.react(user, r.video, i);
-            events.iter().for_each(|e| learn(&mut m, e));
-        }
-    }
+    explored += traffic(&mut world, &mut m, 40..60);
     m.forget_user(USER_BASE + 41);
     let inc2 = m.snapshot_dirty();
     assert!(inc1.len() < full.len());

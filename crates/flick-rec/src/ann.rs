@@ -62,9 +62,15 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 impl Ivf {
+    /// [`Ivf::build_with`] with [`lists_for`] the input's rows: what the
+    /// model and the server build.
+    pub fn build(input: &AnnInput) -> Ivf {
+        Self::build_with(input, lists_for(input.rows.len()))
+    }
+
     /// Learns `lists` centroids by k-means on a sample of the rows, then
     /// files every row. Deterministic for its input.
-    pub fn build(input: &AnnInput, lists: usize) -> Ivf {
+    pub fn build_with(input: &AnnInput, lists: usize) -> Ivf {
         let dim = input.dim;
         let v = |r: u32| &input.vectors[r as usize * dim..(r as usize + 1) * dim];
         let mut ivf = Ivf {
@@ -245,7 +251,7 @@ mod tests {
     #[test]
     fn every_row_is_filed_once_and_removal_keeps_places_right() {
         let inp = input(3_000, 8, 1);
-        let mut ivf = Ivf::build(&inp, lists_for(3_000));
+        let mut ivf = Ivf::build(&inp);
         let mut all: Vec<u32> = ivf.probe(&[0.0; 8], usize::MAX).collect();
         all.sort_unstable();
         assert_eq!(all, (0..3_000).collect::<Vec<u32>>());
@@ -271,7 +277,7 @@ mod tests {
     fn probing_a_few_lists_finds_most_of_the_exact_top() {
         let (n, dim) = (20_000, 16);
         let inp = input(n, dim, 2);
-        let ivf = Ivf::build(&inp, lists_for(n));
+        let ivf = Ivf::build(&inp);
         let mut rng = Rng::new(3);
         let mut found = 0;
         let queries = 20;

@@ -64,8 +64,7 @@ impl Recommender {
                 let dim = self.cfg.dim;
                 match &self.ann {
                     Some(ivf) if self.clip_ids.len() >= self.cfg.ann.min_clips => {
-                        let probe = (ivf.list_count() as f32 * self.cfg.ann.probe_share).ceil();
-                        let mut rows = ivf.probe(q, probe as usize);
+                        let mut rows = ivf.probe(q, self.ann_probe(ivf));
                         scan::scan_rows(&q8, &self.clips.q8, dim, &mut rows, &mut sink);
                     }
                     _ => scan::scan(&q8, &self.clips.q8, dim, &mut sink),

@@ -270,7 +270,7 @@ impl Recommender {
     pub fn ann_recall(&self, users: &[u64], k: usize) -> Option<f64> {
         let ivf = self.ann.as_ref()?;
         let dim = self.cfg.dim;
-        let probe = (ivf.list_count() as f32 * self.cfg.ann.probe_share).ceil() as usize;
+        let probe = self.ann_probe(ivf);
         let (mut found, mut wanted) = (0usize, 0usize);
         for &u in users {
             let Some(s) = self
@@ -294,14 +294,15 @@ impl Recommender {
                     exact.push(r, sc);
                 }
             });
+            // The probe exactly as a page runs it.
             let mut approx = TopK::new(k);
-            for r in ivf.probe(&q, probe) {
-                let row = &self.clips.q8[r as usize * dim..(r as usize + 1) * dim];
-                let sc = scan::dot_i8(&q8, row) as f32 * self.clips.scale[r as usize];
+            let mut rows = ivf.probe(&q, probe);
+            scan::scan_rows(&q8, &self.clips.q8, dim, &mut rows, &mut |r, d| {
+                let sc = d as f32 * self.clips.scale[r as usize];
                 if sc > approx.threshold() && live(r) {
                     approx.push(r, sc);
                 }
-            }
+            });
             // Clips tied at the k-th score are interchangeable (unfitted
             // clips share their features' mean vector, so ties are common):
             // a found clip scoring at least the exact k-th counts.

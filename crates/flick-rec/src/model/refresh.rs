@@ -153,11 +153,22 @@ impl Recommender {
         self.ann = Some(ivf);
     }
 
+    /// Whether the catalogue is large enough for the index and none is
+    /// installed yet (after a start, until the first build).
+    pub fn needs_ann(&self) -> bool {
+        self.ann.is_none() && self.clip_ids.len() >= self.cfg.ann.min_clips
+    }
+
+    /// Lists a page probes: `ann.probe_share` of the index's lists.
+    pub(super) fn ann_probe(&self, ivf: &crate::ann::Ivf) -> usize {
+        (ivf.list_count() as f32 * self.cfg.ann.probe_share).ceil() as usize
+    }
+
     /// Rebuilds the nearest-clip index in place (what the server does off
     /// the lock after a refit, for callers without one).
     pub fn rebuild_ann(&mut self) {
         if let Some((input, mark)) = self.ann_input() {
-            let ivf = crate::ann::Ivf::build(&input, crate::ann::lists_for(input.rows.len()));
+            let ivf = crate::ann::Ivf::build(&input);
             self.install_ann(ivf, mark);
         }
     }
