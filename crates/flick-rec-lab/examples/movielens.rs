@@ -48,41 +48,27 @@ fn main() {
     }
     // `--config '{"neighbors": 64}'` overrides fields of the production
     // configuration, to try a change on the validation split.
-    let mut config = Config::default();
-    if let Some(o) = overrides {
-        let mut base = serde_json::to_value(&config).expect("config serialises");
-        let patch: serde_json::Value = serde_json::from_str(&o).expect("--config takes JSON");
-        merge(&mut base, patch);
-        config = serde_json::from_value(base).expect("valid config");
-    }
+    let config = match overrides {
+        Some(o) => flick_rec_lab::patched(&o).expect("--config"),
+        None => Config::default(),
+    };
     if tune {
+        // The refit's ridge and confidence.
         let mut grid = Vec::new();
-        for pop_from in [0.3f32, 0.5] {
-            for pop_to in [0.3f32, 0.5, 0.7] {
-                for activity_damping in [0.3f32, 0.6] {
-                    for affinity in [0.0f32, 0.2] {
-                        let mut c = config.clone();
-                        c.pop_from = pop_from;
-                        c.pop_to = pop_to;
-                        c.activity_damping = activity_damping;
-                        c.ranker.affinity = affinity;
-                        grid.push(c);
-                    }
-                }
+        for regularization in [20.0f32, 40.0, 60.0] {
+            for alpha in [2.0f32, 3.5, 5.0] {
+                let mut c = config.clone();
+                c.batch.regularization = regularization;
+                c.batch.alpha = alpha;
+                grid.push(c);
             }
         }
         println!("validation (carved from train; test untouched):");
-        println!("| pop_from | pop_to | damping | affinity | NDCG@20 | Recall@20 | fit s |");
+        println!("| λ | alpha | NDCG@20 | Recall@20 | fit s |");
         for (c, r) in eval::tune(&train, grid) {
             println!(
-                "| {} | {} | {} | {} | {:.4} | {:.4} | {:.3} |",
-                c.pop_from,
-                c.pop_to,
-                c.activity_damping,
-                c.ranker.affinity,
-                r.ndcg,
-                r.recall,
-                r.fit_seconds
+                "| {} | {} | {:.4} | {:.4} | {:.3} |",
+                c.batch.regularization, c.batch.alpha, r.ndcg, r.recall, r.fit_seconds
             );
         }
     }
@@ -105,16 +91,5 @@ fn main() {
         if let Some(f) = plot {
             std::fs::write(&f, eval::svg_plot(&s)).expect("writing plot");
         }
-    }
-}
-
-fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
-    match (base, patch) {
-        (serde_json::Value::Object(b), serde_json::Value::Object(p)) => {
-            for (k, v) in p {
-                merge(b.entry(k).or_insert(serde_json::Value::Null), v);
-            }
-        }
-        (b, p) => *b = p,
     }
 }

@@ -396,8 +396,13 @@ impl SimReport {
 /// Runs one policy: every user has one session of `swipes` clips, users
 /// interleaved page by page, uploads arriving as it goes.
 pub fn run(cfg: &SimConfig, policy: Policy) -> SimReport {
+    run_with(cfg, policy, &Config::default())
+}
+
+/// [`run`] with another recommender configuration (the lab's tuning).
+pub fn run_with(cfg: &SimConfig, policy: Policy, config: &Config) -> SimReport {
     let mut world = World::new(cfg.clone());
-    let mut feed = Feed::new(policy, &world, Config::default());
+    let mut feed = Feed::new(policy, &world, config.clone());
     let mut sum = vec![0f64; cfg.swipes];
     let mut count = vec![0usize; cfg.swipes];
     let mut swipes_total = 0usize;
@@ -440,6 +445,11 @@ pub fn run(cfg: &SimConfig, policy: Policy) -> SimReport {
 
 /// Runs every policy and prints watch ratio by session position.
 pub fn compare(cfg: &SimConfig) -> (Vec<SimReport>, String) {
+    compare_with(cfg, &Config::default())
+}
+
+/// [`compare`] with another recommender configuration for Flick.
+pub fn compare_with(cfg: &SimConfig, config: &Config) -> (Vec<SimReport>, String) {
     let reports: Vec<SimReport> = [
         Policy::Flick,
         Policy::TrendingOnly,
@@ -447,7 +457,7 @@ pub fn compare(cfg: &SimConfig) -> (Vec<SimReport>, String) {
         Policy::Oracle,
     ]
     .into_iter()
-    .map(|p| run(cfg, p))
+    .map(|p| run_with(cfg, p, config))
     .collect();
     let mut s = String::new();
     let _ = writeln!(

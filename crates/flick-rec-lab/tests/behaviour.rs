@@ -682,3 +682,67 @@ fn the_index_takes_over_on_large_catalogues() {
         assert_eq!(serve(&mut m, &req(u, 10, world.clock_ms)).len(), 10);
     }
 }
+
+/// Taste is a rate, not a tally: a hashtag whose every clip was finished
+/// outranks one that was finished more often but abandoned as often, and
+/// "your interests" puts it first.
+#[test]
+fn a_topic_finished_every_time_outranks_one_merely_watched_more() {
+    let mut m = Recommender::new(Config::default(), 5);
+    let now = 1_700_000_000_000;
+    let clip = |id: u64, tag: &str| VideoMeta {
+        id,
+        creator: 100 + id,
+        hashtags: vec![tag.into()],
+        sound: None,
+        duration_ms: 20_000,
+        created_at_ms: now,
+        region: None,
+    };
+    for id in 1..=30 {
+        m.upsert_video(clip(id, if id <= 15 { "cats" } else { "dogs" }));
+    }
+    let user = 7;
+    let view = |video: u64, completed: bool| Event {
+        user,
+        video,
+        at_ms: now + video as i64,
+        kind: EventKind::View {
+            watched_ms: if completed { 20_000 } else { 5_000 },
+            completed,
+            loops: 0,
+        },
+    };
+    // cats: 3 of 3 finished. dogs: 6 finished, 6 left after a quarter.
+    (1..=3).for_each(|v| m.observe(&view(v, true)));
+    (16..=21).for_each(|v| m.observe(&view(v, true)));
+    (22..=27).for_each(|v| m.observe(&view(v, false)));
+    let mut all = req(user, 100, now + 60_000);
+    all.explore = false;
+    let ranked = m.preview(&all);
+    let best = |range: std::ops::RangeInclusive<u64>| {
+        ranked
+            .iter()
+            .filter(|r| range.contains(&r.video))
+            .map(|r| r.score)
+            .fold(f32::MIN, f32::max)
+    };
+    let worst = |range: std::ops::RangeInclusive<u64>| {
+        ranked
+            .iter()
+            .filter(|r| range.contains(&r.video))
+            .map(|r| r.score)
+            .fold(f32::MAX, f32::min)
+    };
+    // Unseen clips only: 4–15 are cats, 28–30 dogs.
+    assert!(
+        worst(4..=15) > best(28..=30),
+        "every unseen cats clip above every unseen dogs clip: {ranked:?}"
+    );
+    let interests = m.user_interests(user);
+    assert_eq!(
+        interests.hashtags.first().map(|h| h.0.as_str()),
+        Some("cats"),
+        "{interests:?}"
+    );
+}

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Bumped whenever the model's behaviour changes for the same config.
-pub const MODEL_VERSION: &str = "flick-rec/4";
+pub const MODEL_VERSION: &str = "flick-rec/5";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Config {
@@ -33,7 +33,9 @@ pub struct Config {
     pub trending_half_life_ms: i64,
     /// Videos kept per region (and globally) in the trending set.
     pub trending_set: usize,
-    /// Consecutive picks sharing the first hashtag are scored down by this factor.
+    /// Log-odds taken off a pick for each of the last three picks that
+    /// shares its first hashtag (subtracted, so it means the same for a
+    /// negative score as for a positive one).
     pub topic_repeat_penalty: f32,
     /// A side feature (hashtag, sound, creator) gets an embedding only after
     /// appearing this many times.
@@ -120,13 +122,16 @@ pub struct RankerWeights {
     /// Times the clip's EASE score over the user's history (the batch
     /// refit's neighbours of the catalogue's head).
     pub item_item: f32,
-    /// Times sign(a)·ln(1 + |a|) of the user's affinity `a` to the clip's
-    /// creator (a sum of the signals their clips drew): unbounded, so a
-    /// creator someone keeps finishing keeps rising, but each further clip
-    /// adds less.
+    /// Times the user's lift on the clip's creator: the log-odds of their
+    /// win rate on that creator's clips against their own rate.
     pub creator_affinity: f32,
     pub follow: f32,
+    /// Times the sum, over the clip's hashtags, of the user's lift on each
+    /// (the log-odds of their win rate on clips with it against their own).
     pub topic_affinity: f32,
+    /// Trials of prior that shrink a user's rate on one creator or hashtag
+    /// toward their own overall rate (and that rate toward the catalogue's).
+    pub affinity_prior: f32,
     /// Times the mean cosine similarity (above 0) of the clip to those the
     /// user recently skipped, subtracted.
     pub skipped: f32,
@@ -210,7 +215,8 @@ impl Default for Config {
                 item_item: 2.0,
                 creator_affinity: 0.5,
                 follow: 0.5,
-                topic_affinity: 4.0,
+                topic_affinity: 10.0,
+                affinity_prior: 10.0,
                 skipped: 2.0,
                 freshness: 0.05,
                 fresh_ms: 3_600_000,
@@ -234,7 +240,7 @@ impl Default for Config {
             },
             trending_half_life_ms: 6 * 3_600_000,
             trending_set: 500,
-            topic_repeat_penalty: 0.9,
+            topic_repeat_penalty: 0.5,
             admission_threshold: 2,
             user_ttl_ms: 90 * 24 * 3_600_000,
             feature_ttl_ms: 30 * 24 * 3_600_000,

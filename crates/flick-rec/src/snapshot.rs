@@ -1,7 +1,7 @@
 //! Snapshots: a compact little-endian binary format.
 //!
 //! ```text
-//! chunk   = magic "FLKREC03" · kind u8 (0 full, 1 incremental) · config hash (16 ASCII bytes)
+//! chunk   = magic "FLKREC04" · kind u8 (0 full, 1 incremental) · config hash (16 ASCII bytes)
 //!           · globals · user tombstones · videos · creators · sounds · hashtags · users
 //! globals = rng u64 · events u64 · last_event_ms i64 · global views f64 · completes f64
 //!           · batch Gram matrix (dim² f32) · events at the last refresh u64
@@ -18,11 +18,12 @@
 //! i8 scan rows are not stored: they are recomputed from the f32 embeddings.
 
 use crate::model::{
-    marked, Feature, FeatureKind, HotSet, Recommender, UserState, VideoStats, EXPLORING, MAX_TAGS,
+    marked, Affinity, Feature, FeatureKind, HotSet, Recommender, UserState, VideoStats, EXPLORING,
+    MAX_TAGS,
 };
 use crate::util::{SeenFilter, NONE};
 
-const MAGIC: &[u8; 8] = b"FLKREC03";
+const MAGIC: &[u8; 8] = b"FLKREC04";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SnapshotError {
@@ -331,11 +332,14 @@ impl Recommender {
             w.len(s.follows.len());
             s.follows.iter().for_each(|&r| w.u32(r));
             w.len(s.affinity.len());
-            for &(kind, r, x) in &s.affinity {
-                w.u8(kind as u8);
-                w.u32(r);
-                w.f32(x);
+            for a in &s.affinity {
+                w.u8(a.kind as u8);
+                w.u32(a.row);
+                w.f32(a.trials);
+                w.f32(a.wins);
             }
+            w.f32(s.trials);
+            w.f32(s.wins);
             w.i64(s.last_active_ms);
             w.u32(s.positives);
             w.len(s.skipped.len());
@@ -552,9 +556,16 @@ impl Recommender {
                         2 => FeatureKind::Tag,
                         _ => return Err(SnapshotError::Truncated),
                     };
-                    Ok((kind, r.u32()?, r.f32()?))
+                    Ok(Affinity {
+                        kind,
+                        row: r.u32()?,
+                        trials: r.f32()?,
+                        wins: r.f32()?,
+                    })
                 })
                 .collect::<Result<_, SnapshotError>>()?;
+            let trials = r.f32()?;
+            let wins = r.f32()?;
             let last_active_ms = r.i64()?;
             let positives = r.u32()?;
             let n = r.len()?;
@@ -573,6 +584,8 @@ impl Recommender {
                 ni_tags,
                 follows,
                 affinity,
+                trials,
+                wins,
                 last_active_ms,
                 positives,
                 skipped,

@@ -157,6 +157,9 @@ impl fmt::Display for Reason {
 }
 
 /// "Your interests": what the model believes a user likes, strongest first.
+/// Each weight is the user's lift on that creator, hashtag or sound: the
+/// log-odds of how often they finish (or like) its clips against how often
+/// they do so in general; only positive lifts are listed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Interests {
     pub creators: Vec<(u64, f32)>,

@@ -119,7 +119,14 @@ impl Recommender {
         else {
             return Interests::default();
         };
-        let mut aff: Vec<_> = s.affinity.iter().filter(|a| a.2 > 0.0).cloned().collect();
+        let prior = self.cfg.ranker.affinity_prior;
+        let base = s.base_rate(self.completion_rate(), prior);
+        let mut aff: Vec<_> = s
+            .affinity
+            .iter()
+            .map(|a| (a.kind, a.row, s.lift(a.kind, a.row, base, prior)))
+            .filter(|a| a.2 > 0.0)
+            .collect();
         aff.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.1.cmp(&b.1)));
         let mut out = Interests {
             positive_events: s.positives,
@@ -199,7 +206,7 @@ impl Recommender {
                         + s.hidden.capacity() * 4
                         + (s.ni_creators.capacity() + s.ni_tags.capacity()) * 8
                         + s.follows.capacity() * 4
-                        + s.affinity.capacity() * std::mem::size_of::<(FeatureKind, u32, f32)>()
+                        + s.affinity.capacity() * std::mem::size_of::<Affinity>()
                 })
                 .sum::<usize>()
             + self.dirty.users.capacity() * 8;

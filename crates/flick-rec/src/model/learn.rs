@@ -104,8 +104,10 @@ impl Recommender {
         if let EventKind::NotInterested = e.kind {
             self.not_interested(urow, vrow);
         }
+        if let Some(o) = self.outcome(e) {
+            self.update_affinity(urow, vrow, o);
+        }
         if w != 0.0 {
-            self.update_affinity(urow, vrow, w);
             self.touch_features(vrow);
         }
         if w > 0.0 {
@@ -158,21 +160,32 @@ impl Recommender {
         }
     }
 
-    pub(super) fn update_affinity(&mut self, urow: u32, vrow: u32, w: f32) {
+    /// The trials and wins an event adds to its user's affinities.
+    pub(super) fn outcome(&self, e: &Event) -> Option<Outcome> {
+        let (trials, wins) = match e.kind {
+            EventKind::Impression => return None,
+            EventKind::View { .. } => (1.0, self.signal(e).clamp(0.0, 1.0)),
+            EventKind::Like | EventKind::Share | EventKind::Comment => (1.0, 1.0),
+            EventKind::Unlike | EventKind::Skip => (1.0, 0.0),
+            EventKind::NotInterested => (3.0, 0.0),
+        };
+        Some(Outcome { trials, wins })
+    }
+
+    pub(super) fn update_affinity(&mut self, urow: u32, vrow: u32, o: Outcome) {
         let r = vrow as usize;
         let (creator, sound, tags) = (
             self.clips.creator[r],
             self.clips.sound[r],
             self.clips.tags[r],
         );
-        let ntags = tags.iter().filter(|&&t| t != NONE).count().max(1) as f32;
         let s = self.user_mut(urow);
-        bump_affinity(&mut s.affinity, FeatureKind::Creator, creator, w);
-        if sound != NONE {
-            bump_affinity(&mut s.affinity, FeatureKind::Sound, sound, 0.5 * w);
-        }
-        for t in tags.into_iter().filter(|&t| t != NONE) {
-            bump_affinity(&mut s.affinity, FeatureKind::Tag, t, w / ntags);
+        s.trials += o.trials;
+        s.wins += o.wins;
+        bump_affinity(&mut s.affinity, FeatureKind::Creator, creator, o);
+        bump_affinity(&mut s.affinity, FeatureKind::Sound, sound, o);
+        for t in tags {
+            bump_affinity(&mut s.affinity, FeatureKind::Tag, t, o);
         }
     }
 

@@ -138,7 +138,11 @@ pub(crate) struct UserState {
     pub ni_creators: Vec<(u32, u8)>,
     pub ni_tags: Vec<(u32, u8)>,
     pub follows: Vec<u32>,
-    pub affinity: Vec<(FeatureKind, u32, f32)>,
+    pub affinity: Vec<Affinity>,
+    /// Every reaction's trials and wins (see [`Outcome`]): the user's own
+    /// rate, against which each feature's rate is measured.
+    pub trials: f32,
+    pub wins: f32,
     pub last_active_ms: i64,
     pub positives: u32,
     /// Recent clips the user turned away from (quick skips, skips,
@@ -146,6 +150,26 @@ pub(crate) struct UserState {
     /// the ranker, so a feed moves away from what was skipped even before
     /// the first like.
     pub skipped: Vec<u32>,
+}
+
+/// How a user has reacted to the clips sharing one creator, sound or
+/// hashtag: trials and wins, counted as [`Outcome`] says.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Affinity {
+    pub kind: FeatureKind,
+    pub row: u32,
+    pub trials: f32,
+    pub wins: f32,
+}
+
+/// What one event says about whether the user wants clips like this one,
+/// as Bernoulli trials: a view is one trial, won as far as it was watched
+/// (completed 1, half 0.3, less 0); a like, share or comment is one more
+/// won trial, an unlike or skip a lost one, not-interested three lost.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Outcome {
+    pub trials: f32,
+    pub wins: f32,
 }
 
 /// Negatives kept per user.
@@ -584,6 +608,8 @@ impl Recommender {
             ni_tags: Vec::new(),
             follows: Vec::new(),
             affinity: Vec::new(),
+            trials: 0.0,
+            wins: 0.0,
             last_active_ms: i64::MIN,
             positives: 0,
             skipped: Vec::new(),
@@ -678,8 +704,16 @@ impl Recommender {
                 s.follows.remove(0);
             }
         }
-        let w = if following { 1.0 } else { -1.0 };
-        bump_affinity(&mut s.affinity, FeatureKind::Creator, cr, w);
+        let won = if following { 1.0 } else { 0.0 };
+        bump_affinity(
+            &mut s.affinity,
+            FeatureKind::Creator,
+            cr,
+            Outcome {
+                trials: 1.0,
+                wins: won,
+            },
+        );
     }
 
     // ----- learning --------------------------------------------------------
@@ -706,31 +740,50 @@ fn count_up(v: &mut Vec<(u32, u8)>, key: u32) {
     }
 }
 
-fn affinity_of(aff: &[(FeatureKind, u32, f32)], kind: FeatureKind, row: u32) -> f32 {
-    aff.iter()
-        .find(|a| a.0 == kind && a.1 == row)
-        .map_or(0.0, |a| a.2)
+impl UserState {
+    /// The user's own win rate, shrunk toward the catalogue's `g` by
+    /// `prior` trials.
+    pub fn base_rate(&self, g: f32, prior: f32) -> f32 {
+        (self.wins + prior * g) / (self.trials + prior)
+    }
+
+    /// How much more (or less) often this user wins on clips with the
+    /// feature than on clips in general, as log-odds; the feature's rate
+    /// is shrunk toward the user's `base` by `prior` trials, so one lucky
+    /// view moves it a little and a habit moves it a lot. A rate, not a
+    /// sum: a topic shown often does not outrank one loved every time.
+    pub fn lift(&self, kind: FeatureKind, row: u32, base: f32, prior: f32) -> f32 {
+        self.affinity
+            .iter()
+            .find(|a| a.kind == kind && a.row == row)
+            .map_or(0.0, |a| {
+                logit((a.wins + prior * base) / (a.trials + prior)) - logit(base)
+            })
+    }
 }
 
-/// Adds to a bounded affinity list; when full, the weakest entry makes room.
-fn bump_affinity(aff: &mut Vec<(FeatureKind, u32, f32)>, kind: FeatureKind, row: u32, w: f32) {
+/// Adds an outcome to a bounded affinity list; when full, the entry with
+/// the least evidence makes room.
+fn bump_affinity(aff: &mut Vec<Affinity>, kind: FeatureKind, row: u32, o: Outcome) {
     if row == NONE {
         return;
     }
-    if let Some(a) = aff.iter_mut().find(|a| a.0 == kind && a.1 == row) {
-        a.2 += w;
+    if let Some(a) = aff.iter_mut().find(|a| a.kind == kind && a.row == row) {
+        a.trials += o.trials;
+        a.wins += o.wins;
         return;
     }
+    let fresh = Affinity {
+        kind,
+        row,
+        trials: o.trials,
+        wins: o.wins,
+    };
     if aff.len() < AFFINITY_SLOTS {
-        aff.push((kind, row, w));
-        return;
-    }
-    if let Some(weakest) = aff
-        .iter_mut()
-        .min_by(|a, b| a.2.abs().total_cmp(&b.2.abs()))
-    {
-        if weakest.2.abs() < w.abs() {
-            *weakest = (kind, row, w);
+        aff.push(fresh);
+    } else if let Some(least) = aff.iter_mut().min_by(|a, b| a.trials.total_cmp(&b.trials)) {
+        if least.trials <= o.trials {
+            *least = fresh;
         }
     }
 }

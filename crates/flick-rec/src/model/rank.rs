@@ -84,19 +84,21 @@ impl Recommender {
             let dim = self.cfg.dim;
             let aff = scan::dot_f32(q, &self.clips.emb[r * dim..(r + 1) * dim]);
             let creator = self.clips.creator[r];
-            let creator_aff = affinity_of(&s.affinity, FeatureKind::Creator, creator);
-            let topic_aff: f32 = self.clips.tags[r]
+            let prior = w.affinity_prior;
+            let base = s.base_rate(self.completion_rate(), prior);
+            let creator_lift = s.lift(FeatureKind::Creator, creator, base, prior);
+            let topic_lift: f32 = self.clips.tags[r]
                 .iter()
                 .filter(|&&t| t != NONE)
-                .map(|&t| affinity_of(&s.affinity, FeatureKind::Tag, t))
+                .map(|&t| s.lift(FeatureKind::Tag, t, base, prior))
                 .sum();
             let follows = s.follows.contains(&creator) as u8 as f32;
             let skipped = self.skip_similarity(s, r);
             personal = w.affinity * aff
                 + w.cooccurrence * cooc
                 + w.item_item * item_item
-                + w.creator_affinity * creator_aff.signum() * creator_aff.abs().ln_1p()
-                + w.topic_affinity * topic_aff.tanh()
+                + w.creator_affinity * creator_lift
+                + w.topic_affinity * topic_lift
                 + w.follow * follows
                 - w.skipped * skipped;
         }

@@ -61,7 +61,7 @@ impl Recommender {
                     } else {
                         recent_topics.iter().filter(|&&t| t == topic).count()
                     };
-                    let eff = c.score * self.cfg.topic_repeat_penalty.powi(repeats as i32);
+                    let eff = c.score - self.cfg.topic_repeat_penalty * repeats as f32;
                     if best.is_none_or(|(_, b)| eff > b) {
                         best = Some((i, eff));
                     }
