@@ -4,6 +4,8 @@ use rusqlite::params;
 
 pub struct VideoStats {
     pub id: VideoId,
+    /// Whose files it plays: its own id, except in a synthetic catalogue.
+    pub media: VideoId,
     pub caption: String,
     pub views: i64,
     pub avg_watch_ratio: f64,
@@ -43,7 +45,7 @@ impl Store {
             .prepare_cached(
                 "SELECT v.id, v.caption, v.view_count,
                     COALESCE(MIN(1.0, CAST(SUM(d.watched_ms) AS REAL) / NULLIF(SUM(d.views), 0) / v.duration_ms), 0),
-                    v.like_count, v.comment_count, v.share_count
+                    v.like_count, v.comment_count, v.share_count, COALESCE(v.media_id, v.id)
                  FROM videos v LEFT JOIN daily_stats d ON d.video_id = v.id
                  WHERE v.author_id = ?1 AND v.deleted_at IS NULL
                  GROUP BY v.id ORDER BY v.created_at DESC, v.id DESC",
@@ -57,6 +59,7 @@ impl Store {
                     likes: r.get(4)?,
                     comments: r.get(5)?,
                     shares: r.get(6)?,
+                    media: VideoId(r.get(7)?),
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;

@@ -121,6 +121,10 @@ CREATE TABLE purges (
 -- few real transcoded clips. NULL, as for every uploaded video: its own.
 ALTER TABLE videos ADD COLUMN media_id INTEGER;
 "#,
+    r#"
+-- Which videos still play a clip's media, asked before its files go.
+CREATE INDEX videos_media ON videos (media_id) WHERE media_id IS NOT NULL;
+"#,
 ];
 
 pub(crate) const REGION: &[&str] = &[

@@ -138,6 +138,32 @@ impl Store {
         Ok(())
     }
 
+    /// Of the media ids in `candidates` (a deleted video's own id, and the
+    /// media it played), those no live video plays any more: their files
+    /// may go. A synthetic catalogue's videos share a few clips' files, so
+    /// a clip deleted while others still play it keeps them.
+    pub fn unused_media(&self, candidates: &[VideoId]) -> Result<Vec<VideoId>> {
+        let mut out = Vec::new();
+        for &m in candidates {
+            if !out.contains(&m) && !self.media_is_visible(m)? {
+                out.push(m);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The other videos' media that `author`'s videos play (synthetic
+    /// catalogues only), read before an account deletion takes the rows.
+    pub fn media_played_by(&self, author: UserId) -> Result<Vec<VideoId>> {
+        Ok(self
+            .read()
+            .prepare_cached(
+                "SELECT DISTINCT media_id FROM videos WHERE author_id = ?1 AND media_id IS NOT NULL",
+            )?
+            .query_map([author.0], |r| Ok(VideoId(r.get(0)?)))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Whether this region has an upload of this id (in any state): an
     /// original on disk without one is an orphan.
     pub fn has_upload(&self, id: VideoId) -> Result<bool> {
@@ -207,15 +233,26 @@ impl Store {
     }
 
     /// Whether the media of a video may be served.
-    pub fn is_visible(&self, id: VideoId) -> Result<bool> {
-        Ok(self
-            .read()
+    /// Whether a visible video plays the media filed under `media`: the
+    /// video of that id, or (in a synthetic catalogue) any that shares its
+    /// files.
+    pub fn media_is_visible(&self, media: VideoId) -> Result<bool> {
+        let conn = self.read();
+        let own = conn
             .prepare_cached(&format!(
-                "SELECT 1 FROM videos v WHERE v.id = ?1 AND {VISIBLE}"
+                "SELECT 1 FROM videos v WHERE v.id = ?1 AND v.media_id IS NULL AND {VISIBLE}"
             ))?
-            .query_row([id.0], |_| Ok(()))
+            .query_row([media.0], |_| Ok(()))
             .optional()?
-            .is_some())
+            .is_some();
+        Ok(own
+            || conn
+                .prepare_cached(&format!(
+                    "SELECT 1 FROM videos v WHERE v.media_id = ?1 AND {VISIBLE} LIMIT 1"
+                ))?
+                .query_row([media.0], |_| Ok(()))
+                .optional()?
+                .is_some())
     }
 
     /// The sound that an upload with `sound_of = video` would reuse.

@@ -300,7 +300,8 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
         .finish_interrupted_deletions(system_clock())
         .context("finishing account deletions a crash interrupted")?;
     for (_, deleted) in &finished {
-        remove_files_of(&layout, deleted);
+        remove_files_of(&regions, &layout, deleted)
+            .context("removing the files of a finished account deletion")?;
     }
     sweep_orphaned_originals(&regions, &layout)?;
     flick_media::check_tools(&settings.tools)
@@ -439,15 +440,23 @@ fn tighten_permissions(storage: &config::Storage) {
     }
 }
 
-/// The media, originals and sounds of a deleted account.
-fn remove_files_of(layout: &MediaLayout, deleted: &flick_store::DeletedAccount) {
+/// The media no live video plays any more, the originals and the sounds
+/// of a deleted account.
+fn remove_files_of(
+    regions: &Regions,
+    layout: &MediaLayout,
+    deleted: &flick_store::DeletedAccount,
+) -> Result<(), flick_store::StoreError> {
+    for media in regions.public().unused_media(&deleted.videos)? {
+        layout.remove_video(media);
+    }
     for video in &deleted.videos {
-        layout.remove_video(*video);
         let _ = std::fs::remove_file(layout.original(*video));
     }
     for sound in &deleted.sounds {
         let _ = std::fs::remove_file(layout.sound(*sound));
     }
+    Ok(())
 }
 
 /// Originals that no upload names: kept on disk (and fsynced) by a process
@@ -523,7 +532,7 @@ async fn retention_hourly(
             // A deletion that failed half-way (not a crash: an error the
             // request answered with 500) is finished here.
             for (user, deleted) in r.finish_interrupted_deletions(system_clock())? {
-                remove_files_of(&layout, &deleted);
+                remove_files_of(&r, &layout, &deleted)?;
                 flick_api::ForYou::forget_user(&*for_you, user, &deleted.videos)?;
             }
             let mut deleted = 0;

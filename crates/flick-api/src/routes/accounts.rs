@@ -269,11 +269,19 @@ pub(crate) async fn delete_me(
     })
     .await
     .map_err(|e| ApiError::internal("log task panicked", e))??;
-    let removed = state.db(move |r| r.delete_user(user, now)).await?;
+    let (removed, unused) = state
+        .db(move |r| {
+            let played = r.public().media_played_by(user)?;
+            let removed = r.delete_user(user, now)?;
+            let candidates: Vec<_> = removed.videos.iter().copied().chain(played).collect();
+            let unused = r.public().unused_media(&candidates)?;
+            Ok((removed, unused))
+        })
+        .await?;
     // Files first: if forgetting in the recommender fails below, nothing
     // else would know these files any more.
-    for video in &removed.videos {
-        state.0.layout.remove_video(*video);
+    for video in unused {
+        state.0.layout.remove_video(video);
     }
     for sound in removed.sounds {
         let _ = std::fs::remove_file(state.0.layout.sound(sound));
@@ -305,7 +313,7 @@ pub(crate) async fn analytics(
             .videos
             .into_iter()
             .map(|v| VideoAnalytics {
-                poster_url: Some(format!("/media/{}/{}", v.id, flick_media::POSTER_FILE)),
+                poster_url: Some(format!("/media/{}/{}", v.media, flick_media::POSTER_FILE)),
                 id: v.id.0,
                 caption: v.caption,
                 views: v.views,

@@ -52,7 +52,7 @@ pub(crate) async fn serve_media(
         return Err(not_found());
     }
     let (mime, cache) = kind(parts[parts.len() - 1]).ok_or_else(not_found)?;
-    if !state.db(move |r| r.public().is_visible(id)).await? {
+    if !state.db(move |r| r.public().media_is_visible(id)).await? {
         return Err(not_found());
     }
     let mut path = state.0.layout.video_dir(id);

@@ -319,24 +319,32 @@ pub(crate) async fn delete_video(
     let deleted = state
         .db(move |r| match r.public().video(id)? {
             Some(v) if v.deleted => Ok(None),
-            Some(v) if v.author_id != user => Ok(Some(false)),
-            _ => Ok(r
-                .home(user, DataClass::Uploads)?
-                .delete_video(user, id, now)?
-                .then_some(true)),
+            Some(v) if v.author_id != user => Ok(Some(Err(()))),
+            found => {
+                if !r
+                    .home(user, DataClass::Uploads)?
+                    .delete_video(user, id, now)?
+                {
+                    return Ok(None);
+                }
+                let media = found.map_or(id, |v| v.media);
+                Ok(Some(Ok(r.public().unused_media(&[id, media])?)))
+            }
         })
         .await?;
-    match deleted {
+    let unused = match deleted {
         None => return Err(super::video_not_found()),
-        Some(false) => {
+        Some(Err(())) => {
             return Err(ApiError::new(
                 Code::Forbidden,
                 "you can only delete your own videos",
             ))
         }
-        Some(true) => {}
+        Some(Ok(unused)) => unused,
+    };
+    for media in unused {
+        state.0.layout.remove_video(media);
     }
-    state.0.layout.remove_video(id);
     tracing::info!(video_id = %id, "video deleted");
     Ok(StatusCode::NO_CONTENT)
 }

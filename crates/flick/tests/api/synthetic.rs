@@ -56,6 +56,52 @@ async fn a_synthetic_catalogue_serves_full_pages_that_play() {
         .await;
     assert!(res.status().is_success(), "{}", res.status());
 
+    // Its creator's analytics show its poster, from the files it plays.
+    let creator = items[0]["author"]["handle"].as_str().unwrap();
+    let creator_token = app.login(creator, "flick-synthetic").await;
+    let analytics = app
+        .get_json("/api/v1/me/analytics", Some(&creator_token))
+        .await;
+    let row = analytics["videos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == id)
+        .unwrap_or_else(|| panic!("{analytics}"));
+    let poster = row["poster_url"].as_str().unwrap();
+    let res = app.request(Method::GET, poster, None, None).await;
+    assert_eq!(res.status(), StatusCode::OK, "{poster}");
+
+    // The clip whose files this one plays is deleted by its author: its
+    // files stay while synthetic clips still play them.
+    let mp4 = items[0]["mp4_url"].as_str().unwrap().to_string();
+    let media: i64 = mp4.split('/').nth(2).unwrap().parse().unwrap();
+    assert_ne!(media, id, "a synthetic clip plays a template's files");
+    let template = app.get_json(&format!("/api/v1/videos/{media}"), None).await;
+    let author = template["author"]["handle"].as_str().unwrap();
+    let author_token = app.login(author, "flick-synthetic").await;
+    let res = app
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/videos/{media}"),
+            Some(&author_token),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = app
+        .client
+        .get(app.url(&mp4))
+        .header("Range", "bytes=0-99")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::PARTIAL_CONTENT,
+        "{mp4} after the template went"
+    );
+
     // Seeding again over it is refused, and loses nothing.
     let out = Command::new(env!("CARGO_BIN_EXE_flick"))
         .args(["seed", "--synthetic", "--videos", "10", "--data-dir"])
@@ -64,5 +110,5 @@ async fn a_synthetic_catalogue_serves_full_pages_that_play() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("already has 3004 videos"), "{stderr}");
+    assert!(stderr.contains("already has 3003 videos"), "{stderr}");
 }
