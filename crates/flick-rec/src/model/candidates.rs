@@ -241,8 +241,6 @@ impl Recommender {
     /// count / (n_from^a · n_to^b), with the strongest source kept.
     pub(super) fn cooc_scores(&self, urow: u32, acc: &mut Accum) {
         let k = self.cfg.neighbors;
-        let n = self.clips.state.len();
-        acc.ensure(n);
         let s = self.user_states[urow as usize].as_ref().expect("live user");
         for &(h, _) in &s.history {
             let nh = self.clips.stats[h as usize].positives.max(1.0);
@@ -257,9 +255,9 @@ impl Recommender {
                 }
             }
         }
-        for &j in &acc.touched {
-            let nj = self.clips.stats[j as usize].positives.max(1.0);
-            acc.score[j as usize] /= nj.powf(self.cfg.pop_to);
+        for e in acc.entries.iter_mut() {
+            let nj = self.clips.stats[e.row as usize].positives.max(1.0);
+            e.score /= nj.powf(self.cfg.pop_to);
         }
     }
 
@@ -267,7 +265,6 @@ impl Recommender {
     /// head clips of their neighbour weights.
     pub(super) fn item_item_scores(&self, urow: u32, acc: &mut Accum) {
         let n = self.clips.state.len();
-        acc.ensure(n);
         let s = self.user_states[urow as usize].as_ref().expect("live user");
         for &(h, _) in &s.history {
             if let Some(list) = self.item_item.get(&h) {
@@ -293,16 +290,17 @@ impl Recommender {
         pos: &mut FastMap<u32, usize>,
     ) -> Vec<(usize, f32)> {
         let mut top = TopK::new(limit);
-        for &j in &acc.touched {
-            let sc = acc.score[j as usize];
-            if sc > top.threshold() && self.eligible(j, Some(user), exclude) {
-                top.push(j, sc);
+        let mut src_of: FastMap<u32, u32> = FastMap::default();
+        for e in &acc.entries {
+            if e.score > top.threshold() && self.eligible(e.row, Some(user), exclude) {
+                top.push(e.row, e.score);
+                src_of.insert(e.row, e.src);
             }
         }
         top.into_sorted()
             .into_iter()
             .map(|it| {
-                let src = acc.src[it.row as usize];
+                let src = src_of[&it.row];
                 let reason = Reason::SimilarToWatched {
                     video: *self.clip_ids.id(src),
                 };

@@ -215,55 +215,66 @@ pub(crate) fn marked(bits: &[u64]) -> impl Iterator<Item = u32> + '_ {
     })
 }
 
-/// Per-clip scores summed over a user's history, with the history clip
-/// that added the most to each (its reason). Dense arrays reused across
-/// requests; `touched` lists the rows to read, and to reset afterwards.
+/// A page's sums over the viewer's history (co-occurrence or EASE), per
+/// clip row, with the history clip that added most to each. Sparse: its
+/// size follows what one history touches, not the catalogue, so a pool of
+/// them for pages ranked at once costs nothing per video.
 #[derive(Clone, Default)]
 pub(crate) struct Accum {
-    pub score: Vec<f32>,
-    best: Vec<f32>,
-    pub src: Vec<u32>,
-    pub touched: Vec<u32>,
+    index: FastMap<u32, u32>,
+    /// In the order rows were first touched, so ties resolve the same way
+    /// on every model fed the same log.
+    pub entries: Vec<AccEntry>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AccEntry {
+    pub row: u32,
+    pub score: f32,
+    best: f32,
+    pub src: u32,
 }
 
 impl Accum {
-    fn ensure(&mut self, rows: usize) {
-        if self.score.len() < rows {
-            self.score.resize(rows, 0.0);
-            self.best.resize(rows, 0.0);
-            self.src.resize(rows, NONE);
+    /// Adds `c` (> 0) to `row`'s score, contributed by history clip `src`.
+    fn add(&mut self, row: u32, c: f32, src: u32) {
+        let next = self.entries.len() as u32;
+        let i = *self.index.entry(row).or_insert(next) as usize;
+        if i == self.entries.len() {
+            self.entries.push(AccEntry {
+                row,
+                score: 0.0,
+                best: 0.0,
+                src: NONE,
+            });
+        }
+        let e = &mut self.entries[i];
+        e.score += c;
+        if c > e.best {
+            e.best = c;
+            e.src = src;
         }
     }
 
-    /// Adds `c` (> 0) to `row`'s score, contributed by history clip `src`.
-    fn add(&mut self, row: u32, c: f32, src: u32) {
-        let j = row as usize;
-        if self.score[j] == 0.0 {
-            self.touched.push(row);
-        }
-        self.score[j] += c;
-        if c > self.best[j] {
-            self.best[j] = c;
-            self.src[j] = src;
-        }
+    /// `row`'s sum (0 when the history never reached it).
+    pub fn score(&self, row: u32) -> f32 {
+        self.index
+            .get(&row)
+            .map_or(0.0, |&i| self.entries[i as usize].score)
     }
 
     fn clear(&mut self) {
-        for &j in &self.touched {
-            self.score[j as usize] = 0.0;
-            self.best[j as usize] = 0.0;
-            self.src[j as usize] = NONE;
-        }
-        self.touched.clear();
+        self.index.clear();
+        self.entries.clear();
     }
 
     fn heap_bytes(&self) -> usize {
-        self.score.capacity() * 12 + self.touched.capacity() * 4
+        self.index.capacity() * (std::mem::size_of::<(u32, u32)>() + 1)
+            + self.entries.capacity() * std::mem::size_of::<AccEntry>()
     }
 }
 
-/// Per-page scratch buffers (dense over the catalogue), kept to avoid
-/// allocating per page.
+/// Per-page scratch buffers, kept to avoid allocating per page.
 #[derive(Clone, Default)]
 struct Scratch {
     cooc: Accum,

@@ -17,8 +17,8 @@ impl Recommender {
         // history scores from the scratch accumulators, which then reset.
         if urow.is_some() {
             for c in cands.iter_mut() {
-                c.cooc = scratch.cooc.score[c.row as usize] / cooc_max;
-                c.item_item = scratch.item_item.score[c.row as usize];
+                c.cooc = scratch.cooc.score(c.row) / cooc_max;
+                c.item_item = scratch.item_item.score(c.row);
             }
             scratch.cooc.clear();
             scratch.item_item.clear();
