@@ -27,7 +27,7 @@ impl Recommender {
             let uid = req.user.expect("user");
             self.cooc_scores(ur, &mut scratch.cooc);
             self.item_item_scores(ur, &mut scratch.item_item);
-            let user = (uid, self.user(ur));
+            let user = self.viewer(uid, ur);
             let cooc = self.history_candidates(
                 &scratch.cooc,
                 lim.cooccurrence,
@@ -57,7 +57,7 @@ impl Recommender {
                 let scales = &self.clips.scale;
                 let mut sink = |r: u32, d: i32| {
                     let sc = d as f32 * scales[r as usize];
-                    if sc > top.threshold() && self.eligible(r, Some((uid, s)), req.exclude) {
+                    if sc > top.threshold() && self.eligible(r, Some(user), req.exclude) {
                         top.push(r, sc);
                     }
                 };
@@ -99,7 +99,7 @@ impl Recommender {
                     if n >= lim.followed {
                         break;
                     }
-                    if self.eligible(row, Some((uid, s)), req.exclude) {
+                    if self.eligible(row, Some(user), req.exclude) {
                         Self::add_cand(
                             &mut cands,
                             &mut pos,
@@ -158,7 +158,7 @@ impl Recommender {
                 }
                 for (kind, feature, reason) in shared {
                     for &row in self.features[kind][feature as usize].recent.iter().rev() {
-                        if n < lim.sound_hashtag && self.eligible(row, Some((uid, s)), req.exclude)
+                        if n < lim.sound_hashtag && self.eligible(row, Some(user), req.exclude)
                         {
                             Self::add_cand(&mut cands, &mut pos, row, reason.clone());
                             n += 1;
@@ -169,7 +169,7 @@ impl Recommender {
         }
 
         // Trending, in the viewer's region and everywhere.
-        let user_ref = urow.map(|r| (req.user.expect("user"), self.user(r)));
+        let user_ref = urow.map(|r| self.viewer(req.user.expect("user"), r));
         let mut trending: Vec<(u32, Reason)> = Vec::new();
         if region != 0 {
             let name = self.regions.id(region as u32).clone();
@@ -198,11 +198,22 @@ impl Recommender {
         }
     }
 
+    /// The viewer as eligibility sees them: their state and, if they post,
+    /// their own creator row (looked up once per page, not per clip).
+    pub(super) fn viewer(&self, user: u64, urow: u32) -> Viewer<'_> {
+        Viewer {
+            own_creator: self.feature_ids[FeatureKind::Creator]
+                .get(user.to_string().as_str())
+                .unwrap_or(NONE),
+            state: self.user(urow),
+        }
+    }
+
     /// Eligible for this user at all (seen, hidden, removed, suppressed...).
     pub(super) fn eligible(
         &self,
         row: u32,
-        user: Option<(u64, &UserState)>,
+        user: Option<Viewer>,
         exclude: &[u64],
     ) -> bool {
         let r = row as usize;
@@ -213,14 +224,9 @@ impl Recommender {
         if exclude.contains(&id) {
             return false;
         }
-        if let Some((uid, s)) = user {
+        if let Some(Viewer { own_creator, state: s }) = user {
             let creator = self.clips.creator[r];
-            if self.feature_ids[FeatureKind::Creator]
-                .id(creator)
-                .parse::<u64>()
-                .ok()
-                == Some(uid)
-            {
+            if own_creator != NONE && creator == own_creator {
                 return false;
             }
             let t = self.cfg.not_interested_threshold;
@@ -284,7 +290,7 @@ impl Recommender {
         &self,
         acc: &Accum,
         limit: usize,
-        user: (u64, &UserState),
+        user: Viewer,
         exclude: &[u64],
         cands: &mut Vec<Cand>,
         pos: &mut FastMap<u32, usize>,
@@ -345,4 +351,13 @@ impl Recommender {
         }
         best.1
     }
+}
+
+/// Who a page is for, as [`Recommender::eligible`] needs it.
+#[derive(Clone, Copy)]
+pub(super) struct Viewer<'a> {
+    /// The viewer's own creator row (`NONE` if they have never posted):
+    /// nobody is shown their own clips.
+    pub own_creator: u32,
+    pub state: &'a UserState,
 }
