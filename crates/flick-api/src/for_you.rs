@@ -54,6 +54,30 @@ pub struct ModelState {
     /// The event count at which the last applied refit took its input;
     /// absent until the first refit.
     pub refitted_at_events: Option<u64>,
+    pub retrieval: Retrieval,
+}
+
+/// How pages find the clips nearest a viewer's taste.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Retrieval {
+    /// Every clip is scanned: the catalogue is small.
+    Exact,
+    /// Every clip is scanned until the nearest-clip index, being built
+    /// after a start, is in place.
+    ExactUntilIndex,
+    /// The nearest-clip index.
+    Index,
+}
+
+impl From<flick_rec::Retrieval> for Retrieval {
+    fn from(r: flick_rec::Retrieval) -> Self {
+        match r {
+            flick_rec::Retrieval::Exact => Retrieval::Exact,
+            flick_rec::Retrieval::ExactUntilIndex => Retrieval::ExactUntilIndex,
+            flick_rec::Retrieval::Index => Retrieval::Index,
+        }
+    }
 }
 
 /// The For You ranking. Every method may block (read the store, take a

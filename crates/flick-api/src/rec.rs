@@ -563,6 +563,7 @@ impl ForYou for RecForYou {
             region: self.store.region().to_string(),
             events: inner.model.events(),
             refitted_at_events: inner.model.refitted_at(),
+            retrieval: inner.model.retrieval().into(),
         }]
     }
 

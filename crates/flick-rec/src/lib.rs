@@ -49,5 +49,5 @@ pub use config::{
 pub use model::{Memory, Recommender, VideoStatus, MAX_TAGS};
 pub use snapshot::SnapshotError;
 pub use types::{
-    Event, EventKind, Interests, Reason, Recommendation, Request, VideoMeta, MAX_PAGE,
+    Event, EventKind, Interests, Reason, Recommendation, Request, Retrieval, VideoMeta, MAX_PAGE,
 };

@@ -168,3 +168,15 @@ pub struct Interests {
     pub follows: Vec<u64>,
     pub positive_events: u32,
 }
+
+/// How a page finds the clips nearest the viewer's vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retrieval {
+    /// A scan of every clip: the catalogue is below `ann.min_clips`.
+    Exact,
+    /// The catalogue needs the index, which is not built yet (after a
+    /// start, until the first build finishes): every clip is scanned.
+    ExactUntilIndex,
+    /// The nearest-clip index.
+    Index,
+}

@@ -158,8 +158,7 @@ impl Recommender {
                 }
                 for (kind, feature, reason) in shared {
                     for &row in self.features[kind][feature as usize].recent.iter().rev() {
-                        if n < lim.sound_hashtag && self.eligible(row, Some(user), req.exclude)
-                        {
+                        if n < lim.sound_hashtag && self.eligible(row, Some(user), req.exclude) {
                             Self::add_cand(&mut cands, &mut pos, row, reason.clone());
                             n += 1;
                         }
@@ -210,12 +209,7 @@ impl Recommender {
     }
 
     /// Eligible for this user at all (seen, hidden, removed, suppressed...).
-    pub(super) fn eligible(
-        &self,
-        row: u32,
-        user: Option<Viewer>,
-        exclude: &[u64],
-    ) -> bool {
+    pub(super) fn eligible(&self, row: u32, user: Option<Viewer>, exclude: &[u64]) -> bool {
         let r = row as usize;
         if self.clips.state[r] & (REMOVED | FAILED) != 0 {
             return false;
@@ -224,7 +218,11 @@ impl Recommender {
         if exclude.contains(&id) {
             return false;
         }
-        if let Some(Viewer { own_creator, state: s }) = user {
+        if let Some(Viewer {
+            own_creator,
+            state: s,
+        }) = user
+        {
             let creator = self.clips.creator[r];
             if own_creator != NONE && creator == own_creator {
                 return false;

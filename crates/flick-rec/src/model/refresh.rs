@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::batch::{self, BatchFit, BatchInput};
+use crate::types::Retrieval;
 
 impl Recommender {
     /// A copy of what a refresh learns from: the recent positives and skips of the
@@ -157,6 +158,17 @@ impl Recommender {
     /// installed yet (after a start, until the first build).
     pub fn needs_ann(&self) -> bool {
         self.ann.is_none() && self.clip_ids.len() >= self.cfg.ann.min_clips
+    }
+
+    /// How pages find the clips nearest the viewer's vector right now.
+    pub fn retrieval(&self) -> Retrieval {
+        if self.ann.is_some() {
+            Retrieval::Index
+        } else if self.needs_ann() {
+            Retrieval::ExactUntilIndex
+        } else {
+            Retrieval::Exact
+        }
     }
 
     /// Lists a page probes: `ann.probe_share` of the index's lists.

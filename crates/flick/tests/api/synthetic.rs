@@ -18,6 +18,8 @@ async fn a_synthetic_catalogue_serves_full_pages_that_play() {
     let algorithm = app.get_json("/api/v1/algorithm", None).await;
     let events = algorithm["models"][0]["events"].as_u64().unwrap();
     assert!(events >= 300 * 15, "{algorithm}");
+    // 3,000 clips are below the index's threshold: every page scans them all.
+    assert_eq!(algorithm["models"][0]["retrieval"], "exact", "{algorithm}");
 
     let token = app.login("s42", "flick-synthetic").await;
     let page = app
