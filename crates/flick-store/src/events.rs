@@ -1,6 +1,6 @@
 //! The interaction event log the recommender learns from.
 
-use crate::{Result, Store};
+use crate::{Result, Store, StoreError};
 use flick_domain::{UserId, VideoId, WatchReport};
 use rusqlite::{params, Transaction};
 
@@ -171,6 +171,9 @@ impl Store {
 
     /// Records the clips of one served For You page as impressions, in one
     /// transaction: the page is either wholly in the log or not at all.
+    /// Pages served at once share that transaction (a group commit), so
+    /// the log's fsync is paid once per batch, not once per page; the call
+    /// returns when its page is durable.
     pub fn record_impressions(
         &self,
         user: UserId,
@@ -181,17 +184,61 @@ impl Store {
         if videos.is_empty() {
             return Ok(());
         }
+        let q = &self.impressions;
+        let mut st = q.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.pending.push(PendingPage {
+            user,
+            page,
+            videos: videos.to_vec(),
+            now,
+        });
+        st.enqueued += 1;
+        let mine = st.enqueued;
+        // Group commit: whoever finds no commit running writes every page
+        // queued so far in one transaction (one fsync) while the others
+        // wait for it; a page is answered only once its impressions are
+        // durable, as before, but concurrent pages share the fsync.
+        loop {
+            if st.committed >= mine {
+                return match &st.failed {
+                    Some((from, to, why)) if (*from..=*to).contains(&mine) => {
+                        Err(StoreError::BatchFailed(why.clone()))
+                    }
+                    _ => Ok(()),
+                };
+            }
+            if !st.flushing {
+                st.flushing = true;
+                let batch = std::mem::take(&mut st.pending);
+                let (from, to) = (st.committed + 1, st.enqueued);
+                drop(st);
+                let result = self.write_impressions(&batch);
+                st = q.state.lock().unwrap_or_else(|e| e.into_inner());
+                st.flushing = false;
+                st.committed = to;
+                st.failed = result.as_ref().err().map(|e| (from, to, e.to_string()));
+                q.done.notify_all();
+                result?;
+                continue;
+            }
+            st = q.done.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn write_impressions(&self, pages: &[PendingPage]) -> Result<()> {
         let mut conn = self.write();
         let tx = conn.transaction()?;
-        for &v in videos {
-            record(
-                &tx,
-                user,
-                Some(v),
-                None,
-                EventKind::Impression { page },
-                now,
-            )?;
+        for p in pages {
+            for &v in &p.videos {
+                record(
+                    &tx,
+                    p.user,
+                    Some(v),
+                    None,
+                    EventKind::Impression { page: p.page },
+                    p.now,
+                )?;
+            }
         }
         tx.commit()?;
         Ok(())
@@ -203,4 +250,31 @@ impl Store {
             .read()
             .query_row("SELECT COALESCE(MAX(id), 0) FROM events", [], |r| r.get(0))?)
     }
+}
+
+/// Pages of impressions waiting for the running group commit
+/// ([`Store::record_impressions`]).
+#[derive(Default)]
+pub(crate) struct ImpressionQueue {
+    state: std::sync::Mutex<QueueState>,
+    done: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+    pending: Vec<PendingPage>,
+    /// Pages queued and pages whose commit has finished, counted from 1:
+    /// a page knows it is done when `committed` reaches its number.
+    enqueued: u64,
+    committed: u64,
+    flushing: bool,
+    /// The last commit that failed: the pages it held, and why.
+    failed: Option<(u64, u64, String)>,
+}
+
+struct PendingPage {
+    user: UserId,
+    page: i64,
+    videos: Vec<VideoId>,
+    now: i64,
 }

@@ -66,6 +66,10 @@ pub enum StoreError {
     },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A group commit this write joined failed (the cause is logged once,
+    /// by the caller that ran it).
+    #[error("the batch this write joined was not committed: {0}")]
+    BatchFailed(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -110,6 +114,7 @@ pub struct Store {
     next_reader: AtomicUsize,
     on_denied: Option<DenialHook>,
     homes: std::sync::Arc<regions::HomeCache>,
+    impressions: events::ImpressionQueue,
 }
 
 const READERS: usize = 4;
@@ -158,6 +163,7 @@ impl Store {
             next_reader: AtomicUsize::new(0),
             on_denied: None,
             homes: Default::default(),
+            impressions: Default::default(),
         })
     }
 

@@ -188,3 +188,41 @@ fn deleting_an_account_reaches_every_region_through_purges() {
         0
     );
 }
+
+/// Pages served at once share one commit of their impressions, and each
+/// call returns only once its own page is in the log, whole.
+#[test]
+fn impressions_logged_at_once_all_land_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = node(dir.path(), "a", &["us", "eu"]);
+    let author = account(&node, "us", "author");
+    let videos: Vec<VideoId> = (0..10)
+        .map(|i| publish(&node, author, &format!("c{i}")))
+        .collect();
+    let viewers: Vec<UserId> = (0..16)
+        .map(|i| account(&node, "us", &format!("viewer{i}")))
+        .collect();
+    let store = node.regions.store("us").unwrap();
+    let before = store.last_event_id().unwrap();
+    std::thread::scope(|s| {
+        for (i, &viewer) in viewers.iter().enumerate() {
+            let (store, videos) = (&store, &videos);
+            s.spawn(move || {
+                for page in 0..20 {
+                    let id = (i * 100 + page) as i64;
+                    store.record_impressions(viewer, id, videos, 10).unwrap();
+                    // Answered means logged: this page is readable now.
+                    let logged = store
+                        .events_after(before, 100_000)
+                        .unwrap()
+                        .into_iter()
+                        .filter(|e| e.kind == flick_store::EventKind::Impression { page: id })
+                        .count();
+                    assert_eq!(logged, videos.len());
+                }
+            });
+        }
+    });
+    let events = store.events_after(before, 100_000).unwrap();
+    assert_eq!(events.len(), 16 * 20 * 10);
+}
