@@ -12,6 +12,11 @@
 //! [`crate::Recommender::install_ann`]); a graph would have to be rebuilt
 //! edge by edge. It costs 8 bytes per clip (its list and place in it) plus
 //! 4 in the list, and the centroids (√n of them).
+//!
+//! Inner products favour long vectors, and a long vector's nearest centroid
+//! by distance is often one that scores low against the query: those were
+//! the clips a probe missed. So the longest `long_share` of the vectors are
+//! kept in one more list that every query scans.
 
 use crate::Rng;
 
@@ -32,7 +37,11 @@ pub struct Ivf {
     centroids: Vec<f32>,
     /// |c|² per centroid: nearest = argmin |c|² − 2 c·v.
     norms: Vec<f32>,
+    /// One list per centroid, then the long list: clips whose vectors are
+    /// longer than `long_norm`, scanned by every query.
     lists: Vec<Vec<u32>>,
+    /// |v|² from which a clip goes to the long list (∞: none does).
+    long_norm: f32,
     /// Row → (list, position in it); `NOT_FILED` when the row is not filed.
     slot: Vec<(u32, u32)>,
 }
@@ -46,6 +55,9 @@ pub struct AnnInput {
     /// Rows to file (live clips with a vector).
     pub rows: Vec<u32>,
     pub seed: u64,
+    /// Share of the rows, the longest vectors, kept in the long list that
+    /// every query scans (see [`Ivf::probe`]).
+    pub long_share: f32,
 }
 
 /// Eight partial sums, so the loop vectorises.
@@ -75,6 +87,7 @@ impl Ivf {
         let v = |r: u32| &input.vectors[r as usize * dim..(r as usize + 1) * dim];
         let mut ivf = Ivf {
             dim,
+            long_norm: f32::INFINITY,
             ..Default::default()
         };
         if input.rows.is_empty() || dim == 0 {
@@ -123,7 +136,18 @@ impl Ivf {
             }
             ivf.update_norms();
         }
-        ivf.lists = vec![Vec::new(); k];
+        // The longest vectors win inner products against most queries, but
+        // their nearest centroid (by distance) often scores low against the
+        // query: they are what a probe of the best lists misses. So they
+        // are kept apart and scanned always.
+        let long = (input.rows.len() as f64 * input.long_share.clamp(0.0, 1.0) as f64) as usize;
+        if long > 0 {
+            let mut norms: Vec<f32> = input.rows.iter().map(|&r| dot(v(r), v(r))).collect();
+            let at = norms.len() - long;
+            norms.select_nth_unstable_by(at, |a, b| a.total_cmp(b));
+            ivf.long_norm = norms[at];
+        }
+        ivf.lists = vec![Vec::new(); k + 1];
         for &r in &input.rows {
             ivf.file(r, v(r));
         }
@@ -134,8 +158,9 @@ impl Ivf {
         self.lists.is_empty()
     }
 
+    /// Lists with a centroid (the long list not counted).
     pub fn list_count(&self) -> usize {
-        self.lists.len()
+        self.lists.len().saturating_sub(1)
     }
 
     fn update_norms(&mut self) {
@@ -164,7 +189,11 @@ impl Ivf {
         if self.lists.is_empty() {
             return;
         }
-        let list = self.nearest(v);
+        let list = if dot(v, v) >= self.long_norm {
+            self.list_count() as u32
+        } else {
+            self.nearest(v)
+        };
         if self.slot.get(row as usize).is_some_and(|s| s.0 == list) {
             return;
         }
@@ -193,8 +222,8 @@ impl Ivf {
         self.slot[row as usize] = (NOT_FILED, 0);
     }
 
-    /// The rows of the `probe` lists whose centroids have the highest inner
-    /// product with `q` (the ranking's own measure).
+    /// The rows of the long list and of the `probe` lists whose centroids
+    /// have the highest inner product with `q` (the ranking's own measure).
     pub fn probe<'a>(&'a self, q: &[f32], probe: usize) -> impl Iterator<Item = u32> + 'a {
         let mut scored: Vec<(f32, u32)> = self
             .centroids
@@ -207,9 +236,12 @@ impl Ivf {
             scored.select_nth_unstable_by(probe - 1, |a, b| b.0.total_cmp(&a.0));
         }
         scored.truncate(probe);
+        let long = self.list_count() as u32;
         scored
             .into_iter()
-            .flat_map(move |(_, c)| self.lists[c as usize].iter().copied())
+            .map(|(_, c)| c)
+            .chain((!self.lists.is_empty()).then_some(long))
+            .flat_map(move |c| self.lists[c as usize].iter().copied())
     }
 
     /// Heap bytes.
@@ -245,7 +277,41 @@ mod tests {
             vectors,
             rows: (0..n as u32).collect(),
             seed,
+            long_share: 0.02,
         }
+    }
+
+    /// The longest vectors are in the list every probe scans, whatever
+    /// the query, and a clip whose vector grows long moves there.
+    #[test]
+    fn the_longest_vectors_are_scanned_by_every_probe() {
+        let mut inp = input(3_000, 8, 3);
+        let dim = inp.dim;
+        let norm = |v: &[f32], r: u32| {
+            dot(
+                &v[r as usize * dim..(r as usize + 1) * dim],
+                &v[r as usize * dim..(r as usize + 1) * dim],
+            )
+        };
+        let mut by_norm: Vec<u32> = inp.rows.clone();
+        by_norm.sort_by(|&a, &b| norm(&inp.vectors, b).total_cmp(&norm(&inp.vectors, a)));
+        let longest = &by_norm[..50];
+        let mut ivf = Ivf::build(&inp);
+        let q = vec![1.0f32; dim];
+        let scanned: std::collections::HashSet<u32> = ivf.probe(&q, 0).collect();
+        assert!(
+            longest.iter().all(|r| scanned.contains(r)),
+            "2 % of 3,000: the 60 longest"
+        );
+        // A short vector made long is re-filed into the long list.
+        let short = by_norm[2_999];
+        let grown: Vec<f32> = inp.vectors[short as usize * dim..(short as usize + 1) * dim]
+            .iter()
+            .map(|x| x * 1_000.0 + 1.0)
+            .collect();
+        inp.vectors[short as usize * dim..(short as usize + 1) * dim].copy_from_slice(&grown);
+        ivf.file(short, &grown);
+        assert!(ivf.probe(&q, 0).any(|r| r == short));
     }
 
     #[test]

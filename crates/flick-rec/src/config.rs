@@ -84,6 +84,9 @@ pub struct AnnIndex {
     pub min_clips: usize,
     /// Share of the index's lists a page probes (about √clips lists).
     pub probe_share: f32,
+    /// Share of the clips, those with the longest vectors, kept in a list
+    /// every page scans.
+    pub long_share: f32,
 }
 
 /// How each event becomes a learning signal (positive = liked it).
@@ -184,7 +187,8 @@ impl Default for Config {
             },
             ann: AnnIndex {
                 min_clips: 50_000,
-                probe_share: 0.15,
+                probe_share: 0.1,
+                long_share: 0.02,
             },
             history_len: 128,
             neighbors: 10,

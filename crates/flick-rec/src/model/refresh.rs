@@ -131,6 +131,7 @@ impl Recommender {
                 vectors: self.clips.emb.clone(),
                 rows,
                 seed: self.seed ^ self.events,
+                long_share: self.cfg.ann.long_share,
             },
             self.ann_moved.len(),
         ))
