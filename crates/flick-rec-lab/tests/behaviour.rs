@@ -720,20 +720,15 @@ fn a_topic_finished_every_time_outranks_one_merely_watched_more() {
     let mut all = req(user, 100, now + 60_000);
     all.explore = false;
     let ranked = m.preview(&all);
-    let best = |range: std::ops::RangeInclusive<u64>| {
+    let scores = |range: std::ops::RangeInclusive<u64>| -> Vec<f32> {
         ranked
             .iter()
             .filter(|r| range.contains(&r.video))
             .map(|r| r.score)
-            .fold(f32::MIN, f32::max)
+            .collect()
     };
-    let worst = |range: std::ops::RangeInclusive<u64>| {
-        ranked
-            .iter()
-            .filter(|r| range.contains(&r.video))
-            .map(|r| r.score)
-            .fold(f32::MAX, f32::min)
-    };
+    let worst = |range| scores(range).into_iter().fold(f32::MAX, f32::min);
+    let best = |range| scores(range).into_iter().fold(f32::MIN, f32::max);
     // Unseen clips only: 4–15 are cats, 28–30 dogs.
     assert!(
         worst(4..=15) > best(28..=30),
