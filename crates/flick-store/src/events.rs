@@ -200,32 +200,53 @@ impl Store {
         // durable, as before, but concurrent pages share the fsync.
         loop {
             if st.committed >= mine {
-                return match &st.failed {
-                    Some((from, to, why)) if (*from..=*to).contains(&mine) => {
-                        Err(StoreError::BatchFailed(why.clone()))
-                    }
-                    _ => Ok(()),
+                return match st.failed.iter().find(|f| (f.0..=f.1).contains(&mine)) {
+                    Some((_, _, why)) => Err(StoreError::BatchFailed(why.clone())),
+                    None => Ok(()),
                 };
             }
             if !st.flushing {
                 st.flushing = true;
                 let batch = std::mem::take(&mut st.pending);
-                let (from, to) = (st.committed + 1, st.enqueued);
+                let from = st.committed + 1;
+                let mut commit = Commit {
+                    queue: q,
+                    to: st.enqueued,
+                    failed: vec![(from, st.enqueued, "the commit panicked".into())],
+                };
                 drop(st);
-                let result = self.write_impressions(&batch);
+                commit.failed = self.write_impressions(&batch, from);
+                // Ends the commit (also on a panic above, so waiters never
+                // hang on a flag nobody will clear).
+                drop(commit);
                 st = q.state.lock().unwrap_or_else(|e| e.into_inner());
-                st.flushing = false;
-                st.committed = to;
-                st.failed = result.as_ref().err().map(|e| (from, to, e.to_string()));
-                q.done.notify_all();
-                result?;
                 continue;
             }
             st = q.done.wait(st).unwrap_or_else(|e| e.into_inner());
         }
     }
 
-    fn write_impressions(&self, pages: &[PendingPage]) -> Result<()> {
+    /// Writes a batch of pages (numbered from `first`) in one transaction;
+    /// if that fails, each page on its own, so one bad page (an account
+    /// deleted a moment ago) costs only itself. Returns the pages that
+    /// failed, as (from, to, why).
+    fn write_impressions(&self, pages: &[PendingPage], first: u64) -> Vec<(u64, u64, String)> {
+        match self.write_impression_pages(pages) {
+            Ok(()) => Vec::new(),
+            Err(e) if pages.len() == 1 => vec![(first, first, e.to_string())],
+            Err(_) => pages
+                .iter()
+                .zip(first..)
+                .filter_map(|(p, n)| {
+                    self.write_impression_pages(std::slice::from_ref(p))
+                        .err()
+                        .map(|e| (n, n, e.to_string()))
+                })
+                .collect(),
+        }
+    }
+
+    fn write_impression_pages(&self, pages: &[PendingPage]) -> Result<()> {
         let mut conn = self.write();
         let tx = conn.transaction()?;
         for p in pages {
@@ -268,8 +289,32 @@ struct QueueState {
     enqueued: u64,
     committed: u64,
     flushing: bool,
-    /// The last commit that failed: the pages it held, and why.
-    failed: Option<(u64, u64, String)>,
+    /// Recent commits that failed: the pages each held, and why (a few are
+    /// kept, so a waiter that wakes late still learns its page's fate).
+    failed: std::collections::VecDeque<(u64, u64, String)>,
+}
+
+/// A running group commit of the pages up to `to`; dropping it ends the
+/// commit, records the pages that `failed`, and wakes the waiters.
+struct Commit<'a> {
+    queue: &'a ImpressionQueue,
+    to: u64,
+    failed: Vec<(u64, u64, String)>,
+}
+
+impl Drop for Commit<'_> {
+    fn drop(&mut self) {
+        let mut st = self.queue.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.flushing = false;
+        st.committed = self.to;
+        for f in self.failed.drain(..) {
+            st.failed.push_back(f);
+            if st.failed.len() > 64 {
+                st.failed.pop_front();
+            }
+        }
+        self.queue.done.notify_all();
+    }
 }
 
 struct PendingPage {

@@ -226,3 +226,42 @@ fn impressions_logged_at_once_all_land_whole() {
     let events = store.events_after(before, 100_000).unwrap();
     assert_eq!(events.len(), 16 * 20 * 10);
 }
+
+/// A page that cannot be logged (its account was deleted a moment ago)
+/// fails alone: the pages committed with it still land, and logging goes on.
+#[test]
+fn a_page_that_cannot_be_logged_fails_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = node(dir.path(), "a", &["us", "eu"]);
+    let author = account(&node, "us", "author");
+    let videos: Vec<VideoId> = (0..3)
+        .map(|i| publish(&node, author, &format!("c{i}")))
+        .collect();
+    let viewers: Vec<UserId> = (0..8)
+        .map(|i| account(&node, "us", &format!("viewer{i}")))
+        .collect();
+    let store = node.regions.store("us").unwrap();
+    let before = store.last_event_id().unwrap();
+    let gone = UserId(4_242_424_242);
+    std::thread::scope(|s| {
+        for (i, &viewer) in viewers.iter().enumerate() {
+            let (store, videos) = (&store, &videos);
+            s.spawn(move || {
+                for page in 0..30 {
+                    let id = (i * 100 + page) as i64;
+                    store.record_impressions(viewer, id, videos, 10).unwrap();
+                }
+            });
+        }
+        let (store, videos) = (&store, &videos);
+        s.spawn(move || {
+            for page in 0..30 {
+                let err = store.record_impressions(gone, 9_000 + page, videos, 10);
+                assert!(matches!(err, Err(StoreError::BatchFailed(_))), "{err:?}");
+            }
+        });
+    });
+    let events = store.events_after(before, 100_000).unwrap();
+    assert_eq!(events.len(), 8 * 30 * 3);
+    assert!(events.iter().all(|e| e.user != gone));
+}
