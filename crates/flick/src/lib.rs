@@ -37,6 +37,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    if matches!(
+        cli.command,
+        Command::Eval(_) | Command::Simulate { .. } | Command::Openapi | Command::Audit(_)
+    ) {
+        end_quietly_when_the_reader_goes();
+    }
     let file = FileConfig::load(cli.config.as_deref())?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     match cli.command {
@@ -484,6 +490,19 @@ fn sweep_orphaned_originals(regions: &Regions, layout: &MediaLayout) -> anyhow::
         }
     }
     Ok(())
+}
+
+/// Commands that only print (`flick openapi | head`) end quietly, as Unix
+/// tools do, when their reader closes the pipe: Rust ignores SIGPIPE, so
+/// the next print would panic. Not for the server, whose sockets must
+/// survive a client that hangs up.
+fn end_quietly_when_the_reader_goes() {
+    #[cfg(unix)]
+    // SAFETY: restores the default action of one signal before any thread
+    // that could be writing is started; it touches no memory.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 /// Everything Flick creates — databases and their WAL, keys, the log,

@@ -156,6 +156,22 @@ async fn signups_are_rate_limited_with_retry_after() {
 
 #[tokio::test]
 async fn openapi_document_describes_the_api() {
+    // Printed by the CLI too; a reader that stops early (`| head`) ends it
+    // quietly, with no panic.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flick"))
+        .arg("openapi")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 1];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    assert_eq!(&first, b"{");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
     let app = spawn_app();
     let doc = app.get_json("/api/openapi.json", None).await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
