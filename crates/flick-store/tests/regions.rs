@@ -189,19 +189,29 @@ fn deleting_an_account_reaches_every_region_through_purges() {
     );
 }
 
+/// A node with `clips` published clips and `viewers` accounts, all in `us`.
+fn viewers_of_clips(
+    dir: &std::path::Path,
+    clips: usize,
+    viewers: usize,
+) -> (Node, Vec<VideoId>, Vec<UserId>) {
+    let node = node(dir, "a", &["us", "eu"]);
+    let author = account(&node, "us", "author");
+    let videos = (0..clips)
+        .map(|i| publish(&node, author, &format!("c{i}")))
+        .collect();
+    let viewers = (0..viewers)
+        .map(|i| account(&node, "us", &format!("viewer{i}")))
+        .collect();
+    (node, videos, viewers)
+}
+
 /// Pages served at once share one commit of their impressions, and each
 /// call returns only once its own page is in the log, whole.
 #[test]
 fn impressions_logged_at_once_all_land_whole() {
     let dir = tempfile::tempdir().unwrap();
-    let node = node(dir.path(), "a", &["us", "eu"]);
-    let author = account(&node, "us", "author");
-    let videos: Vec<VideoId> = (0..10)
-        .map(|i| publish(&node, author, &format!("c{i}")))
-        .collect();
-    let viewers: Vec<UserId> = (0..16)
-        .map(|i| account(&node, "us", &format!("viewer{i}")))
-        .collect();
+    let (node, videos, viewers) = viewers_of_clips(dir.path(), 10, 16);
     let store = node.regions.store("us").unwrap();
     let before = store.last_event_id().unwrap();
     std::thread::scope(|s| {
@@ -232,14 +242,7 @@ fn impressions_logged_at_once_all_land_whole() {
 #[test]
 fn a_page_that_cannot_be_logged_fails_alone() {
     let dir = tempfile::tempdir().unwrap();
-    let node = node(dir.path(), "a", &["us", "eu"]);
-    let author = account(&node, "us", "author");
-    let videos: Vec<VideoId> = (0..3)
-        .map(|i| publish(&node, author, &format!("c{i}")))
-        .collect();
-    let viewers: Vec<UserId> = (0..8)
-        .map(|i| account(&node, "us", &format!("viewer{i}")))
-        .collect();
+    let (node, videos, viewers) = viewers_of_clips(dir.path(), 3, 8);
     let store = node.regions.store("us").unwrap();
     let before = store.last_event_id().unwrap();
     let gone = UserId(4_242_424_242);
