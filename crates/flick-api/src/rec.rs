@@ -259,17 +259,17 @@ impl RecForYou {
                 EventKind::Publish => {
                     if let Some(v) = published.iter().find(|v| v.id == c.video) {
                         inner.model.upsert_video(VideoMeta {
-                            id: v.id.0 as u64,
-                            creator: v.author_id.0 as u64,
+                            id: model_ids::video(v.id),
+                            creator: model_ids::creator(v.author_id),
                             hashtags: v.hashtags.clone(),
-                            sound: v.sound_id.map(|s| s.0 as u64),
+                            sound: v.sound_id.map(model_ids::sound),
                             duration_ms: v.duration_ms.unwrap_or(0).max(0) as u32,
                             created_at_ms: v.created_at,
                             region: None,
                         });
                     }
                 }
-                _ => inner.model.remove_video(c.video.0 as u64),
+                _ => inner.model.remove_video(model_ids::video(c.video)),
             }
             inner.last_catalogue_id = c.id;
         }
@@ -278,8 +278,8 @@ impl RecForYou {
                 EventKind::Follow | EventKind::Unfollow => {
                     if let Some(c) = e.creator {
                         inner.model.follow(
-                            e.user.0 as u64,
-                            c.0 as u64,
+                            model_ids::user(e.user),
+                            model_ids::creator(c),
                             e.kind == EventKind::Follow,
                         );
                     }
@@ -420,7 +420,7 @@ impl RecForYou {
             .iter()
             .filter_map(|r| match r {
                 Reason::FromFollowed { creator } | Reason::MoreFromCreator { creator, .. } => {
-                    Some(UserId(*creator as i64))
+                    Some(model_ids::platform_account(*creator))
                 }
                 _ => None,
             })
@@ -430,9 +430,9 @@ impl RecForYou {
         } else {
             self.store.handles(&creators)?
         };
-        let name = |c: u64| {
+        let name = |c: flick_rec::CreatorId| {
             handles
-                .get(&UserId(c as i64))
+                .get(&model_ids::platform_account(c))
                 .map_or_else(|| "a creator".to_owned(), |h| format!("@{h}"))
         };
         Ok(reasons.iter().map(|r| r.to_text(&name)).collect())
@@ -473,8 +473,8 @@ fn to_rec_event(e: &Event) -> Option<RecEvent> {
         _ => return None,
     };
     Some(RecEvent {
-        user: e.user.0 as u64,
-        video: e.video?.0 as u64,
+        user: model_ids::user(e.user),
+        video: model_ids::video(e.video?),
         at_ms: e.at,
         kind,
     })
@@ -483,7 +483,7 @@ fn to_rec_event(e: &Event) -> Option<RecEvent> {
 impl ForYou for RecForYou {
     fn recommend(&self, req: &ForYouRequest) -> Result<Vec<Pick>, StoreError> {
         self.catch_up_if_behind()?;
-        let viewer = req.viewer.map(|u| u.0 as u64);
+        let viewer = req.viewer.map(model_ids::user);
         if let Some(v) = viewer {
             // Once per account: a state, so the page leaves out their clips.
             if !self.read().model.has_user(v) {
@@ -517,7 +517,10 @@ impl ForYou for RecForYou {
         // The page's impressions go to the log; the model learns them from
         // there (seen marks that survive a restart, exploration budget).
         if let Some(viewer) = req.viewer.filter(|_| req.log_impressions) {
-            let videos: Vec<VideoId> = recs.iter().map(|r| VideoId(r.video as i64)).collect();
+            let videos: Vec<VideoId> = recs
+                .iter()
+                .map(|r| model_ids::platform_video(r.video))
+                .collect();
             // The page is served even if this fails (the account deleted a
             // moment ago, a full disk): the in-memory seen mark already keeps
             // the next page from repeating it.
@@ -532,7 +535,7 @@ impl ForYou for RecForYou {
             .skip(skip)
             .map(|r| {
                 Ok(Pick {
-                    video: VideoId(r.video as i64),
+                    video: model_ids::platform_video(r.video),
                     reasons: self.reason_texts(&r.reasons)?,
                 })
             })
@@ -546,10 +549,10 @@ impl ForYou for RecForYou {
         now: i64,
     ) -> Result<Vec<String>, StoreError> {
         self.catch_up_if_behind()?;
-        let reasons = self
-            .read()
-            .model
-            .explain(viewer.map(|u| u.0 as u64), video.0 as u64, now);
+        let reasons =
+            self.read()
+                .model
+                .explain(viewer.map(model_ids::user), model_ids::video(video), now);
         self.reason_texts(&reasons)
     }
 
@@ -570,16 +573,16 @@ impl ForYou for RecForYou {
     fn reset_user(&self, user: UserId) -> Result<(), StoreError> {
         let mut inner = self.write();
         self.catch_up(&mut inner)?;
-        inner.model.reset_user(user.0 as u64);
+        inner.model.reset_user(model_ids::user(user));
         Ok(())
     }
 
     fn forget_user(&self, user: UserId, videos: &[VideoId]) -> Result<(), StoreError> {
         let mut inner = self.write();
-        inner.model.forget_user(user.0 as u64);
-        inner.model.forget_creator(user.0 as u64);
-        for v in videos {
-            inner.model.remove_video(v.0 as u64);
+        inner.model.forget_user(model_ids::user(user));
+        inner.model.forget_creator(model_ids::creator(user));
+        for &v in videos {
+            inner.model.remove_video(model_ids::video(v));
         }
         // Older chunks still hold the user's rows: replace them all.
         self.write_full(&mut inner).map_err(|e| {
@@ -589,17 +592,22 @@ impl ForYou for RecForYou {
     }
 
     fn interests(&self, user: UserId) -> serde_json::Value {
-        let interests = self.read().model.user_interests(user.0 as u64);
+        let interests = self.read().model.user_interests(model_ids::user(user));
         let mut ids: Vec<UserId> = interests
             .creators
             .iter()
-            .map(|(c, _)| UserId(*c as i64))
+            .map(|&(c, _)| model_ids::platform_account(c))
             .collect();
-        ids.extend(interests.follows.iter().map(|c| UserId(*c as i64)));
+        ids.extend(
+            interests
+                .follows
+                .iter()
+                .map(|&c| model_ids::platform_account(c)),
+        );
         let handles = self.store.handles(&ids).unwrap_or_default();
-        let handle = |c: &u64| {
+        let handle = |c: &flick_rec::CreatorId| {
             handles
-                .get(&UserId(*c as i64))
+                .get(&model_ids::platform_account(*c))
                 .cloned()
                 .unwrap_or_else(|| c.to_string())
         };
@@ -718,5 +726,37 @@ impl ForYou for RegionalForYou {
             Ok(m) => m.interests(user),
             Err(_) => serde_json::Value::Null,
         }
+    }
+}
+
+/// The platform's ids as the model's, and back: the same numbers (the store
+/// hands out positive ids below 2^53, so the casts are exact), each kept its
+/// own type on both sides. Every crossing goes through here.
+mod model_ids {
+    use flick_domain::{SoundId, UserId, VideoId};
+
+    pub fn video(v: VideoId) -> flick_rec::VideoId {
+        flick_rec::VideoId(v.0 as u64)
+    }
+
+    pub fn user(u: UserId) -> flick_rec::UserId {
+        flick_rec::UserId(u.0 as u64)
+    }
+
+    /// A creator is an account: the one that posted the clip.
+    pub fn creator(u: UserId) -> flick_rec::CreatorId {
+        flick_rec::CreatorId(u.0 as u64)
+    }
+
+    pub fn sound(s: SoundId) -> flick_rec::SoundId {
+        flick_rec::SoundId(s.0 as u64)
+    }
+
+    pub fn platform_video(v: flick_rec::VideoId) -> VideoId {
+        VideoId(v.0 as i64)
+    }
+
+    pub fn platform_account(c: flick_rec::CreatorId) -> UserId {
+        UserId(c.0 as i64)
     }
 }

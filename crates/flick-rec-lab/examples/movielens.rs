@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release -p flick-rec-lab --example movielens -- ../shared/data/ml-100k/u.data \
-//!     [--train F --test F] [--export-split DIR] [--dump-recs F] [--plot F] [--tune] [--no-streaming]
+//!     [--train F --test F] [--export-split DIR] [--dump-recs F] [--plot F] [--tune [--lambdas L,..] [--alphas A,..]] [--no-streaming]
 //! ```
 
 use flick_rec::Config;
@@ -15,6 +15,13 @@ fn main() {
     let (mut train_f, mut test_f, mut export, mut dump, mut plot) = (None, None, None, None, None);
     let (mut tune, mut streaming) = (false, true);
     let mut overrides: Option<String> = None;
+    let list = |s: Option<String>| -> Vec<f32> {
+        s.expect("a comma-separated list")
+            .split(',')
+            .map(|x| x.parse().expect("a number"))
+            .collect()
+    };
+    let (mut lambdas, mut alphas) = (vec![20.0f32, 40.0, 60.0], vec![2.0f32, 3.5, 5.0]);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--train" => train_f = args.next(),
@@ -25,6 +32,8 @@ fn main() {
             "--tune" => tune = true,
             "--no-streaming" => streaming = false,
             "--config" => overrides = args.next(),
+            "--lambdas" => lambdas = list(args.next()),
+            "--alphas" => alphas = list(args.next()),
             _ => data = Some(a.into()),
         }
     }
@@ -55,8 +64,8 @@ fn main() {
     if tune {
         // The refit's ridge and confidence.
         let mut grid = Vec::new();
-        for regularization in [20.0f32, 40.0, 60.0] {
-            for alpha in [2.0f32, 3.5, 5.0] {
+        for &regularization in &lambdas {
+            for &alpha in &alphas {
                 let mut c = config.clone();
                 c.batch.regularization = regularization;
                 c.batch.alpha = alpha;

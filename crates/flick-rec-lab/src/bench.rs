@@ -3,7 +3,9 @@
 //! memory per video and per user. Times with `std::time::Instant`.
 
 use flick_rec::Rng;
-use flick_rec::{Config, Event, EventKind, Recommender, Request, VideoMeta};
+use flick_rec::{
+    Config, CreatorId, Event, EventKind, Recommender, Request, SoundId, UserId, VideoId, VideoMeta,
+};
 use std::fmt::Write as _;
 use std::time::Instant;
 
@@ -113,10 +115,10 @@ pub fn run(
     for i in 0..videos as u64 {
         let topic = i % topics;
         m.upsert_video(VideoMeta {
-            id: i + 1,
-            creator: 10_000_000 + i / 20,
+            id: VideoId(i + 1),
+            creator: CreatorId(10_000_000 + i / 20),
             hashtags: vec![format!("t{topic}"), format!("s{}", rng.below(5_000))],
-            sound: Some(20_000_000 + rng.below(videos as u64 / 50 + 1)),
+            sound: Some(SoundId(20_000_000 + rng.below(videos as u64 / 50 + 1))),
             duration_ms: 10_000 + rng.below(50_000) as u32,
             created_at_ms: t0 - rng.below(30 * 86_400_000) as i64,
             region: Some(["eu", "us", "in", "br"][(i % 4) as usize].to_string()),
@@ -162,8 +164,8 @@ pub fn run(
             EventKind::Share
         };
         events.push(Event {
-            user: 1 + u as u64,
-            video: video.min(videos as u64),
+            user: UserId(1 + u as u64),
+            video: VideoId(video.min(videos as u64)),
             at_ms: t0 + n as i64 * 10,
             kind,
         });
@@ -182,22 +184,24 @@ pub fn run(
     let start = Instant::now();
     m.rebuild_ann();
     let ann_build_seconds = start.elapsed().as_secs_f64();
-    let sample: Vec<u64> = (0..200).map(|_| 1 + rng.below(users as u64)).collect();
+    let sample: Vec<UserId> = (0..200)
+        .map(|_| UserId(1 + rng.below(users as u64)))
+        .collect();
     let ann_recall = m.ann_recall(&sample, 200);
 
     // A user's page of 10, from the "eu" region.
-    let request = |u: u64| Request {
+    let request = |u: UserId| Request {
         user: Some(u),
         limit: 10,
         now_ms: now,
         region: Some("eu".into()),
         exclude: &[],
-        page: u,
+        page: u.0,
         explore: true,
     };
     let mut lat = Vec::with_capacity(requests);
     for _ in 0..requests {
-        let u = 1 + rng.below(users as u64);
+        let u = UserId(1 + rng.below(users as u64));
         let t = Instant::now();
         let page = m.recommend(&request(u));
         lat.push(t.elapsed().as_secs_f64() * 1e3);
@@ -207,13 +211,13 @@ pub fn run(
     let mut e2f = Vec::with_capacity(probes);
     let mut changed = 0;
     for i in 0..probes {
-        let u = 1 + rng.below(users as u64);
+        let u = UserId(1 + rng.below(users as u64));
         let req = request(u);
-        let before: Vec<u64> = m.preview(&req).into_iter().map(|r| r.video).collect();
-        let video = user_topics[(u - 1) as usize][0] + topics * rng.below(per_topic) + 1;
+        let before: Vec<VideoId> = m.preview(&req).into_iter().map(|r| r.video).collect();
+        let video = user_topics[(u.0 - 1) as usize][0] + topics * rng.below(per_topic) + 1;
         let e = Event {
             user: u,
-            video: video.min(videos as u64),
+            video: VideoId(video.min(videos as u64)),
             at_ms: now + i as i64,
             kind: EventKind::Share,
         };

@@ -17,7 +17,9 @@
 //! replay only. This module is the one place that reads a clock.
 
 use flick_rec::Rng;
-use flick_rec::{Config, Event, EventKind, Recommender, Request, VideoMeta};
+use flick_rec::{
+    Config, CreatorId, Event, EventKind, Recommender, Request, UserId, VideoId, VideoMeta,
+};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -167,8 +169,8 @@ fn catalogue(train: &[Rating], test: &[Rating]) -> Vec<u64> {
 /// and replayed, the strongest signal.
 fn loved(r: &Rating) -> Event {
     Event {
-        user: r.user,
-        video: r.item,
+        user: UserId(r.user),
+        video: VideoId(r.item),
         at_ms: r.ts * 1000,
         kind: EventKind::View {
             watched_ms: 1000,
@@ -182,8 +184,8 @@ fn new_model(config: &Config, items: &[u64]) -> Recommender {
     let mut m = Recommender::new(config.clone(), SPLIT_SEED);
     for &item in items {
         m.upsert_video(VideoMeta {
-            id: item,
-            creator: item,
+            id: VideoId(item),
+            creator: CreatorId(item),
             hashtags: Vec::new(),
             sound: None,
             duration_ms: 1000,
@@ -201,17 +203,18 @@ fn new_model(config: &Config, items: &[u64]) -> Recommender {
 /// them rather than rank. `exclude` holds what the protocol excludes (the
 /// user's train items; the seen filter already holds most of them).
 fn served_top_k(m: &mut Recommender, user: u64, exclude: &[u64], now_ms: i64) -> Vec<u64> {
+    let exclude: Vec<VideoId> = exclude.iter().copied().map(VideoId).collect();
     m.preview(&Request {
-        user: Some(user),
+        user: Some(UserId(user)),
         limit: K,
         now_ms,
         region: None,
-        exclude,
+        exclude: &exclude,
         page: 0,
         explore: false,
     })
     .into_iter()
-    .map(|r| r.video)
+    .map(|r| r.video.0)
     .collect()
 }
 

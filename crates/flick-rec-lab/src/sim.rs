@@ -9,7 +9,9 @@
 //! random, and trending-only (most engaged-with recently, nothing personal).
 
 use flick_rec::Rng;
-use flick_rec::{Config, Event, EventKind, Recommender, Request, VideoMeta};
+use flick_rec::{
+    Config, CreatorId, Event, EventKind, Recommender, Request, SoundId, UserId, VideoId, VideoMeta,
+};
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
@@ -94,7 +96,7 @@ impl World {
         w
     }
 
-    pub fn add_user(&mut self) -> u64 {
+    pub fn add_user(&mut self) -> UserId {
         let fav = self.rng.below(self.cfg.topics as u64) as usize;
         let taste: Vec<f32> = (0..self.cfg.topics)
             .map(|t| {
@@ -107,7 +109,7 @@ impl World {
             .collect();
         self.taste.push(taste);
         self.favourite.push(fav);
-        USER_BASE + self.taste.len() as u64 - 1
+        UserId(USER_BASE + self.taste.len() as u64 - 1)
     }
 
     /// Uploads a clip (optionally of a given quality and topic); returns its index.
@@ -141,10 +143,10 @@ impl World {
             )
         };
         let meta = VideoMeta {
-            id,
-            creator: CREATOR_BASE + creator as u64,
+            id: VideoId(id),
+            creator: CreatorId(CREATOR_BASE + creator as u64),
             hashtags,
-            sound: Some(sound),
+            sound: Some(SoundId(sound)),
             duration_ms: 8_000 + self.rng.below(40_000) as u32,
             created_at_ms: self.clock_ms,
             region: Some(
@@ -164,24 +166,24 @@ impl World {
         self.videos.len() - 1
     }
 
-    pub fn video(&self, id: u64) -> &SimVideo {
-        &self.videos[id as usize - 1]
+    pub fn video(&self, id: VideoId) -> &SimVideo {
+        &self.videos[id.0 as usize - 1]
     }
 
-    pub fn user_index(user: u64) -> usize {
-        (user - USER_BASE) as usize
+    pub fn user_index(user: UserId) -> usize {
+        (user.0 - USER_BASE) as usize
     }
 
     /// How much `user` would enjoy `video`, before position and chance: what
     /// the oracle ranks by.
-    pub fn appeal(&self, user: u64, video: u64) -> f32 {
+    pub fn appeal(&self, user: UserId, video: VideoId) -> f32 {
         let v = self.video(video);
         2.2 * self.taste[Self::user_index(user)][v.topic] + 0.8 * v.quality
     }
 
     /// How `user` reacts to clip `video` at `position` in the session: the
     /// events the app would send, and the watch ratio (capped at 1).
-    pub fn react(&mut self, user: u64, video: u64, position: usize) -> (Vec<Event>, f32) {
+    pub fn react(&mut self, user: UserId, video: VideoId, position: usize) -> (Vec<Event>, f32) {
         self.clock_ms += 1_000;
         let v = self.video(video).clone();
         let z = self.appeal(user, video) - 0.01 * position as f32 - 0.3
@@ -243,14 +245,14 @@ pub enum Feed {
     Flick(Box<Recommender>),
     Random {
         rng: Rng,
-        seen: Vec<HashSet<u64>>,
+        seen: Vec<HashSet<VideoId>>,
     },
     TrendingOnly {
         score: Vec<f64>,
-        seen: Vec<HashSet<u64>>,
+        seen: Vec<HashSet<VideoId>>,
     },
     Oracle {
-        seen: Vec<HashSet<u64>>,
+        seen: Vec<HashSet<VideoId>>,
     },
 }
 
@@ -282,7 +284,7 @@ impl Feed {
         }
     }
 
-    pub fn page(&mut self, world: &World, user: u64, n: usize) -> Vec<u64> {
+    pub fn page(&mut self, world: &World, user: UserId, n: usize) -> Vec<VideoId> {
         let ui = World::user_index(user);
         let n_videos = world.videos.len() as u64;
         match self {
@@ -293,7 +295,7 @@ impl Feed {
                     now_ms: world.clock_ms,
                     region: None,
                     exclude: &[],
-                    page: flick_rec::mix64(user ^ (world.clock_ms as u64) << 20),
+                    page: flick_rec::mix64(user.0 ^ (world.clock_ms as u64) << 20),
                     explore: true,
                 });
                 // What the server logs, and the model then learns.
@@ -308,7 +310,7 @@ impl Feed {
                 }
                 let mut out = Vec::new();
                 while out.len() < n && seen[ui].len() < n_videos as usize {
-                    let id = rng.below(n_videos) + 1;
+                    let id = VideoId(rng.below(n_videos) + 1);
                     if seen[ui].insert(id) {
                         out.push(id);
                     }
@@ -320,11 +322,13 @@ impl Feed {
                     seen.resize(ui + 1, HashSet::new());
                 }
                 score.resize(n_videos as usize, 0.0);
-                let mut order: Vec<u64> =
-                    (1..=n_videos).filter(|id| !seen[ui].contains(id)).collect();
+                let mut order: Vec<VideoId> = (1..=n_videos)
+                    .map(VideoId)
+                    .filter(|id| !seen[ui].contains(id))
+                    .collect();
                 order.sort_by(|a, b| {
-                    score[*b as usize - 1]
-                        .total_cmp(&score[*a as usize - 1])
+                    score[b.0 as usize - 1]
+                        .total_cmp(&score[a.0 as usize - 1])
                         .then(b.cmp(a))
                 });
                 order.truncate(n);
@@ -335,13 +339,14 @@ impl Feed {
                 if seen.len() <= ui {
                     seen.resize(ui + 1, HashSet::new());
                 }
-                let mut order: Vec<(u64, f32)> = (1..=n_videos)
+                let mut order: Vec<(VideoId, f32)> = (1..=n_videos)
+                    .map(VideoId)
                     .filter(|id| !seen[ui].contains(id))
                     .map(|id| (id, world.appeal(user, id)))
                     .collect();
                 order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
                 order.truncate(n);
-                let page: Vec<u64> = order.into_iter().map(|(id, _)| id).collect();
+                let page: Vec<VideoId> = order.into_iter().map(|(id, _)| id).collect();
                 seen[ui].extend(page.iter().copied());
                 page
             }
@@ -359,7 +364,7 @@ impl Feed {
             }
             Feed::Random { .. } | Feed::Oracle { .. } => {}
             Feed::TrendingOnly { score, .. } => {
-                let i = e.video as usize - 1;
+                let i = e.video.0 as usize - 1;
                 if score.len() <= i {
                     score.resize(i + 1, 0.0);
                 }
@@ -409,7 +414,7 @@ pub fn run_with(cfg: &SimConfig, policy: Policy, config: &Config) -> SimReport {
     let pages = cfg.swipes.div_ceil(cfg.page);
     for p in 0..pages {
         for u in 0..cfg.users {
-            let user = USER_BASE + u as u64;
+            let user = UserId(USER_BASE + u as u64);
             let page = feed.page(&world, user, cfg.page);
             for (i, video) in page.into_iter().enumerate() {
                 let pos = p * cfg.page + i;

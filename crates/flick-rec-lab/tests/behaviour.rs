@@ -1,6 +1,8 @@
 //! Behaviour of the recommender on the simulator, with fixed seeds.
 
-use flick_rec::{Config, Event, EventKind, Reason, Recommender, Request, VideoMeta};
+use flick_rec::{
+    Config, CreatorId, Event, EventKind, Reason, Recommender, Request, UserId, VideoId, VideoMeta,
+};
 use flick_rec_lab::sim::{self, Feed, Policy, SimConfig, World, USER_BASE};
 use std::collections::HashSet;
 
@@ -14,14 +16,14 @@ fn small() -> SimConfig {
     }
 }
 
-fn req(user: u64, limit: usize, now_ms: i64) -> Request<'static> {
+fn req(user: UserId, limit: usize, now_ms: i64) -> Request<'static> {
     Request {
         user: Some(user),
         limit,
         now_ms,
         region: None,
         exclude: &[],
-        page: user ^ (now_ms as u64) << 20,
+        page: user.0 ^ (now_ms as u64) << 20,
         explore: true,
     }
 }
@@ -58,7 +60,7 @@ fn warmed_with(cfg: &SimConfig, model: Config, rounds: usize) -> (World, Recomme
     }
     for _ in 0..rounds {
         for u in 0..cfg.users {
-            let user = USER_BASE + u as u64;
+            let user = UserId(USER_BASE + u as u64);
             let page = serve(&mut m, &req(user, 10, world.clock_ms));
             for (i, r) in page.iter().enumerate() {
                 let (events, _) = world.react(user, r.video, i);
@@ -69,7 +71,7 @@ fn warmed_with(cfg: &SimConfig, model: Config, rounds: usize) -> (World, Recomme
     (world, m)
 }
 
-fn ids(page: &[flick_rec::Recommendation]) -> Vec<u64> {
+fn ids(page: &[flick_rec::Recommendation]) -> Vec<VideoId> {
     page.iter().map(|r| r.video).collect()
 }
 
@@ -148,7 +150,7 @@ fn bad_new_clip_stops_being_shown_and_good_one_surfaces() {
     let mut bad_late = 0;
     for round in 0..6 {
         for u in 0..cfg.users {
-            let user = USER_BASE + u as u64;
+            let user = UserId(USER_BASE + u as u64);
             let page = serve(&mut m, &req(user, 10, world.clock_ms));
             if round >= 3 && ids(&page).contains(&bad_id) {
                 bad_late += 1;
@@ -187,7 +189,7 @@ fn bad_new_clip_stops_being_shown_and_good_one_surfaces() {
 fn reset_user_gives_a_fresh_users_page() {
     let cfg = small();
     let (world, m) = warmed(&cfg, 2);
-    let user = USER_BASE + 3;
+    let user = UserId(USER_BASE + 3);
     let mut a = m.clone();
     a.reset_user(user);
     // The same page id, so the exploration draws are the same too.
@@ -198,7 +200,7 @@ fn reset_user_gives_a_fresh_users_page() {
     let mut b = m.clone();
     let page_new = ids(&b.recommend(&Request {
         page: 7,
-        ..req(USER_BASE + 999_999, 10, world.clock_ms)
+        ..req(UserId(USER_BASE + 999_999), 10, world.clock_ms)
     }));
     assert_eq!(page_reset, page_new);
     assert_eq!(a.user_interests(user).positive_events, 0);
@@ -209,10 +211,10 @@ fn seen_never_repeats_and_no_creator_twice_in_a_row() {
     let cfg = small();
     let mut world = World::new(cfg.clone());
     let mut feed = Feed::new(Policy::Flick, &world, Config::default());
-    let mut seen: Vec<HashSet<u64>> = vec![HashSet::new(); cfg.users];
+    let mut seen: Vec<HashSet<VideoId>> = vec![HashSet::new(); cfg.users];
     for _ in 0..8 {
         for (u, seen_by_user) in seen.iter_mut().enumerate() {
-            let user = USER_BASE + u as u64;
+            let user = UserId(USER_BASE + u as u64);
             let page = feed.page(&world, user, 10);
             assert_eq!(page.len(), 10);
             for w in page.windows(2) {
@@ -234,11 +236,11 @@ fn seen_never_repeats_and_no_creator_twice_in_a_row() {
 fn not_interested_suppresses_video_and_repeated_creator() {
     let cfg = small();
     let (world, mut m) = warmed(&cfg, 2);
-    let user = USER_BASE + 5;
+    let user = UserId(USER_BASE + 5);
     let page = m.preview(&req(user, 10, world.clock_ms));
     let target = world.video(page[0].video).meta.creator;
     // Two clips by the same creator marked not interested.
-    let by_creator: Vec<u64> = world
+    let by_creator: Vec<VideoId> = world
         .videos
         .iter()
         .filter(|v| v.meta.creator == target)
@@ -261,10 +263,10 @@ fn not_interested_suppresses_video_and_repeated_creator() {
         }
     }
     // And a removed video is never served to anyone.
-    let top = m.preview(&req(USER_BASE + 6, 1, world.clock_ms))[0].video;
+    let top = m.preview(&req(UserId(USER_BASE + 6), 1, world.clock_ms))[0].video;
     m.remove_video(top);
     for u in 0..20 {
-        let page = serve(&mut m, &req(USER_BASE + u, 10, world.clock_ms));
+        let page = serve(&mut m, &req(UserId(USER_BASE + u), 10, world.clock_ms));
         assert!(!ids(&page).contains(&top));
     }
 }
@@ -296,7 +298,7 @@ fn snapshot_round_trip_with_other_shapes() {
 fn traffic(world: &mut World, m: &mut Recommender, users: std::ops::Range<u64>) -> usize {
     let mut explored = 0;
     for u in users {
-        let user = USER_BASE + u;
+        let user = UserId(USER_BASE + u);
         let page = serve(m, &req(user, 10, world.clock_ms));
         explored += page
             .iter()
@@ -324,13 +326,13 @@ fn round_trip(model: Config) -> usize {
     explored += traffic(&mut world, &mut m, 0..40);
     let i = world.upload(Some(1.0), None);
     m.upsert_video(world.videos[i].meta.clone());
-    m.follow(USER_BASE + 1, world.videos[0].meta.creator, true);
+    m.follow(UserId(USER_BASE + 1), world.videos[0].meta.creator, true);
     m.remove_video(world.videos[1].meta.id);
-    m.forget_user(USER_BASE + 2);
+    m.forget_user(UserId(USER_BASE + 2));
     m.refresh();
     let inc1 = m.snapshot_dirty();
     explored += traffic(&mut world, &mut m, 40..60);
-    m.forget_user(USER_BASE + 41);
+    m.forget_user(UserId(USER_BASE + 41));
     let inc2 = m.snapshot_dirty();
     assert!(inc1.len() < full.len());
 
@@ -338,11 +340,14 @@ fn round_trip(model: Config) -> usize {
     loaded.apply_snapshot(&full).expect("full");
     loaded.apply_snapshot(&inc1).expect("inc1");
     loaded.apply_snapshot(&inc2).expect("inc2");
-    assert_eq!(loaded.user_interests(USER_BASE + 2).positive_events, 0);
+    assert_eq!(
+        loaded.user_interests(UserId(USER_BASE + 2)).positive_events,
+        0
+    );
     assert_eq!(loaded.user_count(), m.user_count());
     assert_eq!(loaded.snapshot_full(), m.snapshot_full());
     for u in 0..cfg.users as u64 + 2 {
-        let r = req(USER_BASE + u, 10, world.clock_ms);
+        let r = req(UserId(USER_BASE + u), 10, world.clock_ms);
         assert_eq!(m.recommend(&r), loaded.recommend(&r), "user {u}");
     }
     // A corrupt chunk is refused and leaves the model as it was.
@@ -358,7 +363,12 @@ fn same_seed_and_events_give_the_same_feeds() {
     let run = || {
         let (world, mut m) = warmed(&cfg, 2);
         (0..30)
-            .map(|u| ids(&serve(&mut m, &req(USER_BASE + u, 10, world.clock_ms))))
+            .map(|u| {
+                ids(&serve(
+                    &mut m,
+                    &req(UserId(USER_BASE + u), 10, world.clock_ms),
+                ))
+            })
             .collect::<Vec<_>>()
     };
     assert_eq!(run(), run());
@@ -383,10 +393,10 @@ fn two_models_fed_one_log_serve_identical_pages() {
         live.upsert_video(v.meta.clone());
         log.push(Logged::Upload(v.meta.clone()));
     }
-    let mut served: Vec<Vec<u64>> = vec![Vec::new(); 40];
+    let mut served: Vec<Vec<VideoId>> = vec![Vec::new(); 40];
     for round in 0..3 {
         for u in 0..40u64 {
-            let user = USER_BASE + u;
+            let user = UserId(USER_BASE + u);
             let page = serve(&mut live, &req(user, 10, world.clock_ms));
             for e in Event::impressions(user, world.clock_ms, &page) {
                 log.push(Logged::Event(e));
@@ -413,7 +423,7 @@ fn two_models_fed_one_log_serve_identical_pages() {
     }
     assert_eq!(replayed.snapshot_full(), live.snapshot_full());
     for u in 0..40u64 {
-        let r = req(USER_BASE + u, 10, world.clock_ms + 1);
+        let r = req(UserId(USER_BASE + u), 10, world.clock_ms + 1);
         let (a, b) = (live.recommend(&r), replayed.recommend(&r));
         assert_eq!(a, b, "user {u}");
         assert!(a.iter().all(|x| !served[u as usize].contains(&x.video)));
@@ -424,7 +434,7 @@ fn two_models_fed_one_log_serve_identical_pages() {
 fn reasons_explain_the_source() {
     let cfg = small();
     let (world, mut m) = warmed(&cfg, 3);
-    let user = USER_BASE + 7;
+    let user = UserId(USER_BASE + 7);
     let creator = world.videos[10].meta.creator;
     m.follow(user, creator, true);
     let page = m.recommend(&Request {
@@ -483,7 +493,7 @@ fn a_refit_applied_after_more_events_and_uploads_keeps_the_model_whole() {
     m.upsert_video(world.videos[i].meta.clone());
     let new_id = world.videos[i].meta.id;
     for u in 0..20 {
-        let user = USER_BASE + u as u64;
+        let user = UserId(USER_BASE + u as u64);
         let page = serve(&mut m, &req(user, 10, world.clock_ms));
         for (i, r) in page.iter().enumerate() {
             let (events, _) = world.react(user, r.video, i);
@@ -495,7 +505,7 @@ fn a_refit_applied_after_more_events_and_uploads_keeps_the_model_whole() {
     assert_eq!(m.refresh_due(), m.events() - taken_at >= every);
     let mut shown_new = false;
     for u in 20..cfg.users as u64 {
-        let page = serve(&mut m, &req(USER_BASE + u, 10, world.clock_ms));
+        let page = serve(&mut m, &req(UserId(USER_BASE + u), 10, world.clock_ms));
         assert!(!page.is_empty());
         assert!(page.iter().all(|r| r.score.is_finite()), "{page:?}");
         shown_new |= page.iter().any(|r| r.video == new_id);
@@ -569,10 +579,12 @@ fn pages_ranked_in_parallel_equal_a_serial_run() {
     let (world, m) = warmed(&cfg, 3);
     let serial = m.clone();
     let shared = std::sync::Arc::new(std::sync::RwLock::new(m));
-    let users: Vec<u64> = (0..cfg.users as u64).map(|u| USER_BASE + u).collect();
+    let users: Vec<UserId> = (0..cfg.users as u64)
+        .map(|u| UserId(USER_BASE + u))
+        .collect();
     let now = world.clock_ms;
     // Three pages per user, four threads, users interleaved.
-    let parallel: Vec<Vec<(u64, Vec<u64>)>> = std::thread::scope(|scope| {
+    let parallel: Vec<Vec<(UserId, Vec<VideoId>)>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..4)
             .map(|t| {
                 let shared = shared.clone();
@@ -616,7 +628,7 @@ fn an_event_shows_in_the_next_page_while_others_are_served() {
     let mut serial = m.clone();
     let shared = std::sync::Arc::new(std::sync::RwLock::new(m));
     let now = world.clock_ms;
-    let user = USER_BASE + 3;
+    let user = UserId(USER_BASE + 3);
     let before = ids(&serial.preview(&req(user, 10, now)));
     let stop = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
@@ -625,7 +637,7 @@ fn an_event_shows_in_the_next_page_while_others_are_served() {
             scope.spawn(move || {
                 let mut u = 0;
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let other = USER_BASE + 10 + (u * 3 + t) % 100;
+                    let other = UserId(USER_BASE + 10 + (u * 3 + t) % 100);
                     let page = shared.read().unwrap().page(&req(other, 10, now));
                     assert_eq!(page.len(), 10);
                     u += 1;
@@ -636,7 +648,7 @@ fn an_event_shows_in_the_next_page_while_others_are_served() {
         // that creator is hidden from the next page on.
         let top = before[0];
         let creator = world.video(top).meta.creator;
-        let theirs: Vec<u64> = world
+        let theirs: Vec<VideoId> = world
             .videos
             .iter()
             .filter(|v| v.meta.creator == creator)
@@ -670,7 +682,9 @@ fn the_index_takes_over_on_large_catalogues() {
     let mut model = Config::default();
     model.ann.min_clips = 1_000;
     let (mut world, mut m) = warmed_with(&cfg, model, 3);
-    let users: Vec<u64> = (0..cfg.users as u64).map(|u| USER_BASE + u).collect();
+    let users: Vec<UserId> = (0..cfg.users as u64)
+        .map(|u| UserId(USER_BASE + u))
+        .collect();
     let recall = m.ann_recall(&users, 50).expect("an index past min_clips");
     assert!(recall >= 0.9, "recall@50 {recall:.3}");
     // A clip uploaded after the rebuild is filed at once.
@@ -691,8 +705,8 @@ fn a_topic_finished_every_time_outranks_one_merely_watched_more() {
     let mut m = Recommender::new(Config::default(), 5);
     let now = 1_700_000_000_000;
     let clip = |id: u64, tag: &str| VideoMeta {
-        id,
-        creator: 100 + id,
+        id: VideoId(id),
+        creator: CreatorId(100 + id),
         hashtags: vec![tag.into()],
         sound: None,
         duration_ms: 20_000,
@@ -702,10 +716,10 @@ fn a_topic_finished_every_time_outranks_one_merely_watched_more() {
     for id in 1..=30 {
         m.upsert_video(clip(id, if id <= 15 { "cats" } else { "dogs" }));
     }
-    let user = 7;
+    let user = UserId(7);
     let view = |video: u64, completed: bool| Event {
         user,
-        video,
+        video: VideoId(video),
         at_ms: now + video as i64,
         kind: EventKind::View {
             watched_ms: if completed { 20_000 } else { 5_000 },
@@ -723,7 +737,7 @@ fn a_topic_finished_every_time_outranks_one_merely_watched_more() {
     let scores = |range: std::ops::RangeInclusive<u64>| -> Vec<f32> {
         ranked
             .iter()
-            .filter(|r| range.contains(&r.video))
+            .filter(|r| range.contains(&r.video.0))
             .map(|r| r.score)
             .collect()
     };

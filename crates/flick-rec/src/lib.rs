@@ -49,5 +49,6 @@ pub use config::{
 pub use model::{Memory, Recommender, VideoStatus, MAX_TAGS};
 pub use snapshot::SnapshotError;
 pub use types::{
-    Event, EventKind, Interests, Reason, Recommendation, Request, Retrieval, VideoMeta, MAX_PAGE,
+    CreatorId, Event, EventKind, Interests, Reason, Recommendation, Request, Retrieval, SoundId,
+    UserId, VideoId, VideoMeta, MAX_PAGE,
 };

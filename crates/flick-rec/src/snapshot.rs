@@ -21,6 +21,7 @@ use crate::model::{
     marked, Affinity, Feature, FeatureKind, HotSet, Recommender, UserState, VideoStats, EXPLORING,
     MAX_TAGS,
 };
+use crate::types::{UserId, VideoId};
 use crate::util::{SeenFilter, NONE};
 
 const MAGIC: &[u8; 8] = b"FLKREC04";
@@ -180,7 +181,7 @@ impl Recommender {
     fn write_chunk(
         &self,
         kind: u8,
-        tombstones: &[(u64, u32)],
+        tombstones: &[(UserId, u32)],
         videos: &[u32],
         feats: &[Vec<u32>; 3],
         users: &[u32],
@@ -244,7 +245,7 @@ impl Recommender {
         }
         w.len(tombstones.len());
         for &(id, row) in tombstones {
-            w.u64(id);
+            w.u64(id.0);
             w.u32(row);
         }
         // Videos.
@@ -253,7 +254,7 @@ impl Recommender {
             let r = row as usize;
             let v = &self.clips;
             w.u32(row);
-            w.u64(*self.clip_ids.id(row));
+            w.u64(self.clip_ids.id(row).0);
             w.u32(v.creator[r]);
             w.u32(v.sound[r]);
             v.tags[r].iter().for_each(|&t| w.u32(t));
@@ -307,7 +308,7 @@ impl Recommender {
         for &row in users {
             let s = self.user_states[row as usize].as_ref().expect("live user");
             w.u32(row);
-            w.u64(*self.user_ids.id(row));
+            w.u64(self.user_ids.id(row).0);
             w.len(s.history.len());
             for &(r, x) in &s.history {
                 w.u32(r);
@@ -423,7 +424,7 @@ impl Recommender {
             frees.push((0..n).map(|_| r.u32()).collect::<Result<_, _>>()?);
         }
         for _ in 0..r.len()? {
-            let id = r.u64()?;
+            let id = UserId(r.u64()?);
             let row = r.u32()?;
             if self.user_ids.get(&id) == Some(row) {
                 self.user_ids.clear_row(row);
@@ -433,7 +434,7 @@ impl Recommender {
         // Videos.
         for _ in 0..r.len()? {
             let row = r.u32()?;
-            let id = r.u64()?;
+            let id = VideoId(r.u64()?);
             let ri = row as usize;
             self.clip_ids.place(id, row);
             let v = &mut self.clips;
@@ -520,7 +521,7 @@ impl Recommender {
         // Users.
         for _ in 0..r.len()? {
             let row = r.u32()?;
-            let id = r.u64()?;
+            let id = UserId(r.u64()?);
             let n = r.len()?;
             let history = (0..n)
                 .map(|_| Ok((r.u32()?, r.f32()?)))
@@ -623,12 +624,12 @@ impl Recommender {
 #[cfg(test)]
 mod tests {
     use crate::model::FeatureKind;
-    use crate::{Config, Event, EventKind, Recommender, VideoMeta};
+    use crate::{Config, CreatorId, Event, EventKind, Recommender, UserId, VideoId, VideoMeta};
 
     fn clip(id: u64, creator: u64, tag: &str) -> VideoMeta {
         VideoMeta {
-            id,
-            creator,
+            id: VideoId(id),
+            creator: CreatorId(creator),
             hashtags: vec![tag.to_string()],
             sound: None,
             duration_ms: 10_000,
@@ -657,8 +658,8 @@ mod tests {
             .emb
             .is_none());
         m.observe(&Event {
-            user: 7,
-            video: 3,
+            user: UserId(7),
+            video: VideoId(3),
             at_ms: 50_000,
             kind: EventKind::Like,
         });

@@ -3,14 +3,58 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub u64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map($name)
+            }
+        }
+    };
+}
+
+// The catalogue's and the audience's ids, each its own type so that a
+// user id can never be passed where a clip's is meant. Any value is a
+// valid id: the model only keys state by them (below 2^63: the top bit
+// marks a forgotten creator's clips).
+id_type!(
+    /// A clip.
+    VideoId
+);
+id_type!(
+    /// A viewer.
+    UserId
+);
+id_type!(
+    /// The account that posted a clip (the same number as its `UserId`
+    /// where the creator also watches).
+    CreatorId
+);
+id_type!(
+    /// A sound clips share.
+    SoundId
+);
+
 /// A video as the catalogue knows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VideoMeta {
-    pub id: u64,
-    pub creator: u64,
+    pub id: VideoId,
+    pub creator: CreatorId,
     /// Lower-case, without '#'. Only the first few are used as topics.
     pub hashtags: Vec<String>,
-    pub sound: Option<u64>,
+    pub sound: Option<SoundId>,
     pub duration_ms: u32,
     pub created_at_ms: i64,
     pub region: Option<String>,
@@ -18,8 +62,8 @@ pub struct VideoMeta {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
-    pub user: u64,
-    pub video: u64,
+    pub user: UserId,
+    pub video: VideoId,
     pub at_ms: i64,
     pub kind: EventKind,
 }
@@ -27,7 +71,7 @@ pub struct Event {
 impl Event {
     /// The impressions of a served page, as the server logs them.
     pub fn impressions(
-        user: u64,
+        user: UserId,
         at_ms: i64,
         page: &[Recommendation],
     ) -> impl Iterator<Item = Event> + '_ {
@@ -63,13 +107,13 @@ pub enum EventKind {
 /// A feed request. `user: None` is a signed-out visitor.
 #[derive(Debug, Clone, Default)]
 pub struct Request<'a> {
-    pub user: Option<u64>,
+    pub user: Option<UserId>,
     /// Items wanted; at most [`MAX_PAGE`].
     pub limit: usize,
     pub now_ms: i64,
     pub region: Option<String>,
     /// Videos never to return on this page (e.g. the client's current queue).
-    pub exclude: &'a [u64],
+    pub exclude: &'a [VideoId],
     /// The page's id. Its exploration draws come from a generator seeded
     /// by it (and the model's state), never from a process-wide generator, so a
     /// page is a function of the model and the request: two models fed one
@@ -90,7 +134,7 @@ pub const MAX_PAGE: usize = 1100;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recommendation {
-    pub video: u64,
+    pub video: VideoId,
     pub score: f32,
     pub reasons: Vec<Reason>,
 }
@@ -101,15 +145,15 @@ pub struct Recommendation {
 pub enum Reason {
     /// Close to `video`, one the user watched to the end (or loved).
     SimilarToWatched {
-        video: u64,
+        video: VideoId,
     },
     FromFollowed {
-        creator: u64,
+        creator: CreatorId,
     },
     /// By the creator of `video`, one the user loved.
     MoreFromCreator {
-        creator: u64,
-        video: u64,
+        creator: CreatorId,
+        video: VideoId,
     },
     PopularInRegion {
         region: String,
@@ -118,8 +162,8 @@ pub enum Reason {
     /// A new video being tried out on a few viewers.
     Exploring,
     SharesSound {
-        sound: u64,
-        video: u64,
+        sound: SoundId,
+        video: VideoId,
     },
     SharesHashtag {
         tag: String,
@@ -129,7 +173,7 @@ pub enum Reason {
 impl Reason {
     /// Text for people. `creator_name` maps a creator id to a display name
     /// (the server knows handles; the model only knows ids).
-    pub fn to_text(&self, creator_name: &dyn Fn(u64) -> String) -> String {
+    pub fn to_text(&self, creator_name: &dyn Fn(CreatorId) -> String) -> String {
         match self {
             Reason::SimilarToWatched { .. } => "similar to videos you watched to the end".into(),
             Reason::FromFollowed { creator } => {
@@ -162,10 +206,10 @@ impl fmt::Display for Reason {
 /// they do so in general; only positive lifts are listed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Interests {
-    pub creators: Vec<(u64, f32)>,
+    pub creators: Vec<(CreatorId, f32)>,
     pub hashtags: Vec<(String, f32)>,
-    pub sounds: Vec<(u64, f32)>,
-    pub follows: Vec<u64>,
+    pub sounds: Vec<(SoundId, f32)>,
+    pub follows: Vec<CreatorId>,
     pub positive_events: u32,
 }
 

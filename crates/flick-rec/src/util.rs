@@ -1,6 +1,7 @@
 //! Small building blocks: a deterministic hasher for id maps, the
 //! collisionless id → row map, the PRNG, Beta sampling and the seen filter.
 
+use crate::types::VideoId;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -174,7 +175,7 @@ impl Rng {
     }
 }
 
-/// Per-user seen filter: two Bloom generations. Inserts go to the current
+/// Per-user filter of the clips served: two Bloom generations. Inserts go to the current
 /// one; when it holds `capacity` items the older generation is cleared and
 /// becomes current. So memory is fixed and an item stays "seen" for at least
 /// `capacity` further insertions (then it may reappear, months later).
@@ -196,20 +197,20 @@ impl SeenFilter {
             current: 0,
         }
     }
-    fn probes(&self, id: u64) -> impl Iterator<Item = (usize, u64)> {
+    fn probes(&self, id: VideoId) -> impl Iterator<Item = (usize, u64)> {
         let nbits = (self.bits[0].len() * 64) as u64;
-        let h = mix64(id ^ 0x5eed);
+        let h = mix64(id.0 ^ 0x5eed);
         let (h1, h2) = (h, mix64(h) | 1);
         (0..SEEN_HASHES as u64).map(move |i| {
             let b = h1.wrapping_add(i.wrapping_mul(h2)) % nbits;
             ((b / 64) as usize, 1u64 << (b % 64))
         })
     }
-    pub fn contains(&self, id: u64) -> bool {
+    pub fn contains(&self, id: VideoId) -> bool {
         (0..2).any(|g| self.probes(id).all(|(w, m)| self.bits[g][w] & m != 0))
     }
     /// `capacity`: items per generation.
-    pub fn insert(&mut self, id: u64, capacity: u32) {
+    pub fn insert(&mut self, id: VideoId, capacity: u32) {
         if self.contains(id) {
             return;
         }

@@ -87,10 +87,7 @@ impl Recommender {
             let s = self.user(ur);
             let mut n = 0;
             for &c in s.follows.iter().rev() {
-                let creator_id: u64 = self.feature_ids[FeatureKind::Creator]
-                    .id(c)
-                    .parse()
-                    .unwrap_or(0);
+                let creator_id = self.creator_id(c);
                 for &row in self.features[FeatureKind::Creator][c as usize]
                     .recent
                     .iter()
@@ -121,10 +118,7 @@ impl Recommender {
                 let mut shared: Vec<(FeatureKind, u32, Reason)> = Vec::new();
                 let video = *self.clip_ids.id(loved);
                 let creator = self.clips.creator[l];
-                let creator_id: u64 = self.feature_ids[FeatureKind::Creator]
-                    .id(creator)
-                    .parse()
-                    .unwrap_or(0);
+                let creator_id = self.creator_id(creator);
                 shared.push((
                     FeatureKind::Creator,
                     creator,
@@ -135,10 +129,7 @@ impl Recommender {
                 ));
                 let sound = self.clips.sound[l];
                 if sound != NONE {
-                    let sound_id: u64 = self.feature_ids[FeatureKind::Sound]
-                        .id(sound)
-                        .parse()
-                        .unwrap_or(0);
+                    let sound_id = self.sound_id(sound);
                     shared.push((
                         FeatureKind::Sound,
                         sound,
@@ -199,7 +190,7 @@ impl Recommender {
 
     /// The viewer as eligibility sees them: their state and, if they post,
     /// their own creator row (looked up once per page, not per clip).
-    pub(super) fn viewer(&self, user: u64, urow: u32) -> Viewer<'_> {
+    pub(super) fn viewer(&self, user: UserId, urow: u32) -> Viewer<'_> {
         Viewer {
             own_creator: self.feature_ids[FeatureKind::Creator]
                 .get(user.to_string().as_str())
@@ -209,7 +200,7 @@ impl Recommender {
     }
 
     /// Eligible for this user at all (seen, hidden, removed, suppressed...).
-    pub(super) fn eligible(&self, row: u32, user: Option<Viewer>, exclude: &[u64]) -> bool {
+    pub(super) fn eligible(&self, row: u32, user: Option<Viewer>, exclude: &[VideoId]) -> bool {
         let r = row as usize;
         if self.clips.state[r] & (REMOVED | FAILED) != 0 {
             return false;
@@ -289,7 +280,7 @@ impl Recommender {
         acc: &Accum,
         limit: usize,
         user: Viewer,
-        exclude: &[u64],
+        exclude: &[VideoId],
         cands: &mut Vec<Cand>,
         pos: &mut FastMap<u32, usize>,
     ) -> Vec<(usize, f32)> {

@@ -6,7 +6,7 @@ use super::*;
 impl Recommender {
     /// Why `video` would be in `user`'s feed now: the candidate sources that
     /// would produce it, checked one by one.
-    pub fn explain(&self, user: Option<u64>, video: u64, now_ms: i64) -> Vec<Reason> {
+    pub fn explain(&self, user: Option<UserId>, video: VideoId, now_ms: i64) -> Vec<Reason> {
         let _ = now_ms;
         let Some(row) = self.clip_ids.get(&video) else {
             return Vec::new();
@@ -48,10 +48,7 @@ impl Recommender {
             let creator = self.clips.creator[r];
             if s.follows.contains(&creator) {
                 reasons.push(Reason::FromFollowed {
-                    creator: self.feature_ids[FeatureKind::Creator]
-                        .id(creator)
-                        .parse()
-                        .unwrap_or(0),
+                    creator: self.creator_id(creator),
                 });
             }
             for &(loved, _) in s.history.iter().rev().take(LOVED_FOR_FEATURES) {
@@ -60,10 +57,7 @@ impl Recommender {
                     push_reason(
                         &mut reasons,
                         Reason::MoreFromCreator {
-                            creator: self.feature_ids[FeatureKind::Creator]
-                                .id(creator)
-                                .parse()
-                                .unwrap_or(0),
+                            creator: self.creator_id(creator),
                             video: *self.clip_ids.id(loved),
                         },
                     );
@@ -75,10 +69,7 @@ impl Recommender {
                     push_reason(
                         &mut reasons,
                         Reason::SharesSound {
-                            sound: self.feature_ids[FeatureKind::Sound]
-                                .id(self.clips.sound[l])
-                                .parse()
-                                .unwrap_or(0),
+                            sound: self.sound_id(self.clips.sound[l]),
                             video: *self.clip_ids.id(loved),
                         },
                     );
@@ -111,7 +102,7 @@ impl Recommender {
         reasons
     }
 
-    pub fn user_interests(&self, user: u64) -> Interests {
+    pub fn user_interests(&self, user: UserId) -> Interests {
         let Some(s) = self
             .user_ids
             .get(&user)
@@ -130,23 +121,14 @@ impl Recommender {
         aff.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.1.cmp(&b.1)));
         let mut out = Interests {
             positive_events: s.positives,
-            follows: s
-                .follows
-                .iter()
-                .map(|&c| {
-                    self.feature_ids[FeatureKind::Creator]
-                        .id(c)
-                        .parse()
-                        .unwrap_or(0)
-                })
-                .collect(),
+            follows: s.follows.iter().map(|&c| self.creator_id(c)).collect(),
             ..Default::default()
         };
         for (kind, row, w) in aff {
             let key = self.feature_ids[kind].id(row);
             match kind {
-                FeatureKind::Creator => out.creators.push((key.parse().unwrap_or(0), w)),
-                FeatureKind::Sound => out.sounds.push((key.parse().unwrap_or(0), w)),
+                FeatureKind::Creator => out.creators.push((self.creator_id(row), w)),
+                FeatureKind::Sound => out.sounds.push((self.sound_id(row), w)),
                 FeatureKind::Tag => out.hashtags.push((key.clone(), w)),
             }
         }
@@ -155,7 +137,7 @@ impl Recommender {
 
     /// The stored state of a video, for tests and tools: (served, views,
     /// posterior completion, exploring, failed).
-    pub fn video_status(&self, video: u64) -> Option<VideoStatus> {
+    pub fn video_status(&self, video: VideoId) -> Option<VideoStatus> {
         let r = self.clip_ids.get(&video)? as usize;
         Some(VideoStatus {
             impressions: self.clips.stats[r].served,
@@ -274,7 +256,7 @@ impl Recommender {
     /// for these users' query vectors, averaged; `None` without an index.
     /// Recall counts by score: a found clip tied with the exact k-th is as
     /// near as the one it replaces.
-    pub fn ann_recall(&self, users: &[u64], k: usize) -> Option<f64> {
+    pub fn ann_recall(&self, users: &[UserId], k: usize) -> Option<f64> {
         let ivf = self.ann.as_ref()?;
         let dim = self.cfg.dim;
         let probe = self.ann_probe(ivf);

@@ -133,7 +133,7 @@ impl Recommender {
     /// A served clip, from the log: seen by the user (the mark the page
     /// already made in memory, made again on replay), and one impression
     /// of its exploration budget spent.
-    fn impression(&mut self, user: u64, vrow: u32) {
+    fn impression(&mut self, user: UserId, vrow: u32) {
         let urow = self.user_row(user);
         let capacity = self.cfg.seen_filter_items;
         let id = *self.clip_ids.id(vrow);
@@ -336,7 +336,7 @@ impl Recommender {
     /// every `maintenance_every` events on event time; callable directly.
     pub fn maintain(&mut self, now_ms: i64) {
         let user_cut = now_ms.saturating_sub(self.cfg.user_ttl_ms);
-        let stale: Vec<u64> = (0..self.user_states.len())
+        let stale: Vec<UserId> = (0..self.user_states.len())
             .filter(|&r| {
                 self.user_states[r]
                     .as_ref()

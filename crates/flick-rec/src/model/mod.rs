@@ -20,7 +20,8 @@ pub use inspect::{Memory, VideoStatus};
 use crate::config::{Config, MODEL_VERSION};
 use crate::scan::{self, TopK};
 use crate::types::{
-    Event, EventKind, Interests, Reason, Recommendation, Request, VideoMeta, MAX_PAGE,
+    CreatorId, Event, EventKind, Interests, Reason, Recommendation, Request, SoundId, UserId,
+    VideoId, VideoMeta, MAX_PAGE,
 };
 use crate::util::{logit, FastMap, IdMap, Rng, SeenFilter, NONE};
 use std::collections::BTreeSet;
@@ -196,7 +197,7 @@ pub(crate) struct Dirty {
     pub users: Vec<u64>,
     pub features: PerKind<Vec<u64>>,
     /// Users forgotten or evicted since the last snapshot: (id, row).
-    pub user_tombstones: Vec<(u64, u32)>,
+    pub user_tombstones: Vec<(UserId, u32)>,
 }
 
 pub(crate) fn mark(bits: &mut Vec<u64>, row: u32) {
@@ -314,9 +315,9 @@ pub struct Recommender {
     pub(crate) cfg: Config,
     pub(crate) seed: u64,
     pub(crate) rng: Rng,
-    pub(crate) clip_ids: IdMap,
+    pub(crate) clip_ids: IdMap<VideoId>,
     pub(crate) clips: Videos,
-    pub(crate) user_ids: IdMap,
+    pub(crate) user_ids: IdMap<UserId>,
     pub(crate) user_states: Vec<Option<UserState>>,
     pub(crate) feature_ids: PerKind<IdMap<String>>,
     pub(crate) features: PerKind<Vec<Feature>>,
@@ -461,6 +462,22 @@ impl Recommender {
         self.user_ids.len()
     }
 
+    /// The creator behind a creator row; 0 once the creator is forgotten
+    /// (their row is then keyed by a tombstone, not their id).
+    pub(crate) fn creator_id(&self, row: u32) -> CreatorId {
+        self.feature_ids[FeatureKind::Creator]
+            .id(row)
+            .parse()
+            .unwrap_or(CreatorId(0))
+    }
+
+    pub(crate) fn sound_id(&self, row: u32) -> SoundId {
+        self.feature_ids[FeatureKind::Sound]
+            .id(row)
+            .parse()
+            .unwrap_or(SoundId(0))
+    }
+
     // ----- catalogue -------------------------------------------------------
 
     fn feature_row(&mut self, kind: FeatureKind, key: String, at_ms: i64) -> u32 {
@@ -568,7 +585,7 @@ impl Recommender {
         mark(&mut self.dirty.videos, row);
     }
 
-    pub fn remove_video(&mut self, id: u64) {
+    pub fn remove_video(&mut self, id: VideoId) {
         let Some(row) = self.clip_ids.get(&id) else {
             return;
         };
@@ -627,7 +644,7 @@ impl Recommender {
         }
     }
 
-    fn user_row(&mut self, user: u64) -> u32 {
+    fn user_row(&mut self, user: UserId) -> u32 {
         let (row, new) = self.user_ids.insert(user);
         if new {
             let s = self.fresh_user();
@@ -652,7 +669,7 @@ impl Recommender {
     /// Resets what the model learnt about `user` and their seen filter; the
     /// next page equals a new user's. Follows are kept (they are the social
     /// graph, not model state).
-    pub fn reset_user(&mut self, user: u64) {
+    pub fn reset_user(&mut self, user: UserId) {
         let Some(row) = self.user_ids.get(&user) else {
             return;
         };
@@ -666,7 +683,7 @@ impl Recommender {
     /// Removes every trace keyed by `user`; the next snapshot carries a
     /// tombstone. Aggregates they contributed to (co-occurrence counts,
     /// video rates, trending) stay, as they are not about them.
-    pub fn forget_user(&mut self, user: u64) {
+    pub fn forget_user(&mut self, user: UserId) {
         if let Some(row) = self.user_ids.remove(&user) {
             self.user_states[row as usize] = None;
             self.dirty.user_tombstones.push((user, row));
@@ -677,7 +694,7 @@ impl Recommender {
     /// every id that named them — the video ids and the creator's own id —
     /// is replaced by a tombstone, so no later snapshot carries them. What
     /// other users' models learnt from those clips stays, unattributed.
-    pub fn forget_creator(&mut self, creator: u64) {
+    pub fn forget_creator(&mut self, creator: CreatorId) {
         let Some(crow) = self.feature_ids[FeatureKind::Creator].get(creator.to_string().as_str())
         else {
             return;
@@ -691,14 +708,15 @@ impl Recommender {
             let id = *self.clip_ids.id(row);
             self.remove_video(id);
             // Real ids stay below 2^53; the top bit marks a tombstone.
-            self.clip_ids.place(VIDEO_TOMBSTONE | u64::from(row), row);
+            self.clip_ids
+                .place(VideoId(VIDEO_TOMBSTONE | u64::from(row)), row);
             mark(&mut self.dirty.videos, row);
         }
         self.feature_ids[FeatureKind::Creator].place(format!("deleted-{crow}"), crow);
         mark(&mut self.dirty.features[FeatureKind::Creator], crow);
     }
 
-    pub fn follow(&mut self, user: u64, creator: u64, following: bool) {
+    pub fn follow(&mut self, user: UserId, creator: CreatorId, following: bool) {
         let ur = self.user_row(user);
         let key = creator.to_string();
         let cr = if following {

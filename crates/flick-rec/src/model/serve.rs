@@ -30,21 +30,21 @@ impl Recommender {
     /// Whether the model keeps state for `user` (else their page is a new
     /// user's, but [`Recommender::ensure_user`] must come first so that the
     /// page leaves out their own clips).
-    pub fn has_user(&self, user: u64) -> bool {
+    pub fn has_user(&self, user: UserId) -> bool {
         self.user_ids
             .get(&user)
             .is_some_and(|r| self.user_states[r as usize].is_some())
     }
 
     /// Gives `user` a state (a new user's) if they have none.
-    pub fn ensure_user(&mut self, user: u64) {
+    pub fn ensure_user(&mut self, user: UserId) {
         if !self.has_user(user) {
             self.user_row(user);
         }
     }
 
     /// Marks a served page seen for `user` (see [`Recommender::recommend`]).
-    pub fn mark_served(&mut self, user: u64, page: &[Recommendation]) {
+    pub fn mark_served(&mut self, user: UserId, page: &[Recommendation]) {
         let capacity = self.cfg.seen_filter_items;
         let row = self.user_row(user);
         let s = self.user_mut(row);
