@@ -305,8 +305,9 @@ impl RecForYou {
     /// lock and the fit runs without any, so pages keep being ranked
     /// meanwhile; the result is applied in one short step, then the index
     /// rebuilt. Builds the index first if the model has none yet (after a
-    /// start). Returns whether a refit ran.
-    pub fn refresh_if_due(&self) -> Result<bool, StoreError> {
+    /// start). Returns whether a refit ran; one is given up, unapplied, as
+    /// soon as `stop` says so (a server shutting down).
+    pub fn refresh_if_due(&self, stop: &dyn Fn() -> bool) -> Result<bool, StoreError> {
         self.catch_up_if_behind()?;
         if self.read().model.needs_ann() {
             self.rebuild_ann();
@@ -328,9 +329,16 @@ impl RecForYou {
         );
         let _entered = span.enter();
         let started = std::time::Instant::now();
-        let fit = flick_rec::batch::fit(&input, &cfg);
+        let Some(fit) = flick_rec::batch::fit_unless(&input, &cfg, stop) else {
+            tracing::info!("refit given up: stopping");
+            return Ok(false);
+        };
         self.write().model.apply_batch(fit);
-        self.rebuild_ann();
+        // The index is not snapshotted: a server stopping now rebuilds it
+        // at its next start anyway.
+        if !stop() {
+            self.rebuild_ann();
+        }
         tracing::info!(
             seconds = started.elapsed().as_secs_f64(),
             "clip vectors refitted"
@@ -654,9 +662,9 @@ impl RegionalForYou {
 
     /// Runs each region's batch refresh that is due (see
     /// [`RecForYou::refresh_if_due`]).
-    pub fn refresh_if_due(&self) -> Result<(), StoreError> {
+    pub fn refresh_if_due(&self, stop: &dyn Fn() -> bool) -> Result<(), StoreError> {
         for (_, m) in &self.models {
-            m.refresh_if_due()?;
+            m.refresh_if_due(stop)?;
         }
         Ok(())
     }

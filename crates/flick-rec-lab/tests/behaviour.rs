@@ -206,6 +206,27 @@ fn reset_user_gives_a_fresh_users_page() {
     assert_eq!(a.user_interests(user).positive_events, 0);
 }
 
+/// With no exploration slots configured (`exploration.every` = 0), a new
+/// service still fills its first pages: every clip is under exploration
+/// and nothing is ranked yet, so the draws are what a page holds.
+#[test]
+fn no_exploration_slots_still_fills_a_new_services_pages() {
+    let cfg = small();
+    let mut model = Config::default();
+    model.exploration.every = 0;
+    let mut world = World::new(cfg.clone());
+    let mut feed = Feed::new(Policy::Flick, &world, model);
+    for u in 0..20 {
+        let user = UserId(USER_BASE + u);
+        let page = feed.page(&world, user, 10);
+        assert_eq!(page.len(), 10, "user {u}");
+        for (i, &v) in page.iter().enumerate() {
+            let (events, _) = world.react(user, v, i);
+            events.iter().for_each(|e| feed.observe(e));
+        }
+    }
+}
+
 #[test]
 fn seen_never_repeats_and_no_creator_twice_in_a_row() {
     let cfg = small();

@@ -31,7 +31,9 @@ pub fn lists_for(clips: usize) -> usize {
     ((clips as f64).sqrt().round() as usize).clamp(1, 8_192)
 }
 
-#[derive(Debug, Clone, Default)]
+/// Built only by [`Ivf::build`] (no `Default`: an index with a zero
+/// `long_norm` would file every clip in the long list).
+#[derive(Debug, Clone)]
 pub struct Ivf {
     dim: usize,
     centroids: Vec<f32>,
@@ -87,8 +89,11 @@ impl Ivf {
         let v = |r: u32| &input.vectors[r as usize * dim..(r as usize + 1) * dim];
         let mut ivf = Ivf {
             dim,
+            centroids: Vec::new(),
+            norms: Vec::new(),
+            lists: Vec::new(),
             long_norm: f32::INFINITY,
-            ..Default::default()
+            slot: Vec::new(),
         };
         if input.rows.is_empty() || dim == 0 {
             return ivf;

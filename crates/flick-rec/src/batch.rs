@@ -67,6 +67,18 @@ fn confidence(cfg: &BatchModel, signal: f32) -> f32 {
 /// user, then every clip with at least one interaction, exactly
 /// (one dim × dim Cholesky each).
 pub fn fit(input: &BatchInput, cfg: &BatchModel) -> BatchFit {
+    fit_unless(input, cfg, &|| false).expect("never asked to stop")
+}
+
+/// [`fit`], given up (`None`) as soon as `stop` says so: it is asked before
+/// each half-sweep and before the head's neighbours. A refit takes over a
+/// minute on a large catalogue; a server shutting down should not wait
+/// for one whose result it would throw away.
+pub fn fit_unless(
+    input: &BatchInput,
+    cfg: &BatchModel,
+    stop: &dyn Fn() -> bool,
+) -> Option<BatchFit> {
     let dim = input.dim;
     let rows = input.live.len();
     let mut y = input.factors.clone();
@@ -85,6 +97,9 @@ pub fn fit(input: &BatchInput, cfg: &BatchModel) -> BatchFit {
     let mut x = vec![0f32; input.users.len() * dim];
     let mut solver = Solver::new(dim);
     for _ in 0..cfg.iterations {
+        if stop() {
+            return None;
+        }
         let gy = gram(&y, &input.live, dim);
         for (u, list) in input.users.iter().enumerate() {
             let list = list
@@ -98,6 +113,9 @@ pub fn fit(input: &BatchInput, cfg: &BatchModel) -> BatchFit {
                 cfg.regularization,
                 &mut x[u * dim..(u + 1) * dim],
             );
+        }
+        if stop() {
+            return None;
         }
         let all_users = vec![true; input.users.len()];
         let gx = gram(&x, &all_users, dim);
@@ -114,16 +132,19 @@ pub fn fit(input: &BatchInput, cfg: &BatchModel) -> BatchFit {
             );
         }
     }
+    if stop() {
+        return None;
+    }
     let gram = gram(&y, &input.live, dim);
     let neighbours = head_neighbours(input, cfg);
-    BatchFit {
+    Some(BatchFit {
         neighbours,
         events: input.events,
         dim,
         factors: y,
         fitted,
         gram,
-    }
+    })
 }
 
 /// The user vector for a history under the current clip vectors: the exact
@@ -432,8 +453,8 @@ mod tests {
     /// Two groups of users, each loving its own half of the clips: after a
     /// fit, a user folded in from one clip of a group scores that group's
     /// other clips above the other group's.
-    #[test]
-    fn fit_separates_two_tastes_and_fold_in_uses_them() {
+    /// Two groups of users, each loving its own half of eight clips.
+    fn two_tastes() -> (BatchInput, BatchModel) {
         let dim = 4;
         let rows = 8;
         let users: Vec<Vec<(u32, f32)>> = (0..40)
@@ -466,6 +487,13 @@ mod tests {
             head_neighbours: 3,
             head_lambda: 1.0,
         };
+        (input, cfg)
+    }
+
+    #[test]
+    fn fit_separates_two_tastes_and_fold_in_uses_them() {
+        let (input, cfg) = two_tastes();
+        let (dim, rows) = (input.dim, input.live.len());
         let fit = fit(&input, &cfg);
         assert!(fit.fitted.iter().all(|&f| f));
         // EASE keeps each clip's neighbours within its own group.
@@ -490,5 +518,21 @@ mod tests {
         let same = (1..4).map(score).fold(f32::INFINITY, f32::min);
         let other = (4..8).map(score).fold(f32::NEG_INFINITY, f32::max);
         assert!(same > other, "same group {same} vs other {other}");
+    }
+
+    /// A refit asked to stop gives up at its next check, with nothing to
+    /// apply; one never asked is the plain fit.
+    #[test]
+    fn a_fit_asked_to_stop_gives_up() {
+        let (input, cfg) = two_tastes();
+        let checks = std::cell::Cell::new(0);
+        let stop_at_third = || {
+            checks.set(checks.get() + 1);
+            checks.get() >= 3
+        };
+        assert!(fit_unless(&input, &cfg, &stop_at_third).is_none());
+        assert_eq!(checks.get(), 3, "gave up at the check that said stop");
+        let whole = fit_unless(&input, &cfg, &|| false).expect("not asked to stop");
+        assert_eq!(whole.factors, fit(&input, &cfg).factors);
     }
 }

@@ -147,7 +147,9 @@ pub struct RankerWeights {
 pub struct Exploration {
     /// Impressions a new video gets before it is judged.
     pub budget: u32,
-    /// One slot in this many on a page goes to a video under exploration.
+    /// One slot in this many on a page goes to a video under exploration;
+    /// 0 for none (exploration then only fills pages nothing ranked can,
+    /// as on a new service).
     pub every: usize,
     /// Beta prior on the completion rate.
     pub prior_alpha: f32,

@@ -619,11 +619,13 @@ async fn tail_event_log(rec: Arc<RegionalForYou>, stop: tokio::sync::watch::Rece
 }
 
 /// The recommender's batch refit, off the request path: checked every few
-/// seconds, run when enough events have arrived (the model decides).
+/// seconds, run when enough events have arrived (the model decides), and
+/// given up mid-fit when the server stops, so shutdown does not wait for it.
 async fn refresh_recommender(rec: Arc<RegionalForYou>, stop: tokio::sync::watch::Receiver<bool>) {
     let period = std::time::Duration::from_secs(5);
+    let stopping = stop.clone();
     every(period, "recommender refit", stop, move || {
-        rec.refresh_if_due()
+        rec.refresh_if_due(&|| *stopping.borrow())
     })
     .await
 }

@@ -19,7 +19,10 @@ impl Recommender {
         let mut rng = Rng::new(crate::util::mix64(
             self.rng.0 ^ crate::util::mix64(req.page),
         ));
-        if req.explore && self.cfg.exploration.every > 0 && !self.exploring.is_empty() {
+        // Drawn even with `every` = 0 (no interleaved slots): on a new
+        // service every clip is under exploration and nothing is ranked
+        // yet, and the draws are all a page can be filled with.
+        if req.explore && !self.exploring.is_empty() {
             let n_rows = self.clips.state.len() as u64;
             // Few candidates (a new service, a new user): draw more.
             let draws = self
