@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Bumped whenever the model's behaviour changes for the same config.
-pub const MODEL_VERSION: &str = "flick-rec/5";
+pub const MODEL_VERSION: &str = "flick-rec/6";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Config {
@@ -159,6 +159,10 @@ pub struct Exploration {
     pub fail_below: f32,
     /// Exploring videos drawn per request for Thompson sampling.
     pub draws: usize,
+    /// Times the ranker's personal terms, added to each draw's log-odds:
+    /// which of the drawn new clips this viewer is shown (0: the draws
+    /// alone decide).
+    pub personal: f32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -234,6 +238,7 @@ impl Default for Config {
                 prior_beta: 1.0,
                 fail_below: 0.6,
                 draws: 24,
+                personal: 1.0,
             },
             candidates: CandidateLimits {
                 nearest: 200,

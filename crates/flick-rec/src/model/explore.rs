@@ -4,11 +4,16 @@ use super::*;
 
 impl Recommender {
     /// Stage 3, exploration: Thompson samples of the completion rate of a
-    /// few clips still under their impression budget, best first.
+    /// few clips still under their impression budget, as log-odds, plus
+    /// (times `exploration.personal`) the ranker's personal terms for the
+    /// viewer, best first. The page has as many exploration slots either
+    /// way, so new clips get their budget as fast; the personal terms only
+    /// choose which new clips this viewer is the one to try.
     pub(super) fn exploration_draws(
         &self,
         req: &Request,
         urow: Option<u32>,
+        query: Option<&[f32]>,
         limit: usize,
         n_cands: usize,
     ) -> Vec<(u32, f32)> {
@@ -65,7 +70,13 @@ impl Recommender {
                     (e.prior_alpha + st.completes) as f64,
                     (e.prior_beta + st.fails) as f64,
                 ) as f32;
-                explore.push((row, theta));
+                let personal = match (urow, query) {
+                    (Some(u), Some(q)) if e.personal != 0.0 => {
+                        e.personal * self.personal_score(row, self.user(u), q, 0.0, 0.0)
+                    }
+                    _ => 0.0,
+                };
+                explore.push((row, logit(theta) + personal));
             }
             explore.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         }

@@ -79,29 +79,10 @@ impl Recommender {
         let (g_like, g_share) = self.engagement_rates();
         let q_like = rate_log_odds(st.likes, st.views, g_like);
         let q_share = rate_log_odds(st.shares, st.views, g_share);
-        let mut personal = 0.0;
-        if let (Some(s), Some(q)) = (user, q) {
-            let dim = self.cfg.dim;
-            let aff = scan::dot_f32(q, &self.clips.emb[r * dim..(r + 1) * dim]);
-            let creator = self.clips.creator[r];
-            let prior = w.affinity_prior;
-            let base = s.base_rate(self.completion_rate(), prior);
-            let creator_lift = s.lift(FeatureKind::Creator, creator, base, prior);
-            let topic_lift: f32 = self.clips.tags[r]
-                .iter()
-                .filter(|&&t| t != NONE)
-                .map(|&t| s.lift(FeatureKind::Tag, t, base, prior))
-                .sum();
-            let follows = s.follows.contains(&creator) as u8 as f32;
-            let skipped = self.skip_similarity(s, r);
-            personal = w.affinity * aff
-                + w.cooccurrence * cooc
-                + w.item_item * item_item
-                + w.creator_affinity * creator_lift
-                + w.topic_affinity * topic_lift
-                + w.follow * follows
-                - w.skipped * skipped;
-        }
+        let personal = match (user, q) {
+            (Some(s), Some(q)) => self.personal_score(row, s, q, cooc, item_item),
+            _ => 0.0,
+        };
         let fresh = if now_ms - self.clips.created_at[r] < w.fresh_ms {
             w.freshness
         } else {
@@ -113,5 +94,40 @@ impl Recommender {
         // catalogue's own rates: a clip nobody has liked yet is at the
         // average, not below it.
         w.completion * q_complete + w.like * q_like + w.share * q_share + personal + fresh
+    }
+
+    /// The ranker's personal terms for clip `row` and the viewer `s`, whose
+    /// folded-in vector is `q`: how much more (or less) than the crowd this
+    /// viewer should want it, in log-odds.
+    pub(super) fn personal_score(
+        &self,
+        row: u32,
+        s: &UserState,
+        q: &[f32],
+        cooc: f32,
+        item_item: f32,
+    ) -> f32 {
+        let r = row as usize;
+        let w = &self.cfg.ranker;
+        let dim = self.cfg.dim;
+        let aff = scan::dot_f32(q, &self.clips.emb[r * dim..(r + 1) * dim]);
+        let creator = self.clips.creator[r];
+        let prior = w.affinity_prior;
+        let base = s.base_rate(self.completion_rate(), prior);
+        let creator_lift = s.lift(FeatureKind::Creator, creator, base, prior);
+        let topic_lift: f32 = self.clips.tags[r]
+            .iter()
+            .filter(|&&t| t != NONE)
+            .map(|&t| s.lift(FeatureKind::Tag, t, base, prior))
+            .sum();
+        let follows = s.follows.contains(&creator) as u8 as f32;
+        let skipped = self.skip_similarity(s, r);
+        w.affinity * aff
+            + w.cooccurrence * cooc
+            + w.item_item * item_item
+            + w.creator_affinity * creator_lift
+            + w.topic_affinity * topic_lift
+            + w.follow * follows
+            - w.skipped * skipped
     }
 }

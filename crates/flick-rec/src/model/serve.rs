@@ -85,7 +85,7 @@ impl Recommender {
             &mut scratch,
         );
         self.scratch.give(scratch);
-        let explore = self.exploration_draws(req, urow, limit, cands.len());
+        let explore = self.exploration_draws(req, urow, query.as_deref(), limit, cands.len());
         self.rerank(cands, pos, explore, limit)
     }
 }
