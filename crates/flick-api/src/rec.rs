@@ -301,10 +301,10 @@ impl RecForYou {
     }
 
     /// Refits the clips' vectors when `batch.refresh_every` events have
-    /// arrived since the last refit. The input is copied under the shared
-    /// lock and the fit runs without any, so pages keep being ranked
-    /// meanwhile; the result is applied in one short step, then the index
-    /// rebuilt. Builds the index first if the model has none yet (after a
+    /// arrived since the last refit. The input is copied and the result
+    /// prepared under the shared lock, the fit runs without any, so pages
+    /// keep being ranked meanwhile; the result is installed in one short
+    /// exclusive step (moves of whole arrays), then the index rebuilt. Builds the index first if the model has none yet (after a
     /// start). Returns whether a refit ran; one is given up, unapplied, as
     /// soon as `stop` says so (a server shutting down).
     pub fn refresh_if_due(&self, stop: &dyn Fn() -> bool) -> Result<bool, StoreError> {
@@ -333,7 +333,10 @@ impl RecForYou {
             tracing::info!("refit given up: stopping");
             return Ok(false);
         };
-        self.write().model.apply_batch(fit);
+        let prepared = self.read().model.prepare_batch(fit);
+        if let Some(prepared) = prepared {
+            self.write().model.install_batch(prepared);
+        }
         // The index is not snapshotted: a server stopping now rebuilds it
         // at its next start anyway.
         if !stop() {

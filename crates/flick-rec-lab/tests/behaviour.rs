@@ -522,16 +522,43 @@ fn a_refit_applied_after_more_events_and_uploads_keeps_the_model_whole() {
         }
     }
     let fit = flick_rec::batch::fit(&input, &m.config().batch);
-    m.apply_batch(fit);
+    // As the server does it: prepared under a shared lock, then installed
+    // after yet another upload and more traffic.
+    let prepared = m
+        .prepare_batch(fit)
+        .expect("a fit of the model's dimension");
+    let j = world.upload(Some(3.0), Some(1));
+    m.upsert_video(world.videos[j].meta.clone());
+    let newer_id = world.videos[j].meta.id;
+    for u in 20..30 {
+        let user = UserId(USER_BASE + u as u64);
+        let page = serve(&mut m, &req(user, 10, world.clock_ms));
+        for (i, r) in page.iter().enumerate() {
+            let (events, _) = world.react(user, r.video, i);
+            events.iter().for_each(|e| m.observe(e));
+        }
+    }
+    m.install_batch(prepared);
     assert_eq!(m.refresh_due(), m.events() - taken_at >= every);
-    let mut shown_new = false;
-    for u in 20..cfg.users as u64 {
+    let (mut shown_new, mut shown_newer) = (false, false);
+    for u in 30..cfg.users as u64 {
         let page = serve(&mut m, &req(UserId(USER_BASE + u), 10, world.clock_ms));
         assert!(!page.is_empty());
         assert!(page.iter().all(|r| r.score.is_finite()), "{page:?}");
         shown_new |= page.iter().any(|r| r.video == new_id);
+        shown_newer |= page.iter().any(|r| r.video == newer_id);
     }
     assert!(shown_new, "the clip uploaded during the fit is explored");
+    assert!(
+        shown_newer,
+        "the clip uploaded before the install is explored"
+    );
+    // The installed model is whole: a snapshot of it loads to the same model.
+    let mut loaded = Recommender::new(Config::default(), 0);
+    loaded
+        .apply_snapshot(&m.snapshot_full())
+        .expect("a whole snapshot");
+    assert_eq!(loaded.snapshot_full(), m.snapshot_full());
 }
 
 /// Finishing and liking a clip makes its creator's other clips candidates,

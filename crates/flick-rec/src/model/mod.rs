@@ -16,6 +16,7 @@ mod rerank;
 mod serve;
 
 pub use inspect::{Memory, VideoStatus};
+pub use refresh::PreparedBatch;
 
 use crate::config::{Config, MODEL_VERSION};
 use crate::scan::{self, TopK};

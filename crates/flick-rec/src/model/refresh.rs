@@ -4,6 +4,22 @@
 
 use super::*;
 use crate::batch::{self, BatchFit, BatchInput};
+
+/// A refit's result ready to install ([`Recommender::prepare_batch`]).
+pub struct PreparedBatch {
+    /// Clips it covers (the model's, when prepared).
+    rows: usize,
+    emb: Vec<f32>,
+    q8: Vec<i8>,
+    scale: Vec<f32>,
+    /// Clips whose vector it changes, fitted first.
+    moved: Vec<u32>,
+    /// New vectors of admitted features.
+    features: PerKind<Vec<(u32, Vec<f32>)>>,
+    gram: Vec<f32>,
+    item_item: FastMap<u32, Box<[(u32, f32)]>>,
+    events: u64,
+}
 use crate::types::Retrieval;
 
 impl Recommender {
@@ -43,33 +59,37 @@ impl Recommender {
         }
     }
 
-    /// Applies a fit made from an earlier [`Self::batch_input`]. Clips added
-    /// since keep their warm start; clips the fit saw no interaction for
-    /// are warm-started again from their creator, sound and hashtags, whose
-    /// vectors become the mean of their fitted clips.
+    /// Applies a fit made from an earlier [`Self::batch_input`]:
+    /// [`Self::prepare_batch`] then [`Self::install_batch`], in one step.
     pub fn apply_batch(&mut self, fit: BatchFit) {
+        if let Some(prepared) = self.prepare_batch(fit) {
+            self.install_batch(prepared);
+        }
+    }
+
+    /// Makes a fit ready to install, without changing the model, so the
+    /// server does this under a shared lock while pages keep being ranked:
+    /// the new vector of every clip the model has now, quantised, and the
+    /// side features' new means. Clips the fit saw no interaction for are
+    /// warm-started again from their creator, sound and hashtags, whose
+    /// vectors become the mean of their fitted clips. `None` if the fit is
+    /// of another dimension.
+    pub fn prepare_batch(&self, fit: BatchFit) -> Option<PreparedBatch> {
         let dim = self.cfg.dim;
         if fit.dim != dim {
-            return;
+            return None;
         }
-        // Nearly every vector moves: the index is not re-filed clip by clip
-        // here (that would hold the model for seconds on a large catalogue)
-        // but rebuilt after, off the lock (`ann_input`, `install_ann`). The
-        // old one keeps serving meanwhile: its lists are stale, not wrong,
-        // since every probed clip is still scored exactly.
-        let ann = self.ann.take();
         let rows = (fit.factors.len() / dim).min(self.clips.state.len());
-        for r in 0..rows {
-            if fit.fitted[r] {
-                self.clips.emb[r * dim..(r + 1) * dim]
-                    .copy_from_slice(&fit.factors[r * dim..(r + 1) * dim]);
-                self.requantize(r as u32);
-                mark(&mut self.dirty.videos, r as u32);
-            }
+        let mut emb = self.clips.emb[..rows * dim].to_vec();
+        let mut moved = Vec::new();
+        for r in (0..rows).filter(|&r| fit.fitted[r]) {
+            emb[r * dim..(r + 1) * dim].copy_from_slice(&fit.factors[r * dim..(r + 1) * dim]);
+            moved.push(r as u32);
         }
+        // Each admitted feature: the mean of its recent fitted clips.
+        let mut features: PerKind<Vec<(u32, Vec<f32>)>> = Default::default();
         for k in 0..3 {
-            for fr in 0..self.features[k].len() {
-                let f = &self.features[k][fr];
+            for (fr, f) in self.features[k].iter().enumerate() {
                 if f.emb.is_none() {
                     continue;
                 }
@@ -77,37 +97,101 @@ impl Recommender {
                 let mut n = 0;
                 for &r in f.recent.iter().filter(|&&r| (r as usize) < rows) {
                     if fit.fitted[r as usize] {
-                        let y = &self.clips.emb[r as usize * dim..(r as usize + 1) * dim];
+                        let y = &emb[r as usize * dim..(r as usize + 1) * dim];
                         mean.iter_mut().zip(y).for_each(|(m, y)| *m += y);
                         n += 1;
                     }
                 }
                 if n > 0 {
                     mean.iter_mut().for_each(|m| *m /= n as f32);
-                    self.features[k][fr].emb = Some(mean);
-                    mark(&mut self.dirty.features[k], fr as u32);
+                    features[k].push((fr as u32, mean));
                 }
+            }
+        }
+        // The features' vectors as they will be once installed.
+        let mut feature_emb: PerKind<Vec<Option<&[f32]>>> = Default::default();
+        for k in 0..3 {
+            feature_emb[k] = self.features[k].iter().map(|f| f.emb.as_deref()).collect();
+            for (fr, mean) in &features[k] {
+                feature_emb[k][*fr as usize] = Some(mean);
             }
         }
         for r in 0..rows {
             let live = self.clip_ids.ids[r].is_some() && self.clips.state[r] & REMOVED == 0;
             if !fit.fitted[r] && live {
-                if let Some(init) = self.feature_mean(r) {
-                    self.clips.emb[r * dim..(r + 1) * dim].copy_from_slice(&init);
-                    self.requantize(r as u32);
-                    mark(&mut self.dirty.videos, r as u32);
+                if let Some(init) =
+                    self.feature_mean_of(r, |kind, fr| feature_emb[kind][fr as usize])
+                {
+                    emb[r * dim..(r + 1) * dim].copy_from_slice(&init);
+                    moved.push(r as u32);
                 }
             }
         }
-        self.gram = fit.gram;
-        self.item_item = fit
+        let mut q8 = self.clips.q8[..rows * dim].to_vec();
+        let mut scale = self.clips.scale[..rows].to_vec();
+        for &r in &moved {
+            let r = r as usize;
+            scale[r] = scan::quantize(
+                &emb[r * dim..(r + 1) * dim],
+                &mut q8[r * dim..(r + 1) * dim],
+            );
+        }
+        let item_item = fit
             .neighbours
             .into_iter()
             .filter(|(r, _)| (*r as usize) < rows)
             .map(|(r, l)| (r, l.into_boxed_slice()))
             .collect();
-        self.refreshed_at = self.refreshed_at.max(fit.events);
-        self.ann = ann;
+        Some(PreparedBatch {
+            rows,
+            emb,
+            q8,
+            scale,
+            moved,
+            features,
+            gram: fit.gram,
+            item_item,
+            events: fit.events,
+        })
+    }
+
+    /// Installs a [`PreparedBatch`]: a few moves of whole arrays, so the
+    /// server's exclusive lock is held for milliseconds, not the seconds a
+    /// large catalogue's vectors take to prepare. Clips added since it was
+    /// prepared keep their warm start; features evicted since stay empty.
+    pub fn install_batch(&mut self, mut p: PreparedBatch) {
+        let dim = self.cfg.dim;
+        let (rows, now) = (p.rows, self.clips.state.len());
+        p.emb
+            .extend_from_slice(&self.clips.emb[rows * dim..now * dim]);
+        p.q8.extend_from_slice(&self.clips.q8[rows * dim..now * dim]);
+        p.scale.extend_from_slice(&self.clips.scale[rows..now]);
+        self.clips.emb = p.emb;
+        self.clips.q8 = p.q8;
+        self.clips.scale = p.scale;
+        // Nearly every vector moved: the index is not re-filed clip by clip
+        // here but rebuilt after, off the lock (`ann_input`, `install_ann`).
+        // The old one keeps serving meanwhile: its lists are stale, not
+        // wrong, since every probed clip is still scored exactly.
+        let track = self.clips.state.len() >= self.cfg.ann.min_clips;
+        for &r in &p.moved {
+            mark(&mut self.dirty.videos, r);
+        }
+        if track {
+            self.ann_moved.extend_from_slice(&p.moved);
+        }
+        for k in 0..3 {
+            for (fr, mean) in std::mem::take(&mut p.features[k]) {
+                let f = &mut self.features[k][fr as usize];
+                if f.emb.is_some() {
+                    f.emb = Some(mean);
+                    mark(&mut self.dirty.features[k], fr);
+                }
+            }
+        }
+        self.gram = p.gram;
+        self.item_item = p.item_item;
+        self.refreshed_at = self.refreshed_at.max(p.events);
     }
 
     /// What a rebuild of the nearest-clip index reads, with the mark to
@@ -209,6 +293,17 @@ impl Recommender {
 
     /// The mean vector of a clip's admitted side features, if it has any.
     pub(super) fn feature_mean(&self, r: usize) -> Option<Vec<f32>> {
+        self.feature_mean_of(r, |kind, fr| {
+            self.features[kind][fr as usize].emb.as_deref()
+        })
+    }
+
+    /// [`Self::feature_mean`] with each feature's vector looked up by `emb`.
+    fn feature_mean_of<'a>(
+        &self,
+        r: usize,
+        emb: impl Fn(FeatureKind, u32) -> Option<&'a [f32]>,
+    ) -> Option<Vec<f32>> {
         let dim = self.cfg.dim;
         let feats = [
             (FeatureKind::Creator, self.clips.creator[r]),
@@ -222,7 +317,7 @@ impl Recommender {
             if fr == NONE {
                 continue;
             }
-            if let Some(e) = &self.features[kind][fr as usize].emb {
+            if let Some(e) = emb(kind, fr) {
                 init.iter_mut().zip(e).for_each(|(a, b)| *a += b);
                 n += 1;
             }
