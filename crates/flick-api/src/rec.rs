@@ -226,6 +226,28 @@ impl RecForYou {
         Ok(())
     }
 
+    /// What a page must reflect before it is ranked: the catalogue (a clip
+    /// removed a moment ago is never served) and the viewer's own events
+    /// (their like a moment ago, their last page's impressions). Everyone
+    /// else's events reach the model through the background tailer within
+    /// a tick; waiting for them here would put every request behind the
+    /// exclusive lock whenever others are active.
+    fn catch_up_for(&self, viewer: Option<UserId>) -> Result<(), StoreError> {
+        let catalogue = self.store.last_catalogue_id()?;
+        let own = match viewer {
+            Some(u) => self.store.last_event_id_of(u)?,
+            None => 0,
+        };
+        let behind = {
+            let inner = self.read();
+            inner.last_event_id < own || inner.last_catalogue_id < catalogue
+        };
+        if behind {
+            self.catch_up(&mut self.write())?;
+        }
+        Ok(())
+    }
+
     /// Applies new events and catalogue changes now; the server calls this
     /// from a background task a few times a second, so requests seldom find
     /// the model behind.
@@ -493,7 +515,7 @@ fn to_rec_event(e: &Event) -> Option<RecEvent> {
 
 impl ForYou for RecForYou {
     fn recommend(&self, req: &ForYouRequest) -> Result<Vec<Pick>, StoreError> {
-        self.catch_up_if_behind()?;
+        self.catch_up_for(req.viewer)?;
         let viewer = req.viewer.map(model_ids::user);
         if let Some(v) = viewer {
             // Once per account: a state, so the page leaves out their clips.
@@ -522,25 +544,30 @@ impl ForYou for RecForYou {
             page,
             explore: true,
         });
-        if let Some(v) = viewer {
-            self.write().model.mark_served(v, &recs);
-        }
         // The page's impressions go to the log; the model learns them from
-        // there (seen marks that survive a restart, exploration budget).
-        if let Some(viewer) = req.viewer.filter(|_| req.log_impressions) {
-            let videos: Vec<VideoId> = recs
-                .iter()
-                .map(|r| model_ids::platform_video(r.video))
-                .collect();
-            // The page is served even if this fails (the account deleted a
-            // moment ago, a full disk): the in-memory seen mark already keeps
-            // the next page from repeating it.
-            if let Err(e) = self
-                .store
-                .record_impressions(viewer, page as i64, &videos, req.now)
-            {
-                tracing::warn!(error = %e, "could not log a page's impressions");
+        // there (seen marks that survive a restart, exploration budget), at
+        // the latest when this viewer's next page catches up on their own
+        // events. So a logged page needs no exclusive lock here.
+        let logged = match req.viewer.filter(|_| req.log_impressions) {
+            Some(viewer) => {
+                let videos: Vec<VideoId> = recs
+                    .iter()
+                    .map(|r| model_ids::platform_video(r.video))
+                    .collect();
+                self.store
+                    .record_impressions(viewer, page as i64, &videos, req.now)
+                    .inspect_err(
+                        |e| tracing::warn!(error = %e, "could not log a page's impressions"),
+                    )
+                    .is_ok()
             }
+            None => false,
+        };
+        // Past the account's impressions limit, or when logging failed (the
+        // account deleted a moment ago, a full disk), the page is still
+        // served and marked seen in memory only.
+        if let Some(v) = viewer.filter(|_| !logged) {
+            self.write().model.mark_served(v, &recs);
         }
         recs.into_iter()
             .skip(skip)

@@ -271,6 +271,16 @@ impl Store {
             .read()
             .query_row("SELECT COALESCE(MAX(id), 0) FROM events", [], |r| r.get(0))?)
     }
+
+    /// The id of `user`'s latest interaction in this region (0 if none):
+    /// one seek in the `events_user` index.
+    pub fn last_event_id_of(&self, user: UserId) -> Result<i64> {
+        Ok(self.read().query_row(
+            "SELECT COALESCE(MAX(id), 0) FROM events WHERE user_id = ?1",
+            [user.0],
+            |r| r.get(0),
+        )?)
+    }
 }
 
 /// Pages of impressions waiting for the running group commit
