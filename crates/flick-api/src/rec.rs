@@ -53,9 +53,9 @@ struct Inner {
 }
 
 /// One region's recommender. Pages are ranked under a shared (read) lock,
-/// so many rank at once; applying events, marking a served page seen, a
-/// refit's result and snapshots take the exclusive (write) lock, each for
-/// a short step.
+/// so many rank at once; applying events, installing a refit's result,
+/// snapshots and marking seen a page whose impressions could not be logged
+/// take the exclusive (write) lock, each for a short step.
 pub struct RecForYou {
     store: Arc<Store>,
     dir: PathBuf,
