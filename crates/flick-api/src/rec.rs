@@ -26,8 +26,9 @@ use flick_rec::{
     Config, Event as RecEvent, EventKind as RecKind, Reason, Recommender, Request, VideoMeta,
 };
 use flick_store::{Event, EventKind, Regions, Store, StoreError};
+use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::Arc;
 
 /// Fixed so that a replay of the same events gives the same model.
 const SEED: u64 = 0x5eed_f11c;
@@ -46,20 +47,34 @@ struct Inner {
     model: Recommender,
     last_event_id: i64,
     last_catalogue_id: i64,
-    snapshots: SnapshotState,
+}
+
+/// The snapshot files on disk. Its lock is held by whoever writes one, for
+/// the whole write, and always taken before the model's: one writer at a
+/// time, so an incremental chunk taken before an account's deletion can
+/// never be listed after the full snapshot that removed its rows.
+struct SnapshotFiles {
+    state: SnapshotState,
     /// Set when a snapshot write failed: the rows it would have carried are
     /// no longer marked dirty, so only a full snapshot is complete again.
     needs_full: bool,
 }
 
+/// Chunks past which the next snapshot is a full one, so a start does not
+/// read many small files.
+const MAX_CHUNKS: usize = 32;
+
 /// One region's recommender. Pages are ranked under a shared (read) lock,
-/// so many rank at once; applying events, installing a refit's result,
-/// snapshots and marking seen a page whose impressions could not be logged
-/// take the exclusive (write) lock, each for a short step.
+/// so many rank at once; applying events, installing a refit's result and
+/// marking seen a page whose impressions could not be logged take the
+/// exclusive (write) lock, each for a short step. A snapshot takes it only
+/// to take the dirty marks, then writes the model out under the shared
+/// lock and its files under none.
 pub struct RecForYou {
     store: Arc<Store>,
     dir: PathBuf,
     inner: RwLock<Inner>,
+    files: Mutex<SnapshotFiles>,
     algorithm: Algorithm,
 }
 
@@ -161,7 +176,9 @@ impl RecForYou {
                 model,
                 last_event_id: snapshots.last_event_id,
                 last_catalogue_id: snapshots.last_catalogue_id,
-                snapshots,
+            }),
+            files: Mutex::new(SnapshotFiles {
+                state: snapshots,
                 needs_full: false,
             }),
             algorithm,
@@ -199,14 +216,15 @@ impl RecForYou {
         }
     }
 
-    // A poisoned lock means a panic while it was held; the model is plain
-    // data updated in steps that each leave it whole, so serving goes on.
+    // parking_lot's lock: no poisoning (the model is plain data updated in
+    // steps that each leave it whole, so serving goes on after a panic),
+    // and a write guard can become a read guard with no gap between.
     fn read(&self) -> RwLockReadGuard<'_, Inner> {
-        self.inner.read().unwrap_or_else(|e| e.into_inner())
+        self.inner.read()
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, Inner> {
-        self.inner.write().unwrap_or_else(|e| e.into_inner())
+        self.inner.write()
     }
 
     /// Applies whatever the log holds beyond the model, so that a page
@@ -389,38 +407,50 @@ impl RecForYou {
         );
     }
 
-    /// Writes the rows touched since the last snapshot as a new chunk.
+    /// Writes the rows touched since the last snapshot as a new chunk (or
+    /// everything, when there is no complete set of chunks or too many).
     pub fn snapshot(&self) -> Result<(), RecError> {
-        let mut inner = self.write();
-        if inner.snapshots.chunks.is_empty() || inner.needs_full {
-            return self.write_full(&mut inner);
-        }
-        let bytes = inner.model.snapshot_dirty();
-        let last = (inner.last_event_id, inner.last_catalogue_id);
-        let written = self.write_chunk(&mut inner, bytes, last, false);
-        inner.needs_full |= written.is_err();
-        written
+        let mut files = self.files.lock();
+        let full = files.state.chunks.is_empty()
+            || files.needs_full
+            || files.state.chunks.len() >= MAX_CHUNKS;
+        self.write_snapshot(&mut files, full)
     }
 
-    fn write_full(&self, inner: &mut Inner) -> Result<(), RecError> {
-        let bytes = inner.model.snapshot_full();
-        // The full snapshot covers everything: clear the dirty set too.
-        let _ = inner.model.snapshot_dirty();
+    /// The exclusive lock is held only to take the dirty marks and the
+    /// log position they go with; it then becomes a shared lock, with no
+    /// gap in which an event could be applied, so the chunk is exactly the
+    /// model at that position while pages go on being ranked (only event
+    /// application waits). The files are written under no lock.
+    fn write_snapshot(&self, files: &mut SnapshotFiles, full: bool) -> Result<(), RecError> {
+        let mut inner = self.write();
+        let dirty = inner.model.take_dirty();
         let last = (inner.last_event_id, inner.last_catalogue_id);
-        let written = self.write_chunk(inner, bytes, last, true);
-        inner.needs_full = written.is_err();
+        let inner = RwLockWriteGuard::downgrade(inner);
+        let bytes = if full {
+            inner.model.snapshot_full()
+        } else {
+            inner.model.snapshot_of(&dirty)
+        };
+        drop(inner);
+        let written = self.write_chunk(files, bytes, last, full);
+        files.needs_full = if full {
+            written.is_err()
+        } else {
+            files.needs_full || written.is_err()
+        };
         written
     }
 
     fn write_chunk(
         &self,
-        inner: &mut Inner,
+        files: &mut SnapshotFiles,
         bytes: Vec<u8>,
         (last_event_id, last_catalogue_id): (i64, i64),
         full: bool,
     ) -> Result<(), RecError> {
-        let next = inner
-            .snapshots
+        let next = files
+            .state
             .chunks
             .last()
             .and_then(|c| c.trim_end_matches(".snap").parse::<u64>().ok())
@@ -428,22 +458,18 @@ impl RecForYou {
         let name = format!("{next:06}.snap");
         write_durably(&self.dir.join(&name), &bytes)?;
         let old = if full {
-            std::mem::take(&mut inner.snapshots.chunks)
+            std::mem::take(&mut files.state.chunks)
         } else {
             Vec::new()
         };
-        inner.snapshots.chunks.push(name);
-        inner.snapshots.last_event_id = last_event_id;
-        inner.snapshots.last_catalogue_id = last_catalogue_id;
-        let state = serde_json::to_vec(&inner.snapshots).expect("state serialises");
+        files.state.chunks.push(name);
+        files.state.last_event_id = last_event_id;
+        files.state.last_catalogue_id = last_catalogue_id;
+        let state = serde_json::to_vec(&files.state).expect("state serialises");
         write_durably(&self.dir.join("state.json"), &state)?;
         for chunk in old {
             let path = self.dir.join(chunk);
             std::fs::remove_file(&path).map_err(io(&path))?;
-        }
-        // Many small chunks slow the next start: fold them into one.
-        if !full && inner.snapshots.chunks.len() > 32 {
-            return self.write_full(inner);
         }
         Ok(())
     }
@@ -616,14 +642,19 @@ impl ForYou for RecForYou {
     }
 
     fn forget_user(&self, user: UserId, videos: &[VideoId]) -> Result<(), StoreError> {
-        let mut inner = self.write();
-        inner.model.forget_user(model_ids::user(user));
-        inner.model.forget_creator(model_ids::creator(user));
-        for &v in videos {
-            inner.model.remove_video(model_ids::video(v));
+        // The files first (the lock order), so no snapshot taken before the
+        // deletion can be written after it.
+        let mut files = self.files.lock();
+        {
+            let mut inner = self.write();
+            inner.model.forget_user(model_ids::user(user));
+            inner.model.forget_creator(model_ids::creator(user));
+            for &v in videos {
+                inner.model.remove_video(model_ids::video(v));
+            }
         }
         // Older chunks still hold the user's rows: replace them all.
-        self.write_full(&mut inner).map_err(|e| {
+        self.write_snapshot(&mut files, true).map_err(|e| {
             tracing::error!(error = %e, "could not rewrite recommender snapshots after a deletion");
             StoreError::NotFound("recommender snapshot")
         })

@@ -47,7 +47,7 @@ pub use config::{
     MODEL_VERSION,
 };
 pub use model::{Memory, PreparedBatch, Recommender, VideoStatus, MAX_TAGS};
-pub use snapshot::SnapshotError;
+pub use snapshot::{DirtyRows, SnapshotError};
 pub use types::{
     CreatorId, Event, EventKind, Interests, Reason, Recommendation, Request, Retrieval, SoundId,
     UserId, VideoId, VideoMeta, MAX_PAGE,

@@ -18,8 +18,8 @@
 //! i8 scan rows are not stored: they are recomputed from the f32 embeddings.
 
 use crate::model::{
-    marked, Affinity, Feature, FeatureKind, HotSet, Recommender, UserState, VideoStats, EXPLORING,
-    MAX_TAGS,
+    marked, Affinity, Dirty, Feature, FeatureKind, HotSet, Recommender, UserState, VideoStats,
+    EXPLORING, MAX_TAGS,
 };
 use crate::types::{UserId, VideoId};
 use crate::util::{SeenFilter, NONE};
@@ -144,6 +144,10 @@ impl R<'_> {
 
 const KINDS: [FeatureKind; 3] = [FeatureKind::Creator, FeatureKind::Sound, FeatureKind::Tag];
 
+/// Rows touched since a snapshot, taken from the model
+/// ([`Recommender::take_dirty`]).
+pub struct DirtyRows(Dirty);
+
 impl Recommender {
     /// Everything, as one chunk.
     pub fn snapshot_full(&self) -> Vec<u8> {
@@ -157,9 +161,23 @@ impl Recommender {
     }
 
     /// Rows touched since the previous call (or since creation), plus
-    /// tombstones of users forgotten or evicted since.
+    /// tombstones of users forgotten or evicted since:
+    /// [`Self::take_dirty`] then [`Self::snapshot_of`].
     pub fn snapshot_dirty(&mut self) -> Vec<u8> {
-        let d = std::mem::take(&mut self.dirty);
+        let d = self.take_dirty();
+        self.snapshot_of(&d)
+    }
+
+    /// Takes the marks of the rows touched since the last call (a move,
+    /// whatever the catalogue's size), so the model can be written out with
+    /// [`Self::snapshot_of`] under a shared lock.
+    pub fn take_dirty(&mut self) -> DirtyRows {
+        DirtyRows(std::mem::take(&mut self.dirty))
+    }
+
+    /// The rows `taken` marks, as one incremental chunk.
+    pub fn snapshot_of(&self, taken: &DirtyRows) -> Vec<u8> {
+        let d = &taken.0;
         let videos: Vec<u32> = marked(&d.videos)
             .filter(|&r| (r as usize) < self.clips.state.len())
             .collect();
