@@ -317,6 +317,17 @@ fn snapshot_round_trip_with_other_shapes() {
 /// `USER_BASE`), with their reactions learnt; returns how many exploration
 /// picks the pages held.
 fn traffic(world: &mut World, m: &mut Recommender, users: std::ops::Range<u64>) -> usize {
+    traffic_with(world, m, users, learn)
+}
+
+/// [`traffic`], each event taken in by `take` (e.g. observed without the
+/// refit a due refresh would run).
+fn traffic_with(
+    world: &mut World,
+    m: &mut Recommender,
+    users: std::ops::Range<u64>,
+    take: fn(&mut Recommender, &Event),
+) -> usize {
     let mut explored = 0;
     for u in users {
         let user = UserId(USER_BASE + u);
@@ -327,7 +338,7 @@ fn traffic(world: &mut World, m: &mut Recommender, users: std::ops::Range<u64>) 
             .count();
         for (i, r) in page.iter().enumerate() {
             let (events, _) = world.react(user, r.video, i);
-            events.iter().for_each(|e| learn(m, e));
+            events.iter().for_each(|e| take(m, e));
         }
     }
     explored
@@ -513,14 +524,7 @@ fn a_refit_applied_after_more_events_and_uploads_keeps_the_model_whole() {
     let i = world.upload(Some(3.0), Some(0));
     m.upsert_video(world.videos[i].meta.clone());
     let new_id = world.videos[i].meta.id;
-    for u in 0..20 {
-        let user = UserId(USER_BASE + u as u64);
-        let page = serve(&mut m, &req(user, 10, world.clock_ms));
-        for (i, r) in page.iter().enumerate() {
-            let (events, _) = world.react(user, r.video, i);
-            events.iter().for_each(|e| m.observe(e));
-        }
-    }
+    traffic_with(&mut world, &mut m, 0..20, |m, e| m.observe(e));
     let fit = flick_rec::batch::fit(&input, &m.config().batch);
     // As the server does it: prepared under a shared lock, then installed
     // after yet another upload and more traffic.
@@ -530,14 +534,7 @@ fn a_refit_applied_after_more_events_and_uploads_keeps_the_model_whole() {
     let j = world.upload(Some(3.0), Some(1));
     m.upsert_video(world.videos[j].meta.clone());
     let newer_id = world.videos[j].meta.id;
-    for u in 20..30 {
-        let user = UserId(USER_BASE + u as u64);
-        let page = serve(&mut m, &req(user, 10, world.clock_ms));
-        for (i, r) in page.iter().enumerate() {
-            let (events, _) = world.react(user, r.video, i);
-            events.iter().for_each(|e| m.observe(e));
-        }
-    }
+    traffic_with(&mut world, &mut m, 20..30, |m, e| m.observe(e));
     m.install_batch(prepared);
     assert_eq!(m.refresh_due(), m.events() - taken_at >= every);
     let (mut shown_new, mut shown_newer) = (false, false);
