@@ -800,3 +800,66 @@ fn a_topic_finished_every_time_outranks_one_merely_watched_more() {
         "{interests:?}"
     );
 }
+
+/// The exploration slots of a page try new clips, and which new clips is
+/// personal: a viewer who finishes one topic's clips and skips another's
+/// is offered new clips of the first far more often than of the second
+/// (the Thompson draws alone would offer both alike).
+#[test]
+fn exploration_tries_new_clips_the_viewer_is_likely_to_want() {
+    let cfg = small();
+    let (mut world, mut m) = warmed(&cfg, 2);
+    let user = world.add_user();
+    let at = world.clock_ms;
+    let topic_of = |world: &World, id: VideoId| world.video(id).topic;
+    let old: Vec<VideoId> = world.videos.iter().map(|v| v.meta.id).collect();
+    for &v in old.iter().filter(|&&v| topic_of(&world, v) == 0).take(8) {
+        m.observe(&Event {
+            user,
+            video: v,
+            at_ms: at,
+            kind: EventKind::View {
+                watched_ms: world.video(v).meta.duration_ms,
+                completed: true,
+                loops: 0,
+            },
+        });
+    }
+    for &v in old.iter().filter(|&&v| topic_of(&world, v) == 1).take(8) {
+        m.observe(&Event {
+            user,
+            video: v,
+            at_ms: at,
+            kind: EventKind::Skip,
+        });
+    }
+    // New clips of both topics, alike in quality, uploaded in turn.
+    for _ in 0..10 {
+        for topic in [0, 1] {
+            let i = world.upload(Some(0.0), Some(topic));
+            m.upsert_video(world.videos[i].meta.clone());
+        }
+    }
+    let mut tried = [0usize; 2];
+    for page in 0..40 {
+        let r = Request {
+            page,
+            ..req(user, 10, world.clock_ms)
+        };
+        for pick in m.preview(&r) {
+            let v = world.video(pick.video);
+            if pick.reasons.contains(&Reason::Exploring)
+                && v.meta.created_at_ms >= at
+                && v.topic <= 1
+            {
+                tried[v.topic] += 1;
+            }
+        }
+    }
+    assert!(
+        tried[0] >= 3 * tried[1].max(1),
+        "new clips tried: {} of the finished topic, {} of the skipped one",
+        tried[0],
+        tried[1]
+    );
+}
