@@ -344,9 +344,10 @@ impl RecForYou {
     /// arrived since the last refit. The input is copied and the result
     /// prepared under the shared lock, the fit runs without any, so pages
     /// keep being ranked meanwhile; the result is installed in one short
-    /// exclusive step (moves of whole arrays), then the index rebuilt. Builds the index first if the model has none yet (after a
-    /// start). Returns whether a refit ran; one is given up, unapplied, as
-    /// soon as `stop` says so (a server shutting down).
+    /// exclusive step (moves of whole arrays), then the index rebuilt.
+    /// Builds the index first if the model has none yet (after a start).
+    /// Returns whether a refit ran; one is given up, unapplied, as soon as
+    /// `stop` says so (a server shutting down).
     pub fn refresh_if_due(&self, stop: &dyn Fn() -> bool) -> Result<bool, StoreError> {
         self.catch_up_if_behind()?;
         if self.read().model.needs_ann() {

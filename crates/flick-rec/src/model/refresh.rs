@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::batch::{self, BatchFit, BatchInput};
+use crate::types::Retrieval;
 
 /// A refit's result ready to install ([`Recommender::prepare_batch`]).
 pub struct PreparedBatch {
@@ -20,7 +21,6 @@ pub struct PreparedBatch {
     item_item: FastMap<u32, Box<[(u32, f32)]>>,
     events: u64,
 }
-use crate::types::Retrieval;
 
 impl Recommender {
     /// A copy of what a refresh learns from: the recent positives and skips of the
@@ -162,6 +162,11 @@ impl Recommender {
     pub fn install_batch(&mut self, mut p: PreparedBatch) {
         let dim = self.cfg.dim;
         let (rows, now) = (p.rows, self.clips.state.len());
+        // Clips only ever grow in number: more rows than the model has
+        // means it was prepared from another model.
+        if rows > now || p.emb.len() != rows * dim {
+            return;
+        }
         p.emb
             .extend_from_slice(&self.clips.emb[rows * dim..now * dim]);
         p.q8.extend_from_slice(&self.clips.q8[rows * dim..now * dim]);
