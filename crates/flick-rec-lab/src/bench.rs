@@ -36,7 +36,7 @@ pub struct BenchReport {
     /// (no page is ranked meanwhile).
     pub install_seconds: f64,
     /// The next incremental snapshot after a refit (every clip row is
-    /// dirty then), also taken under the write lock.
+    /// dirty then): the server writes it out under the shared lock.
     pub snapshot_after_refit_seconds: f64,
     /// Share of the exact top 200 nearest clips the index finds (None:
     /// catalogue below the index's threshold, exact scan).
@@ -93,7 +93,7 @@ impl BenchReport {
         );
         let _ = writeln!(
             s,
-            "| snapshot after a refit (write lock) | {:.0} ms | |",
+            "| snapshot after a refit (shared lock) | {:.0} ms | |",
             1e3 * self.snapshot_after_refit_seconds
         );
         match self.ann_recall {
