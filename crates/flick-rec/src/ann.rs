@@ -1,23 +1,33 @@
-//! Approximate nearest clips: an inverted-file index (IVF) over the clips'
-//! vectors. k-means centroids split the vector space into lists, each clip
-//! is filed in the list of its nearest centroid, and a query scans only the
-//! clips of the lists whose centroids score highest against it — with the
-//! same exact i8 dot products as the full scan, so what it finds is ranked
-//! exactly; what it can miss is a clip filed in a list it did not probe.
+//! Where the clips' quantised vectors live, and how a page finds the
+//! nearest ones: an inverted-file index (IVF). k-means centroids split the
+//! vector space into lists, each clip is filed in the list of its nearest
+//! centroid, and a query scans only the lists whose centroids score highest
+//! against it, with exact i8 dot products: what it finds is ranked exactly;
+//! what it can miss is a clip filed in a list it did not probe.
+//!
+//! Each list holds its clips' i8 codes and scales next to their rows, so a
+//! probed list is read front to back. Scattered reads by row cost a cache
+//! (and TLB) miss per clip: at 10M clips that, not arithmetic, was the
+//! price of a page. The codes live here only, in one place: a small
+//! catalogue has a *flat* index (no centroids, every clip in the list each
+//! query scans), which is the exact scan.
 //!
 //! Why IVF rather than a graph index (HNSW): every batch refit moves nearly
 //! every clip's vector. A clip is re-filed in O(lists · dim), and the whole
 //! index is rebuilt in one pass off the request path after each refit
 //! ([`crate::Recommender::ann_input`], [`Ivf::build`],
 //! [`crate::Recommender::install_ann`]); a graph would have to be rebuilt
-//! edge by edge. It costs 8 bytes per clip (its list and place in it) plus
-//! 4 in the list, and the centroids (√n of them).
+//! edge by edge. Per clip it costs its code and scale (as the flat scan
+//! does), 8 bytes of place and 4 of row; then √n centroids.
 //!
-//! Inner products favour long vectors, and a long vector's nearest centroid
-//! by distance is often one that scores low against the query: those were
-//! the clips a probe missed. So the longest `long_share` of the vectors are
-//! kept in one more list that every query scans.
+//! A page probes a fixed number of lists of about √n clips, so it reads
+//! O(√n) clips, not a share of the catalogue. Inner products favour long
+//! vectors, and a long vector's nearest centroid by distance is often one
+//! that scores low against the query: those were the clips a probe missed.
+//! So a fixed number of the longest vectors are kept in one more list
+//! that every query scans.
 
+use crate::scan;
 use crate::Rng;
 
 const NOT_FILED: u32 = u32::MAX;
@@ -31,8 +41,26 @@ pub fn lists_for(clips: usize) -> usize {
     ((clips as f64).sqrt().round() as usize).clamp(1, 8_192)
 }
 
-/// Built only by [`Ivf::build`] (no `Default`: an index with a zero
-/// `long_norm` would file every clip in the long list).
+/// One list: its clips' rows, and their codes (`dim` each) and scales in
+/// the same order.
+#[derive(Debug, Clone, Default)]
+struct List {
+    rows: Vec<u32>,
+    codes: Vec<i8>,
+    scales: Vec<f32>,
+}
+
+impl List {
+    fn heap_bytes(&self) -> usize {
+        self.rows.capacity() * 4
+            + self.codes.capacity()
+            + self.scales.capacity() * 4
+            + std::mem::size_of::<List>()
+    }
+}
+
+/// Built by [`Ivf::flat`] or [`Ivf::build`] only (no `Default`: an index
+/// with a zero `long_norm` would file every clip in the long list).
 #[derive(Debug, Clone)]
 pub struct Ivf {
     dim: usize,
@@ -40,9 +68,10 @@ pub struct Ivf {
     /// |c|² per centroid: nearest = argmin |c|² − 2 c·v.
     norms: Vec<f32>,
     /// One list per centroid, then the long list: clips whose vectors are
-    /// longer than `long_norm`, scanned by every query.
-    lists: Vec<Vec<u32>>,
-    /// |v|² from which a clip goes to the long list (∞: none does).
+    /// at least `long_norm` long, scanned by every query.
+    lists: Vec<List>,
+    /// |v|² from which a clip goes to the long list (−∞ in a flat index:
+    /// every clip does; ∞: none does).
     long_norm: f32,
     /// Row → (list, position in it); `NOT_FILED` when the row is not filed.
     slot: Vec<(u32, u32)>,
@@ -54,28 +83,30 @@ pub struct Ivf {
 pub struct AnnInput {
     pub dim: usize,
     pub vectors: Vec<f32>,
-    /// Rows to file (live clips with a vector).
+    /// Rows to file (the live clips).
     pub rows: Vec<u32>,
     pub seed: u64,
-    /// Share of the rows, the longest vectors, kept in the long list that
-    /// every query scans (see [`Ivf::probe`]).
-    pub long_share: f32,
+    /// How many rows, the longest vectors, go to the long list that every
+    /// query scans (see [`Ivf::scan`]).
+    pub long_clips: usize,
 }
 
-/// Eight partial sums, so the loop vectorises.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for i in 0..8 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    acc.iter().sum::<f32>() + ra.iter().zip(rb).map(|(x, y)| x * y).sum::<f32>()
-}
+use scan::dot_f32 as dot;
 
 impl Ivf {
+    /// An index without centroids: every clip filed goes to the one list
+    /// each query scans, so a query is the exact scan.
+    pub fn flat(dim: usize) -> Ivf {
+        Ivf {
+            dim,
+            centroids: Vec::new(),
+            norms: Vec::new(),
+            lists: vec![List::default()],
+            long_norm: f32::NEG_INFINITY,
+            slot: Vec::new(),
+        }
+    }
+
     /// [`Ivf::build_with`] with [`lists_for`] the input's rows: what the
     /// model and the server build.
     pub fn build(input: &AnnInput) -> Ivf {
@@ -87,14 +118,7 @@ impl Ivf {
     pub fn build_with(input: &AnnInput, lists: usize) -> Ivf {
         let dim = input.dim;
         let v = |r: u32| &input.vectors[r as usize * dim..(r as usize + 1) * dim];
-        let mut ivf = Ivf {
-            dim,
-            centroids: Vec::new(),
-            norms: Vec::new(),
-            lists: Vec::new(),
-            long_norm: f32::INFINITY,
-            slot: Vec::new(),
-        };
+        let mut ivf = Ivf::flat(dim);
         if input.rows.is_empty() || dim == 0 {
             return ivf;
         }
@@ -145,27 +169,44 @@ impl Ivf {
         // their nearest centroid (by distance) often scores low against the
         // query: they are what a probe of the best lists misses. So they
         // are kept apart and scanned always.
-        let long = (input.rows.len() as f64 * input.long_share.clamp(0.0, 1.0) as f64) as usize;
+        ivf.long_norm = f32::INFINITY;
+        let long = input.long_clips.min(input.rows.len());
         if long > 0 {
             let mut norms: Vec<f32> = input.rows.iter().map(|&r| dot(v(r), v(r))).collect();
             let at = norms.len() - long;
             norms.select_nth_unstable_by(at, |a, b| a.total_cmp(b));
             ivf.long_norm = norms[at];
         }
-        ivf.lists = vec![Vec::new(); k + 1];
+        ivf.lists = vec![List::default(); k + 1];
         for &r in &input.rows {
             ivf.file(r, v(r));
+        }
+        // Lists grown by doubling hold up to twice their clips' bytes.
+        for l in &mut ivf.lists {
+            l.rows.shrink_to_fit();
+            l.codes.shrink_to_fit();
+            l.scales.shrink_to_fit();
         }
         ivf
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.lists.is_empty()
+    /// Whether this index has no centroids: every query scans every clip.
+    pub fn is_flat(&self) -> bool {
+        self.centroids.is_empty()
     }
 
     /// Lists with a centroid (the long list not counted).
     pub fn list_count(&self) -> usize {
-        self.lists.len().saturating_sub(1)
+        self.lists.len() - 1
+    }
+
+    /// Clips filed.
+    pub fn len(&self) -> usize {
+        self.lists.iter().map(|l| l.rows.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lists.iter().all(|l| l.rows.is_empty())
     }
 
     fn update_norms(&mut self) {
@@ -189,26 +230,38 @@ impl Ivf {
         best.1
     }
 
-    /// Files (or re-files) `row` with vector `v`.
+    /// Files (or re-files) `row` with vector `v`: its code is quantised
+    /// from `v` into the list of its nearest centroid.
     pub fn file(&mut self, row: u32, v: &[f32]) {
-        if self.lists.is_empty() {
-            return;
-        }
-        let list = if dot(v, v) >= self.long_norm {
+        let dim = self.dim;
+        let list = if self.is_flat() || dot(v, v) >= self.long_norm {
             self.list_count() as u32
         } else {
             self.nearest(v)
         };
-        if self.slot.get(row as usize).is_some_and(|s| s.0 == list) {
-            return;
+        let (old, pos) = self
+            .slot
+            .get(row as usize)
+            .copied()
+            .unwrap_or((NOT_FILED, 0));
+        if old != list {
+            self.remove(row);
+            if self.slot.len() <= row as usize {
+                self.slot.resize(row as usize + 1, (NOT_FILED, 0));
+            }
+            let l = &mut self.lists[list as usize];
+            self.slot[row as usize] = (list, l.rows.len() as u32);
+            l.rows.push(row);
+            l.codes.resize(l.codes.len() + dim, 0);
+            l.scales.push(0.0);
         }
-        self.remove(row);
-        if self.slot.len() <= row as usize {
-            self.slot.resize(row as usize + 1, (NOT_FILED, 0));
-        }
+        let pos = if old == list {
+            pos as usize
+        } else {
+            self.lists[list as usize].rows.len() - 1
+        };
         let l = &mut self.lists[list as usize];
-        self.slot[row as usize] = (list, l.len() as u32);
-        l.push(row);
+        l.scales[pos] = scan::quantize(v, &mut l.codes[pos * dim..(pos + 1) * dim]);
     }
 
     /// Takes `row` out of the index (a removed clip).
@@ -219,17 +272,38 @@ impl Ivf {
         if list == NOT_FILED {
             return;
         }
-        let l = &mut self.lists[list as usize];
-        l.swap_remove(pos as usize);
-        if let Some(&moved) = l.get(pos as usize) {
-            self.slot[moved as usize].1 = pos;
+        let dim = self.dim;
+        let (pos, l) = (pos as usize, &mut self.lists[list as usize]);
+        let last = l.rows.len() - 1;
+        l.rows.swap_remove(pos);
+        l.scales.swap_remove(pos);
+        if pos != last {
+            l.codes.copy_within(last * dim..(last + 1) * dim, pos * dim);
+            self.slot[l.rows[pos] as usize].1 = pos as u32;
         }
+        l.codes.truncate(last * dim);
         self.slot[row as usize] = (NOT_FILED, 0);
     }
 
-    /// The rows of the long list and of the `probe` lists whose centroids
-    /// have the highest inner product with `q` (the ranking's own measure).
-    pub fn probe<'a>(&'a self, q: &[f32], probe: usize) -> impl Iterator<Item = u32> + 'a {
+    /// `row`'s code and scale, if it is filed.
+    pub fn code(&self, row: u32) -> Option<(&[i8], f32)> {
+        let &(list, pos) = self.slot.get(row as usize)?;
+        if list == NOT_FILED {
+            return None;
+        }
+        let (l, pos) = (&self.lists[list as usize], pos as usize);
+        Some((
+            &l.codes[pos * self.dim..(pos + 1) * self.dim],
+            l.scales[pos],
+        ))
+    }
+
+    /// Scores the clips of the long list and of the `probe` lists whose
+    /// centroids have the highest inner product with `q` (the ranking's
+    /// own measure; `usize::MAX` scans every clip): `sink(row, q·v)`, with
+    /// `q8` the query quantised (its own scale left out, as every clip
+    /// shares it).
+    pub fn scan(&self, q: &[f32], q8: &[i8], probe: usize, sink: &mut dyn FnMut(u32, f32)) {
         let mut scored: Vec<(f32, u32)> = self
             .centroids
             .chunks_exact(self.dim.max(1))
@@ -242,22 +316,39 @@ impl Ivf {
         }
         scored.truncate(probe);
         let long = self.list_count() as u32;
-        scored
-            .into_iter()
-            .map(|(_, c)| c)
-            .chain((!self.lists.is_empty()).then_some(long))
-            .flat_map(move |c| self.lists[c as usize].iter().copied())
+        for c in scored.into_iter().map(|(_, c)| c).chain([long]) {
+            let l = &self.lists[c as usize];
+            scan::scan(q8, &l.codes, self.dim, &mut |i, d| {
+                sink(l.rows[i as usize], d as f32 * l.scales[i as usize])
+            });
+        }
+    }
+
+    /// A copy with the same lists, the codes of `rows` quantised afresh
+    /// from `vectors` (row-major): a refit's new vectors, scanned as soon
+    /// as it is installed; re-clustering them comes after.
+    pub fn requantised(&self, rows: &[u32], vectors: &[f32]) -> Ivf {
+        let dim = self.dim;
+        let mut ivf = self.clone();
+        for &r in rows {
+            let Some(&(list, pos)) = ivf.slot.get(r as usize) else {
+                continue;
+            };
+            if list == NOT_FILED {
+                continue;
+            }
+            let (l, pos) = (&mut ivf.lists[list as usize], pos as usize);
+            let v = &vectors[r as usize * dim..(r as usize + 1) * dim];
+            l.scales[pos] = scan::quantize(v, &mut l.codes[pos * dim..(pos + 1) * dim]);
+        }
+        ivf
     }
 
     /// Heap bytes.
     pub fn heap_bytes(&self) -> usize {
         (self.centroids.capacity() + self.norms.capacity()) * 4
             + self.slot.capacity() * 8
-            + self
-                .lists
-                .iter()
-                .map(|l| l.capacity() * 4 + std::mem::size_of::<Vec<u32>>())
-                .sum::<usize>()
+            + self.lists.iter().map(List::heap_bytes).sum::<usize>()
     }
 }
 
@@ -282,8 +373,16 @@ mod tests {
             vectors,
             rows: (0..n as u32).collect(),
             seed,
-            long_share: 0.02,
+            long_clips: n / 50,
         }
+    }
+
+    fn scanned(ivf: &Ivf, q: &[f32], probe: usize) -> Vec<(u32, f32)> {
+        let mut q8 = vec![0i8; q.len()];
+        scan::quantize(q, &mut q8);
+        let mut out = Vec::new();
+        ivf.scan(q, &q8, probe, &mut |r, s| out.push((r, s)));
+        out
     }
 
     /// The longest vectors are in the list every probe scans, whatever
@@ -300,13 +399,14 @@ mod tests {
         };
         let mut by_norm: Vec<u32> = inp.rows.clone();
         by_norm.sort_by(|&a, &b| norm(&inp.vectors, b).total_cmp(&norm(&inp.vectors, a)));
-        let longest = &by_norm[..50];
+        let longest = &by_norm[..60];
         let mut ivf = Ivf::build(&inp);
         let q = vec![1.0f32; dim];
-        let scanned: std::collections::HashSet<u32> = ivf.probe(&q, 0).collect();
+        let found: std::collections::HashSet<u32> =
+            scanned(&ivf, &q, 0).into_iter().map(|(r, _)| r).collect();
         assert!(
-            longest.iter().all(|r| scanned.contains(r)),
-            "2 % of 3,000: the 60 longest"
+            longest.iter().all(|r| found.contains(r)),
+            "60 long clips asked for: the 60 longest"
         );
         // A short vector made long is re-filed into the long list.
         let short = by_norm[2_999];
@@ -316,32 +416,76 @@ mod tests {
             .collect();
         inp.vectors[short as usize * dim..(short as usize + 1) * dim].copy_from_slice(&grown);
         ivf.file(short, &grown);
-        assert!(ivf.probe(&q, 0).any(|r| r == short));
+        assert!(scanned(&ivf, &q, 0).iter().any(|&(r, _)| r == short));
     }
 
+    /// Filing, re-filing and removal keep every row in one place, with
+    /// its own code: the index's scores are the exact ones.
     #[test]
-    fn every_row_is_filed_once_and_removal_keeps_places_right() {
-        let inp = input(3_000, 8, 1);
+    fn every_row_is_filed_once_with_its_own_code() {
+        let mut inp = input(3_000, 8, 1);
+        let dim = inp.dim;
         let mut ivf = Ivf::build(&inp);
-        let mut all: Vec<u32> = ivf.probe(&[0.0; 8], usize::MAX).collect();
+        let mut all: Vec<u32> = scanned(&ivf, &[0.0; 8], usize::MAX)
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect();
         all.sort_unstable();
         assert_eq!(all, (0..3_000).collect::<Vec<u32>>());
         for r in (0..3_000).step_by(3) {
             ivf.remove(r);
         }
         // Re-filing moves rows between lists; each stays findable once.
+        let first = inp.vectors[..8].to_vec();
         for r in (1..3_000).step_by(3) {
-            ivf.file(r, &inp.vectors[..8]);
+            ivf.file(r, &first);
+            inp.vectors[r as usize * dim..(r as usize + 1) * dim].copy_from_slice(&first);
         }
-        let mut left: Vec<u32> = ivf.probe(&[0.0; 8], usize::MAX).collect();
-        left.sort_unstable();
+        let q = [0.3, -1.0, 0.5, 2.0, 0.0, 1.0, -0.2, 0.7];
+        let mut q8 = [0i8; 8];
+        let q_scale = scan::quantize(&q, &mut q8);
+        let mut left = scanned(&ivf, &q, usize::MAX);
+        left.sort_unstable_by_key(|&(r, _)| r);
         let expected: Vec<u32> = (0..3_000).filter(|r| r % 3 != 0).collect();
-        assert_eq!(left, expected);
+        assert_eq!(left.iter().map(|&(r, _)| r).collect::<Vec<_>>(), expected);
+        for (r, score) in left {
+            let v = &inp.vectors[r as usize * dim..(r as usize + 1) * dim];
+            let exact = dot(&q, v);
+            // i8 codes: a few hundredths of |q|·|v| off at most.
+            let bound = 0.03 * (dot(&q, &q) * dot(v, v)).sqrt();
+            assert!(
+                (score * q_scale - exact).abs() <= bound,
+                "row {r}: {} against {exact}",
+                score * q_scale
+            );
+            let (code, scale) = ivf.code(r).expect("filed");
+            assert_eq!(score, scan::dot_i8(&q8, code) as f32 * scale);
+        }
+        assert!(ivf.code(0).is_none(), "removed");
         for (l, list) in ivf.lists.iter().enumerate() {
-            for (p, &r) in list.iter().enumerate() {
+            assert_eq!(list.codes.len(), list.rows.len() * dim);
+            for (p, &r) in list.rows.iter().enumerate() {
                 assert_eq!(ivf.slot[r as usize], (l as u32, p as u32));
             }
         }
+    }
+
+    /// A flat index is the exact scan: one list, every clip, any probe.
+    #[test]
+    fn a_flat_index_scans_every_clip() {
+        let inp = input(500, 8, 4);
+        let mut ivf = Ivf::flat(8);
+        for &r in &inp.rows {
+            ivf.file(r, &inp.vectors[r as usize * 8..(r as usize + 1) * 8]);
+        }
+        assert!(ivf.is_flat());
+        assert_eq!(scanned(&ivf, &[1.0; 8], 0).len(), 500);
+        let again = ivf.requantised(&inp.rows, &inp.vectors);
+        assert_eq!(
+            scanned(&again, &[1.0; 8], 0),
+            scanned(&ivf, &[1.0; 8], 0),
+            "the same vectors quantise to the same codes"
+        );
     }
 
     #[test]
@@ -358,7 +502,10 @@ mod tests {
             let mut exact: Vec<u32> = (0..n as u32).collect();
             exact.sort_by(|&a, &b| score(b).total_cmp(&score(a)));
             exact.truncate(100);
-            let mut approx: Vec<u32> = ivf.probe(&q, ivf.list_count() / 8).collect();
+            let mut approx: Vec<u32> = scanned(&ivf, &q, ivf.list_count() / 8)
+                .into_iter()
+                .map(|(r, _)| r)
+                .collect();
             approx.sort_by(|&a, &b| score(b).total_cmp(&score(a)));
             approx.truncate(100);
             found += exact.iter().filter(|r| approx.contains(r)).count();

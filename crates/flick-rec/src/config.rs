@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Bumped whenever the model's behaviour changes for the same config.
-pub const MODEL_VERSION: &str = "flick-rec/6";
+pub const MODEL_VERSION: &str = "flick-rec/7";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Config {
@@ -82,11 +82,12 @@ pub struct AnnIndex {
     /// Below this many clips the exact scan is used (it is fast enough,
     /// and exact).
     pub min_clips: usize,
-    /// Share of the index's lists a page probes (about √clips lists).
-    pub probe_share: f32,
-    /// Share of the clips, those with the longest vectors, kept in a list
-    /// every page scans.
-    pub long_share: f32,
+    /// Lists a page probes, of about √clips lists of about √clips clips:
+    /// a fixed number, so a page reads O(√clips) clips.
+    pub probe_lists: usize,
+    /// Clips, those with the longest vectors, kept in a list every page
+    /// scans (a fixed number, for the same reason).
+    pub long_clips: usize,
 }
 
 /// How each event becomes a learning signal (positive = liked it).
@@ -193,8 +194,8 @@ impl Default for Config {
             },
             ann: AnnIndex {
                 min_clips: 50_000,
-                probe_share: 0.1,
-                long_share: 0.02,
+                probe_lists: 32,
+                long_clips: 4_096,
             },
             history_len: 128,
             neighbors: 10,

@@ -67,70 +67,23 @@ pub fn scan(query: &[i8], rows: &[i8], dim: usize, sink: &mut dyn FnMut(u32, i32
     scan_generic(query, rows, dim, sink)
 }
 
+#[cfg(test)]
 pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
     dot_i8_generic(a, b)
 }
 
-/// Like [`scan`], for the listed rows only (the lists an index probes):
-/// `sink(row, raw_dot)` for each.
-#[inline(always)]
-fn scan_rows_generic(
-    query: &[i8],
-    all: &[i8],
-    dim: usize,
-    rows: &mut dyn Iterator<Item = u32>,
-    sink: &mut dyn FnMut(u32, i32),
-) {
-    for r in rows {
-        let row = &all[r as usize * dim..(r as usize + 1) * dim];
-        sink(r, dot_i8_generic(query, row));
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn scan_rows_avx2(
-    query: &[i8],
-    all: &[i8],
-    dim: usize,
-    rows: &mut dyn Iterator<Item = u32>,
-    sink: &mut dyn FnMut(u32, i32),
-) {
-    scan_rows_generic(query, all, dim, rows, sink)
-}
-
-/// [`scan_rows_generic`] with the best instruction set on this CPU.
-pub fn scan_rows(
-    query: &[i8],
-    all: &[i8],
-    dim: usize,
-    rows: &mut dyn Iterator<Item = u32>,
-    sink: &mut dyn FnMut(u32, i32),
-) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
-            unsafe { scan_rows_avx2(query, all, dim, rows, sink) };
-            return;
-        }
-    }
-    scan_rows_generic(query, all, dim, rows, sink)
-}
-
+/// Eight partial sums over exact chunks, so the loop vectorises (indexing
+/// both slices by one counter would keep a bounds check in it).
 pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
-    let chunks = a.len() / 8;
-    for c in 0..chunks {
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
         for i in 0..8 {
-            acc[i] += a[c * 8 + i] * b[c * 8 + i];
+            acc[i] += x[i] * y[i];
         }
     }
-    let mut s: f32 = acc.iter().sum();
-    for i in chunks * 8..a.len() {
-        s += a[i] * b[i];
-    }
-    s
+    acc.iter().sum::<f32>() + ra.iter().zip(rb).map(|(x, y)| x * y).sum::<f32>()
 }
 
 #[derive(Clone, Copy, Debug)]

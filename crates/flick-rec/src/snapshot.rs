@@ -19,7 +19,7 @@
 
 use crate::model::{
     marked, Affinity, Dirty, Feature, FeatureKind, HotSet, Recommender, UserState, VideoStats,
-    EXPLORING, MAX_TAGS,
+    EXPLORING, MAX_TAGS, REMOVED,
 };
 use crate::types::{UserId, VideoId};
 use crate::util::{SeenFilter, NONE};
@@ -466,8 +466,6 @@ impl Recommender {
                 v.duration.resize(n, 0);
                 v.state.resize(n, 0);
                 v.emb.resize(n * dim, 0.0);
-                v.q8.resize(n * dim, 0);
-                v.scale.resize(n, 0.0);
                 v.stats.resize(n, VideoStats::default());
                 v.nbr_row.resize(n * k, NONE);
                 v.nbr_count.resize(n * k, 0.0);
@@ -501,7 +499,13 @@ impl Recommender {
             for j in 0..k {
                 v.nbr_count[ri * k + j] = r.f32()?;
             }
-            self.requantize_row(row);
+            // The codes are not in snapshots: filed again from the vector.
+            if self.clips.state[ri] & REMOVED != 0 {
+                self.ann.remove(row);
+            } else {
+                self.ann
+                    .file(row, &self.clips.emb[ri * dim..(ri + 1) * dim]);
+            }
             if self.clips.state[ri] & EXPLORING != 0 {
                 self.exploring.insert(row);
             } else {
@@ -626,16 +630,6 @@ impl Recommender {
             return Err(SnapshotError::Truncated);
         }
         Ok(())
-    }
-
-    fn requantize_row(&mut self, row: u32) {
-        let dim = self.cfg.dim;
-        let r = row as usize;
-        let s = crate::scan::quantize(
-            &self.clips.emb[r * dim..(r + 1) * dim],
-            &mut self.clips.q8[r * dim..(r + 1) * dim],
-        );
-        self.clips.scale[r] = s;
     }
 }
 

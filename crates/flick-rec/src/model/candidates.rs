@@ -46,29 +46,22 @@ impl Recommender {
                 &mut pos,
             );
 
-            // Nearest neighbours of the query vector: an exact i8 scan, or
-            // the lists the index probes on a large catalogue.
+            // Nearest neighbours of the query vector: the index's exact i8
+            // scores, of every clip (a flat index) or of the lists a large
+            // catalogue's query probes.
             let s = self.user(ur);
             if !s.history.is_empty() && lim.nearest > 0 {
                 let q = query.expect("a user's page has a query vector");
                 let mut q8 = vec![0i8; self.cfg.dim];
                 scan::quantize(q, &mut q8);
                 let mut top = TopK::new(lim.nearest);
-                let scales = &self.clips.scale;
-                let mut sink = |r: u32, d: i32| {
-                    let sc = d as f32 * scales[r as usize];
-                    if sc > top.threshold() && self.eligible(r, Some(user), req.exclude) {
+                // `>=`: a clip tied with the k-th goes to `TopK`, which
+                // breaks ties by row, so the scan's order does not matter.
+                self.ann.scan(q, &q8, self.ann_probe(), &mut |r, sc| {
+                    if sc >= top.threshold() && self.eligible(r, Some(user), req.exclude) {
                         top.push(r, sc);
                     }
-                };
-                let dim = self.cfg.dim;
-                match &self.ann {
-                    Some(ivf) if self.clip_ids.len() >= self.cfg.ann.min_clips => {
-                        let mut rows = ivf.probe(q, self.ann_probe(ivf));
-                        scan::scan_rows(&q8, &self.clips.q8, dim, &mut rows, &mut sink);
-                    }
-                    _ => scan::scan(&q8, &self.clips.q8, dim, &mut sink),
-                }
+                });
                 let recent = recent_history(s);
                 for it in top.into_sorted() {
                     let closest = self.closest_in(&recent, it.row);
@@ -324,16 +317,14 @@ impl Recommender {
         i
     }
 
+    /// The history clip whose vector is nearest `row`'s (the reason a
+    /// nearest-vector candidate gives).
     pub(super) fn closest_in(&self, history: &[u32], row: u32) -> u32 {
         let dim = self.cfg.dim;
-        let r = row as usize;
+        let emb = |r: u32| &self.clips.emb[r as usize * dim..(r as usize + 1) * dim];
         let mut best = (f32::NEG_INFINITY, history.first().copied().unwrap_or(row));
         for &h in history {
-            let d = scan::dot_i8(
-                &self.clips.q8[h as usize * dim..(h as usize + 1) * dim],
-                &self.clips.q8[r * dim..(r + 1) * dim],
-            ) as f32
-                * self.clips.scale[h as usize];
+            let d = scan::dot_f32(emb(h), emb(row));
             if d > best.0 {
                 best = (d, h);
             }

@@ -161,15 +161,13 @@ impl Recommender {
             + v.duration.capacity() * 4
             + v.state.capacity()
             + v.emb.capacity() * 4
-            + v.q8.capacity()
-            + v.scale.capacity() * 4
             + v.stats.capacity() * std::mem::size_of::<VideoStats>()
             + v.nbr_row.capacity() * 4
             + v.nbr_count.capacity() * 4
             + self.exploring.len() * 8
             + self.dirty.videos.capacity() * 8
             + self.scratch.heap_bytes()
-            + self.ann.as_ref().map_or(0, |a| a.heap_bytes())
+            + self.ann.heap_bytes()
             + self.ann_moved.capacity() * 4
             + self
                 .item_item
@@ -257,9 +255,11 @@ impl Recommender {
     /// Recall counts by score: a found clip tied with the exact k-th is as
     /// near as the one it replaces.
     pub fn ann_recall(&self, users: &[UserId], k: usize) -> Option<f64> {
-        let ivf = self.ann.as_ref()?;
+        if self.ann.is_flat() {
+            return None;
+        }
         let dim = self.cfg.dim;
-        let probe = self.ann_probe(ivf);
+        let probe = self.ann_probe();
         let (mut found, mut wanted) = (0usize, 0usize);
         for &u in users {
             let Some(s) = self
@@ -277,18 +277,15 @@ impl Recommender {
             scan::quantize(&q, &mut q8);
             let live = |r: u32| self.clips.state[r as usize] & REMOVED == 0;
             let mut exact = TopK::new(k);
-            scan::scan(&q8, &self.clips.q8, dim, &mut |r, d| {
-                let sc = d as f32 * self.clips.scale[r as usize];
-                if sc > exact.threshold() && live(r) {
+            self.ann.scan(&q, &q8, usize::MAX, &mut |r, sc| {
+                if sc >= exact.threshold() && live(r) {
                     exact.push(r, sc);
                 }
             });
             // The probe exactly as a page runs it.
             let mut approx = TopK::new(k);
-            let mut rows = ivf.probe(&q, probe);
-            scan::scan_rows(&q8, &self.clips.q8, dim, &mut rows, &mut |r, d| {
-                let sc = d as f32 * self.clips.scale[r as usize];
-                if sc > approx.threshold() && live(r) {
+            self.ann.scan(&q, &q8, probe, &mut |r, sc| {
+                if sc >= approx.threshold() && live(r) {
                     approx.push(r, sc);
                 }
             });

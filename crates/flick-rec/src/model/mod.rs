@@ -72,9 +72,9 @@ pub(crate) struct Videos {
     pub created_at: Vec<i64>,
     pub duration: Vec<u32>,
     pub state: Vec<u8>,
+    /// The learnt vectors; their i8 codes live in the index
+    /// ([`crate::ann::Ivf`]), the only place the scan reads them.
     pub emb: Vec<f32>,
-    pub q8: Vec<i8>,
-    pub scale: Vec<f32>,
     pub stats: Vec<VideoStats>,
     /// Neighbour slots, `neighbors` per video: rows and counts kept apart so
     /// the slot search is a plain u32 scan.
@@ -343,9 +343,10 @@ pub struct Recommender {
     pub(crate) last_event_ms: i64,
     pub(crate) dirty: Dirty,
     scratch: ScratchPool,
-    /// The nearest-clip index, on catalogues of `ann.min_clips` or more;
-    /// not in snapshots (rebuilt from the vectors).
-    pub(crate) ann: Option<crate::ann::Ivf>,
+    /// The clips' codes and the nearest-clip index over them: flat (the
+    /// exact scan) below `ann.min_clips`, lists after. Not in snapshots
+    /// (filed again from the vectors).
+    pub(crate) ann: crate::ann::Ivf,
     /// Rows whose vector changed since the index's input was copied, to be
     /// re-filed when the rebuilt index is installed.
     pub(crate) ann_moved: Vec<u32>,
@@ -408,6 +409,7 @@ fn push_reason(reasons: &mut Vec<Reason>, r: Reason) {
 impl Recommender {
     pub fn new(config: Config, seed: u64) -> Self {
         let gram = vec![0.0; config.dim * config.dim];
+        let config_dim = config.dim;
         let mut regions = IdMap::default();
         regions.insert(String::new());
         Recommender {
@@ -433,7 +435,7 @@ impl Recommender {
             last_event_ms: i64::MIN,
             dirty: Dirty::default(),
             scratch: ScratchPool::default(),
-            ann: None,
+            ann: crate::ann::Ivf::flat(config_dim),
             ann_moved: Vec::new(),
         }
     }
@@ -525,8 +527,6 @@ impl Recommender {
             v.duration.push(0);
             v.state.push(EXPLORING);
             v.emb.resize(v.emb.len() + dim, 0.0);
-            v.q8.resize(v.q8.len() + dim, 0);
-            v.scale.push(0.0);
             v.stats.push(VideoStats::default());
             v.nbr_row.resize(v.nbr_row.len() + self.cfg.neighbors, NONE);
             v.nbr_count
@@ -574,7 +574,7 @@ impl Recommender {
                 *x += noise * self.rng.normal() as f32;
             }
             self.clips.emb[r * dim..(r + 1) * dim].copy_from_slice(&init);
-            self.requantize(row);
+            self.vector_moved(row);
         }
         let v = &mut self.clips;
         v.creator[r] = creator;
@@ -592,8 +592,10 @@ impl Recommender {
         };
         self.clips.state[row as usize] |= REMOVED;
         self.clips.state[row as usize] &= !EXPLORING;
-        if let Some(ivf) = self.ann.as_mut() {
-            ivf.remove(row);
+        self.ann.remove(row);
+        // A rebuild in flight copied it as live: taken out at install.
+        if self.clips.state.len() >= self.cfg.ann.min_clips {
+            self.ann_moved.push(row);
         }
         self.exploring.remove(&row);
         for h in 0..self.hot.len() {
@@ -602,28 +604,15 @@ impl Recommender {
         mark(&mut self.dirty.videos, row);
     }
 
-    fn requantize(&mut self, row: u32) {
-        let dim = self.cfg.dim;
-        let r = row as usize;
-        let s = scan::quantize(
-            &self.clips.emb[r * dim..(r + 1) * dim],
-            &mut self.clips.q8[r * dim..(r + 1) * dim],
-        );
-        self.clips.scale[r] = s;
-        self.vector_moved(row);
-    }
-
-    /// Keeps the nearest-clip index in step with a clip whose vector
-    /// changed: filed again now, and remembered for the next rebuild.
-    fn vector_moved(&mut self, row: u32) {
+    /// Keeps the index in step with a clip whose vector changed: its code
+    /// filed again now, and the row remembered for the next rebuild.
+    pub(crate) fn vector_moved(&mut self, row: u32) {
         if self.clips.state.len() >= self.cfg.ann.min_clips {
             self.ann_moved.push(row);
         }
         let dim = self.cfg.dim;
         let r = row as usize;
-        if let Some(ivf) = self.ann.as_mut() {
-            ivf.file(row, &self.clips.emb[r * dim..(r + 1) * dim]);
-        }
+        self.ann.file(row, &self.clips.emb[r * dim..(r + 1) * dim]);
     }
 
     // ----- users -----------------------------------------------------------

@@ -11,8 +11,9 @@ pub struct PreparedBatch {
     /// Clips it covers (the model's, when prepared).
     rows: usize,
     emb: Vec<f32>,
-    q8: Vec<i8>,
-    scale: Vec<f32>,
+    /// The index with the moved clips' codes quantised afresh (in the
+    /// lists they were in; the rebuild after re-files them).
+    ann: crate::ann::Ivf,
     /// Clips whose vector it changes, fitted first.
     moved: Vec<u32>,
     /// New vectors of admitted features.
@@ -127,15 +128,7 @@ impl Recommender {
                 }
             }
         }
-        let mut q8 = self.clips.q8[..rows * dim].to_vec();
-        let mut scale = self.clips.scale[..rows].to_vec();
-        for &r in &moved {
-            let r = r as usize;
-            scale[r] = scan::quantize(
-                &emb[r * dim..(r + 1) * dim],
-                &mut q8[r * dim..(r + 1) * dim],
-            );
-        }
+        let ann = self.ann.requantised(&moved, &emb);
         let item_item = fit
             .neighbours
             .into_iter()
@@ -145,8 +138,7 @@ impl Recommender {
         Some(PreparedBatch {
             rows,
             emb,
-            q8,
-            scale,
+            ann,
             moved,
             features,
             gram: fit.gram,
@@ -169,15 +161,26 @@ impl Recommender {
         }
         p.emb
             .extend_from_slice(&self.clips.emb[rows * dim..now * dim]);
-        p.q8.extend_from_slice(&self.clips.q8[rows * dim..now * dim]);
-        p.scale.extend_from_slice(&self.clips.scale[rows..now]);
         self.clips.emb = p.emb;
-        self.clips.q8 = p.q8;
-        self.clips.scale = p.scale;
-        // Nearly every vector moved: the index is not re-filed clip by clip
-        // here but rebuilt after, off the lock (`ann_input`, `install_ann`).
-        // The old one keeps serving meanwhile: its lists are stale, not
-        // wrong, since every probed clip is still scored exactly.
+        // The prepared index has every moved clip's new code. Clips added
+        // since it was copied are filed in it now, and clips removed since
+        // taken out (a byte per clip to check, no vector maths).
+        self.ann = p.ann;
+        for r in rows..now {
+            if self.clips.state[r] & REMOVED == 0 {
+                self.ann
+                    .file(r as u32, &self.clips.emb[r * dim..(r + 1) * dim]);
+            }
+        }
+        for r in 0..rows {
+            if self.clips.state[r] & REMOVED != 0 {
+                self.ann.remove(r as u32);
+            }
+        }
+        // Nearly every vector moved: the lists are not re-clustered here
+        // but rebuilt after, off the lock (`ann_input`, `install_ann`).
+        // Until then they are stale, not wrong: every scanned clip is
+        // scored exactly with its new code.
         let track = self.clips.state.len() >= self.cfg.ann.min_clips;
         for &r in &p.moved {
             mark(&mut self.dirty.videos, r);
@@ -209,9 +212,7 @@ impl Recommender {
         let rows = (0..self.clips.state.len() as u32)
             .filter(|&r| {
                 let r = r as usize;
-                self.clip_ids.ids[r].is_some()
-                    && self.clips.state[r] & REMOVED == 0
-                    && self.clips.scale[r] > 0.0
+                self.clip_ids.ids[r].is_some() && self.clips.state[r] & REMOVED == 0
             })
             .collect();
         Some((
@@ -220,7 +221,7 @@ impl Recommender {
                 vectors: self.clips.emb.clone(),
                 rows,
                 seed: self.seed ^ self.events,
-                long_share: self.cfg.ann.long_share,
+                long_clips: self.cfg.ann.long_clips,
             },
             self.ann_moved.len(),
         ))
@@ -241,18 +242,18 @@ impl Recommender {
         // A refit moves every clip: the list is as long as the catalogue
         // until here, and need not stay allocated until the next one.
         self.ann_moved = Vec::new();
-        self.ann = Some(ivf);
+        self.ann = ivf;
     }
 
     /// Whether the catalogue is large enough for the index and none is
     /// installed yet (after a start, until the first build).
     pub fn needs_ann(&self) -> bool {
-        self.ann.is_none() && self.clip_ids.len() >= self.cfg.ann.min_clips
+        self.ann.is_flat() && self.clip_ids.len() >= self.cfg.ann.min_clips
     }
 
     /// How pages find the clips nearest the viewer's vector right now.
     pub fn retrieval(&self) -> Retrieval {
-        if self.ann.is_some() {
+        if !self.ann.is_flat() && self.clip_ids.len() >= self.cfg.ann.min_clips {
             Retrieval::Index
         } else if self.needs_ann() {
             Retrieval::ExactUntilIndex
@@ -261,9 +262,15 @@ impl Recommender {
         }
     }
 
-    /// Lists a page probes: `ann.probe_share` of the index's lists.
-    pub(super) fn ann_probe(&self, ivf: &crate::ann::Ivf) -> usize {
-        (ivf.list_count() as f32 * self.cfg.ann.probe_share).ceil() as usize
+    /// Lists a page probes: `ann.probe_lists`, or all of them once the
+    /// catalogue is back under `ann.min_clips` (the exact scan is cheap
+    /// again). A flat index has none to probe: its one list is scanned.
+    pub(super) fn ann_probe(&self) -> usize {
+        if self.clip_ids.len() >= self.cfg.ann.min_clips {
+            self.cfg.ann.probe_lists
+        } else {
+            usize::MAX
+        }
     }
 
     /// Rebuilds the nearest-clip index in place (what the server does off
