@@ -196,6 +196,7 @@ impl RecForYou {
                     (total - start).max(0) as u64,
                 );
             }
+            inner.model.shrink_to_fit();
         }
         // The index is built by the first refit check after start
         // (`refresh_if_due`), not here: until then pages use the exact
@@ -475,9 +476,16 @@ impl RecForYou {
         Ok(())
     }
 
-    fn reason_texts(&self, reasons: &[Reason]) -> Result<Vec<String>, StoreError> {
-        let creators: Vec<UserId> = reasons
-            .iter()
+    /// Each list of reasons as text, with the creators they name looked
+    /// up in one query for all of them (a page's ten clips, not ten
+    /// queries).
+    fn reason_texts<'a>(
+        &self,
+        lists: impl Iterator<Item = &'a [Reason]> + Clone,
+    ) -> Result<Vec<Vec<String>>, StoreError> {
+        let creators: Vec<UserId> = lists
+            .clone()
+            .flatten()
             .filter_map(|r| match r {
                 Reason::FromFollowed { creator } | Reason::MoreFromCreator { creator, .. } => {
                     Some(model_ids::platform_account(*creator))
@@ -495,7 +503,9 @@ impl RecForYou {
                 .get(&model_ids::platform_account(c))
                 .map_or_else(|| "a creator".to_owned(), |h| format!("@{h}"))
         };
-        Ok(reasons.iter().map(|r| r.to_text(&name)).collect())
+        Ok(lists
+            .map(|reasons| reasons.iter().map(|r| r.to_text(&name)).collect())
+            .collect())
     }
 }
 
@@ -596,15 +606,16 @@ impl ForYou for RecForYou {
         if let Some(v) = viewer.filter(|_| !logged) {
             self.write().model.mark_served(v, &recs);
         }
-        recs.into_iter()
-            .skip(skip)
-            .map(|r| {
-                Ok(Pick {
-                    video: model_ids::platform_video(r.video),
-                    reasons: self.reason_texts(&r.reasons)?,
-                })
+        let recs = recs.get(skip..).unwrap_or_default();
+        let texts = self.reason_texts(recs.iter().map(|r| r.reasons.as_slice()))?;
+        Ok(recs
+            .iter()
+            .zip(texts)
+            .map(|(r, reasons)| Pick {
+                video: model_ids::platform_video(r.video),
+                reasons,
             })
-            .collect()
+            .collect())
     }
 
     fn why(
@@ -618,7 +629,10 @@ impl ForYou for RecForYou {
             self.read()
                 .model
                 .explain(viewer.map(model_ids::user), model_ids::video(video), now);
-        self.reason_texts(&reasons)
+        Ok(self
+            .reason_texts(std::iter::once(reasons.as_slice()))?
+            .pop()
+            .unwrap_or_default())
     }
 
     fn algorithm(&self) -> &Algorithm {

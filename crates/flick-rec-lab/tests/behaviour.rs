@@ -730,12 +730,15 @@ fn the_index_takes_over_on_large_catalogues() {
     let users: Vec<UserId> = (0..cfg.users as u64)
         .map(|u| UserId(USER_BASE + u))
         .collect();
-    let recall = m.ann_recall(&users, 50).expect("an index past min_clips");
+    let recall = m
+        .ann_recall(&users, 50)
+        .expect("an index past min_clips")
+        .recall;
     assert!(recall >= 0.9, "recall@50 {recall:.3}");
     // A clip uploaded after the rebuild is filed at once.
     let i = world.upload(Some(2.0), Some(0));
     m.upsert_video(world.videos[i].meta.clone());
-    let recall = m.ann_recall(&users, 50).unwrap();
+    let recall = m.ann_recall(&users, 50).unwrap().recall;
     assert!(recall >= 0.9, "after an upload: recall@50 {recall:.3}");
     for &u in users.iter().take(20) {
         assert_eq!(serve(&mut m, &req(u, 10, world.clock_ms)).len(), 10);

@@ -93,6 +93,97 @@ pub struct AnnInput {
 
 use scan::dot_f32 as dot;
 
+/// Lists are not split below this many clips.
+const MIN_SPLIT: usize = 256;
+
+/// `k` centroids (row-major) learnt by k-means from a sample of `rows`
+/// (`SAMPLE_PER_LIST` per centroid), seeded with distinct sample rows.
+fn kmeans<'a>(
+    v: &impl Fn(u32) -> &'a [f32],
+    rows: &[u32],
+    k: usize,
+    dim: usize,
+    rng: &mut Rng,
+) -> Vec<f32> {
+    if rows.is_empty() {
+        return Vec::new();
+    }
+    let wanted = k.max(1) * SAMPLE_PER_LIST;
+    let sample: Vec<u32> = if rows.len() <= wanted {
+        rows.to_vec()
+    } else {
+        (0..wanted)
+            .map(|_| rows[rng.below(rows.len() as u64) as usize])
+            .collect()
+    };
+    let k = k.clamp(1, sample.len());
+    // Seeds: k distinct sample rows (a partial shuffle).
+    let mut order = sample.clone();
+    for i in 0..k {
+        let j = i + rng.below((order.len() - i) as u64) as usize;
+        order.swap(i, j);
+    }
+    let mut centroids: Vec<f32> = order[..k].iter().flat_map(|&r| v(r).to_vec()).collect();
+    for _ in 0..ITERATIONS {
+        let norms = norms_of(&centroids, dim);
+        let mut sums = vec![0f32; k * dim];
+        let mut counts = vec![0u32; k];
+        for &r in &sample {
+            let c = nearest_of(&centroids, &norms, dim, v(r)) as usize;
+            counts[c] += 1;
+            sums[c * dim..(c + 1) * dim]
+                .iter_mut()
+                .zip(v(r))
+                .for_each(|(s, x)| *s += x);
+        }
+        for c in 0..k {
+            let centroid = &mut centroids[c * dim..(c + 1) * dim];
+            if counts[c] > 0 {
+                for (x, s) in centroid.iter_mut().zip(&sums[c * dim..(c + 1) * dim]) {
+                    *x = s / counts[c] as f32;
+                }
+            } else {
+                // An empty list takes a random sample vector instead.
+                let r = sample[rng.below(sample.len() as u64) as usize];
+                centroid.copy_from_slice(v(r));
+            }
+        }
+    }
+    centroids
+}
+
+/// `rows` grouped by their nearest of `centroids`.
+fn assign<'a>(
+    v: &impl Fn(u32) -> &'a [f32],
+    rows: &[u32],
+    centroids: &[f32],
+    dim: usize,
+) -> Vec<Vec<u32>> {
+    let norms = norms_of(centroids, dim);
+    let mut groups = vec![Vec::new(); norms.len()];
+    for &r in rows {
+        groups[nearest_of(centroids, &norms, dim, v(r)) as usize].push(r);
+    }
+    groups
+}
+
+fn norms_of(centroids: &[f32], dim: usize) -> Vec<f32> {
+    centroids.chunks_exact(dim).map(|c| dot(c, c)).collect()
+}
+
+/// The centroid nearest to `v` (squared Euclidean distance, less the |v|²
+/// every centroid shares).
+fn nearest_of(centroids: &[f32], norms: &[f32], dim: usize, v: &[f32]) -> u32 {
+    let mut best = (f32::INFINITY, 0u32);
+    for (c, centroid) in centroids.chunks_exact(dim).enumerate() {
+        let d = norms[c] - 2.0 * dot(centroid, v);
+        if d < best.0 {
+            best = (d, c as u32);
+        }
+    }
+    best.1
+}
+
 impl Ivf {
     /// An index without centroids: every clip filed goes to the one list
     /// each query scans, so a query is the exact scan.
@@ -113,8 +204,9 @@ impl Ivf {
         Self::build_with(input, lists_for(input.rows.len()))
     }
 
-    /// Learns `lists` centroids by k-means on a sample of the rows, then
-    /// files every row. Deterministic for its input.
+    /// Learns `lists` centroids by k-means on a sample of the rows, files
+    /// every row, then splits lists far above the mean size. Deterministic
+    /// for its input.
     pub fn build_with(input: &AnnInput, lists: usize) -> Ivf {
         let dim = input.dim;
         let v = |r: u32| &input.vectors[r as usize * dim..(r as usize + 1) * dim];
@@ -123,76 +215,89 @@ impl Ivf {
             return ivf;
         }
         let mut rng = Rng::new(input.seed);
-        let wanted = lists.max(1) * SAMPLE_PER_LIST;
-        let sample: Vec<u32> = if input.rows.len() <= wanted {
-            input.rows.clone()
-        } else {
-            (0..wanted)
-                .map(|_| input.rows[rng.below(input.rows.len() as u64) as usize])
-                .collect()
-        };
-        let k = lists.clamp(1, sample.len());
-        // Seeds: k distinct sample rows (a partial shuffle).
-        let mut order = sample.clone();
-        for i in 0..k {
-            let j = i + rng.below((order.len() - i) as u64) as usize;
-            order.swap(i, j);
-        }
-        ivf.centroids = order[..k].iter().flat_map(|&r| v(r).to_vec()).collect();
-        ivf.update_norms();
-        for _ in 0..ITERATIONS {
-            let mut sums = vec![0f32; k * dim];
-            let mut counts = vec![0u32; k];
-            for &r in &sample {
-                let c = ivf.nearest(v(r)) as usize;
-                counts[c] += 1;
-                sums[c * dim..(c + 1) * dim]
-                    .iter_mut()
-                    .zip(v(r))
-                    .for_each(|(s, x)| *s += x);
-            }
-            for c in 0..k {
-                let centroid = &mut ivf.centroids[c * dim..(c + 1) * dim];
-                if counts[c] > 0 {
-                    for (x, s) in centroid.iter_mut().zip(&sums[c * dim..(c + 1) * dim]) {
-                        *x = s / counts[c] as f32;
-                    }
-                } else {
-                    // An empty list takes a random sample vector instead.
-                    let r = sample[rng.below(sample.len() as u64) as usize];
-                    centroid.copy_from_slice(v(r));
-                }
-            }
-            ivf.update_norms();
-        }
         // The longest vectors win inner products against most queries, but
         // their nearest centroid (by distance) often scores low against the
         // query: they are what a probe of the best lists misses. So they
         // are kept apart and scanned always.
-        ivf.long_norm = f32::INFINITY;
         let long = input.long_clips.min(input.rows.len());
-        if long > 0 {
+        let long_norm = if long > 0 {
             let mut norms: Vec<f32> = input.rows.iter().map(|&r| dot(v(r), v(r))).collect();
             let at = norms.len() - long;
             norms.select_nth_unstable_by(at, |a, b| a.total_cmp(b));
-            ivf.long_norm = norms[at];
+            norms[at]
+        } else {
+            f32::INFINITY
+        };
+        let (mut long_rows, rest): (Vec<u32>, Vec<u32>) = input
+            .rows
+            .iter()
+            .partition(|&&r| dot(v(r), v(r)) >= long_norm);
+        let mut centroids = kmeans(&v, &rest, lists, dim, &mut rng);
+        let mut groups = assign(&v, &rest, &centroids, dim);
+        // Many clips can share one vector, or nearly (a new clip starts at
+        // its creator's and hashtags' mean): k-means gives them one list,
+        // and a page probing it would score them all. A list over twice
+        // the mean size is split by k-means of its own, and what is still
+        // too long (equal vectors) cut in pieces under the same centroid:
+        // clips with equal vectors score equal, so any piece will do.
+        let cap = (2 * rest.len() / groups.len().max(1)).max(MIN_SPLIT);
+        for g in 0..groups.len() {
+            if groups[g].len() <= cap {
+                continue;
+            }
+            let members = std::mem::take(&mut groups[g]);
+            let parts = members.len().div_ceil(cap);
+            let sub = kmeans(&v, &members, parts, dim, &mut rng);
+            for (i, mut part) in assign(&v, &members, &sub, dim).into_iter().enumerate() {
+                let centroid = &sub[i * dim..(i + 1) * dim];
+                while !part.is_empty() {
+                    let piece: Vec<u32> = part.drain(..part.len().min(cap)).collect();
+                    if groups[g].is_empty() {
+                        centroids[g * dim..(g + 1) * dim].copy_from_slice(centroid);
+                        groups[g] = piece;
+                    } else {
+                        centroids.extend_from_slice(centroid);
+                        groups.push(piece);
+                    }
+                }
+            }
         }
-        ivf.lists = vec![List::default(); k + 1];
-        for &r in &input.rows {
-            ivf.file(r, v(r));
-        }
-        // Lists grown by doubling hold up to twice their clips' bytes.
-        for l in &mut ivf.lists {
-            l.rows.shrink_to_fit();
-            l.codes.shrink_to_fit();
-            l.scales.shrink_to_fit();
+        ivf.centroids = centroids;
+        ivf.update_norms();
+        ivf.long_norm = long_norm;
+        groups.push(std::mem::take(&mut long_rows));
+        ivf.lists = groups
+            .iter()
+            .map(|rows| List {
+                rows: Vec::with_capacity(rows.len()),
+                codes: Vec::with_capacity(rows.len() * dim),
+                scales: Vec::with_capacity(rows.len()),
+            })
+            .collect();
+        ivf.slot = vec![(NOT_FILED, 0); input.rows.iter().max().map_or(0, |&m| m as usize + 1)];
+        for (list, rows) in groups.iter().enumerate() {
+            for &r in rows {
+                ivf.push(r, list as u32, v(r));
+            }
         }
         ivf
     }
 
-    /// Whether this index has no centroids: every query scans every clip.
+    /// Gives back capacity beyond what the lists hold: lists grown by
+    /// doubling hold up to twice their clips' bytes.
+    pub fn shrink_to_fit(&mut self) {
+        for l in &mut self.lists {
+            l.rows.shrink_to_fit();
+            l.codes.shrink_to_fit();
+            l.scales.shrink_to_fit();
+        }
+        self.slot.shrink_to_fit();
+    }
+
+    /// Whether this is a flat index ([`Ivf::flat`]): every clip filed is
+    /// in the one list every query scans.
     pub fn is_flat(&self) -> bool {
-        self.centroids.is_empty()
+        self.long_norm == f32::NEG_INFINITY
     }
 
     /// Lists with a centroid (the long list not counted).
@@ -210,24 +315,11 @@ impl Ivf {
     }
 
     fn update_norms(&mut self) {
-        self.norms = self
-            .centroids
-            .chunks_exact(self.dim)
-            .map(|c| dot(c, c))
-            .collect();
+        self.norms = norms_of(&self.centroids, self.dim);
     }
 
-    /// The centroid nearest to `v` (squared Euclidean distance, less the
-    /// |v|² every centroid shares).
     fn nearest(&self, v: &[f32]) -> u32 {
-        let mut best = (f32::INFINITY, 0u32);
-        for (c, centroid) in self.centroids.chunks_exact(self.dim).enumerate() {
-            let d = self.norms[c] - 2.0 * dot(centroid, v);
-            if d < best.0 {
-                best = (d, c as u32);
-            }
-        }
-        best.1
+        nearest_of(&self.centroids, &self.norms, self.dim, v)
     }
 
     /// Files (or re-files) `row` with vector `v`: its code is quantised
@@ -239,29 +331,30 @@ impl Ivf {
         } else {
             self.nearest(v)
         };
-        let (old, pos) = self
-            .slot
-            .get(row as usize)
-            .copied()
-            .unwrap_or((NOT_FILED, 0));
-        if old != list {
-            self.remove(row);
-            if self.slot.len() <= row as usize {
-                self.slot.resize(row as usize + 1, (NOT_FILED, 0));
+        match self.slot.get(row as usize).copied() {
+            Some((old, pos)) if old == list => {
+                let (l, pos) = (&mut self.lists[list as usize], pos as usize);
+                l.scales[pos] = scan::quantize(v, &mut l.codes[pos * dim..(pos + 1) * dim]);
             }
-            let l = &mut self.lists[list as usize];
-            self.slot[row as usize] = (list, l.rows.len() as u32);
-            l.rows.push(row);
-            l.codes.resize(l.codes.len() + dim, 0);
-            l.scales.push(0.0);
+            _ => {
+                self.remove(row);
+                self.push(row, list, v);
+            }
         }
-        let pos = if old == list {
-            pos as usize
-        } else {
-            self.lists[list as usize].rows.len() - 1
-        };
+    }
+
+    /// Appends unfiled `row` to `list`, with its code quantised from `v`.
+    fn push(&mut self, row: u32, list: u32, v: &[f32]) {
+        let dim = self.dim;
+        if self.slot.len() <= row as usize {
+            self.slot.resize(row as usize + 1, (NOT_FILED, 0));
+        }
         let l = &mut self.lists[list as usize];
-        l.scales[pos] = scan::quantize(v, &mut l.codes[pos * dim..(pos + 1) * dim]);
+        self.slot[row as usize] = (list, l.rows.len() as u32);
+        l.rows.push(row);
+        l.codes.resize(l.codes.len() + dim, 0);
+        let at = l.codes.len() - dim;
+        l.scales.push(scan::quantize(v, &mut l.codes[at..]));
     }
 
     /// Takes `row` out of the index (a removed clip).
@@ -302,8 +395,14 @@ impl Ivf {
     /// centroids have the highest inner product with `q` (the ranking's
     /// own measure; `usize::MAX` scans every clip): `sink(row, q·v)`, with
     /// `q8` the query quantised (its own scale left out, as every clip
-    /// shares it).
-    pub fn scan(&self, q: &[f32], q8: &[i8], probe: usize, sink: &mut dyn FnMut(u32, f32)) {
+    /// shares it). Returns how many clips it scored.
+    pub fn scan(
+        &self,
+        q: &[f32],
+        q8: &[i8],
+        probe: usize,
+        sink: &mut dyn FnMut(u32, f32),
+    ) -> usize {
         let mut scored: Vec<(f32, u32)> = self
             .centroids
             .chunks_exact(self.dim.max(1))
@@ -316,12 +415,24 @@ impl Ivf {
         }
         scored.truncate(probe);
         let long = self.list_count() as u32;
+        let mut scanned = 0;
         for c in scored.into_iter().map(|(_, c)| c).chain([long]) {
             let l = &self.lists[c as usize];
             scan::scan(q8, &l.codes, self.dim, &mut |i, d| {
                 sink(l.rows[i as usize], d as f32 * l.scales[i as usize])
             });
+            scanned += l.rows.len();
         }
+        scanned
+    }
+
+    /// Clips per list with a centroid, and in the long list.
+    pub fn list_sizes(&self) -> (Vec<usize>, usize) {
+        let sizes = self.lists.iter().map(|l| l.rows.len());
+        (
+            sizes.clone().take(self.list_count()).collect(),
+            sizes.last().unwrap_or(0),
+        )
     }
 
     /// A copy with the same lists, the codes of `rows` quantised afresh
@@ -486,6 +597,32 @@ mod tests {
             scanned(&ivf, &[1.0; 8], 0),
             "the same vectors quantise to the same codes"
         );
+    }
+
+    /// Clips sharing one vector (new clips start at their features' mean)
+    /// do not make one list that every page probing it scores whole.
+    #[test]
+    fn no_list_is_far_above_the_mean_size() {
+        let (n, dim) = (20_000, 8);
+        let mut inp = input(n, dim, 5);
+        // A quarter of the clips share one vector.
+        let shared = inp.vectors[..dim].to_vec();
+        for r in 0..n / 4 {
+            inp.vectors[r * dim..(r + 1) * dim].copy_from_slice(&shared);
+        }
+        let ivf = Ivf::build(&inp);
+        let (sizes, long) = ivf.list_sizes();
+        let filed: usize = sizes.iter().sum::<usize>() + long;
+        assert_eq!(filed, n, "every clip filed once");
+        let cap = 2 * (n - long) / lists_for(n);
+        let largest = sizes.iter().max().copied().unwrap_or(0);
+        assert!(
+            largest <= cap.max(MIN_SPLIT),
+            "largest list {largest}, cap {cap}"
+        );
+        // Its pieces keep its centroid: a probe toward it finds them.
+        let hits = scanned(&ivf, &shared, 4);
+        assert!(hits.iter().filter(|&&(r, _)| (r as usize) < n / 4).count() >= 100);
     }
 
     #[test]

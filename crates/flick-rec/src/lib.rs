@@ -46,7 +46,7 @@ pub use config::{
     AnnIndex, BatchModel, CandidateLimits, Config, Exploration, RankerWeights, Signals,
     MODEL_VERSION,
 };
-pub use model::{Memory, PreparedBatch, Recommender, VideoStatus, MAX_TAGS};
+pub use model::{IndexProbe, Memory, PreparedBatch, Recommender, VideoStatus, MAX_TAGS};
 pub use snapshot::{DirtyRows, SnapshotError};
 pub use types::{
     CreatorId, Event, EventKind, Interests, Reason, Recommendation, Request, Retrieval, SoundId,

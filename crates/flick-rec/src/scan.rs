@@ -74,6 +74,7 @@ pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
 
 /// Eight partial sums over exact chunks, so the loop vectorises (indexing
 /// both slices by one counter would keep a bounds check in it).
+#[inline]
 pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));

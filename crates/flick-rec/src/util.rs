@@ -116,6 +116,13 @@ impl<K: Clone + Eq + std::hash::Hash> IdMap<K> {
             self.rows.remove(&old);
         }
     }
+    /// Gives back capacity beyond what the map holds.
+    pub fn shrink_to_fit(&mut self) {
+        self.rows.shrink_to_fit();
+        self.ids.shrink_to_fit();
+        self.free.shrink_to_fit();
+    }
+
     pub fn heap_bytes(&self) -> usize {
         // hashbrown: one control byte plus the entry per bucket.
         self.rows.capacity() * (std::mem::size_of::<(K, u32)>() + 1)

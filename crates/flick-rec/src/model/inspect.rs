@@ -229,6 +229,21 @@ pub struct VideoStatus {
     pub removed: bool,
 }
 
+/// What [`Recommender::ann_recall`] measures of the index.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IndexProbe {
+    /// Share of the exact top k the probe finds.
+    pub recall: f64,
+    /// Clips a page's probe scores, on average.
+    pub scanned_per_page: f64,
+    /// Lists with a centroid, and their sizes.
+    pub lists: usize,
+    pub median_list: usize,
+    pub largest_list: usize,
+    /// Clips in the list every page scans.
+    pub long_list: usize,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Memory {
     pub videos: usize,
@@ -254,13 +269,13 @@ impl Recommender {
     /// for these users' query vectors, averaged; `None` without an index.
     /// Recall counts by score: a found clip tied with the exact k-th is as
     /// near as the one it replaces.
-    pub fn ann_recall(&self, users: &[UserId], k: usize) -> Option<f64> {
+    pub fn ann_recall(&self, users: &[UserId], k: usize) -> Option<IndexProbe> {
         if self.ann.is_flat() {
             return None;
         }
         let dim = self.cfg.dim;
         let probe = self.ann_probe();
-        let (mut found, mut wanted) = (0usize, 0usize);
+        let (mut found, mut wanted, mut scanned, mut queries) = (0usize, 0usize, 0usize, 0usize);
         for &u in users {
             let Some(s) = self
                 .user_ids
@@ -284,7 +299,7 @@ impl Recommender {
             });
             // The probe exactly as a page runs it.
             let mut approx = TopK::new(k);
-            self.ann.scan(&q, &q8, probe, &mut |r, sc| {
+            scanned += self.ann.scan(&q, &q8, probe, &mut |r, sc| {
                 if sc >= approx.threshold() && live(r) {
                     approx.push(r, sc);
                 }
@@ -301,7 +316,18 @@ impl Recommender {
                 .count();
             wanted += exact.len();
             found += hits.min(exact.len());
+            queries += 1;
         }
-        (wanted > 0).then(|| found as f64 / wanted as f64)
+        let (lists, long_list) = self.ann.list_sizes();
+        let mut sorted = lists.clone();
+        sorted.sort_unstable();
+        (wanted > 0).then(|| IndexProbe {
+            recall: found as f64 / wanted as f64,
+            scanned_per_page: scanned as f64 / queries.max(1) as f64,
+            lists: lists.len(),
+            median_list: sorted.get(sorted.len() / 2).copied().unwrap_or(0),
+            largest_list: sorted.last().copied().unwrap_or(0),
+            long_list,
+        })
     }
 }

@@ -15,7 +15,7 @@ mod refresh;
 mod rerank;
 mod serve;
 
-pub use inspect::{Memory, VideoStatus};
+pub use inspect::{IndexProbe, Memory, VideoStatus};
 pub use refresh::PreparedBatch;
 
 use crate::config::{Config, MODEL_VERSION};
@@ -511,6 +511,30 @@ impl Recommender {
                 row as u16
             }
         }
+    }
+
+    /// Gives back the arrays' capacity beyond their length. Growing one
+    /// clip or user at a time doubles each array when it fills, so after a
+    /// start's replay up to half of every per-clip array can be capacity
+    /// the catalogue does not use (at 10M clips, about 100 bytes a clip):
+    /// the server calls this once the replay is done.
+    pub fn shrink_to_fit(&mut self) {
+        let v = &mut self.clips;
+        v.creator.shrink_to_fit();
+        v.sound.shrink_to_fit();
+        v.tags.shrink_to_fit();
+        v.region.shrink_to_fit();
+        v.created_at.shrink_to_fit();
+        v.duration.shrink_to_fit();
+        v.state.shrink_to_fit();
+        v.emb.shrink_to_fit();
+        v.stats.shrink_to_fit();
+        v.nbr_row.shrink_to_fit();
+        v.nbr_count.shrink_to_fit();
+        self.clip_ids.shrink_to_fit();
+        self.user_ids.shrink_to_fit();
+        self.user_states.shrink_to_fit();
+        self.ann.shrink_to_fit();
     }
 
     pub fn upsert_video(&mut self, meta: VideoMeta) {
