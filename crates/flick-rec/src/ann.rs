@@ -428,11 +428,8 @@ impl Ivf {
 
     /// Clips per list with a centroid, and in the long list.
     pub fn list_sizes(&self) -> (Vec<usize>, usize) {
-        let sizes = self.lists.iter().map(|l| l.rows.len());
-        (
-            sizes.clone().take(self.list_count()).collect(),
-            sizes.last().unwrap_or(0),
-        )
+        let (long, lists) = self.lists.split_last().expect("the long list");
+        (lists.iter().map(|l| l.rows.len()).collect(), long.rows.len())
     }
 
     /// A copy with the same lists, the codes of `rows` quantised afresh
