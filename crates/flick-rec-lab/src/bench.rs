@@ -41,6 +41,8 @@ pub struct BenchReport {
     /// Share of the exact top 200 nearest clips the index finds (None:
     /// catalogue below the index's threshold, exact scan).
     pub ann_recall: Option<flick_rec::IndexProbe>,
+    /// The clip vectors after the refit.
+    pub vectors: flick_rec::VectorHealth,
 }
 
 impl BenchReport {
@@ -95,6 +97,14 @@ impl BenchReport {
             s,
             "| snapshot after a refit (shared lock) | {:.0} ms | |",
             1e3 * self.snapshot_after_refit_seconds
+        );
+        let _ = writeln!(
+            s,
+            "| clip vectors after the refit: not finite / zero / median length / longest | {} / {} / {:.3} / {:.3} | |",
+            self.vectors.non_finite,
+            self.vectors.zero,
+            self.vectors.median_norm,
+            self.vectors.largest_norm
         );
         match self.ann_recall {
             Some(p) => {
@@ -227,6 +237,8 @@ pub fn run(
     let installing = Instant::now();
     m.install_batch(prepared);
     let install_seconds = installing.elapsed().as_secs_f64();
+    let vectors = m.vector_health();
+    eprintln!("clip vectors after the refit: {vectors:?}");
     m.rebuild_ann();
     let refit_seconds = start.elapsed().as_secs_f64();
     let snapshot = Instant::now();
@@ -301,5 +313,6 @@ pub fn run(
         install_seconds,
         snapshot_after_refit_seconds,
         ann_recall,
+        vectors,
     }
 }

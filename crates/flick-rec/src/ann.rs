@@ -67,11 +67,11 @@ pub struct Ivf {
     centroids: Vec<f32>,
     /// |c|² per centroid: nearest = argmin |c|² − 2 c·v.
     norms: Vec<f32>,
-    /// One list per centroid, then the long list: clips whose vectors are
-    /// at least `long_norm` long, scanned by every query.
+    /// One list per centroid, then the long list: the longest vectors,
+    /// scanned by every query.
     lists: Vec<List>,
-    /// |v|² from which a clip goes to the long list (−∞ in a flat index:
-    /// every clip does; ∞: none does).
+    /// |v|² above which a clip filed later goes to the long list (−∞ in a
+    /// flat index: every clip does; ∞: none does).
     long_norm: f32,
     /// Row → (list, position in it); `NOT_FILED` when the row is not filed.
     slot: Vec<(u32, u32)>,
@@ -219,19 +219,38 @@ impl Ivf {
         // their nearest centroid (by distance) often scores low against the
         // query: they are what a probe of the best lists misses. So they
         // are kept apart and scanned always.
-        let long = input.long_clips.min(input.rows.len());
-        let long_norm = if long > 0 {
-            let mut norms: Vec<f32> = input.rows.iter().map(|&r| dot(v(r), v(r))).collect();
-            let at = norms.len() - long;
-            norms.select_nth_unstable_by(at, |a, b| a.total_cmp(b));
-            norms[at]
-        } else {
-            f32::INFINITY
-        };
-        let (mut long_rows, rest): (Vec<u32>, Vec<u32>) = input
+        // At most `long_clips` of them, however many tie at the threshold
+        // (a catalogue whose vectors are all equal, or all zero, would
+        // otherwise file every clip in the list each page scans); the rest
+        // are filed by distance. A zero vector is never long.
+        let mut by_length: Vec<(f32, u32)> =
+            input.rows.iter().map(|&r| (dot(v(r), v(r)), r)).collect();
+        let long = input.long_clips.min(by_length.len());
+        if long > 0 && long < by_length.len() {
+            by_length
+                .select_nth_unstable_by(long - 1, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        }
+        let mut long_rows: Vec<u32> = by_length[..long]
+            .iter()
+            .filter(|&&(n, _)| n > 0.0)
+            .map(|&(_, r)| r)
+            .collect();
+        // Filing later (a clip whose vector moved) takes it to the long
+        // list only if it is strictly longer than the shortest kept there.
+        let long_norm = by_length[..long]
+            .iter()
+            .map(|&(n, _)| n)
+            .filter(|&n| n > 0.0)
+            .min_by(f32::total_cmp)
+            .unwrap_or(f32::INFINITY);
+        long_rows.sort_unstable();
+        let rest: Vec<u32> = input
             .rows
             .iter()
-            .partition(|&&r| dot(v(r), v(r)) >= long_norm);
+            .copied()
+            .filter(|r| long_rows.binary_search(r).is_err())
+            .collect();
+        drop(by_length);
         let mut centroids = kmeans(&v, &rest, lists, dim, &mut rng);
         let mut groups = assign(&v, &rest, &centroids, dim);
         // Many clips can share one vector, or nearly (a new clip starts at
@@ -247,8 +266,16 @@ impl Ivf {
             }
             let members = std::mem::take(&mut groups[g]);
             let parts = members.len().div_ceil(cap);
-            let sub = kmeans(&v, &members, parts, dim, &mut rng);
-            for (i, mut part) in assign(&v, &members, &sub, dim).into_iter().enumerate() {
+            // Equal vectors (all zero, before any fit) need no k-means.
+            let first = v(members[0]);
+            let (sub, split) = if members.iter().all(|&r| v(r) == first) {
+                (first.to_vec(), vec![members])
+            } else {
+                let sub = kmeans(&v, &members, parts, dim, &mut rng);
+                let split = assign(&v, &members, &sub, dim);
+                (sub, split)
+            };
+            for (i, mut part) in split.into_iter().enumerate() {
                 let centroid = &sub[i * dim..(i + 1) * dim];
                 while !part.is_empty() {
                     let piece: Vec<u32> = part.drain(..part.len().min(cap)).collect();
@@ -326,7 +353,7 @@ impl Ivf {
     /// from `v` into the list of its nearest centroid.
     pub fn file(&mut self, row: u32, v: &[f32]) {
         let dim = self.dim;
-        let list = if self.is_flat() || dot(v, v) >= self.long_norm {
+        let list = if self.is_flat() || dot(v, v) > self.long_norm {
             self.list_count() as u32
         } else {
             self.nearest(v)
@@ -429,7 +456,10 @@ impl Ivf {
     /// Clips per list with a centroid, and in the long list.
     pub fn list_sizes(&self) -> (Vec<usize>, usize) {
         let (long, lists) = self.lists.split_last().expect("the long list");
-        (lists.iter().map(|l| l.rows.len()).collect(), long.rows.len())
+        (
+            lists.iter().map(|l| l.rows.len()).collect(),
+            long.rows.len(),
+        )
     }
 
     /// A copy with the same lists, the codes of `rows` quantised afresh
@@ -620,6 +650,22 @@ mod tests {
         // Its pieces keep its centroid: a probe toward it finds them.
         let hits = scanned(&ivf, &shared, 4);
         assert!(hits.iter().filter(|&&(r, _)| (r as usize) < n / 4).count() >= 100);
+    }
+
+    /// Before a fit has learnt anything every vector can be zero: none is
+    /// "long", and a page still scores a bounded number of them.
+    #[test]
+    fn zero_vectors_are_filed_in_bounded_lists() {
+        let (n, dim) = (20_000, 8);
+        let mut inp = input(n, dim, 6);
+        inp.vectors.iter_mut().for_each(|x| *x = 0.0);
+        let ivf = Ivf::build(&inp);
+        let (sizes, long) = ivf.list_sizes();
+        assert_eq!(long, 0);
+        assert_eq!(sizes.iter().sum::<usize>(), n);
+        let cap = (2 * n / lists_for(n)).max(MIN_SPLIT);
+        assert!(sizes.iter().all(|&s| s <= cap), "{sizes:?}");
+        assert!(scanned(&ivf, &[1.0; 8], 4).len() <= 4 * cap);
     }
 
     #[test]

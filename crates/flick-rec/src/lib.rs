@@ -46,7 +46,9 @@ pub use config::{
     AnnIndex, BatchModel, CandidateLimits, Config, Exploration, RankerWeights, Signals,
     MODEL_VERSION,
 };
-pub use model::{IndexProbe, Memory, PreparedBatch, Recommender, VideoStatus, MAX_TAGS};
+pub use model::{
+    IndexProbe, Memory, PreparedBatch, Recommender, VectorHealth, VideoStatus, MAX_TAGS,
+};
 pub use snapshot::{DirtyRows, SnapshotError};
 pub use types::{
     CreatorId, Event, EventKind, Interests, Reason, Recommendation, Request, Retrieval, SoundId,

@@ -229,6 +229,15 @@ pub struct VideoStatus {
     pub removed: bool,
 }
 
+/// What [`Recommender::vector_health`] counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct VectorHealth {
+    pub non_finite: usize,
+    pub zero: usize,
+    pub median_norm: f32,
+    pub largest_norm: f32,
+}
+
 /// What [`Recommender::ann_recall`] measures of the index.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct IndexProbe {
@@ -264,6 +273,32 @@ impl Memory {
 }
 
 impl Recommender {
+    /// The live clips' vectors: how many are not finite, how many are zero,
+    /// and the median and largest length of the rest. A refit that
+    /// diverged shows here before anywhere else.
+    pub fn vector_health(&self) -> VectorHealth {
+        let dim = self.cfg.dim;
+        let mut h = VectorHealth::default();
+        let mut norms = Vec::new();
+        for r in 0..self.clips.state.len() {
+            if self.clip_ids.ids[r].is_none() || self.clips.state[r] & REMOVED != 0 {
+                continue;
+            }
+            let v = &self.clips.emb[r * dim..(r + 1) * dim];
+            if v.iter().any(|x| !x.is_finite()) {
+                h.non_finite += 1;
+            } else if v.iter().all(|&x| x == 0.0) {
+                h.zero += 1;
+            } else {
+                norms.push(scan::dot_f32(v, v).sqrt());
+            }
+        }
+        norms.sort_unstable_by(f32::total_cmp);
+        h.median_norm = norms.get(norms.len() / 2).copied().unwrap_or(0.0);
+        h.largest_norm = norms.last().copied().unwrap_or(0.0);
+        h
+    }
+
     /// How much of the exact top `k` nearest clips (by the i8 dot product
     /// the candidates use, before any eligibility filter) the index finds
     /// for these users' query vectors, averaged; `None` without an index.

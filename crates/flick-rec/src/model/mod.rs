@@ -15,7 +15,7 @@ mod refresh;
 mod rerank;
 mod serve;
 
-pub use inspect::{IndexProbe, Memory, VideoStatus};
+pub use inspect::{IndexProbe, Memory, VectorHealth, VideoStatus};
 pub use refresh::PreparedBatch;
 
 use crate::config::{Config, MODEL_VERSION};
