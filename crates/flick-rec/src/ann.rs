@@ -289,7 +289,19 @@ impl Ivf {
                 }
             }
         }
-        ivf.centroids = centroids;
+        // Empty lists (k-means seeds nothing came nearest to) would only
+        // take the places of full ones in a probe.
+        let kept: Vec<usize> = (0..groups.len())
+            .filter(|&g| !groups[g].is_empty())
+            .collect();
+        ivf.centroids = kept
+            .iter()
+            .flat_map(|&g| centroids[g * dim..(g + 1) * dim].to_vec())
+            .collect();
+        let mut groups: Vec<Vec<u32>> = kept
+            .into_iter()
+            .map(|g| std::mem::take(&mut groups[g]))
+            .collect();
         ivf.update_norms();
         ivf.long_norm = long_norm;
         groups.push(std::mem::take(&mut long_rows));
