@@ -212,6 +212,9 @@ impl Ivf {
         let v = |r: u32| &input.vectors[r as usize * dim..(r as usize + 1) * dim];
         let mut ivf = Ivf::flat(dim);
         if input.rows.is_empty() || dim == 0 {
+            // Built, though empty: not flat, or the model would ask for
+            // a build again at every check.
+            ivf.long_norm = f32::INFINITY;
             return ivf;
         }
         let mut rng = Rng::new(input.seed);
@@ -442,6 +445,9 @@ impl Ivf {
         probe: usize,
         sink: &mut dyn FnMut(u32, f32),
     ) -> usize {
+        if self.dim == 0 {
+            return 0;
+        }
         let mut scored: Vec<(f32, u32)> = self
             .centroids
             .chunks_exact(self.dim.max(1))
@@ -450,7 +456,10 @@ impl Ivf {
             .collect();
         let probe = probe.min(scored.len());
         if probe > 0 && probe < scored.len() {
-            scored.select_nth_unstable_by(probe - 1, |a, b| b.0.total_cmp(&a.0));
+            // Ties (pieces of a split list share a centroid) go to the lower
+            // list, so which lists a page probes is a function of the index.
+            scored
+                .select_nth_unstable_by(probe - 1, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         }
         scored.truncate(probe);
         let long = self.list_count() as u32;

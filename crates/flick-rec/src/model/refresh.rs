@@ -166,15 +166,12 @@ impl Recommender {
         // since it was copied are filed in it now, and clips removed since
         // taken out (a byte per clip to check, no vector maths).
         self.ann = p.ann;
-        for r in rows..now {
-            if self.clips.state[r] & REMOVED == 0 {
-                self.ann
-                    .file(r as u32, &self.clips.emb[r * dim..(r + 1) * dim]);
-            }
-        }
-        for r in 0..rows {
+        for r in 0..now {
             if self.clips.state[r] & REMOVED != 0 {
                 self.ann.remove(r as u32);
+            } else if r >= rows {
+                self.ann
+                    .file(r as u32, &self.clips.emb[r * dim..(r + 1) * dim]);
             }
         }
         // Nearly every vector moved: the lists are not re-clustered here
@@ -356,5 +353,58 @@ impl Recommender {
             &mut q,
         );
         q
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Config, CreatorId, Event, EventKind, Recommender, UserId, VideoId, VideoMeta};
+
+    fn clip(id: u64) -> VideoMeta {
+        VideoMeta {
+            id: VideoId(id),
+            creator: CreatorId(id % 7),
+            hashtags: vec![format!("t{}", id % 5)],
+            sound: None,
+            duration_ms: 10_000,
+            created_at_ms: 1_000,
+            region: None,
+        }
+    }
+
+    /// A refit prepared, then a clip uploaded and another removed before it
+    /// is installed: the installed index holds every live clip once and no
+    /// removed one.
+    #[test]
+    fn a_refit_installed_late_keeps_the_index_to_the_live_clips() {
+        let mut m = Recommender::new(Config::default(), 3);
+        for id in 1..=40 {
+            m.upsert_video(clip(id));
+        }
+        for u in 0..30u64 {
+            for k in 0..6 {
+                m.observe(&Event {
+                    user: UserId(100 + u),
+                    video: VideoId(1 + (u * 3 + k) % 40),
+                    at_ms: 2_000 + (u * 10 + k) as i64,
+                    kind: EventKind::Like,
+                });
+            }
+        }
+        let input = m.batch_input();
+        m.upsert_video(clip(41));
+        let fit = crate::batch::fit(&input, &m.config().batch);
+        let prepared = m.prepare_batch(fit).expect("same dimension");
+        m.upsert_video(clip(42));
+        m.remove_video(VideoId(41));
+        m.remove_video(VideoId(5));
+        m.install_batch(prepared);
+        assert_eq!(m.ann.len(), 42 - 2, "every live clip once");
+        for gone in [5, 41] {
+            let row = m.clip_ids.get(&VideoId(gone)).unwrap();
+            assert!(m.ann.code(row).is_none(), "clip {gone} was removed");
+        }
+        let row = m.clip_ids.get(&VideoId(42)).unwrap();
+        assert!(m.ann.code(row).is_some(), "clip 42 came after the copy");
     }
 }
