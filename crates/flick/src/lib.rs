@@ -366,6 +366,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     let snapshots = tokio::spawn(snapshot_periodically(for_you.clone(), jobs_stopped.clone()));
     let refits = tokio::spawn(refresh_recommender(for_you.clone(), jobs_stopped.clone()));
     let tail = tokio::spawn(tail_event_log(for_you.clone(), jobs_stopped.clone()));
+    let wal = tokio::spawn(checkpoint_wal_files(regions.clone(), jobs_stopped.clone()));
     let retention = tokio::spawn(retention_hourly(
         regions.clone(),
         layout_for_upkeep,
@@ -401,6 +402,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     let _ = snapshots.await;
     let _ = refits.await;
     let _ = tail.await;
+    let _ = wal.await;
     let _ = retention.await;
     let _ = limits.await;
     tokio::task::spawn_blocking(move || for_you.snapshot())
@@ -614,6 +616,17 @@ async fn tail_event_log(rec: Arc<RegionalForYou>, stop: tokio::sync::watch::Rece
     let period = std::time::Duration::from_millis(50);
     every(period, "recommender catch-up", stop, move || {
         rec.catch_up_now()
+    })
+    .await
+}
+
+/// Moves the databases' write-ahead logs into their files every second, so
+/// that no request's commit does it (one that did waited for a thousand
+/// page writes and an fsync).
+async fn checkpoint_wal_files(regions: Arc<Regions>, stop: tokio::sync::watch::Receiver<bool>) {
+    let period = std::time::Duration::from_secs(1);
+    every(period, "WAL checkpoint", stop, move || {
+        regions.held().iter().try_for_each(|s| s.checkpoint_wal())
     })
     .await
 }
