@@ -209,7 +209,14 @@ impl SeenFilter {
         let h = mix64(id.0 ^ 0x5eed);
         let (h1, h2) = (h, mix64(h) | 1);
         (0..SEEN_HASHES as u64).map(move |i| {
-            let b = h1.wrapping_add(i.wrapping_mul(h2)) % nbits;
+            let b = h1.wrapping_add(i.wrapping_mul(h2));
+            // The same bit as `% nbits`, without a division per probe when
+            // the size is a power of two (the shipped one is).
+            let b = if nbits.is_power_of_two() {
+                b & (nbits - 1)
+            } else {
+                b % nbits
+            };
             ((b / 64) as usize, 1u64 << (b % 64))
         })
     }

@@ -193,36 +193,43 @@ impl Recommender {
     }
 
     /// Eligible for this user at all (seen, hidden, removed, suppressed...).
+    ///
+    /// The nearest-clip scan calls this for every clip that would enter its
+    /// running top, and at a large catalogue each array read here is a
+    /// cache miss: the checks read only what can fail for this viewer, and
+    /// the one that fails most (seen) comes first.
     pub(super) fn eligible(&self, row: u32, user: Option<Viewer>, exclude: &[VideoId]) -> bool {
         let r = row as usize;
         if self.clips.state[r] & (REMOVED | FAILED) != 0 {
             return false;
         }
         let id = *self.clip_ids.id(row);
-        if exclude.contains(&id) {
+        if !exclude.is_empty() && exclude.contains(&id) {
             return false;
         }
-        if let Some(Viewer {
+        let Some(Viewer {
             own_creator,
             state: s,
         }) = user
-        {
+        else {
+            return true;
+        };
+        if s.seen.contains(id) || s.hidden.contains(&row) {
+            return false;
+        }
+        let t = self.cfg.not_interested_threshold;
+        if own_creator != NONE || !s.ni_creators.is_empty() {
             let creator = self.clips.creator[r];
-            if own_creator != NONE && creator == own_creator {
-                return false;
-            }
-            let t = self.cfg.not_interested_threshold;
-            if s.hidden.contains(&row)
-                || s.seen.contains(id)
+            if (own_creator != NONE && creator == own_creator)
                 || s.ni_creators.iter().any(|&(c, n)| c == creator && n >= t)
-                || self.clips.tags[r]
-                    .iter()
-                    .any(|tag| *tag != NONE && s.ni_tags.iter().any(|&(x, n)| x == *tag && n >= t))
             {
                 return false;
             }
         }
-        true
+        s.ni_tags.is_empty()
+            || !self.clips.tags[r]
+                .iter()
+                .any(|tag| *tag != NONE && s.ni_tags.iter().any(|&(x, n)| x == *tag && n >= t))
     }
 
     /// Co-occurrence scores into scratch: Σ over history of
