@@ -1,6 +1,11 @@
 //! Stage 1 of a page: candidate sources, each recording its reason.
 
 use super::*;
+use crate::util::prefetch;
+
+/// Clips whose eligibility the nearest-clip scan checks together (see
+/// `candidates`): enough prefetches in flight to overlap their misses.
+const ELIGIBILITY_BATCH: usize = 16;
 
 impl Recommender {
     /// Stage 1, candidates: every source records the reason it
@@ -55,15 +60,30 @@ impl Recommender {
                 let mut q8 = vec![0i8; self.cfg.dim];
                 scan::quantize(q, &mut q8);
                 let mut top = TopK::new(lim.nearest);
-                // `>=`: a clip tied with the k-th goes to `TopK`, which
-                // breaks ties by row, so the scan's order does not matter.
+                // Clips that would enter the running top are checked for
+                // eligibility a batch at a time, their rows prefetched
+                // first, so the batch's cache misses overlap. `>=`: a clip
+                // tied with the k-th goes to `TopK`, which breaks ties by
+                // row, so neither the scan's order nor the batching changes
+                // which clips end up in it.
+                let mut batch: Vec<(u32, f32)> = Vec::with_capacity(ELIGIBILITY_BATCH);
                 self.ann.scan(q, &q8, self.ann_probe(), &mut |r, sc| {
-                    if sc >= top.threshold() && self.eligible(r, Some(user), req.exclude) {
-                        top.push(r, sc);
+                    if sc >= top.threshold() {
+                        self.prefetch_eligibility(r);
+                        batch.push((r, sc));
+                        if batch.len() == ELIGIBILITY_BATCH {
+                            self.push_eligible(&mut batch, &mut top, user, req.exclude);
+                        }
                     }
                 });
+                self.push_eligible(&mut batch, &mut top, user, req.exclude);
                 let recent = recent_history(s);
-                for it in top.into_sorted() {
+                let nearest = top.into_sorted();
+                let dim = self.cfg.dim;
+                for (i, it) in nearest.iter().enumerate() {
+                    if let Some(next) = nearest.get(i + 4) {
+                        prefetch(&self.clips.emb, next.row as usize * dim);
+                    }
                     let closest = self.closest_in(&recent, it.row);
                     Self::add_cand(
                         &mut cands,
@@ -230,6 +250,30 @@ impl Recommender {
             || !self.clips.tags[r]
                 .iter()
                 .any(|tag| *tag != NONE && s.ni_tags.iter().any(|&(x, n)| x == *tag && n >= t))
+    }
+
+    /// Starts loading what [`Recommender::eligible`] reads of `row`.
+    fn prefetch_eligibility(&self, row: u32) {
+        let r = row as usize;
+        prefetch(&self.clips.state, r);
+        prefetch(&self.clip_ids.ids, r);
+        prefetch(&self.clips.creator, r);
+    }
+
+    /// Pushes the eligible clips of `batch` that still make the top, and
+    /// empties it.
+    fn push_eligible(
+        &self,
+        batch: &mut Vec<(u32, f32)>,
+        top: &mut TopK,
+        user: Viewer,
+        exclude: &[VideoId],
+    ) {
+        for (r, sc) in batch.drain(..) {
+            if sc >= top.threshold() && self.eligible(r, Some(user), exclude) {
+                top.push(r, sc);
+            }
+        }
     }
 
     /// Co-occurrence scores into scratch: Σ over history of
