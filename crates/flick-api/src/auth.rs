@@ -91,33 +91,57 @@ pub fn has_session_cookie(headers: &axum::http::HeaderMap) -> bool {
 }
 
 async fn resolve(state: &AppState, token: &str) -> ApiResult<Owner> {
-    let hash = token_hash(token);
-    let now = state.now();
-    let region = token.split_once('.').map(|(r, _)| r.to_owned());
+    let session = Session::of(token, state.now());
     state
-        .db(move |r| {
-            // Tokens from before regions have no prefix: they can only be
-            // sessions of a node that held a single region.
-            let region = match region {
-                Some(region) => region,
-                None if r.held().len() == 1 => r.held()[0].region().to_string(),
-                None => return Ok(None),
-            };
-            // A session of another region: say so rather than "invalid",
-            // so the client can go to its home region's node.
-            if let Some(code) = r.all_codes().iter().find(|c| c.as_str() == region) {
-                Owner::of_session(r.require(code)?.as_ref(), &hash, now)
-            } else {
-                Ok(None)
-            }
-        })
+        .db(move |r| session.owner(r))
         .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                Code::InvalidToken,
-                "your session is invalid or has expired; log in again",
-            )
-        })
+        .ok_or_else(invalid_session)
+}
+
+pub(crate) fn invalid_session() -> ApiError {
+    ApiError::new(
+        Code::InvalidToken,
+        "your session is invalid or has expired; log in again",
+    )
+}
+
+/// A presented session token, hashed, to be checked on the blocking pool:
+/// by the extractors below, or inside a handler's own store call where one
+/// trip to the pool must do for both (the For You page).
+pub(crate) struct Session {
+    hash: Vec<u8>,
+    region: Option<String>,
+    now: i64,
+}
+
+impl Session {
+    pub(crate) fn of(token: &str, now: i64) -> Self {
+        Session {
+            hash: token_hash(token),
+            region: token.split_once('.').map(|(r, _)| r.to_owned()),
+            now,
+        }
+    }
+
+    /// The session's owner, or `None` if it is unknown or expired.
+    pub(crate) fn owner(
+        &self,
+        r: &flick_store::Regions,
+    ) -> Result<Option<Owner>, flick_store::StoreError> {
+        // Tokens from before regions have no prefix: they can only be
+        // sessions of a node that held a single region.
+        let region = match &self.region {
+            Some(region) => region.clone(),
+            None if r.held().len() == 1 => r.held()[0].region().to_string(),
+            None => return Ok(None),
+        };
+        // A session of another region: say so rather than "invalid",
+        // so the client can go to its home region's node.
+        match r.all_codes().iter().find(|c| c.as_str() == region) {
+            Some(code) => Owner::of_session(r.require(code)?.as_ref(), &self.hash, self.now),
+            None => Ok(None),
+        }
+    }
 }
 
 /// A caller who must be logged in: their account, and the proof, from the
@@ -139,6 +163,20 @@ impl FromRequestParts<AppState> for Auth {
             )
         })?;
         resolve(state, &token).await.map(|o| Auth(o.user(), o))
+    }
+}
+
+/// The session a request presents, if any, not yet checked: for a handler
+/// that checks it in its own store call ([`Session::owner`]).
+pub(crate) struct MaybeSession(pub Option<Session>);
+
+impl FromRequestParts<AppState> for MaybeSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        Ok(MaybeSession(
+            request_token(&parts.headers).map(|t| Session::of(&t, state.now())),
+        ))
     }
 }
 

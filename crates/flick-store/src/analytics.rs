@@ -131,7 +131,7 @@ impl Store {
         for user in &users {
             self.homes.forget(*user);
         }
-        checkpoint(&conn)?;
+        self.truncate_wal_after_deletion(&conn)?;
         Ok(users.len())
     }
 }
@@ -160,28 +160,6 @@ pub(crate) fn purge_references(
                 [video.0],
             )?;
         }
-    }
-    Ok(())
-}
-
-/// Moves the WAL into the database files and truncates it, so deleted rows
-/// do not linger in the log file. Readers (here, or another node on the
-/// same public file) can hold it up for a moment.
-pub(crate) fn checkpoint(conn: &rusqlite::Connection) -> Result<()> {
-    for attempt in 0.. {
-        // Without a schema name this checkpoints every attached file.
-        let (busy, _, _): (i64, i64, i64) =
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?;
-        if busy == 0 {
-            break;
-        }
-        if attempt == 100 {
-            tracing::warn!("WAL checkpoint after account deletion stayed blocked; it completes at the next checkpoint");
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
     }
     Ok(())
 }

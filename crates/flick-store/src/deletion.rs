@@ -19,7 +19,7 @@
 //! interrupted deletion ([`Store::finish_interrupted_deletions`], at start)
 //! does each step exactly once.
 
-use crate::analytics::{checkpoint, purge_references};
+use crate::analytics::purge_references;
 use crate::{crash_point, DeletedAccount, RegionCode, Result, Store};
 use flick_domain::{DataClass, SoundId, UserId, VideoId};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -43,7 +43,7 @@ impl Store {
         crash_point("delete-account-after-intent");
         let deleted = finish(&mut conn, user, now)?;
         self.homes.forget(user);
-        checkpoint(&conn)?;
+        self.truncate_wal_after_deletion(&conn)?;
         Ok(deleted)
     }
 
@@ -62,7 +62,7 @@ impl Store {
             self.homes.forget(user);
         }
         if !out.is_empty() {
-            checkpoint(&conn)?;
+            self.truncate_wal_after_deletion(&conn)?;
         }
         Ok(out)
     }

@@ -114,6 +114,9 @@ pub struct Store {
     /// Its own connection, so a checkpoint never waits for the writer's
     /// or a reader's lock, nor holds them.
     checkpointer: Mutex<Connection>,
+    /// An account deletion could not empty the WAL file itself: the next
+    /// background checkpoint truncates it.
+    truncate_wal: std::sync::atomic::AtomicBool,
     next_reader: AtomicUsize,
     on_denied: Option<DenialHook>,
     homes: std::sync::Arc<regions::HomeCache>,
@@ -127,7 +130,7 @@ const READERS: usize = 4;
 /// waits for thousands of page writes and an fsync, and the pages a
 /// stream of small commits (the impressions) rewrites are written once
 /// per checkpoint, not once per commit.
-const WAL_AUTOCHECKPOINT_PAGES: i64 = 20_000;
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 50_000;
 
 impl Store {
     /// Opens (creating if needed) `region`'s file at `region_path` and the
@@ -179,6 +182,7 @@ impl Store {
             writer: Mutex::new(writer),
             readers,
             checkpointer: Mutex::new(checkpointer),
+            truncate_wal: Default::default(),
             next_reader: AtomicUsize::new(0),
             on_denied: None,
             homes: Default::default(),
@@ -213,14 +217,66 @@ impl Store {
         self.readers[i].lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Copies what the WAL files hold into the region's and the public
-    /// database files, as far as no reader still needs the older pages
-    /// (SQLite's passive mode: it waits for no one and blocks no one). The
-    /// server calls this every second off the request path.
-    pub fn checkpoint_wal(&self) -> Result<()> {
+    /// Moves what the WAL files hold into the region's and the public
+    /// database files, and rewinds them. The server calls this every
+    /// second off the request path.
+    ///
+    /// First in SQLite's passive mode, which copies while commits go on,
+    /// pass after pass until a pass finds little committed during the last
+    /// one. Then, with the writer held so that nothing commits meanwhile (a
+    /// commit waits on the writer's lock, with no sleeping back-off), in
+    /// restart mode: it copies that little, waits for readers of older
+    /// snapshots, and makes the next commit write the WAL from its start.
+    /// Without that step a steady stream of commits would never let the
+    /// WAL rewind: it would grow to [`WAL_AUTOCHECKPOINT_PAGES`], and from
+    /// then on every commit would checkpoint again. (An account deletion
+    /// truncates the WAL file as well; see `truncate_wal_after_deletion`.)
+    pub fn checkpoint_wal(&self) -> Result<WalCheckpoint> {
         let conn = self.checkpointer.lock().unwrap_or_else(|e| e.into_inner());
-        // Without a schema name this checkpoints every attached file.
-        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        let mut passive = wal_checkpoint(&conn, "PASSIVE")?;
+        if passive.frames <= 0 {
+            return Ok(passive);
+        }
+        // Each pass copies what was committed during the last one, until
+        // that is little: the step below, which holds commits back, then
+        // has little to copy.
+        for _ in 0..4 {
+            let next = wal_checkpoint(&conn, "PASSIVE")?;
+            let fresh = next.frames - passive.frames;
+            passive = next;
+            if fresh < 256 {
+                break;
+            }
+        }
+        let _no_commits = self.write();
+        if self.truncate_wal.swap(false, Ordering::SeqCst) {
+            let done = wal_checkpoint(&conn, "TRUNCATE")?;
+            if done.busy {
+                self.truncate_wal.store(true, Ordering::SeqCst);
+            }
+            return Ok(done);
+        }
+        wal_checkpoint(&conn, "RESTART")
+    }
+
+    /// After an account deletion: the WAL moved into the files and emptied
+    /// now, on the writer (held by the caller, so nothing commits in
+    /// between). Readers, the background checkpoint's passive passes, or
+    /// another region's checkpoint of the shared public file can hold it
+    /// up; if they do for a second, the next background checkpoint
+    /// empties it instead.
+    pub(crate) fn truncate_wal_after_deletion(&self, writer: &Connection) -> Result<()> {
+        for attempt in 0.. {
+            if !wal_checkpoint(writer, "TRUNCATE")?.busy {
+                break;
+            }
+            if attempt == 100 {
+                tracing::warn!("WAL checkpoint after an account deletion stayed blocked; the background checkpoint empties the WAL within seconds");
+                self.truncate_wal.store(true, Ordering::SeqCst);
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         Ok(())
     }
 
@@ -286,6 +342,30 @@ impl Store {
             held: held.to_owned(),
         })
     }
+}
+
+/// What a WAL checkpoint did, over every attached file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WalCheckpoint {
+    /// A reader or writer kept it from finishing.
+    pub busy: bool,
+    /// Frames in the WAL when it ran (-1 when the files are not in WAL mode).
+    pub frames: i64,
+    /// Of those, how many are now in the database files.
+    pub copied: i64,
+}
+
+fn wal_checkpoint(c: &Connection, mode: &str) -> Result<WalCheckpoint> {
+    // Without a schema name this checkpoints every attached file.
+    Ok(
+        c.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+            Ok(WalCheckpoint {
+                busy: r.get::<_, i64>(0)? != 0,
+                frames: r.get(1)?,
+                copied: r.get(2)?,
+            })
+        })?,
+    )
 }
 
 fn attach_public(c: &Connection, public_path: &Path) -> Result<()> {
@@ -362,31 +442,49 @@ pub(crate) fn test_store() -> (tempfile::TempDir, Store) {
 mod wal_tests {
     use super::*;
 
+    /// Impressions in the database file alone, as if the WAL were lost;
+    /// `None` while even the schema is only in the WAL.
+    fn in_file_alone(dir: &Path, name: &str) -> Option<i64> {
+        let copy = dir.join(name);
+        std::fs::copy(dir.join("region.db"), &copy).unwrap();
+        let c = Connection::open(&copy).unwrap();
+        let has_events: bool = c
+            .query_row(
+                "SELECT COUNT(*) > 0 FROM sqlite_master WHERE name = 'events'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        has_events.then(|| {
+            c.query_row(
+                "SELECT COUNT(*) FROM events WHERE kind = 'impression'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+        })
+    }
+
     #[test]
-    fn a_background_checkpoint_moves_every_commit_into_the_files() {
+    fn a_background_checkpoint_moves_every_commit_into_the_files_and_rewinds_the_wal() {
         let (dir, s) = test_store();
         let user = s
             .create_user(&flick_domain::Handle::parse("wal").unwrap(), "h", 0)
             .unwrap();
         s.record_impressions(user, 1, &[flick_domain::VideoId(7)], 0)
             .unwrap();
-        // The database file alone, as if the WAL were lost: it holds the
-        // impression only once a checkpoint copied it there.
-        let file_alone = |name: &str| -> i64 {
-            let copy = dir.path().join(name);
-            std::fs::copy(dir.path().join("region.db"), &copy).unwrap();
-            // Before any checkpoint even the schema is in the WAL only.
-            Connection::open(&copy)
-                .unwrap()
-                .query_row(
-                    "SELECT COUNT(*) FROM events WHERE kind = 'impression'",
-                    [],
-                    |r| r.get(0),
-                )
-                .unwrap_or(0)
-        };
-        assert_eq!(file_alone("before.db"), 0, "a commit does not checkpoint");
-        s.checkpoint_wal().unwrap();
-        assert_eq!(file_alone("after.db"), 1);
+        // Commits stay in the WAL: the writer does not checkpoint small ones.
+        assert_eq!(in_file_alone(dir.path(), "before.db"), None);
+        let done = s.checkpoint_wal().unwrap();
+        assert!(!done.busy, "{done:?}");
+        assert_eq!(done.frames, done.copied, "{done:?}");
+        assert_eq!(in_file_alone(dir.path(), "after.db"), Some(1));
+        // The next commits write the WAL from its start: the file does not
+        // grow.
+        let wal = dir.path().join("region.db-wal");
+        let size = std::fs::metadata(&wal).unwrap().len();
+        s.record_impressions(user, 2, &[flick_domain::VideoId(8)], 0)
+            .unwrap();
+        assert_eq!(std::fs::metadata(&wal).unwrap().len(), size);
     }
 }

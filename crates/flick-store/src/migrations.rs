@@ -288,11 +288,6 @@ CREATE INDEX events_user ON events(user_id);
 CREATE INDEX events_video ON events(video_id);
 CREATE INDEX events_creator ON events(creator_id);
 "#,
-    r#"
--- No query looks events up by video, and every impression (ten a page)
--- put an entry in a random leaf of this index: a page write each.
-DROP INDEX events_video;
-"#,
 ];
 
 /// The tables the migrations create, by name.

@@ -626,7 +626,21 @@ async fn tail_event_log(rec: Arc<RegionalForYou>, stop: tokio::sync::watch::Rece
 async fn checkpoint_wal_files(regions: Arc<Regions>, stop: tokio::sync::watch::Receiver<bool>) {
     let period = std::time::Duration::from_secs(1);
     every(period, "WAL checkpoint", stop, move || {
-        regions.held().iter().try_for_each(|s| s.checkpoint_wal())
+        for store in regions.held() {
+            match store.checkpoint_wal() {
+                Ok(c) if c.busy => tracing::debug!(
+                    region = %store.region(),
+                    frames = c.frames,
+                    copied = c.copied,
+                    "WAL checkpoint held up by a reader; the next one goes on"
+                ),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(region = %store.region(), error = %e, "WAL checkpoint failed")
+                }
+            }
+        }
+        Ok::<(), std::convert::Infallible>(())
     })
     .await
 }

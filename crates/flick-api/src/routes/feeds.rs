@@ -1,5 +1,5 @@
 use super::{bad_cursor, page_limit, video_page, visible_video, PageQuery};
-use crate::auth::{Auth, MaybeAuth};
+use crate::auth::{invalid_session, Auth, MaybeAuth, MaybeSession};
 use crate::error::{ApiError, ApiResult, Code, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::for_you::ForYouRequest;
@@ -79,30 +79,38 @@ fn for_you_offset(cursor: Option<&str>) -> ApiResult<usize> {
     responses((status = 200, body = FeedPage), (status = 400, body = ErrorBody)))]
 pub(crate) async fn for_you(
     State(state): State<AppState>,
-    MaybeAuth(viewer): MaybeAuth,
+    MaybeSession(session): MaybeSession,
     ApiQuery(q): ApiQuery<ForYouQuery>,
 ) -> ApiResult<Json<FeedPage>> {
     let limit = page_limit(q.limit, 10)? as usize;
     let offset = for_you_offset(q.cursor.as_deref())?;
     let mut request = ForYouRequest {
-        viewer,
+        viewer: None,
         region: None,
         limit,
         offset,
         now: state.now(),
-        log_impressions: viewer.is_some_and(|me| {
-            state
-                .0
-                .limiter
-                .check(Action::Impressions, Caller::User(me))
-                .is_ok()
-        }),
+        log_impressions: false,
     };
     let engine = state.0.for_you.clone();
-    // Ranking, records and likes in one trip to the blocking pool: this is
-    // the hottest endpoint.
+    let shared = state.clone();
+    // The session check, the ranking, the records and the likes in one
+    // trip to the blocking pool: this is the hottest endpoint.
     let (picks, records, liked) = state
         .db(move |r| {
+            let viewer = match session.map(|s| s.owner(r)).transpose()? {
+                None => None,
+                Some(Some(owner)) => Some(owner.user()),
+                Some(None) => return Ok(None),
+            };
+            request.viewer = viewer;
+            request.log_impressions = viewer.is_some_and(|me| {
+                shared
+                    .0
+                    .limiter
+                    .check(Action::Impressions, Caller::User(me))
+                    .is_ok()
+            });
             // One routing lookup serves the ranking and the likes.
             let home = viewer
                 .map(|user| r.home(user, DataClass::RecommendationState))
@@ -115,9 +123,10 @@ pub(crate) async fn for_you(
                 (Some(user), Some(store)) => store.liked_among(user, &ids)?,
                 _ => Default::default(),
             };
-            Ok((picks, records, liked))
+            Ok(Some((picks, records, liked)))
         })
-        .await?;
+        .await?
+        .ok_or_else(invalid_session)?;
     let videos: Vec<VideoView> = records
         .into_iter()
         .map(|r| {

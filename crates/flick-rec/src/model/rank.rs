@@ -57,7 +57,9 @@ impl Recommender {
         for at in (r * dim..(r + 1) * dim).step_by(16) {
             prefetch(&self.clips.emb, at);
         }
-        prefetch(&self.clips.emb, (r + 1) * dim - 1);
+        if dim > 0 {
+            prefetch(&self.clips.emb, (r + 1) * dim - 1);
+        }
     }
 
     /// Mean cosine similarity (negatives count as 0) of clip `r` to the
