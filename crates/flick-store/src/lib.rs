@@ -111,9 +111,10 @@ pub struct Store {
     region: RegionCode,
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
-    /// Its own connection, so a checkpoint never waits for the writer's
-    /// or a reader's lock, nor holds them.
-    checkpointer: Mutex<Connection>,
+    /// Its own connection, so a passive checkpoint never waits for the
+    /// writer's or a reader's lock, nor holds them; and the WAL's length at
+    /// its last rewind.
+    checkpointer: Mutex<(Connection, i64)>,
     /// An account deletion could not empty the WAL file itself: the next
     /// background checkpoint truncates it.
     truncate_wal: std::sync::atomic::AtomicBool,
@@ -181,7 +182,7 @@ impl Store {
             region,
             writer: Mutex::new(writer),
             readers,
-            checkpointer: Mutex::new(checkpointer),
+            checkpointer: Mutex::new((checkpointer, 0)),
             truncate_wal: Default::default(),
             next_reader: AtomicUsize::new(0),
             on_denied: None,
@@ -232,16 +233,20 @@ impl Store {
     /// then on every commit would checkpoint again. (An account deletion
     /// truncates the WAL file as well; see `truncate_wal_after_deletion`.)
     pub fn checkpoint_wal(&self) -> Result<WalCheckpoint> {
-        let conn = self.checkpointer.lock().unwrap_or_else(|e| e.into_inner());
-        let mut passive = wal_checkpoint(&conn, "PASSIVE")?;
-        if passive.frames <= 0 {
+        let mut guard = self.checkpointer.lock().unwrap_or_else(|e| e.into_inner());
+        let (conn, rewound_at) = &mut *guard;
+        let mut passive = wal_checkpoint(conn, "PASSIVE")?;
+        // A rewound WAL keeps its length until the next commit: nothing
+        // was committed since the last rewind, so there is nothing to do.
+        let idle = passive.frames == *rewound_at && passive.copied == passive.frames;
+        if passive.frames <= 0 || (idle && !self.truncate_wal.load(Ordering::SeqCst)) {
             return Ok(passive);
         }
         // Each pass copies what was committed during the last one, until
         // that is little: the step below, which holds commits back, then
         // has little to copy.
         for _ in 0..4 {
-            let next = wal_checkpoint(&conn, "PASSIVE")?;
+            let next = wal_checkpoint(conn, "PASSIVE")?;
             let fresh = next.frames - passive.frames;
             passive = next;
             if fresh < 256 {
@@ -249,14 +254,19 @@ impl Store {
             }
         }
         let _no_commits = self.write();
-        if self.truncate_wal.swap(false, Ordering::SeqCst) {
-            let done = wal_checkpoint(&conn, "TRUNCATE")?;
-            if done.busy {
-                self.truncate_wal.store(true, Ordering::SeqCst);
-            }
-            return Ok(done);
+        let mode = if self.truncate_wal.swap(false, Ordering::SeqCst) {
+            "TRUNCATE"
+        } else {
+            "RESTART"
+        };
+        let done = wal_checkpoint(conn, mode)?;
+        if done.busy && mode == "TRUNCATE" {
+            self.truncate_wal.store(true, Ordering::SeqCst);
         }
-        wal_checkpoint(&conn, "RESTART")
+        if !done.busy {
+            *rewound_at = if mode == "TRUNCATE" { 0 } else { done.frames };
+        }
+        Ok(done)
     }
 
     /// After an account deletion: the WAL moved into the files and emptied

@@ -104,6 +104,14 @@ async fn signup_login_profile_logout() {
         .request(Method::GET, "/api/v1/me", Some(&token), None)
         .await;
     expect_error(res, 401, "invalid_token").await;
+    // For You checks the session in its own store call: the same answer,
+    // for a logged-out token and for one that never existed.
+    for bad in [token.as_str(), "eu.0123456789abcdef", "no-region-at-all"] {
+        let res = app
+            .request(Method::GET, "/api/v1/feed/for-you", Some(bad), None)
+            .await;
+        expect_error(res, 401, "invalid_token").await;
+    }
 }
 
 #[tokio::test]
