@@ -72,7 +72,7 @@ OUT=$(realpath "$OUT")
 # requests into 429s within seconds and hide whatever the handlers behind them
 # do, so this server gets limits the fuzzer can never reach.
 limits() { for action in "$@"; do echo "$action = { burst = 100000, per_secs = 1 }"; done; }
-{ echo '[rate_limits]'; limits signup login login_account upload comment export view share; } \
+{ echo '[rate_limits]'; limits signup login login_account upload comment export view share report; } \
   >"$tmp/flick.toml"
 
 # Port 0 lets the kernel pick a free port, so the address is only known from

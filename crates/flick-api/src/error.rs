@@ -59,6 +59,17 @@ pub enum Code {
     LogUnavailable,
     Internal,
     MediaToolUnavailable,
+    InvalidReport,
+    SubjectNotFound,
+    InvalidDecision,
+    CaseNotFound,
+    CaseClosed,
+    SameModerator,
+    NoticeNotFound,
+    InvalidAppeal,
+    NotAppealable,
+    AccountRestricted,
+    AccountSuspended,
 }
 
 impl Code {
@@ -113,6 +124,17 @@ impl Code {
             Code::LogUnavailable => (S::SERVICE_UNAVAILABLE, "log_unavailable"),
             Code::Internal => (S::INTERNAL_SERVER_ERROR, "internal"),
             Code::MediaToolUnavailable => (S::SERVICE_UNAVAILABLE, "media_tool_unavailable"),
+            Code::InvalidReport => (S::UNPROCESSABLE_ENTITY, "invalid_report"),
+            Code::SubjectNotFound => (S::NOT_FOUND, "subject_not_found"),
+            Code::InvalidDecision => (S::UNPROCESSABLE_ENTITY, "invalid_decision"),
+            Code::CaseNotFound => (S::NOT_FOUND, "case_not_found"),
+            Code::CaseClosed => (S::CONFLICT, "case_closed"),
+            Code::SameModerator => (S::FORBIDDEN, "same_moderator"),
+            Code::NoticeNotFound => (S::NOT_FOUND, "notice_not_found"),
+            Code::InvalidAppeal => (S::UNPROCESSABLE_ENTITY, "invalid_appeal"),
+            Code::NotAppealable => (S::CONFLICT, "not_appealable"),
+            Code::AccountRestricted => (S::FORBIDDEN, "account_restricted"),
+            Code::AccountSuspended => (S::FORBIDDEN, "account_suspended"),
         }
     }
 }
@@ -215,6 +237,20 @@ impl From<StoreError> for ApiError {
             }
             StoreError::NotFound("comment") => Self::new(Code::CommentNotFound, "no such comment"),
             StoreError::NotFound("account") => Self::new(Code::UserNotFound, "no such account"),
+            StoreError::NotFound("notice") => Self::new(Code::NoticeNotFound, "no such notice"),
+            StoreError::Moderation(r) => {
+                use flick_store::ModerationRefusal as R;
+                let code = match r {
+                    R::CaseClosed => Code::CaseClosed,
+                    R::SameModerator => Code::SameModerator,
+                    R::NotYourDecision => Code::NoticeNotFound,
+                    R::NotAppealable
+                    | R::AlreadyAppealed
+                    | R::AppealWindowClosed
+                    | R::NewerCaseOpen => Code::NotAppealable,
+                };
+                Self::new(code, r.to_string())
+            }
             StoreError::OtherRegion { region, held } => Self::new(
                 Code::RegionNotHeld,
                 format!("this account's data lives in region `{region}`, and this node holds only `{held}`: use a node of region `{region}`. The attempt has been logged."),
@@ -291,6 +327,17 @@ mod tests {
             Code::LogUnavailable,
             Code::Internal,
             Code::MediaToolUnavailable,
+            Code::InvalidReport,
+            Code::SubjectNotFound,
+            Code::InvalidDecision,
+            Code::CaseNotFound,
+            Code::CaseClosed,
+            Code::SameModerator,
+            Code::NoticeNotFound,
+            Code::InvalidAppeal,
+            Code::NotAppealable,
+            Code::AccountRestricted,
+            Code::AccountSuspended,
         ];
         let names: std::collections::HashSet<_> = all.iter().map(|c| c.describe().1).collect();
         assert_eq!(names.len(), all.len());

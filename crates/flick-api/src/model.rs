@@ -153,6 +153,12 @@ pub struct VideoView {
     pub hls_url: Option<String>,
     pub mp4_url: Option<String>,
     pub poster_url: Option<String>,
+    /// Labels set by a moderator: `misinformation`, `sensitive`, `sexual`,
+    /// `ai_generated` or `promotional`.
+    pub labels: Vec<&'static str>,
+    /// `none`; `demoted` (kept out of For You and trending); `removed`
+    /// (seen only by its creator).
+    pub moderation: &'static str,
 }
 
 impl VideoView {
@@ -171,6 +177,8 @@ impl VideoView {
             },
             caption: v.caption,
             hashtags: v.hashtags,
+            labels: v.labels.iter().map(|l| l.as_str()).collect(),
+            moderation: v.moderation.as_str(),
             status: v.status.as_str(),
             failure_reason: v.failure_reason,
             duration_ms: v.duration_ms,
@@ -336,4 +344,185 @@ pub struct DailyStats {
 pub struct Analytics {
     pub videos: Vec<VideoAnalytics>,
     pub daily: Vec<DailyStats>,
+}
+
+/// What a report or a moderation decision is about: a number (video,
+/// comment, account or sound id) or a hashtag's text.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum SubjectRef {
+    Id(i64),
+    Text(String),
+}
+
+impl SubjectRef {
+    pub fn text(&self) -> String {
+        match self {
+            SubjectRef::Id(n) => n.to_string(),
+            SubjectRef::Text(s) => s.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewReport {
+    /// `video`, `comment`, `account`, `sound` or `hashtag`.
+    #[schema(example = "video")]
+    pub subject_type: String,
+    pub subject_id: SubjectRef,
+    /// `spam`, `harassment`, `hate`, `violence`, `sexual`, `child_safety`,
+    /// `self_harm`, `misinformation`, `illegal` (name the law in the note),
+    /// `intellectual_property`, `privacy`, `undisclosed_ai` or `other`.
+    #[schema(example = "spam")]
+    pub category: String,
+    /// What the moderators should know; at most 1,000 characters.
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportCreated {
+    pub id: i64,
+    /// You had already reported this and it is not decided yet: your
+    /// earlier report was replaced by this one.
+    pub merged: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportView {
+    /// Reporters are pseudonymous to moderators: a name for this report only.
+    pub reporter: String,
+    pub category: &'static str,
+    pub note: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseView {
+    pub id: i64,
+    pub subject_type: &'static str,
+    pub subject_id: String,
+    /// The handle of the account whose content it is.
+    pub owner: Option<String>,
+    /// What the subject says: a caption, a comment, a profile, a title.
+    pub preview: String,
+    /// `open`, `escalated` (an appeal) or `closed`.
+    pub status: &'static str,
+    /// A report of harm to a child or of illegal content.
+    pub urgent: bool,
+    pub opened_at: i64,
+    pub report_count: usize,
+    /// Reports by category.
+    pub categories: std::collections::BTreeMap<&'static str, u32>,
+    pub reports: Vec<ReportView>,
+    pub decisions: Vec<DecisionView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseList {
+    pub cases: Vec<CaseView>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDecision {
+    #[schema(example = "video")]
+    pub subject_type: String,
+    pub subject_id: SubjectRef,
+    /// `dismiss`, `label`, `demote`, `remove`, `restrict` or `suspend`.
+    #[schema(example = "label")]
+    pub action: String,
+    /// With `label`: `misinformation`, `sensitive`, `sexual`,
+    /// `ai_generated` or `promotional`.
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// `illegal` or `terms`.
+    #[schema(example = "terms")]
+    pub ground: String,
+    /// The rule of the terms, or the law, the decision rests on.
+    pub rule_or_law: String,
+    /// The facts and circumstances relied on (10 to 2,000 characters).
+    pub facts: String,
+    /// With `restrict` and `suspend`: for how many days (1 to 3650).
+    #[serde(default)]
+    pub duration_days: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionView {
+    pub id: i64,
+    pub action: &'static str,
+    pub labels: Vec<&'static str>,
+    pub ground: &'static str,
+    pub rule_or_law: String,
+    pub facts: String,
+    pub duration_days: Option<u32>,
+    /// The decision this one reviewed on appeal.
+    pub appeal_of: Option<i64>,
+    pub created_at: i64,
+    pub appeal: Option<AppealView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppealView {
+    pub text: String,
+    pub created_at: i64,
+}
+
+/// A statement of reasons (DSA Art. 17), or the outcome of a report.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoticeView {
+    pub id: i64,
+    /// `decision` (about your content or account) or `report_outcome`
+    /// (about something you reported).
+    pub kind: &'static str,
+    pub subject_type: &'static str,
+    pub subject_id: String,
+    /// What was decided: `dismiss` (nothing was done), `label`, `demote`
+    /// (kept out of For You and trending), `remove`, `restrict` (no
+    /// uploads or comments) or `suspend` (no uploads, comments, likes,
+    /// follows or shares).
+    pub decision: &'static str,
+    pub labels: Vec<&'static str>,
+    /// `illegal` (the law named in `rule_or_law`) or `terms`.
+    pub ground: &'static str,
+    pub rule_or_law: String,
+    /// The facts the decision relied on; only in notices of kind `decision`.
+    pub facts: Option<String>,
+    /// Whether the content was found by automated means.
+    pub automated_detection: bool,
+    /// Whether the decision was taken by automated means.
+    pub automated_decision: bool,
+    pub territorial_scope: &'static str,
+    pub duration_days: Option<u32>,
+    /// When a restriction or suspension ends (Unix ms).
+    pub ends_at: Option<i64>,
+    /// This notice is the outcome of an appeal.
+    pub appeal_outcome: bool,
+    /// Whether you can still appeal it, and until when (Unix ms).
+    pub appealable: bool,
+    pub appeal_until: Option<i64>,
+    pub appeal: Option<AppealView>,
+    /// How to seek redress.
+    pub redress: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoticeList {
+    pub notices: Vec<NoticeView>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAppeal {
+    /// Why the decision should change (10 to 2,000 characters).
+    pub text: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppealFiled {
+    /// `pending`: a moderator other than the one who decided will review it.
+    pub status: &'static str,
 }

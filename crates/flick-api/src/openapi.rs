@@ -36,6 +36,7 @@ impl Modify for BearerAuth {
         routes::algorithm, routes::refresh_for_you, routes::export,
         routes::checkpoint, routes::verifier_key, routes::entries, routes::inclusion, routes::consistency,
         routes::stats, routes::admin_user_data, routes::log_export,
+        routes::report, routes::queue, routes::case, routes::act, routes::notices, routes::appeal,
     ),
     components(schemas(ErrorBody, VideoView, FeedItem))
 )]
@@ -185,6 +186,9 @@ mod tests {
             ("/api/v1/admin/users/{handle}/data", "get"),
             ("/api/v1/transparency/entries", "get"),
             ("/api/v1/transparency/export", "get"),
+            ("/api/v1/me/notices", "get"),
+            ("/api/v1/moderation/queue", "get"),
+            ("/api/v1/moderation/cases/{id}", "get"),
         ] {
             assert!(
                 doc["paths"][path][method]["security"].is_array(),

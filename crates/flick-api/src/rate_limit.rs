@@ -28,9 +28,12 @@ pub enum Action {
     Share,
     /// For You pages of one account whose impressions are logged.
     Impressions,
+    /// Reports: a person reports a few things a day; a flood of them is an
+    /// attack on the moderators' queue.
+    Report,
 }
 
-const ACTIONS: [Action; 8] = [
+const ACTIONS: [Action; 9] = [
     Action::Signup,
     Action::Login,
     Action::Upload,
@@ -39,6 +42,7 @@ const ACTIONS: [Action; 8] = [
     Action::View,
     Action::Share,
     Action::Impressions,
+    Action::Report,
 ];
 
 /// `burst` requests at once, refilled at `burst` per `per_secs`.
@@ -75,6 +79,7 @@ pub struct RateLimits {
     pub view: Quota,
     pub share: Quota,
     pub impressions: Quota,
+    pub report: Quota,
 }
 
 impl Default for RateLimits {
@@ -91,6 +96,7 @@ impl Default for RateLimits {
             share: Quota::new(30, 60),
             // A page of 10 clips takes a person well over a second.
             impressions: Quota::new(60, 60),
+            report: Quota::new(20, 3600),
         }
     }
 }
@@ -106,6 +112,7 @@ impl RateLimits {
             Action::View => self.view,
             Action::Share => self.share,
             Action::Impressions => self.impressions,
+            Action::Report => self.report,
         }
     }
 }

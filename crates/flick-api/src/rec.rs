@@ -294,7 +294,7 @@ impl RecForYou {
         } else {
             events
         };
-        let published = self.store.visible_videos(&publish)?;
+        let published = self.store.distributable_videos(&publish)?;
         for c in &changes {
             match c.kind {
                 EventKind::Publish => {

@@ -79,6 +79,20 @@ impl Trust {
         format!("subject:{}", hex::encode(&h.finalize()[..12]))
     }
 
+    /// The name a public thing (a clip, a comment, an account as the
+    /// subject of a decision) has in the log: `video:…`. Keyed by the same
+    /// secret, so the log alone does not say which clip a decision was
+    /// about, while the platform can show its owner the record.
+    pub fn thing_pseudonym(&self, kind: &str, id: &str) -> String {
+        let mut h = Sha256::new();
+        h.update(self.salt);
+        h.update(b"thing\0");
+        h.update(kind.as_bytes());
+        h.update(b"\0");
+        h.update(id.as_bytes());
+        format!("{kind}:{}", hex::encode(&h.finalize()[..12]))
+    }
+
     pub fn append(&self, record: &Record) -> ApiResult<()> {
         self.log.append(record).map(|_| ()).map_err(|e| {
             tracing::error!(error = %e, "transparency log append failed");

@@ -97,6 +97,8 @@ pub enum DataClass {
     /// The recommender's view of the person (their interests).
     RecommendationState,
     Profile,
+    /// The reports a person made (who reported what) and their notices.
+    Reports,
     /// Every protected row of the account (export, deletion).
     Everything,
 }
@@ -115,6 +117,7 @@ impl DataClass {
             DataClass::WatchHistory => "watch_history",
             DataClass::RecommendationState => "recommendation_state",
             DataClass::Profile => "profile",
+            DataClass::Reports => "reports",
             DataClass::Everything => "everything",
         }
     }

@@ -6,11 +6,16 @@
 
 mod access;
 mod ids;
+mod moderation;
 mod protected;
 mod text;
 
 pub use access::{AccessRequest, DataClass, Refusal, RegionCode, Role, PURPOSE_CHARS};
 pub use ids::{CommentId, SoundId, UserId, VideoId};
+pub use moderation::{
+    Ground, Label, ModAction, ReportCategory, SubjectType, APPEAL_CHARS, APPEAL_WINDOW_DAYS,
+    FACTS_CHARS, MAX_DURATION_DAYS, REPORT_NOTE_CHARS, RULE_CHARS,
+};
 pub use protected::{gate, AccessLog, GateError, GatePermit, NotYours, Owner, Protected, Sessions};
 pub use text::{Bio, Caption, CommentBody, DisplayName, Handle, Password};
 

@@ -290,6 +290,10 @@ fn not_interested_suppresses_video_and_repeated_creator() {
         let page = serve(&mut m, &req(UserId(USER_BASE + u), 10, world.clock_ms));
         assert!(!ids(&page).contains(&top));
     }
+    // Published again (a removal reversed on appeal), it is served again.
+    m.upsert_video(world.video(top).meta.clone());
+    let again = m.preview(&req(UserId(USER_BASE + 6), 1, world.clock_ms));
+    assert_eq!(again[0].video, top);
 }
 
 #[test]

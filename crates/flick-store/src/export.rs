@@ -38,6 +38,24 @@ const USER_ROWS: &[(&str, &str)] = &[
         "video_id IN (SELECT id FROM videos WHERE author_id = ?1)",
     ),
     ("purges", "kind = 'user' AND id = ?1"),
+    (
+        "video_labels",
+        "video_id IN (SELECT id FROM videos WHERE author_id = ?1)",
+    ),
+    // Moderation of the account's content, and what it reported.
+    ("mod_cases", "owner_id = ?1"),
+    (
+        "mod_decisions",
+        "case_id IN (SELECT id FROM mod_cases WHERE owner_id = ?1)",
+    ),
+    (
+        "mod_appeals",
+        "decision_id IN (SELECT d.id FROM mod_decisions d JOIN mod_cases c ON c.id = d.case_id WHERE c.owner_id = ?1)",
+    ),
+    (
+        "mod_reports",
+        "id IN (SELECT id FROM reports WHERE reporter_id = ?1)",
+    ),
     // the home region's file
     ("accounts", "id = ?1"),
     ("sessions", "user_id = ?1"),
@@ -53,6 +71,7 @@ const USER_ROWS: &[(&str, &str)] = &[
     ("views", "user_id = ?1"),
     ("not_interested", "user_id = ?1"),
     ("events", "user_id = ?1"),
+    ("reports", "reporter_id = ?1"),
     // Only while the account's deletion is under way: then no export runs.
     ("deletions", "user_id = ?1"),
     ("deletion_steps", "user_id = ?1"),

@@ -28,6 +28,7 @@ mod events;
 mod export;
 mod jobs;
 mod migrations;
+mod moderation;
 mod regions;
 mod social;
 mod videos;
@@ -39,10 +40,14 @@ pub use events::{CatalogueChange, Event, EventKind};
 pub use export::TableDump;
 pub use flick_domain::{DataClass, RegionCode, Role};
 pub use jobs::{Job, JobOutcome};
+pub use moderation::{
+    AppealRecord, CaseRecord, CaseStatus, DecisionRecord, ModerationRefusal, NewDecision,
+    NewReport, Notice, NoticeKind, ReportReceipt, ReportRecord, Standing, Subject,
+};
 pub use regions::{Denial, DenialHook, RegionAudit, Regions, StorageAudit};
 pub use rusqlite::types::Value as SqlValue;
 pub use social::{CommentRecord, SearchResults};
-pub use videos::{NewVideo, VideoRecord, VideoStatus};
+pub use videos::{Moderation, NewVideo, VideoRecord, VideoStatus};
 
 use rusqlite::{Connection, OptionalExtension};
 use std::path::Path;
@@ -70,6 +75,9 @@ pub enum StoreError {
     /// by the caller that ran it).
     #[error("the batch this write joined was not committed: {0}")]
     BatchFailed(String),
+    /// A moderation step the rules do not allow.
+    #[error("{0}")]
+    Moderation(#[from] ModerationRefusal),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

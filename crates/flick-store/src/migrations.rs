@@ -125,6 +125,82 @@ ALTER TABLE videos ADD COLUMN media_id INTEGER;
 -- Which videos still play a clip's media, asked before its files go.
 CREATE INDEX videos_media ON videos (media_id) WHERE media_id IS NOT NULL;
 "#,
+    r#"
+-- Moderation of what is public. A case gathers the reports about one
+-- subject while it is undecided (at most one such case per subject); a
+-- decision closes it, and an appeal reopens it for another moderator.
+CREATE TABLE mod_cases (
+    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    subject_type       TEXT NOT NULL CHECK (subject_type IN ('video', 'comment', 'account', 'sound', 'hashtag')),
+    -- a numeric id, or a hashtag's text
+    subject_id         TEXT NOT NULL,
+    -- whose content it is (NULL for a hashtag): who gets the notices
+    owner_id           INTEGER REFERENCES users(id) ON DELETE CASCADE,
+    status             TEXT NOT NULL CHECK (status IN ('open', 'escalated', 'closed')),
+    -- a report of harm to a child or of illegal content: first in the queue
+    urgent             INTEGER NOT NULL DEFAULT 0,
+    opened_at          INTEGER NOT NULL,
+    -- while escalated: the moderator whose decision is appealed, who may
+    -- not decide the appeal
+    excluded_moderator INTEGER
+);
+CREATE UNIQUE INDEX mod_cases_undecided ON mod_cases (subject_type, subject_id) WHERE status != 'closed';
+CREATE INDEX mod_cases_queue ON mod_cases (status, urgent, opened_at);
+CREATE INDEX mod_cases_owner ON mod_cases (owner_id);
+
+-- What moderators read of a report: the reporter is not here (the link
+-- stays in the reporter's home region, in `reports`).
+CREATE TABLE mod_reports (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    case_id    INTEGER NOT NULL REFERENCES mod_cases(id) ON DELETE CASCADE,
+    category   TEXT NOT NULL,
+    note       TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX mod_reports_case ON mod_reports (case_id);
+
+-- Statements of reasons: every decision, with its ground and facts.
+CREATE TABLE mod_decisions (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    case_id       INTEGER NOT NULL REFERENCES mod_cases(id) ON DELETE CASCADE,
+    moderator_id  INTEGER NOT NULL,
+    action        TEXT NOT NULL CHECK (action IN ('dismiss', 'label', 'demote', 'remove', 'restrict', 'suspend')),
+    labels        TEXT NOT NULL DEFAULT '',
+    ground        TEXT NOT NULL CHECK (ground IN ('illegal', 'terms')),
+    rule          TEXT NOT NULL,
+    facts         TEXT NOT NULL,
+    duration_days INTEGER,
+    -- the decision this one reviews on appeal
+    appeal_of     INTEGER REFERENCES mod_decisions(id),
+    created_at    INTEGER NOT NULL
+);
+CREATE INDEX mod_decisions_case ON mod_decisions (case_id);
+
+CREATE TABLE mod_appeals (
+    decision_id INTEGER PRIMARY KEY REFERENCES mod_decisions(id) ON DELETE CASCADE,
+    text        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE video_labels (
+    video_id   INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    label      TEXT NOT NULL,
+    -- 'creator' (declared at upload) or the decision that set it
+    decision   INTEGER REFERENCES mod_decisions(id),
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (video_id, label)
+);
+
+-- 'demoted': out of For You and trending, still reachable by link and on
+-- the profile; 'removed': gone for everyone but its creator.
+ALTER TABLE videos ADD COLUMN moderation TEXT NOT NULL DEFAULT 'none'
+    CHECK (moderation IN ('none', 'demoted', 'removed'));
+ALTER TABLE comments ADD COLUMN removed_at INTEGER;
+-- Restricted: no uploads or comments; suspended: no uploads, comments,
+-- likes, follows or shares. Until these times (Unix ms).
+ALTER TABLE users ADD COLUMN restricted_until INTEGER;
+ALTER TABLE users ADD COLUMN suspended_until INTEGER;
+"#,
 ];
 
 pub(crate) const REGION: &[&str] = &[
@@ -287,6 +363,18 @@ ALTER TABLE events_v3 RENAME TO events;
 CREATE INDEX events_user ON events(user_id);
 CREATE INDEX events_video ON events(video_id);
 CREATE INDEX events_creator ON events(creator_id);
+"#,
+    r#"
+-- Who reported what: protected, so it stays in the reporter's region. The
+-- public `mod_reports` row of the same id has the category and the note,
+-- with no reporter. One per reporter and case: a repeat is merged.
+CREATE TABLE reports (
+    id          INTEGER PRIMARY KEY,
+    reporter_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    case_id     INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    UNIQUE (reporter_id, case_id)
+);
 "#,
 ];
 

@@ -178,7 +178,7 @@ impl Store {
         let mut stmt = conn.prepare_cached(
             "SELECT c.id, c.video_id, c.author_id, u.handle, c.body, c.created_at
              FROM comments c JOIN users u ON u.id = c.author_id
-             WHERE c.video_id = ?1 AND (c.created_at, c.id) < (?2, ?3)
+             WHERE c.video_id = ?1 AND c.removed_at IS NULL AND (c.created_at, c.id) < (?2, ?3)
              ORDER BY c.created_at DESC, c.id DESC LIMIT ?4",
         )?;
         let rows = stmt.query_map(params![video.0, before_at, before_id, limit], |r| {

@@ -1,6 +1,6 @@
 use crate::{conflict_on_unique, Cursor, Result, Store};
 use flick_domain::DataClass;
-use flick_domain::{Caption, SoundId, UserId, VideoId};
+use flick_domain::{Caption, Label, SoundId, UserId, VideoId};
 use rusqlite::{params, OptionalExtension, Row};
 use std::collections::HashSet;
 
@@ -63,24 +63,55 @@ pub struct VideoRecord {
     /// The video whose media folder this one plays: itself, except in a
     /// synthetic catalogue.
     pub media: VideoId,
+    pub moderation: Moderation,
+    pub labels: Vec<Label>,
+}
+
+/// What moderation did to a clip's reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moderation {
+    None,
+    /// Out of For You and trending; reachable by link and on the profile.
+    Demoted,
+    /// Gone for everyone but its creator.
+    Removed,
+}
+
+impl Moderation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Moderation::None => "none",
+            Moderation::Demoted => "demoted",
+            Moderation::Removed => "removed",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "demoted" => Moderation::Demoted,
+            "removed" => Moderation::Removed,
+            _ => Moderation::None,
+        }
+    }
 }
 
 const VIDEO_SELECT: &str = "SELECT v.id, v.author_id, u.handle, u.display_name, v.caption,
     (SELECT group_concat(tag, ' ') FROM (SELECT tag FROM video_hashtags h WHERE h.video_id = v.id ORDER BY position)),
     'ready', NULL, v.duration_ms, v.width, v.height, v.sound_id, s.title,
     v.created_at, v.deleted_at IS NOT NULL, v.like_count, v.comment_count, v.share_count, v.view_count,
-    COALESCE(v.media_id, v.id)
+    COALESCE(v.media_id, v.id), v.moderation,
+    (SELECT group_concat(label, ',') FROM (SELECT label FROM video_labels l WHERE l.video_id = v.id ORDER BY label))
   FROM videos v JOIN users u ON u.id = v.author_id LEFT JOIN sounds s ON s.id = v.sound_id";
 
 /// An unpublished upload in the same shape, for its author.
 const UPLOAD_SELECT: &str = "SELECT p.id, p.author_id, u.handle, u.display_name, p.caption,
     NULL, CASE p.status WHEN 'published' THEN 'processing' ELSE p.status END, p.failure_reason,
     NULL, NULL, NULL, NULL, NULL,
-    p.created_at, 0, 0, 0, 0, 0, p.id
+    p.created_at, 0, 0, 0, 0, 0, p.id, 'none', NULL
   FROM uploads p JOIN users u ON u.id = p.author_id";
 
-/// Published and not deleted.
-const VISIBLE: &str = "v.deleted_at IS NULL";
+/// Published, not deleted and not removed by a moderator.
+const VISIBLE: &str = "v.deleted_at IS NULL AND v.moderation != 'removed'";
 
 /// `?, ?, …` for an `IN` list of `n` values.
 fn placeholders(n: usize) -> String {
@@ -113,6 +144,11 @@ fn video_from_row(r: &Row<'_>) -> rusqlite::Result<VideoRecord> {
         shares: r.get(17)?,
         views: r.get(18)?,
         media: VideoId(r.get(19)?),
+        moderation: Moderation::parse(&r.get::<_, String>(20)?),
+        labels: r
+            .get::<_, Option<String>>(21)?
+            .map(|l| l.split(',').filter_map(Label::parse).collect())
+            .unwrap_or_default(),
     })
 }
 
@@ -212,15 +248,18 @@ impl Store {
             .optional()?)
     }
 
-    /// Ready, undeleted videos among `ids`, in the order of `ids`.
-    pub fn visible_videos(&self, ids: &[VideoId]) -> Result<Vec<VideoRecord>> {
+    /// The videos among `ids` that For You may serve (published, neither
+    /// deleted, removed nor demoted, and without a label that keeps them
+    /// out), in the order of `ids`.
+    pub fn distributable_videos(&self, ids: &[VideoId]) -> Result<Vec<VideoRecord>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let conn = self.read();
         let mut stmt = conn.prepare_cached(&format!(
-            "{VIDEO_SELECT} WHERE v.id IN ({}) AND {VISIBLE}",
-            placeholders(ids.len())
+            "{VIDEO_SELECT} WHERE v.id IN ({}) AND {}",
+            placeholders(ids.len()),
+            crate::moderation::distributable_condition()
         ))?;
         let mut found: std::collections::HashMap<VideoId, VideoRecord> = stmt
             .query_map(
@@ -383,7 +422,7 @@ impl Store {
         let (before_at, before_id) = Cursor::start(cursor);
         let sql = format!(
             "SELECT * FROM (
-                {VIDEO_SELECT} WHERE v.author_id = ?1 AND {VISIBLE}
+                {VIDEO_SELECT} WHERE v.author_id = ?1 AND v.deleted_at IS NULL
                 UNION ALL
                 {UPLOAD_SELECT} WHERE p.author_id = ?1 AND p.status IN ('processing', 'failed'))
              WHERE (created_at, id) < (?2, ?3) ORDER BY created_at DESC, id DESC LIMIT ?4"

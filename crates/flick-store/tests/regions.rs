@@ -95,7 +95,7 @@ fn a_node_cannot_reach_another_regions_protected_data() {
     let public = us.regions.public();
     let profile = public.profile_by_id(ana).unwrap().unwrap();
     assert_eq!((profile.region.as_str(), profile.videos), ("eu", 1));
-    assert_eq!(public.visible_videos(&[video]).unwrap().len(), 1);
+    assert_eq!(public.distributable_videos(&[video]).unwrap().len(), 1);
     assert_eq!(public.video(video).unwrap().unwrap().likes, 1);
 
     // Routing refuses, and so does a store asked directly, as a handler

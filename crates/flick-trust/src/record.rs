@@ -62,12 +62,33 @@ pub enum Record {
         time_ms: i64,
         region: String,
     },
+    /// A moderation decision. The subject is a pseudonym of what was
+    /// decided on (e.g. `video:…`); `decision` is the id of the statement
+    /// of reasons its owner received, so they can find it here.
+    Moderation {
+        /// The moderator, as a pseudonym.
+        moderator: String,
+        role: String,
+        /// dismiss, label, demote, remove, restrict or suspend.
+        action: String,
+        /// illegal or terms.
+        ground: String,
+        /// The labels set, comma-separated (empty unless `action` is label).
+        labels: String,
+        subject: String,
+        decision: i64,
+        /// The decision this one reviews on appeal, 0 if none.
+        appeal_of: i64,
+        /// Whether detection or decision was automated.
+        automated: bool,
+        time_ms: i64,
+    },
 }
 
 impl Record {
     /// The `type` tags this version knows; a verifier holds leaves of these
     /// types to the exact bytes [`Record::leaf_bytes`] writes.
-    pub const TYPES: [&'static str; 4] = ["access", "release", "deletion", "export"];
+    pub const TYPES: [&'static str; 5] = ["access", "release", "deletion", "export", "moderation"];
 
     /// The leaf bytes: the canonical JSON that is hashed into the tree.
     pub fn leaf_bytes(&self) -> Vec<u8> {
@@ -82,6 +103,7 @@ impl Record {
             Record::Release { .. } => "release",
             Record::Deletion { .. } => "deletion",
             Record::Export { .. } => "export",
+            Record::Moderation { .. } => "moderation",
         }
     }
 }
@@ -150,6 +172,18 @@ mod tests {
                 subject: String::new(),
                 time_ms: 0,
                 region: String::new(),
+            },
+            Record::Moderation {
+                moderator: String::new(),
+                role: String::new(),
+                action: String::new(),
+                ground: String::new(),
+                labels: String::new(),
+                subject: String::new(),
+                decision: 0,
+                appeal_of: 0,
+                automated: false,
+                time_ms: 0,
             },
         ];
         assert_eq!(all.len(), Record::TYPES.len());

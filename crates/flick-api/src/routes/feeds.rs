@@ -118,7 +118,7 @@ pub(crate) async fn for_you(
             request.region = home.map(|s| s.region().clone());
             let picks = engine.recommend(&request)?;
             let ids: Vec<VideoId> = picks.iter().map(|p| p.video).collect();
-            let records = r.public().visible_videos(&ids)?;
+            let records = r.public().distributable_videos(&ids)?;
             let liked = match (viewer, home) {
                 (Some(user), Some(store)) => store.liked_among(user, &ids)?,
                 _ => Default::default(),

@@ -2,6 +2,7 @@ mod accounts;
 mod export;
 mod feeds;
 mod media;
+mod moderation;
 mod social;
 mod transparency;
 mod videos;
@@ -23,6 +24,7 @@ use utoipa::IntoParams;
 pub(crate) use accounts::*;
 pub(crate) use export::*;
 pub(crate) use feeds::*;
+pub(crate) use moderation::*;
 pub(crate) use social::*;
 pub(crate) use transparency::*;
 pub(crate) use videos::*;
@@ -76,6 +78,12 @@ pub fn router(state: AppState) -> Router {
         .route("/hashtags/{tag}/videos", get(feeds::hashtag_videos))
         .route("/sounds/{id}/videos", get(feeds::sound_videos))
         .route("/search", get(feeds::search))
+        .route("/reports", post(moderation::report))
+        .route("/moderation/queue", get(moderation::queue))
+        .route("/moderation/cases/{id}", get(moderation::case))
+        .route("/moderation/actions", post(moderation::act))
+        .route("/me/notices", get(moderation::notices))
+        .route("/notices/{id}/appeal", post(moderation::appeal))
         .route("/transparency/checkpoint", get(transparency::checkpoint))
         .route(
             "/transparency/verifier-key",
@@ -240,7 +248,11 @@ pub(crate) async fn visible_video(state: &AppState, id: VideoId) -> ApiResult<Vi
     state
         .db(move |r| r.public().video(id))
         .await?
-        .filter(|v| !v.deleted && v.status == flick_store::VideoStatus::Ready)
+        .filter(|v| {
+            !v.deleted
+                && v.status == flick_store::VideoStatus::Ready
+                && v.moderation != flick_store::Moderation::Removed
+        })
         .ok_or_else(video_not_found)
 }
 

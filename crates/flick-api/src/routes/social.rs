@@ -51,6 +51,7 @@ pub(crate) async fn follow(
     Auth(me, _): Auth,
     ApiPath(handle): ApiPath<String>,
 ) -> ApiResult<Json<FollowState>> {
+    super::ensure_standing(&state, me, super::Activity::Interact).await?;
     follow_state(&state, &handle, true, me).await
 }
 
@@ -95,6 +96,7 @@ pub(crate) async fn like(
     Auth(me, _): Auth,
     ApiPath(id): ApiPath<VideoId>,
 ) -> ApiResult<Json<LikeState>> {
+    super::ensure_standing(&state, me, super::Activity::Interact).await?;
     set_like(&state, me, id, true).await
 }
 
@@ -139,6 +141,7 @@ pub(crate) async fn add_comment(
     ApiJson(body): ApiJson<NewComment>,
 ) -> ApiResult<(StatusCode, Json<CommentView>)> {
     state.0.limiter.check(Action::Comment, Caller::User(me))?;
+    super::ensure_standing(&state, me, super::Activity::Post).await?;
     let body = CommentBody::parse(body.body.trim())?;
     visible_video(&state, id).await?;
     let now = state.now();
@@ -185,6 +188,9 @@ pub(crate) async fn share(
 ) -> ApiResult<Json<ShareLink>> {
     let who = me.map_or_else(|| Caller::addr(addr), Caller::User);
     state.0.limiter.check(Action::Share, who.clone())?;
+    if let Some(me) = me {
+        super::ensure_standing(&state, me, super::Activity::Interact).await?;
+    }
     let video = visible_video(&state, id).await?;
     let counted = state.0.counted.share(who, id);
     let now = state.now();

@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use flick_domain::DataClass;
 use flick_domain::{Caption, VideoId};
-use flick_store::{NewVideo, StoreError};
+use flick_store::{Moderation, NewVideo, StoreError};
 use std::path::{Path, PathBuf};
 use tokio::io::AsyncWriteExt;
 
@@ -152,6 +152,7 @@ pub(crate) async fn upload(
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<(StatusCode, Json<UploadAccepted>)> {
+    super::ensure_standing(&state, user, super::Activity::Post).await?;
     let max = state.0.config.max_upload_bytes;
     let key = match headers.get("idempotency-key") {
         None => None,
@@ -302,6 +303,8 @@ pub(crate) async fn get_video(
         })
         .await?
         .filter(|v| !v.deleted)
+        // A clip a moderator removed is gone for everyone but its creator.
+        .filter(|v| v.moderation != Moderation::Removed || viewer == Some(v.author_id))
         .ok_or_else(super::video_not_found)?;
     let mut views = video_views(&state, viewer, vec![video]).await?;
     Ok(Json(views.remove(0)))

@@ -607,6 +607,27 @@ impl Recommender {
         v.region[r] = region;
         v.created_at[r] = meta.created_at_ms;
         v.duration[r] = meta.duration_ms;
+        // A clip taken out and published again (a moderator's decision
+        // reversed on appeal) comes back with what it had learnt; ids are
+        // never reused, so this is the same clip.
+        if !new && v.state[r] & REMOVED != 0 {
+            v.state[r] &= !REMOVED;
+            // Back where it was: under trial if it had no verdict yet, and
+            // in trending with the score it had.
+            if v.state[r] & (GRADUATED | FAILED) == 0 {
+                v.state[r] |= EXPLORING;
+                self.exploring.insert(row);
+            }
+            let stats = &v.stats[r];
+            if stats.views + stats.likes > 0.0 {
+                let key = stats.trend;
+                self.hot_put(0, row, key);
+                if region != 0 {
+                    self.hot_put(region as usize, row, key);
+                }
+            }
+            self.vector_moved(row);
+        }
         mark(&mut self.dirty.videos, row);
     }
 

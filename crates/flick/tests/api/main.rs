@@ -11,6 +11,7 @@ mod hardening;
 mod media;
 mod regions;
 mod rights;
+mod safety;
 mod social;
 mod synthetic;
 mod trust;

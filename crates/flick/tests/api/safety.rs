@@ -1,0 +1,544 @@
+//! Online safety: reports, the moderation queue, decisions with their
+//! statements of reasons, appeals, and what decisions do to a clip's reach
+//! and an account's standing.
+
+use crate::harness::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> reqwest::Response {
+    app.request(Method::POST, path, Some(token), Some(body))
+        .await
+}
+
+async fn report(app: &TestApp, token: &str, kind: &str, id: Value, category: &str) -> Value {
+    let res = post(
+        app,
+        "/api/v1/reports",
+        token,
+        json!({"subject_type": kind, "subject_id": id, "category": category, "note": "please look"}),
+    )
+    .await;
+    assert!(res.status().is_success(), "report: {}", res.status());
+    res.json().await.unwrap()
+}
+
+async fn decide(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
+    post(app, "/api/v1/moderation/actions", token, body).await
+}
+
+fn label_misinformation(video: i64) -> Value {
+    json!({
+        "subject_type": "video", "subject_id": video, "action": "label",
+        "labels": ["misinformation"], "ground": "terms",
+        "rule_or_law": "Community rules §4: misleading health claims",
+        "facts": "The clip claims that drinking sea water cures the flu; no source is given."
+    })
+}
+
+/// Every record of the transparency log, as an auditor reads it.
+async fn log_records(app: &TestApp, auditor: &str) -> Vec<Value> {
+    let stats = app
+        .get_json("/api/v1/transparency/stats", Some(auditor))
+        .await;
+    let entries = app
+        .get_json(
+            &format!(
+                "/api/v1/transparency/entries?start=0&end={}",
+                stats["tree_size"]
+            ),
+            Some(auditor),
+        )
+        .await;
+    entries["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["record"].clone())
+        .collect()
+}
+
+async fn visitor_for_you(app: &TestApp) -> Vec<i64> {
+    app.get_json("/api/v1/feed/for-you?limit=10", None).await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn reports_are_checked_merged_and_rate_limited() {
+    let app = spawn_app_with("[rate_limits]\nreport = { burst = 3, per_secs = 3600 }\n");
+    let ana = app.signup("ana").await;
+    let bo = app.signup("bo").await;
+    let clip = make_clip(app.tmp.path(), "a.mp4", Clip::default());
+    let video = app
+        .upload(&ana, &clip, "sea water cures the flu #health")
+        .await;
+    app.wait_ready(&ana, video).await;
+
+    let res = app
+        .request(
+            Method::POST,
+            "/api/v1/reports",
+            None,
+            Some(json!({"subject_type": "video", "subject_id": video, "category": "spam"})),
+        )
+        .await;
+    expect_error(res, 401, "unauthenticated").await;
+    for (body, status, code) in [
+        (
+            json!({"subject_type": "clip", "subject_id": video, "category": "spam"}),
+            422,
+            "invalid_report",
+        ),
+        (
+            json!({"subject_type": "video", "subject_id": video, "category": "boring"}),
+            422,
+            "invalid_report",
+        ),
+        (
+            json!({"subject_type": "video", "subject_id": video, "category": "spam", "note": "x".repeat(1001)}),
+            422,
+            "invalid_report",
+        ),
+        (
+            json!({"subject_type": "video", "subject_id": 987654321, "category": "spam"}),
+            404,
+            "subject_not_found",
+        ),
+        (
+            json!({"subject_type": "video", "subject_id": "not a number", "category": "spam"}),
+            404,
+            "subject_not_found",
+        ),
+        (
+            json!({"subject_type": "video", "subject_id": video, "category": "spam", "extra": 1}),
+            400,
+            "unknown_field",
+        ),
+    ] {
+        let res = post(&app, "/api/v1/reports", &bo, body.clone()).await;
+        let err = expect_error(res, status, code).await;
+        assert!(!err["message"].as_str().unwrap().is_empty(), "{body}");
+    }
+    // The message lists what is accepted.
+    let res = post(
+        &app,
+        "/api/v1/reports",
+        &bo,
+        json!({"subject_type": "video", "subject_id": video, "category": "boring"}),
+    )
+    .await;
+    let err = expect_error(res, 422, "invalid_report").await;
+    assert!(err["message"].as_str().unwrap().contains("misinformation"));
+
+    // One's own clip is not reported.
+    let res = post(
+        &app,
+        "/api/v1/reports",
+        &ana,
+        json!({"subject_type": "video", "subject_id": video, "category": "spam"}),
+    )
+    .await;
+    expect_error(res, 422, "invalid_report").await;
+
+    // A repeat by the same reporter is merged into their first report.
+    let res = post(
+        &app,
+        "/api/v1/reports",
+        &bo,
+        json!({"subject_type": "video", "subject_id": video, "category": "spam"}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let first: Value = res.json().await.unwrap();
+    assert_eq!(first["merged"], false);
+    let res = post(
+        &app,
+        "/api/v1/reports",
+        &bo,
+        json!({"subject_type": "video", "subject_id": video.to_string(), "category": "misinformation", "note": "health claim"}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let again: Value = res.json().await.unwrap();
+    assert_eq!(again["merged"], true);
+    assert_eq!(again["id"], first["id"]);
+    // A hashtag can be reported by its text.
+    report(&app, &bo, "hashtag", json!("#Health"), "misinformation").await;
+    // The fourth report within the hour is refused.
+    let ana_id = app.get_json("/api/v1/users/ana", None).await["id"].clone();
+    let res = post(
+        &app,
+        "/api/v1/reports",
+        &bo,
+        json!({"subject_type": "account", "subject_id": ana_id, "category": "spam"}),
+    )
+    .await;
+    expect_error(res, 429, "rate_limited").await;
+
+    // The reporter's export has the link to their reports; the case shows
+    // the merged report once, with its latest category.
+    let data = app.export_data(&bo).await;
+    let text = data.to_string();
+    assert!(text.contains("\"reports\""), "{text}");
+}
+
+#[tokio::test]
+async fn moderators_decide_with_reasons_in_the_log_and_appeals_go_to_someone_else() {
+    let app = spawn_app();
+    let ana = app.signup("ana").await;
+    let bo = app.signup("bo").await;
+    let cy = app.signup("cy").await;
+    let first_mod = app.signup("mod1").await;
+    let second_mod = app.signup("mod2").await;
+    let auditor = app.signup("partner").await;
+    app.set_role("mod1", "moderator");
+    app.set_role("mod2", "admin");
+    app.set_role("partner", "auditor");
+    let clip = make_clip(app.tmp.path(), "a.mp4", Clip::default());
+    let video = app.upload(&ana, &clip, "sea water cures the flu").await;
+    app.wait_ready(&ana, video).await;
+    let comment: Value = post(
+        &app,
+        &format!("/api/v1/videos/{video}/comments"),
+        &ana,
+        json!({"body": "buy my pills"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert!(visitor_for_you(&app).await.contains(&video));
+
+    report(&app, &bo, "video", json!(video), "misinformation").await;
+    report(&app, &cy, "video", json!(video), "spam").await;
+    // Reported later, but illegal content comes first.
+    report(&app, &cy, "comment", comment["id"].clone(), "illegal").await;
+
+    let res = app
+        .request(Method::GET, "/api/v1/moderation/queue", Some(&bo), None)
+        .await;
+    expect_error(res, 403, "forbidden").await;
+    let queue = app
+        .get_json("/api/v1/moderation/queue", Some(&first_mod))
+        .await;
+    let cases = queue["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 2, "{queue}");
+    assert_eq!(cases[0]["subject_type"], "comment");
+    assert_eq!(cases[0]["urgent"], true);
+    assert_eq!(cases[0]["preview"], "buy my pills");
+    assert_eq!(cases[1]["subject_type"], "video");
+    assert_eq!(cases[1]["report_count"], 2);
+    assert_eq!(cases[1]["categories"]["misinformation"], 1);
+    assert_eq!(cases[1]["categories"]["spam"], 1);
+    assert_eq!(cases[1]["owner"], "ana");
+    // Reporters are pseudonymous to moderators.
+    let text = queue.to_string();
+    for who in ["\"bo\"", "\"cy\""] {
+        assert!(!text.contains(who), "{who} named in the queue: {text}");
+    }
+
+    // A decision needs its parts, each checked.
+    for (body, why) in [
+        (
+            json!({"subject_type": "video", "subject_id": video, "action": "label", "labels": [], "ground": "terms", "rule_or_law": "rule 4", "facts": "long enough facts"}),
+            "label without labels",
+        ),
+        (
+            json!({"subject_type": "account", "subject_id": 2, "action": "label", "labels": ["sensitive"], "ground": "terms", "rule_or_law": "rule 4", "facts": "long enough facts"}),
+            "label on an account",
+        ),
+        (
+            json!({"subject_type": "video", "subject_id": video, "action": "restrict", "ground": "terms", "rule_or_law": "rule 4", "facts": "long enough facts"}),
+            "restrict without duration",
+        ),
+        (
+            json!({"subject_type": "video", "subject_id": video, "action": "demote", "ground": "terms", "rule_or_law": "rule 4", "facts": "short"}),
+            "facts too short",
+        ),
+        (
+            json!({"subject_type": "video", "subject_id": video, "action": "demote", "ground": "whim", "rule_or_law": "rule 4", "facts": "long enough facts"}),
+            "unknown ground",
+        ),
+    ] {
+        let res = decide(&app, &first_mod, body).await;
+        let err = expect_error(res, 422, "invalid_decision").await;
+        assert!(!err["message"].as_str().unwrap().is_empty(), "{why}");
+    }
+    let res = decide(&app, &bo, label_misinformation(video)).await;
+    expect_error(res, 403, "forbidden").await;
+
+    // The label: the clip keeps its page and its place on the profile,
+    // labelled, and leaves For You.
+    let res = decide(&app, &first_mod, label_misinformation(video)).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let decision: Value = res.json().await.unwrap();
+    let shown = app.get_json(&format!("/api/v1/videos/{video}"), None).await;
+    assert_eq!(shown["labels"], json!(["misinformation"]));
+    let grid = app.get_json("/api/v1/users/ana/videos", None).await;
+    assert_eq!(grid["items"][0]["labels"], json!(["misinformation"]));
+    assert!(!visitor_for_you(&app).await.contains(&video));
+
+    // The decision is in the log, with no account or clip named.
+    let records = log_records(&app, &auditor).await;
+    let moderation: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["type"] == "moderation")
+        .collect();
+    assert_eq!(moderation.len(), 1, "{records:?}");
+    let m = moderation[0];
+    assert_eq!(m["action"], "label");
+    assert_eq!(m["ground"], "terms");
+    assert_eq!(m["role"], "moderator");
+    assert_eq!(m["labels"], "misinformation");
+    assert_eq!(m["decision"], decision["id"]);
+    assert_eq!(m["automated"], false);
+    assert!(m["subject"].as_str().unwrap().starts_with("video:"));
+    assert!(!m.to_string().contains(&video.to_string()));
+
+    // Ana's statement of reasons; the reporters' outcomes.
+    let notices = app.get_json("/api/v1/me/notices", Some(&ana)).await;
+    let n = &notices["notices"][0];
+    assert_eq!(notices["notices"].as_array().unwrap().len(), 1, "{notices}");
+    assert_eq!(n["kind"], "decision");
+    assert_eq!(n["decision"], "label");
+    assert_eq!(n["labels"], json!(["misinformation"]));
+    assert_eq!(n["ground"], "terms");
+    assert!(n["facts"].as_str().unwrap().contains("sea water"));
+    assert_eq!(n["automated_detection"], false);
+    assert_eq!(n["automated_decision"], false);
+    assert_eq!(n["territorial_scope"], "worldwide");
+    assert_eq!(n["appealable"], true);
+    assert!(n["redress"].as_str().unwrap().contains("appeal"));
+    for reporter in [&bo, &cy] {
+        let notices = app.get_json("/api/v1/me/notices", Some(reporter)).await;
+        let outcome = notices["notices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["subject_type"] == "video")
+            .unwrap_or_else(|| panic!("no outcome: {notices}"));
+        assert_eq!(outcome["kind"], "report_outcome");
+        assert_eq!(outcome["decision"], "label");
+        assert_eq!(outcome["facts"], Value::Null, "facts are for the owner");
+        assert_eq!(outcome["appealable"], false);
+    }
+
+    // Only Ana appeals, once; then the case is someone else's.
+    let id = n["id"].as_i64().unwrap();
+    let appeal_path = format!("/api/v1/notices/{id}/appeal");
+    let res = post(&app, &appeal_path, &ana, json!({"text": "short"})).await;
+    expect_error(res, 422, "invalid_appeal").await;
+    let res = post(
+        &app,
+        &appeal_path,
+        &bo,
+        json!({"text": "I want to appeal this one"}),
+    )
+    .await;
+    expect_error(res, 404, "notice_not_found").await;
+    let res = post(
+        &app,
+        &appeal_path,
+        &ana,
+        json!({"text": "My source is a published study; the label is wrong."}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let res = post(
+        &app,
+        &appeal_path,
+        &ana,
+        json!({"text": "And again, please review"}),
+    )
+    .await;
+    expect_error(res, 409, "not_appealable").await;
+    let queue = app
+        .get_json("/api/v1/moderation/queue", Some(&first_mod))
+        .await;
+    assert!(
+        queue["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["subject_type"] != "video"),
+        "the deciding moderator does not see the appeal: {queue}"
+    );
+    let res = decide(&app, &first_mod, label_misinformation(video)).await;
+    expect_error(res, 403, "same_moderator").await;
+    let queue = app
+        .get_json("/api/v1/moderation/queue", Some(&second_mod))
+        .await;
+    let appealed = queue["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["subject_type"] == "video")
+        .unwrap_or_else(|| panic!("the appeal is not queued: {queue}"));
+    assert_eq!(appealed["status"], "escalated");
+    assert!(appealed["decisions"][0]["appeal"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("published study"));
+
+    // The second moderator reverses it: the label goes, the clip is back.
+    let res = decide(
+        &app,
+        &second_mod,
+        json!({"subject_type": "video", "subject_id": video, "action": "dismiss", "ground": "terms",
+               "rule_or_law": "Community rules §4", "facts": "The appeal cites a study that supports the claim."}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let reversal: Value = res.json().await.unwrap();
+    assert_eq!(reversal["appeal_of"], decision["id"]);
+    let shown = app.get_json(&format!("/api/v1/videos/{video}"), None).await;
+    assert_eq!(shown["labels"], json!([]));
+    assert!(visitor_for_you(&app).await.contains(&video));
+    let notices = app.get_json("/api/v1/me/notices", Some(&ana)).await;
+    let newest = &notices["notices"][0];
+    assert_eq!(newest["appeal_outcome"], true);
+    assert_eq!(newest["decision"], "dismiss");
+    assert_eq!(newest["appealable"], false);
+    let records = log_records(&app, &auditor).await;
+    let reviewed: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["type"] == "moderation" && r["appeal_of"] == decision["id"])
+        .collect();
+    assert_eq!(reviewed.len(), 1);
+    assert_eq!(reviewed[0]["role"], "admin");
+
+    // Removing the comment takes it out of the list and the count.
+    let res = decide(
+        &app,
+        &first_mod,
+        json!({"subject_type": "comment", "subject_id": comment["id"], "action": "remove", "ground": "illegal",
+               "rule_or_law": "Medicines Act s. 12 (sale of unlicensed medicines)", "facts": "The comment offers pills for sale."}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let comments = app
+        .get_json(&format!("/api/v1/videos/{video}/comments"), None)
+        .await;
+    assert_eq!(comments["items"].as_array().unwrap().len(), 0);
+    let shown = app.get_json(&format!("/api/v1/videos/{video}"), None).await;
+    assert_eq!(shown["counts"]["comments"], 0);
+    // A decided case takes no second decision; a new report opens a new one.
+    let queue = app
+        .get_json("/api/v1/moderation/queue", Some(&first_mod))
+        .await;
+    assert_eq!(queue["cases"].as_array().unwrap().len(), 0, "{queue}");
+}
+
+#[tokio::test]
+async fn removal_restriction_and_suspension_take_effect() {
+    let app = spawn_app();
+    let ana = app.signup("ana").await;
+    let bo = app.signup("bo").await;
+    let moderator = app.signup("mod").await;
+    app.set_role("mod", "moderator");
+    let clip = make_clip(app.tmp.path(), "a.mp4", Clip::default());
+    let video = app.upload(&ana, &clip, "a clip").await;
+    app.wait_ready(&ana, video).await;
+    let bo_id = app.get_json("/api/v1/users/bo", None).await["id"].clone();
+
+    let rules = |action: &str, kind: &str, id: Value, days: Option<u32>| {
+        let mut body = json!({"subject_type": kind, "subject_id": id, "action": action, "ground": "terms",
+            "rule_or_law": "Community rules §2", "facts": "Repeated spam in many places."});
+        if let Some(d) = days {
+            body["duration_days"] = json!(d);
+        }
+        body
+    };
+
+    // Removed: gone for everyone but its creator, and out of For You.
+    let res = decide(
+        &app,
+        &moderator,
+        rules("remove", "video", json!(video), None),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    for token in [None, Some(bo.as_str())] {
+        let res = app
+            .request(Method::GET, &format!("/api/v1/videos/{video}"), token, None)
+            .await;
+        expect_error(res, 404, "video_not_found").await;
+    }
+    let own = app
+        .get_json(&format!("/api/v1/videos/{video}"), Some(&ana))
+        .await;
+    assert_eq!(own["moderation"], "removed");
+    let grid = app.get_json("/api/v1/users/ana/videos", None).await;
+    assert_eq!(grid["items"].as_array().unwrap().len(), 0);
+    let res = app
+        .request(
+            Method::PUT,
+            &format!("/api/v1/videos/{video}/like"),
+            Some(&bo),
+            None,
+        )
+        .await;
+    expect_error(res, 404, "video_not_found").await;
+    assert!(!visitor_for_you(&app).await.contains(&video));
+
+    // Restricted: no uploads or comments, but likes and reading go on.
+    let res = decide(
+        &app,
+        &moderator,
+        rules("restrict", "account", bo_id.clone(), Some(7)),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let other = app.upload(&ana, &clip, "another").await;
+    app.wait_ready(&ana, other).await;
+    let res = post(
+        &app,
+        &format!("/api/v1/videos/{other}/comments"),
+        &bo,
+        json!({"body": "hi"}),
+    )
+    .await;
+    let err = expect_error(res, 403, "account_restricted").await;
+    assert!(err["message"].as_str().unwrap().contains("notices"));
+    let res = app.upload_with(&bo, &clip, "mine", &[], None).await;
+    expect_error(res, 403, "account_restricted").await;
+    let res = app
+        .request(
+            Method::PUT,
+            &format!("/api/v1/videos/{other}/like"),
+            Some(&bo),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // Suspended: likes and follows stop too; notices and appeals stay open.
+    let res = decide(
+        &app,
+        &moderator,
+        rules("suspend", "account", bo_id, Some(30)),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let res = app
+        .request(Method::PUT, "/api/v1/users/ana/follow", Some(&bo), None)
+        .await;
+    expect_error(res, 403, "account_suspended").await;
+    let notices = app.get_json("/api/v1/me/notices", Some(&bo)).await;
+    let suspension = &notices["notices"][0];
+    assert_eq!(suspension["decision"], "suspend");
+    assert_eq!(suspension["duration_days"], 30);
+    assert!(suspension["ends_at"].as_i64().unwrap() > suspension["created_at"].as_i64().unwrap());
+    let res = post(
+        &app,
+        &format!("/api/v1/notices/{}/appeal", suspension["id"]),
+        &bo,
+        json!({"text": "I posted the same link twice by mistake."}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+}
