@@ -70,6 +70,8 @@ pub enum Code {
     NotAppealable,
     AccountRestricted,
     AccountSuspended,
+    CannotBlockSelf,
+    Blocked,
 }
 
 impl Code {
@@ -135,6 +137,8 @@ impl Code {
             Code::NotAppealable => (S::CONFLICT, "not_appealable"),
             Code::AccountRestricted => (S::FORBIDDEN, "account_restricted"),
             Code::AccountSuspended => (S::FORBIDDEN, "account_suspended"),
+            Code::CannotBlockSelf => (S::UNPROCESSABLE_ENTITY, "cannot_block_self"),
+            Code::Blocked => (S::FORBIDDEN, "blocked"),
         }
     }
 }
@@ -338,6 +342,8 @@ mod tests {
             Code::NotAppealable,
             Code::AccountRestricted,
             Code::AccountSuspended,
+            Code::CannotBlockSelf,
+            Code::Blocked,
         ];
         let names: std::collections::HashSet<_> = all.iter().map(|c| c.describe().1).collect();
         assert_eq!(names.len(), all.len());

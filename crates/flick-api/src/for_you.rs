@@ -26,6 +26,9 @@ pub struct ForYouRequest {
     /// limited; a page past the limit is still served, and marked seen in
     /// memory only.
     pub log_impressions: bool,
+    /// Accounts whose clips the viewer is not shown (blocks both ways, and
+    /// the viewer's mutes).
+    pub hidden: Vec<UserId>,
 }
 
 /// The published description of a ranking: what `GET /api/v1/algorithm`

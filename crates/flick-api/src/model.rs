@@ -78,6 +78,12 @@ pub struct ProfileView {
     pub created_at: i64,
     pub counts: ProfileCounts,
     pub followed_by_me: bool,
+    /// You blocked this account: its clips and comments are not shown to
+    /// you, and it cannot follow you, comment on your clips or see your
+    /// profile while signed in.
+    pub blocked_by_me: bool,
+    /// You muted this account: its clips leave your feeds.
+    pub muted_by_me: bool,
     /// The account's home region, where its protected data lives: only in
     /// the owner's own profile (`/me`), since it follows from the country
     /// the account signed up from.
@@ -100,6 +106,8 @@ impl ProfileView {
                 likes: p.likes_received,
             },
             followed_by_me,
+            blocked_by_me: false,
+            muted_by_me: false,
             region: None,
         }
     }
@@ -387,6 +395,10 @@ pub struct ReportCreated {
     /// You had already reported this and it is not decided yet: your
     /// earlier report was replaced by this one.
     pub merged: bool,
+    /// The account behind what you reported, which you may want to block
+    /// at once (`PUT /api/v1/users/{handle}/block`); absent for a hashtag
+    /// or an account you already block.
+    pub offer_block: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -525,4 +537,40 @@ pub struct NewAppeal {
 pub struct AppealFiled {
     /// `pending`: a moderator other than the one who decided will review it.
     pub status: &'static str,
+}
+
+/// Whether you block or mute an account, after a change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BlockState {
+    pub blocked: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MuteState {
+    pub muted: bool,
+}
+
+/// The public transparency report on moderation over a period: counts only,
+/// each of which an auditor can recompute from the transparency log
+/// (`report` and `moderation` records).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ModerationReport {
+    pub from: i64,
+    pub to: i64,
+    /// Reports filed (a repeat by one reporter of an undecided case counts
+    /// once, under its latest category).
+    pub reports_by_category: std::collections::BTreeMap<String, i64>,
+    pub actions_by_type: std::collections::BTreeMap<String, i64>,
+    pub actions_by_ground: std::collections::BTreeMap<String, i64>,
+    pub decisions: i64,
+    /// Share of decisions taken by automated means.
+    pub automated_share: f64,
+    /// Median hours from a case's opening to its first decision.
+    pub median_hours_to_action: Option<f64>,
+    /// Appeals filed by the people decisions were about.
+    pub appeals_filed: i64,
+    /// Appeals decided by a second moderator.
+    pub appeals_decided: i64,
+    /// Appeal decisions that changed the outcome.
+    pub reversals: i64,
 }

@@ -37,6 +37,7 @@ impl Modify for BearerAuth {
         routes::checkpoint, routes::verifier_key, routes::entries, routes::inclusion, routes::consistency,
         routes::stats, routes::admin_user_data, routes::log_export,
         routes::report, routes::queue, routes::case, routes::act, routes::notices, routes::appeal,
+        routes::block, routes::unblock, routes::mute, routes::unmute, routes::moderation_report,
     ),
     components(schemas(ErrorBody, VideoView, FeedItem))
 )]

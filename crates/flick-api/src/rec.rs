@@ -572,12 +572,15 @@ impl ForYou for RecForYou {
             Some(_) => rand::random::<u64>() >> 12,
             None => 0,
         };
+        let hidden: Vec<flick_rec::CreatorId> =
+            req.hidden.iter().map(|&u| model_ids::creator(u)).collect();
         let recs = self.read().model.page(&Request {
             user: viewer,
             limit,
             now_ms: req.now,
             region: None,
             exclude: &[],
+            exclude_creators: &hidden,
             page,
             explore: true,
         });

@@ -265,6 +265,7 @@ pub fn run(
         now_ms: now,
         region: Some("eu".into()),
         exclude: &[],
+        exclude_creators: &[],
         page: u.0,
         explore: true,
     };

@@ -210,6 +210,7 @@ fn served_top_k(m: &mut Recommender, user: u64, exclude: &[u64], now_ms: i64) ->
         now_ms,
         region: None,
         exclude: &exclude,
+        exclude_creators: &[],
         page: 0,
         explore: false,
     })

@@ -295,6 +295,7 @@ impl Feed {
                     now_ms: world.clock_ms,
                     region: None,
                     exclude: &[],
+                    exclude_creators: &[],
                     page: flick_rec::mix64(user.0 ^ (world.clock_ms as u64) << 20),
                     explore: true,
                 });

@@ -23,6 +23,7 @@ fn req(user: UserId, limit: usize, now_ms: i64) -> Request<'static> {
         now_ms,
         region: None,
         exclude: &[],
+        exclude_creators: &[],
         page: user.0 ^ (now_ms as u64) << 20,
         explore: true,
     }
@@ -479,6 +480,7 @@ fn reasons_explain_the_source() {
         now_ms: world.clock_ms,
         region: Some("eu".into()),
         exclude: &[],
+        exclude_creators: &[],
         page: 1,
         explore: true,
     });

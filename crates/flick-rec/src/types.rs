@@ -114,6 +114,10 @@ pub struct Request<'a> {
     pub region: Option<String>,
     /// Videos never to return on this page (e.g. the client's current queue).
     pub exclude: &'a [VideoId],
+    /// Creators whose clips this page never shows (the viewer blocked or
+    /// muted them, or they blocked the viewer). Applies to a signed-in
+    /// viewer's page.
+    pub exclude_creators: &'a [CreatorId],
     /// The page's id. Its exploration draws come from a generator seeded
     /// by it (and the model's state), never from a process-wide generator, so a
     /// page is a function of the model and the request: two models fed one

@@ -151,6 +151,7 @@ pub(crate) fn purge_references(
             [user.0],
         )?;
         tx.execute("DELETE FROM follows WHERE followee_id = ?1", [user.0])?;
+        tx.execute("DELETE FROM mutes WHERE muted_id = ?1", [user.0])?;
         tx.execute("DELETE FROM events WHERE creator_id = ?1", [user.0])?;
     }
     for video in videos {

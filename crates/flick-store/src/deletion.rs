@@ -167,6 +167,7 @@ fn delete_region_rows(tx: &Transaction, user: UserId, videos: &[VideoId]) -> Res
     tx.execute("DELETE FROM follows WHERE followee_id = ?1", [user.0])?;
     purge_references(tx, &[], videos)?;
     tx.execute("DELETE FROM events WHERE creator_id = ?1", [user.0])?;
+    tx.execute("DELETE FROM mutes WHERE muted_id = ?1", [user.0])?;
     // What moderators read of the account's reports: the link to them is
     // here, so this is the step that can still find them.
     tx.execute(

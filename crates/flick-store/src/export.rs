@@ -42,6 +42,8 @@ const USER_ROWS: &[(&str, &str)] = &[
         "video_labels",
         "video_id IN (SELECT id FROM videos WHERE author_id = ?1)",
     ),
+    // Whom the account blocked (who blocked it is theirs).
+    ("blocks", "blocker_id = ?1"),
     // Moderation of the account's content, and what it reported.
     ("mod_cases", "owner_id = ?1"),
     (
@@ -72,6 +74,7 @@ const USER_ROWS: &[(&str, &str)] = &[
     ("not_interested", "user_id = ?1"),
     ("events", "user_id = ?1"),
     ("reports", "reporter_id = ?1"),
+    ("mutes", "muter_id = ?1"),
     // Only while the account's deletion is under way: then no export runs.
     ("deletions", "user_id = ?1"),
     ("deletion_steps", "user_id = ?1"),

@@ -200,6 +200,18 @@ ALTER TABLE comments ADD COLUMN removed_at INTEGER;
 -- likes, follows or shares. Until these times (Unix ms).
 ALTER TABLE users ADD COLUMN restricted_until INTEGER;
 ALTER TABLE users ADD COLUMN suspended_until INTEGER;
+
+-- Blocks are enforced against the blocked account (it may not follow the
+-- blocker, comment on their clips or see their profile) by whichever node
+-- serves it, so, like a federated Block, they sit where every node can read
+-- them. Mutes affect only the muter's feeds and stay in their region.
+CREATE TABLE blocks (
+    blocker_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    blocked_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (blocker_id, blocked_id)
+);
+CREATE INDEX blocks_blocked ON blocks (blocked_id);
 "#,
 ];
 
@@ -375,6 +387,15 @@ CREATE TABLE reports (
     created_at  INTEGER NOT NULL,
     UNIQUE (reporter_id, case_id)
 );
+
+-- Accounts whose clips leave this person's feeds.
+CREATE TABLE mutes (
+    muter_id   INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    muted_id   INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (muter_id, muted_id)
+);
+CREATE INDEX mutes_muted ON mutes (muted_id);
 "#,
 ];
 

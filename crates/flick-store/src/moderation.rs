@@ -111,6 +111,8 @@ pub struct DecisionRecord {
     pub duration_days: Option<u32>,
     pub appeal_of: Option<i64>,
     pub created_at: i64,
+    /// When its case was opened.
+    pub case_opened_at: i64,
     /// The appeal against this decision, if its subject made one.
     pub appeal: Option<AppealRecord>,
 }
@@ -177,7 +179,7 @@ pub struct Standing {
 
 const DECISION_SELECT: &str = "SELECT d.id, d.case_id, c.subject_type, c.subject_id, c.owner_id,
     d.moderator_id, d.action, d.labels, d.ground, d.rule, d.facts, d.duration_days, d.appeal_of,
-    d.created_at, a.text, a.created_at
+    d.created_at, a.text, a.created_at, c.opened_at
   FROM mod_decisions d JOIN mod_cases c ON c.id = d.case_id
   LEFT JOIN mod_appeals a ON a.decision_id = d.id";
 
@@ -199,6 +201,7 @@ fn decision_from_row(r: &Row<'_>) -> rusqlite::Result<DecisionRecord> {
         duration_days: r.get(11)?,
         appeal_of: r.get(12)?,
         created_at: r.get(13)?,
+        case_opened_at: r.get(16)?,
         appeal: match appeal_text {
             Some(text) => Some(AppealRecord {
                 text,
@@ -308,7 +311,13 @@ impl Store {
     /// Files a report: into the subject's undecided case, opened if there is
     /// none. The reporter's link to it stays in their region; a repeat
     /// report of the same undecided case replaces their earlier one.
-    pub fn report(&self, r: NewReport<'_>) -> Result<ReportReceipt> {
+    /// `before_commit` runs with the receipt before anything is committed
+    /// (the API logs the report there); if it fails, nothing is.
+    pub fn report<E>(
+        &self,
+        r: NewReport<'_>,
+        before_commit: impl FnOnce(&ReportReceipt) -> std::result::Result<(), E>,
+    ) -> Result<std::result::Result<ReportReceipt, E>> {
         let mut conn = self.write();
         self.guard(&conn, r.reporter, DataClass::Reports)?;
         let tx = conn.transaction()?;
@@ -344,8 +353,11 @@ impl Store {
                 ReportReceipt { id, merged: false }
             }
         };
+        if let Err(e) = before_commit(&receipt) {
+            return Ok(Err(e));
+        }
         tx.commit()?;
-        Ok(receipt)
+        Ok(Ok(receipt))
     }
 
     /// Undecided cases, urgent ones first, then the oldest: what a
@@ -785,4 +797,177 @@ fn undo(tx: &Transaction<'_>, d: &DecisionRecord, now: i64) -> Result<()> {
         }
     }
     Ok(())
+}
+
+impl Store {
+    /// `blocker` blocks `blocked` (again: no change). Returns whether the
+    /// block is new.
+    pub fn block(&self, blocker: UserId, blocked: UserId, on: bool, now: i64) -> Result<bool> {
+        let conn = self.write();
+        self.guard(&conn, blocker, DataClass::Follows)?;
+        let changed = if on {
+            conn.execute(
+                "INSERT OR IGNORE INTO blocks (blocker_id, blocked_id, created_at) VALUES (?1, ?2, ?3)",
+                params![blocker.0, blocked.0, now],
+            )?
+        } else {
+            conn.execute(
+                "DELETE FROM blocks WHERE blocker_id = ?1 AND blocked_id = ?2",
+                params![blocker.0, blocked.0],
+            )?
+        };
+        Ok(changed > 0)
+    }
+
+    /// `muter` mutes or unmutes `muted`: their clips leave the muter's feeds.
+    pub fn mute(&self, muter: UserId, muted: UserId, on: bool, now: i64) -> Result<bool> {
+        let conn = self.write();
+        self.guard(&conn, muter, DataClass::Follows)?;
+        let changed = if on {
+            conn.execute(
+                "INSERT OR IGNORE INTO mutes (muter_id, muted_id, created_at) VALUES (?1, ?2, ?3)",
+                params![muter.0, muted.0, now],
+            )?
+        } else {
+            conn.execute(
+                "DELETE FROM mutes WHERE muter_id = ?1 AND muted_id = ?2",
+                params![muter.0, muted.0],
+            )?
+        };
+        Ok(changed > 0)
+    }
+
+    /// Whether either account blocked the other.
+    pub fn blocked_between(&self, a: UserId, b: UserId) -> Result<bool> {
+        Ok(self
+            .read()
+            .prepare_cached(
+                "SELECT 1 FROM blocks WHERE (blocker_id = ?1 AND blocked_id = ?2)
+                    OR (blocker_id = ?2 AND blocked_id = ?1)",
+            )?
+            .query_row(params![a.0, b.0], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// Whether `blocker` blocked `blocked`.
+    pub fn has_blocked(&self, blocker: UserId, blocked: UserId) -> Result<bool> {
+        Ok(self
+            .read()
+            .prepare_cached("SELECT 1 FROM blocks WHERE blocker_id = ?1 AND blocked_id = ?2")?
+            .query_row(params![blocker.0, blocked.0], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// Whether `muter` muted `muted`.
+    pub fn has_muted(&self, muter: UserId, muted: UserId) -> Result<bool> {
+        let conn = self.read();
+        self.guard(&conn, muter, DataClass::Follows)?;
+        let found = conn
+            .prepare_cached("SELECT 1 FROM mutes WHERE muter_id = ?1 AND muted_id = ?2")?
+            .query_row(params![muter.0, muted.0], |_| Ok(()))
+            .optional()?;
+        Ok(found.is_some())
+    }
+
+    /// Accounts whose clips and comments `viewer` is not shown: those they
+    /// blocked or muted, and those who blocked them. One query for a page.
+    pub fn hidden_accounts(&self, viewer: UserId) -> Result<Vec<UserId>> {
+        let conn = self.read();
+        self.guard(&conn, viewer, DataClass::Follows)?;
+        let ids = conn
+            .prepare_cached(
+                "SELECT blocked_id FROM blocks WHERE blocker_id = ?1
+                 UNION SELECT blocker_id FROM blocks WHERE blocked_id = ?1
+                 UNION SELECT muted_id FROM mutes WHERE muter_id = ?1",
+            )?
+            .query_map([viewer.0], |r| Ok(UserId(r.get(0)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
+    }
+}
+
+/// What the public transparency report counts over a period.
+#[derive(Debug, Clone, Default)]
+pub struct ModerationStats {
+    /// Reports filed in the period (a repeat by the same reporter of an
+    /// undecided case counts once, with its latest category), by category.
+    pub reports: Vec<(String, i64)>,
+    /// Decisions in the period, by action and by ground.
+    pub actions: Vec<(String, i64)>,
+    pub grounds: Vec<(String, i64)>,
+    pub decisions: i64,
+    /// Decisions taken by automated means (none yet: every decision is a
+    /// moderator's).
+    pub automated: i64,
+    /// Median milliseconds from a case's opening to its first decision,
+    /// over first decisions in the period.
+    pub median_ms_to_action: Option<i64>,
+    /// Appeals filed in the period; appeals decided in it, and of those the
+    /// decisions that changed the outcome (another action than the
+    /// appealed one).
+    pub appeals_filed: i64,
+    pub appeals_decided: i64,
+    pub reversals: i64,
+}
+
+impl Store {
+    /// The transparency report's counts over `[from, to)` (Unix ms).
+    pub fn moderation_stats(&self, from: i64, to: i64) -> Result<ModerationStats> {
+        let conn = self.read();
+        let grouped = |sql: &str| -> Result<Vec<(String, i64)>> {
+            Ok(conn
+                .prepare(sql)?
+                .query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?)
+        };
+        let reports = grouped(
+            "SELECT category, COUNT(*) FROM mod_reports WHERE created_at >= ?1 AND created_at < ?2
+             GROUP BY category ORDER BY category",
+        )?;
+        let actions = grouped(
+            "SELECT action, COUNT(*) FROM mod_decisions WHERE created_at >= ?1 AND created_at < ?2
+             GROUP BY action ORDER BY action",
+        )?;
+        let grounds = grouped(
+            "SELECT ground, COUNT(*) FROM mod_decisions WHERE created_at >= ?1 AND created_at < ?2
+             GROUP BY ground ORDER BY ground",
+        )?;
+        let mut waits: Vec<i64> = conn
+            .prepare(
+                "SELECT d.created_at - c.opened_at FROM mod_decisions d JOIN mod_cases c ON c.id = d.case_id
+                 WHERE d.appeal_of IS NULL AND d.created_at >= ?1 AND d.created_at < ?2",
+            )?
+            .query_map(params![from, to], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        waits.sort_unstable();
+        let median_ms_to_action = match waits.len() {
+            0 => None,
+            n if n % 2 == 1 => Some(waits[n / 2]),
+            n => Some((waits[n / 2 - 1] + waits[n / 2]) / 2),
+        };
+        let count = |sql: &str| -> Result<i64> {
+            Ok(conn.query_row(sql, params![from, to], |r| r.get(0))?)
+        };
+        Ok(ModerationStats {
+            decisions: actions.iter().map(|(_, n)| n).sum(),
+            reports,
+            actions,
+            grounds,
+            automated: 0,
+            median_ms_to_action,
+            appeals_filed: count(
+                "SELECT COUNT(*) FROM mod_appeals WHERE created_at >= ?1 AND created_at < ?2",
+            )?,
+            appeals_decided: count(
+                "SELECT COUNT(*) FROM mod_decisions
+                 WHERE appeal_of IS NOT NULL AND created_at >= ?1 AND created_at < ?2",
+            )?,
+            reversals: count(
+                "SELECT COUNT(*) FROM mod_decisions d JOIN mod_decisions p ON p.id = d.appeal_of
+                 WHERE d.action != p.action AND d.created_at >= ?1 AND d.created_at < ?2",
+            )?,
+        })
+    }
 }

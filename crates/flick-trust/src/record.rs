@@ -79,8 +79,21 @@ pub enum Record {
         decision: i64,
         /// The decision this one reviews on appeal, 0 if none.
         appeal_of: i64,
+        /// When the case was opened (its first report, or the moderator's
+        /// own initiative): the time to action is `time_ms` minus this.
+        case_opened_ms: i64,
         /// Whether detection or decision was automated.
         automated: bool,
+        time_ms: i64,
+    },
+    /// A report was filed. The reporter is not named. A repeat report by
+    /// the same reporter of an undecided case replaces the earlier one and
+    /// carries its `report` id: count the latest record of each id.
+    Report {
+        report: i64,
+        category: String,
+        /// A pseudonym of what was reported (`video:…`).
+        subject: String,
         time_ms: i64,
     },
 }
@@ -88,7 +101,14 @@ pub enum Record {
 impl Record {
     /// The `type` tags this version knows; a verifier holds leaves of these
     /// types to the exact bytes [`Record::leaf_bytes`] writes.
-    pub const TYPES: [&'static str; 5] = ["access", "release", "deletion", "export", "moderation"];
+    pub const TYPES: [&'static str; 6] = [
+        "access",
+        "release",
+        "deletion",
+        "export",
+        "moderation",
+        "report",
+    ];
 
     /// The leaf bytes: the canonical JSON that is hashed into the tree.
     pub fn leaf_bytes(&self) -> Vec<u8> {
@@ -104,6 +124,7 @@ impl Record {
             Record::Deletion { .. } => "deletion",
             Record::Export { .. } => "export",
             Record::Moderation { .. } => "moderation",
+            Record::Report { .. } => "report",
         }
     }
 }
@@ -182,7 +203,14 @@ mod tests {
                 subject: String::new(),
                 decision: 0,
                 appeal_of: 0,
+                case_opened_ms: 0,
                 automated: false,
+                time_ms: 0,
+            },
+            Record::Report {
+                report: 0,
+                category: String::new(),
+                subject: String::new(),
                 time_ms: 0,
             },
         ];

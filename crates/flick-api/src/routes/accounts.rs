@@ -190,16 +190,33 @@ async fn profile_view(
         .db(move |r| r.public().profile_by_handle(&handle))
         .await?
         .ok_or_else(not_found)?;
-    let followed = match viewer {
+    let (followed, blocked, muted) = match viewer {
         Some(v) if v != profile.id => {
             let id = profile.id;
-            state
-                .db(move |r| r.home(v, DataClass::Follows)?.is_following(v, id))
+            let relation = state
+                .db(move |r| {
+                    let public = r.public();
+                    // Someone who blocked the viewer is not there for them.
+                    if public.has_blocked(id, v)? {
+                        return Ok(None);
+                    }
+                    let home = r.home(v, DataClass::Follows)?;
+                    Ok(Some((
+                        home.is_following(v, id)?,
+                        public.has_blocked(v, id)?,
+                        home.has_muted(v, id)?,
+                    )))
+                })
                 .await?
+                .ok_or_else(not_found)?;
+            relation
         }
-        _ => false,
+        _ => (false, false, false),
     };
-    Ok(ProfileView::new(profile, followed))
+    let mut view = ProfileView::new(profile, followed);
+    view.blocked_by_me = blocked;
+    view.muted_by_me = muted;
+    Ok(view)
 }
 
 async fn my_profile(state: &AppState, user: UserId) -> ApiResult<ProfileView> {

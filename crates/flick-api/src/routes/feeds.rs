@@ -21,13 +21,20 @@ pub(crate) async fn following(
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<FeedPage>> {
     let (cursor, limit) = page.parse()?;
-    let records = state
+    let (records, hidden) = state
         .db(move |r| {
-            r.home(me, DataClass::Follows)?
-                .following_feed(me, cursor, limit)
+            let home = r.home(me, DataClass::Follows)?;
+            Ok((
+                home.following_feed(me, cursor, limit)?,
+                home.hidden_accounts(me)?,
+            ))
         })
         .await?;
-    let page = video_page(&state, Some(me), records, limit).await?;
+    let mut page = video_page(&state, Some(me), records, limit).await?;
+    // Muted and blocked accounts leave this feed too (the cursor was taken
+    // from the page as stored).
+    page.items
+        .retain(|v| !hidden.contains(&flick_domain::UserId(v.author.id)));
     Ok(Json(FeedPage {
         items: page
             .items
@@ -91,6 +98,7 @@ pub(crate) async fn for_you(
         offset,
         now: state.now(),
         log_impressions: false,
+        hidden: Vec::new(),
     };
     let engine = state.0.for_you.clone();
     let shared = state.clone();
@@ -116,6 +124,9 @@ pub(crate) async fn for_you(
                 .map(|user| r.home(user, DataClass::RecommendationState))
                 .transpose()?;
             request.region = home.map(|s| s.region().clone());
+            if let (Some(user), Some(store)) = (viewer, home) {
+                request.hidden = store.hidden_accounts(user)?;
+            }
             let picks = engine.recommend(&request)?;
             let ids: Vec<VideoId> = picks.iter().map(|p| p.video).collect();
             let records = r.public().distributable_videos(&ids)?;

@@ -78,12 +78,24 @@ pub fn router(state: AppState) -> Router {
         .route("/hashtags/{tag}/videos", get(feeds::hashtag_videos))
         .route("/sounds/{id}/videos", get(feeds::sound_videos))
         .route("/search", get(feeds::search))
+        .route(
+            "/users/{handle}/block",
+            put(moderation::block).delete(moderation::unblock),
+        )
+        .route(
+            "/users/{handle}/mute",
+            put(moderation::mute).delete(moderation::unmute),
+        )
         .route("/reports", post(moderation::report))
         .route("/moderation/queue", get(moderation::queue))
         .route("/moderation/cases/{id}", get(moderation::case))
         .route("/moderation/actions", post(moderation::act))
         .route("/me/notices", get(moderation::notices))
         .route("/notices/{id}/appeal", post(moderation::appeal))
+        .route(
+            "/transparency/moderation",
+            get(moderation::moderation_report),
+        )
         .route("/transparency/checkpoint", get(transparency::checkpoint))
         .route(
             "/transparency/verifier-key",

@@ -122,18 +122,40 @@ pub(crate) async fn report(
     // typo does not use up a person's reports.
     state.0.limiter.check(Action::Report, Caller::User(me))?;
     let now = state.now();
-    let receipt = state
+    let trust = state.0.trust.clone();
+    let (receipt, offer_block) = state
         .db(move |r| {
-            r.home(me, DataClass::Reports)?
-                .report(flick_store::NewReport {
+            let logged = |receipt: &flick_store::ReportReceipt| {
+                trust.append(&flick_trust::Record::Report {
+                    report: receipt.id,
+                    category: category.as_str().into(),
+                    subject: subject_pseudonym(&trust, &subject),
+                    time_ms: now,
+                })
+            };
+            let receipt = match r.home(me, DataClass::Reports)?.report(
+                flick_store::NewReport {
                     reporter: me,
                     subject: &subject,
                     category,
                     note: &note,
                     now,
-                })
+                },
+                logged,
+            )? {
+                Ok(receipt) => receipt,
+                Err(e) => return Ok(Err(e)),
+            };
+            let public = r.public();
+            let offer_block = match subject.owner {
+                Some(owner) if !public.has_blocked(me, owner)? => {
+                    public.handles(&[owner])?.remove(&owner)
+                }
+                _ => None,
+            };
+            Ok(Ok((receipt, offer_block)))
         })
-        .await?;
+        .await??;
     let status = if receipt.merged {
         StatusCode::OK
     } else {
@@ -144,6 +166,7 @@ pub(crate) async fn report(
         Json(ReportCreated {
             id: receipt.id,
             merged: receipt.merged,
+            offer_block,
         }),
     ))
 }
@@ -415,6 +438,7 @@ pub(crate) async fn act(
                     subject: subject_pseudonym(&trust, &subject),
                     decision: decision.id,
                     appeal_of: decision.appeal_of.unwrap_or(0),
+                    case_opened_ms: decision.case_opened_at,
                     automated: false,
                     time_ms: now,
                 })
@@ -532,4 +556,156 @@ pub(crate) async fn appeal(
         StatusCode::ACCEPTED,
         Json(AppealFiled { status: "pending" }),
     ))
+}
+
+/// What a block or mute is aimed at: another account.
+async fn other_account(
+    state: &AppState,
+    me: UserId,
+    handle: &str,
+    what: &str,
+) -> ApiResult<UserId> {
+    let target = super::user_by_handle(state, handle).await?;
+    if target == me {
+        return Err(ApiError::new(
+            Code::CannotBlockSelf,
+            format!("you cannot {what} yourself"),
+        ));
+    }
+    Ok(target)
+}
+
+async fn set_block(state: &AppState, me: UserId, handle: &str, on: bool) -> ApiResult<BlockState> {
+    let target = other_account(state, me, handle, "block").await?;
+    let now = state.now();
+    state
+        .db(move |r| r.home(me, DataClass::Follows)?.block(me, target, on, now))
+        .await?;
+    Ok(BlockState { blocked: on })
+}
+
+async fn set_mute(state: &AppState, me: UserId, handle: &str, on: bool) -> ApiResult<MuteState> {
+    let target = other_account(state, me, handle, "mute").await?;
+    let now = state.now();
+    state
+        .db(move |r| r.home(me, DataClass::Follows)?.mute(me, target, on, now))
+        .await?;
+    Ok(MuteState { muted: on })
+}
+
+#[utoipa::path(put, path = "/api/v1/users/{handle}/block", tag = "safety", security(("bearer" = [])),
+    params(("handle" = String, Path, description = "whom to block")),
+    responses((status = 200, body = BlockState), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn block(
+    State(state): State<AppState>,
+    Auth(me, _): Auth,
+    ApiPath(handle): ApiPath<String>,
+) -> ApiResult<Json<BlockState>> {
+    Ok(Json(set_block(&state, me, &handle, true).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/users/{handle}/block", tag = "safety", security(("bearer" = [])),
+    params(("handle" = String, Path, description = "whom to unblock")),
+    responses((status = 200, body = BlockState), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn unblock(
+    State(state): State<AppState>,
+    Auth(me, _): Auth,
+    ApiPath(handle): ApiPath<String>,
+) -> ApiResult<Json<BlockState>> {
+    Ok(Json(set_block(&state, me, &handle, false).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/users/{handle}/mute", tag = "safety", security(("bearer" = [])),
+    params(("handle" = String, Path, description = "whom to mute")),
+    responses((status = 200, body = MuteState), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn mute(
+    State(state): State<AppState>,
+    Auth(me, _): Auth,
+    ApiPath(handle): ApiPath<String>,
+) -> ApiResult<Json<MuteState>> {
+    Ok(Json(set_mute(&state, me, &handle, true).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/users/{handle}/mute", tag = "safety", security(("bearer" = [])),
+    params(("handle" = String, Path, description = "whom to unmute")),
+    responses((status = 200, body = MuteState), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn unmute(
+    State(state): State<AppState>,
+    Auth(me, _): Auth,
+    ApiPath(handle): ApiPath<String>,
+) -> ApiResult<Json<MuteState>> {
+    Ok(Json(set_mute(&state, me, &handle, false).await?))
+}
+
+/// Refuses `me` acting on `owner`'s things when either blocked the other.
+pub(crate) async fn ensure_not_blocked(
+    state: &AppState,
+    me: UserId,
+    owner: UserId,
+    what: &'static str,
+) -> ApiResult<()> {
+    if me == owner {
+        return Ok(());
+    }
+    let blocked = state
+        .db(move |r| r.public().blocked_between(me, owner))
+        .await?;
+    if blocked {
+        return Err(ApiError::new(
+            Code::Blocked,
+            format!("you cannot {what}: one of you has blocked the other"),
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PeriodQuery {
+    /// Start of the period, Unix ms (inclusive); default: the beginning.
+    #[param(minimum = 0)]
+    pub from: Option<i64>,
+    /// End of the period, Unix ms (exclusive); default: now.
+    #[param(minimum = 0)]
+    pub to: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/transparency/moderation", tag = "safety",
+    params(PeriodQuery),
+    responses((status = 200, body = ModerationReport), (status = 400, body = ErrorBody)))]
+pub(crate) async fn moderation_report(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<PeriodQuery>,
+) -> ApiResult<Json<ModerationReport>> {
+    let now = state.now();
+    let from = q.from.unwrap_or(0);
+    let to = q.to.unwrap_or(now.saturating_add(1));
+    if from < 0 || to < from {
+        return Err(ApiError::new(
+            Code::InvalidQuery,
+            "`from` and `to` are Unix milliseconds with 0 <= from <= to",
+        ));
+    }
+    let s = state
+        .db(move |r| r.public().moderation_stats(from, to))
+        .await?;
+    let map = |v: Vec<(String, i64)>| v.into_iter().collect();
+    Ok(Json(ModerationReport {
+        from,
+        to,
+        reports_by_category: map(s.reports),
+        actions_by_type: map(s.actions),
+        actions_by_ground: map(s.grounds),
+        decisions: s.decisions,
+        automated_share: if s.decisions == 0 {
+            0.0
+        } else {
+            s.automated as f64 / s.decisions as f64
+        },
+        median_hours_to_action: s.median_ms_to_action.map(|ms| ms as f64 / 3_600_000.0),
+        appeals_filed: s.appeals_filed,
+        appeals_decided: s.appeals_decided,
+        reversals: s.reversals,
+    }))
 }

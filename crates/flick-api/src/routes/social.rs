@@ -25,6 +25,9 @@ async fn follow_state(
             "you cannot follow yourself",
         ));
     }
+    if follow {
+        super::ensure_not_blocked(state, me, target, "follow this account").await?;
+    }
     let now = state.now();
     let followers = state
         .db(move |r| {
@@ -116,17 +119,31 @@ pub(crate) async fn unlike(
     responses((status = 200, body = CommentPage), (status = 404, body = ErrorBody)))]
 pub(crate) async fn list_comments(
     State(state): State<AppState>,
+    MaybeAuth(viewer): MaybeAuth,
     ApiPath(id): ApiPath<VideoId>,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<CommentPage>> {
     let (cursor, limit) = page.parse()?;
     visible_video(&state, id).await?;
-    let records = state
-        .db(move |r| r.public().comments(id, cursor, limit))
+    let (records, hidden) = state
+        .db(move |r| {
+            let records = r.public().comments(id, cursor, limit)?;
+            let hidden = match viewer {
+                Some(v) => r.home(v, DataClass::Follows)?.hidden_accounts(v)?,
+                None => Vec::new(),
+            };
+            Ok((records, hidden))
+        })
         .await?;
+    // The cursor follows the page as stored, so leaving out the comments
+    // of blocked and muted accounts never skips anyone else's.
     let next_cursor = next_cursor(&records, limit, |c| (c.created_at, c.id.0));
     Ok(Json(CommentPage {
-        items: records.into_iter().map(CommentView::from).collect(),
+        items: records
+            .into_iter()
+            .filter(|c| !hidden.contains(&c.author_id))
+            .map(CommentView::from)
+            .collect(),
         next_cursor,
     }))
 }
@@ -143,7 +160,8 @@ pub(crate) async fn add_comment(
     state.0.limiter.check(Action::Comment, Caller::User(me))?;
     super::ensure_standing(&state, me, super::Activity::Post).await?;
     let body = CommentBody::parse(body.body.trim())?;
-    visible_video(&state, id).await?;
+    let video = visible_video(&state, id).await?;
+    super::ensure_not_blocked(&state, me, video.author_id, "comment on this clip").await?;
     let now = state.now();
     let comment = state
         .db(move |r| {

@@ -28,11 +28,12 @@ impl Recommender {
         let lim = self.cfg.candidates.clone();
 
         let mut cooc_max = 1.0;
+        let hidden = self.creator_rows(req.exclude_creators);
         if let Some(ur) = urow {
             let uid = req.user.expect("user");
             self.cooc_scores(ur, &mut scratch.cooc);
             self.item_item_scores(ur, &mut scratch.item_item);
-            let user = self.viewer(uid, ur);
+            let user = self.viewer(uid, ur, &hidden);
             let cooc = self.history_candidates(
                 &scratch.cooc,
                 lim.cooccurrence,
@@ -172,7 +173,7 @@ impl Recommender {
         }
 
         // Trending, in the viewer's region and everywhere.
-        let user_ref = urow.map(|r| self.viewer(req.user.expect("user"), r));
+        let user_ref = urow.map(|r| self.viewer(req.user.expect("user"), r, &hidden));
         let mut trending: Vec<(u32, Reason)> = Vec::new();
         if region != 0 {
             let name = self.regions.id(region as u32).clone();
@@ -201,15 +202,25 @@ impl Recommender {
         }
     }
 
-    /// The viewer as eligibility sees them: their state and, if they post,
-    /// their own creator row (looked up once per page, not per clip).
-    pub(super) fn viewer(&self, user: UserId, urow: u32) -> Viewer<'_> {
+    /// The viewer as eligibility sees them: their state, if they post their
+    /// own creator row, and the rows of the creators the page leaves out
+    /// (looked up once per page, not per clip).
+    pub(super) fn viewer<'a>(&'a self, user: UserId, urow: u32, hidden: &'a [u32]) -> Viewer<'a> {
         Viewer {
             own_creator: self.feature_ids[FeatureKind::Creator]
                 .get(user.to_string().as_str())
                 .unwrap_or(NONE),
             state: self.user(urow),
+            hidden_creators: hidden,
         }
+    }
+
+    /// The creator rows of `creators` that the model knows.
+    pub(super) fn creator_rows(&self, creators: &[CreatorId]) -> Vec<u32> {
+        creators
+            .iter()
+            .filter_map(|c| self.feature_ids[FeatureKind::Creator].get(c.to_string().as_str()))
+            .collect()
     }
 
     /// Eligible for this user at all (seen, hidden, removed, suppressed...).
@@ -230,6 +241,7 @@ impl Recommender {
         let Some(Viewer {
             own_creator,
             state: s,
+            hidden_creators,
         }) = user
         else {
             return true;
@@ -238,10 +250,11 @@ impl Recommender {
             return false;
         }
         let t = self.cfg.not_interested_threshold;
-        if own_creator != NONE || !s.ni_creators.is_empty() {
+        if own_creator != NONE || !s.ni_creators.is_empty() || !hidden_creators.is_empty() {
             let creator = self.clips.creator[r];
             if (own_creator != NONE && creator == own_creator)
                 || s.ni_creators.iter().any(|&(c, n)| c == creator && n >= t)
+                || hidden_creators.contains(&creator)
             {
                 return false;
             }
@@ -391,4 +404,6 @@ pub(super) struct Viewer<'a> {
     /// nobody is shown their own clips.
     pub own_creator: u32,
     pub state: &'a UserState,
+    /// Creator rows the viewer is not shown (blocked or muted).
+    pub hidden_creators: &'a [u32],
 }

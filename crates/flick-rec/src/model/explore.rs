@@ -48,7 +48,8 @@ impl Recommender {
                 .into_iter()
                 .chain((0..draws - draws / 2).map(|_| rng.below(n_rows) as u32))
                 .collect();
-            let user_ref = urow.map(|r| self.viewer(req.user.expect("user"), r));
+            let hidden = self.creator_rows(req.exclude_creators);
+            let user_ref = urow.map(|r| self.viewer(req.user.expect("user"), r, &hidden));
             let mut drawn: Vec<u32> = Vec::new();
             for start in starts {
                 let row = self

@@ -426,11 +426,133 @@ async fn moderators_decide_with_reasons_in_the_log_and_appeals_go_to_someone_els
     assert_eq!(comments["items"].as_array().unwrap().len(), 0);
     let shown = app.get_json(&format!("/api/v1/videos/{video}"), None).await;
     assert_eq!(shown["counts"]["comments"], 0);
-    // A decided case takes no second decision; a new report opens a new one.
     let queue = app
         .get_json("/api/v1/moderation/queue", Some(&first_mod))
         .await;
     assert_eq!(queue["cases"].as_array().unwrap().len(), 0, "{queue}");
+
+    // The public transparency report, and the same counts from the log.
+    let report = app.get_json("/api/v1/transparency/moderation", None).await;
+    assert_eq!(
+        report["reports_by_category"],
+        json!({"illegal": 1, "misinformation": 1, "spam": 1})
+    );
+    assert_eq!(
+        report["actions_by_type"],
+        json!({"dismiss": 1, "label": 1, "remove": 1})
+    );
+    assert_eq!(
+        report["actions_by_ground"],
+        json!({"illegal": 1, "terms": 2})
+    );
+    assert_eq!(report["appeals_filed"], 1);
+    assert_eq!(report["appeals_decided"], 1);
+    assert_eq!(report["reversals"], 1);
+    assert_eq!(report["automated_share"], 0.0);
+    assert_eq!(
+        recount_from_log(&log_records(&app, &auditor).await),
+        report_counts(&report)
+    );
+    let res = app
+        .request(
+            Method::GET,
+            "/api/v1/transparency/moderation?from=10&to=5",
+            None,
+            None,
+        )
+        .await;
+    expect_error(res, 400, "invalid_query").await;
+    let empty = app
+        .get_json("/api/v1/transparency/moderation?from=0&to=1", None)
+        .await;
+    assert_eq!(empty["decisions"], 0);
+    assert_eq!(empty["median_hours_to_action"], Value::Null);
+}
+
+/// The report's counts, as (name, count) lines.
+fn report_counts(report: &Value) -> Vec<String> {
+    let mut lines = Vec::new();
+    for key in [
+        "reports_by_category",
+        "actions_by_type",
+        "actions_by_ground",
+    ] {
+        for (k, v) in report[key].as_object().unwrap() {
+            lines.push(format!("{key}.{k}={v}"));
+        }
+    }
+    for key in [
+        "decisions",
+        "appeals_decided",
+        "reversals",
+        "median_hours_to_action",
+    ] {
+        lines.push(format!("{key}={}", report[key]));
+    }
+    lines.sort();
+    lines
+}
+
+/// What an auditor computes from the log alone: the latest `report` record
+/// of each report id, and every `moderation` record.
+fn recount_from_log(records: &[Value]) -> Vec<String> {
+    use std::collections::BTreeMap;
+    let mut latest: BTreeMap<i64, String> = BTreeMap::new();
+    let mut by_action: BTreeMap<String, i64> = BTreeMap::new();
+    let mut by_ground: BTreeMap<String, i64> = BTreeMap::new();
+    let mut action_of: BTreeMap<i64, String> = BTreeMap::new();
+    let mut waits = Vec::new();
+    let (mut appeals, mut reversals) = (0, 0);
+    for r in records {
+        match r["type"].as_str().unwrap() {
+            "report" => {
+                latest.insert(
+                    r["report"].as_i64().unwrap(),
+                    r["category"].as_str().unwrap().to_owned(),
+                );
+            }
+            "moderation" => {
+                let action = r["action"].as_str().unwrap().to_owned();
+                *by_action.entry(action.clone()).or_default() += 1;
+                *by_ground
+                    .entry(r["ground"].as_str().unwrap().to_owned())
+                    .or_default() += 1;
+                let appealed = r["appeal_of"].as_i64().unwrap();
+                if appealed == 0 {
+                    waits.push(
+                        r["time_ms"].as_i64().unwrap() - r["case_opened_ms"].as_i64().unwrap(),
+                    );
+                } else {
+                    appeals += 1;
+                    if action_of[&appealed] != action {
+                        reversals += 1;
+                    }
+                }
+                action_of.insert(r["decision"].as_i64().unwrap(), action);
+            }
+            _ => {}
+        }
+    }
+    let mut by_category: BTreeMap<String, i64> = BTreeMap::new();
+    for c in latest.values() {
+        *by_category.entry(c.clone()).or_default() += 1;
+    }
+    waits.sort_unstable();
+    let n = waits.len();
+    let median = match n {
+        0 => Value::Null,
+        _ if n % 2 == 1 => json!(waits[n / 2] as f64 / 3_600_000.0),
+        _ => json!(((waits[n / 2 - 1] + waits[n / 2]) / 2) as f64 / 3_600_000.0),
+    };
+    report_counts(&json!({
+        "reports_by_category": by_category,
+        "actions_by_type": by_action,
+        "actions_by_ground": by_ground,
+        "decisions": by_action.values().sum::<i64>(),
+        "appeals_decided": appeals,
+        "reversals": reversals,
+        "median_hours_to_action": median,
+    }))
 }
 
 #[tokio::test]
@@ -504,7 +626,11 @@ async fn removal_restriction_and_suspension_take_effect() {
     .await;
     let err = expect_error(res, 403, "account_restricted").await;
     assert!(err["message"].as_str().unwrap().contains("notices"));
-    let res = app.upload_with(&bo, &clip, "mine", &[], None).await;
+    // A small body: the refusal comes before the server reads it, and a
+    // large one could still be on its way when the connection closes.
+    let small = app.tmp.path().join("small.mp4");
+    std::fs::write(&small, b"not read").unwrap();
+    let res = app.upload_with(&bo, &small, "mine", &[], None).await;
     expect_error(res, 403, "account_restricted").await;
     let res = app
         .request(
@@ -541,4 +667,130 @@ async fn removal_restriction_and_suspension_take_effect() {
     )
     .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
+}
+
+async fn put(app: &TestApp, path: &str, token: &str) -> reqwest::Response {
+    app.request(Method::PUT, path, Some(token), None).await
+}
+
+async fn for_you_of(app: &TestApp, token: &str) -> Vec<String> {
+    // A signed-in user's pages advance (served clips are marked seen): take
+    // a few, which on this small catalogue cover every clip they may see.
+    let mut authors = Vec::new();
+    for _ in 0..3 {
+        let page = app
+            .get_json("/api/v1/feed/for-you?limit=10", Some(token))
+            .await;
+        for item in page["items"].as_array().unwrap() {
+            authors.push(item["author"]["handle"].as_str().unwrap().to_owned());
+        }
+    }
+    authors
+}
+
+#[tokio::test]
+async fn blocks_and_mutes_keep_people_apart() {
+    let app = spawn_app();
+    let ana = app.signup("ana").await;
+    let bo = app.signup("bo").await;
+    let cy = app.signup("cy").await;
+    let dee = app.signup("dee").await;
+    let clip = make_clip(app.tmp.path(), "a.mp4", Clip::default());
+    let mut videos = Vec::new();
+    for (token, caption) in [(&bo, "bo's clip"), (&cy, "cy's clip"), (&ana, "ana's clip")] {
+        let v = app.upload(token, &clip, caption).await;
+        app.wait_ready(token, v).await;
+        videos.push(v);
+    }
+    let (bo_video, cy_video, ana_video) = (videos[0], videos[1], videos[2]);
+    post(
+        &app,
+        &format!("/api/v1/videos/{cy_video}/comments"),
+        &bo,
+        json!({"body": "from bo"}),
+    )
+    .await;
+    app.request(Method::PUT, "/api/v1/users/bo/follow", Some(&dee), None)
+        .await;
+    app.request(Method::PUT, "/api/v1/users/cy/follow", Some(&dee), None)
+        .await;
+
+    // Reporting bo's clip offers to block bo.
+    let receipt = report(&app, &ana, "video", json!(bo_video), "harassment").await;
+    assert_eq!(receipt["offer_block"], "bo");
+    let res = put(&app, "/api/v1/users/ana/block", &ana).await;
+    expect_error(res, 422, "cannot_block_self").await;
+    let res = put(&app, "/api/v1/users/bo/block", &ana).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap()["blocked"], true);
+    let receipt = report(&app, &ana, "video", json!(bo_video), "harassment").await;
+    assert_eq!(receipt["offer_block"], Value::Null, "already blocked");
+    let profile = app.get_json("/api/v1/users/bo", Some(&ana)).await;
+    assert_eq!(profile["blocked_by_me"], true);
+
+    // Bo cannot follow Ana, comment on her clips or see her profile while
+    // signed in; signed out, the profile is public as before.
+    let res = put(&app, "/api/v1/users/ana/follow", &bo).await;
+    expect_error(res, 403, "blocked").await;
+    let res = post(
+        &app,
+        &format!("/api/v1/videos/{ana_video}/comments"),
+        &bo,
+        json!({"body": "hey"}),
+    )
+    .await;
+    expect_error(res, 403, "blocked").await;
+    let res = app
+        .request(Method::GET, "/api/v1/users/ana", Some(&bo), None)
+        .await;
+    expect_error(res, 404, "user_not_found").await;
+    app.get_json("/api/v1/users/ana", None).await;
+
+    // Ana is not shown Bo's clips or comments.
+    let seen = for_you_of(&app, &ana).await;
+    assert!(seen.contains(&"cy".to_owned()), "{seen:?}");
+    assert!(!seen.contains(&"bo".to_owned()), "{seen:?}");
+    let comments = app
+        .get_json(&format!("/api/v1/videos/{cy_video}/comments"), Some(&ana))
+        .await;
+    assert_eq!(comments["items"].as_array().unwrap().len(), 0);
+    let comments = app
+        .get_json(&format!("/api/v1/videos/{cy_video}/comments"), None)
+        .await;
+    assert_eq!(comments["items"].as_array().unwrap().len(), 1);
+
+    // A mute only takes an account out of the muter's feeds.
+    let res = put(&app, "/api/v1/users/cy/mute", &dee).await;
+    assert_eq!(res.json::<Value>().await.unwrap()["muted"], true);
+    let following = app.get_json("/api/v1/feed/following", Some(&dee)).await;
+    let authors: Vec<&str> = following["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["author"]["handle"].as_str().unwrap())
+        .collect();
+    assert_eq!(authors, ["bo"], "{following}");
+    let seen = for_you_of(&app, &dee).await;
+    assert!(seen.contains(&"ana".to_owned()), "{seen:?}");
+    assert!(!seen.contains(&"cy".to_owned()), "{seen:?}");
+    let profile = app.get_json("/api/v1/users/cy", Some(&dee)).await;
+    assert_eq!(profile["muted_by_me"], true);
+    let res = put(&app, "/api/v1/users/bo/follow", &cy).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "a muted account acts as before"
+    );
+
+    // Unblocking restores everything.
+    let res = app
+        .request(Method::DELETE, "/api/v1/users/bo/block", Some(&ana), None)
+        .await;
+    assert_eq!(res.json::<Value>().await.unwrap()["blocked"], false);
+    let res = put(&app, "/api/v1/users/ana/follow", &bo).await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // Both live with the person's data: in their export, gone with them.
+    let data = app.export_data(&dee).await.to_string();
+    assert!(data.contains("\"mutes\""), "{data}");
 }
