@@ -72,6 +72,8 @@ pub enum Code {
     AccountSuspended,
     CannotBlockSelf,
     Blocked,
+    InvalidSetting,
+    ShareNeedsConfirmation,
 }
 
 impl Code {
@@ -139,6 +141,10 @@ impl Code {
             Code::AccountSuspended => (S::FORBIDDEN, "account_suspended"),
             Code::CannotBlockSelf => (S::UNPROCESSABLE_ENTITY, "cannot_block_self"),
             Code::Blocked => (S::FORBIDDEN, "blocked"),
+            Code::InvalidSetting => (S::UNPROCESSABLE_ENTITY, "invalid_setting"),
+            // 409: the clip's state (a misinformation label) asks the
+            // client to confirm before the share goes through.
+            Code::ShareNeedsConfirmation => (S::CONFLICT, "share_needs_confirmation"),
         }
     }
 }
@@ -344,6 +350,8 @@ mod tests {
             Code::AccountSuspended,
             Code::CannotBlockSelf,
             Code::Blocked,
+            Code::InvalidSetting,
+            Code::ShareNeedsConfirmation,
         ];
         let names: std::collections::HashSet<_> = all.iter().map(|c| c.describe().1).collect();
         assert_eq!(names.len(), all.len());

@@ -89,6 +89,18 @@ pub struct ProfileView {
     /// the account signed up from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// What the account chose to see: only in `/me`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<SettingsView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SettingsView {
+    /// Clips labelled `ai_generated` leave your feeds.
+    pub hide_ai_generated: bool,
+    /// Clips labelled `sensitive` or `sexual`: `hide` (left out of your
+    /// feeds), `blur` (behind a tap; the default) or `show`.
+    pub sensitive: &'static str,
 }
 
 impl ProfileView {
@@ -109,6 +121,7 @@ impl ProfileView {
             blocked_by_me: false,
             muted_by_me: false,
             region: None,
+            settings: None,
         }
     }
 }
@@ -118,6 +131,10 @@ impl ProfileView {
 pub struct ProfileUpdate {
     pub display_name: Option<String>,
     pub bio: Option<String>,
+    /// Leave clips labelled `ai_generated` out of your feeds.
+    pub hide_ai_generated: Option<bool>,
+    /// `hide`, `blur` or `show` clips labelled `sensitive` or `sexual`.
+    pub sensitive: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

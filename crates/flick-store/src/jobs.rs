@@ -80,14 +80,14 @@ impl Store {
     pub fn finish_job(&self, job: &Job, outcome: &JobOutcome, now: i64) -> Result<()> {
         let mut conn = self.write();
         let tx = conn.transaction()?;
-        let upload: Option<(String, String, i64)> = tx
+        let upload: Option<(String, String, i64, String)> = tx
             .query_row(
-                "SELECT caption, status, created_at FROM uploads WHERE id = ?1",
+                "SELECT caption, status, created_at, labels FROM uploads WHERE id = ?1",
                 [job.video_id.0],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?;
-        let still_wanted = matches!(&upload, Some((_, status, _)) if status == "processing");
+        let still_wanted = matches!(&upload, Some((_, status, _, _)) if status == "processing");
         match outcome {
             JobOutcome::Ready {
                 duration_ms,
@@ -96,7 +96,7 @@ impl Store {
                 sound,
                 new_sound_title,
             } if still_wanted => {
-                let (caption, _, created_at) = upload.expect("checked above");
+                let (caption, _, created_at, labels) = upload.expect("checked above");
                 if let (Some(sound), Some(title)) = (sound, new_sound_title) {
                     tx.execute(
                         "INSERT OR IGNORE INTO sounds (id, origin_video_id, author_id, title, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -126,6 +126,13 @@ impl Store {
                             params![job.video_id.0, handle],
                         )?;
                     }
+                }
+                for label in labels.split(',').filter_map(flick_domain::Label::parse) {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO video_labels (video_id, label, decision, created_at)
+                         VALUES (?1, ?2, NULL, ?3)",
+                        params![job.video_id.0, label.as_str(), now],
+                    )?;
                 }
                 tx.execute(
                     "UPDATE uploads SET status = 'published' WHERE id = ?1",

@@ -42,7 +42,8 @@ pub use flick_domain::{DataClass, RegionCode, Role};
 pub use jobs::{Job, JobOutcome};
 pub use moderation::{
     AppealRecord, CaseRecord, CaseStatus, DecisionRecord, ModerationRefusal, NewDecision,
-    NewReport, Notice, NoticeKind, ReportReceipt, ReportRecord, Standing, Subject,
+    NewReport, Notice, NoticeKind, ReportReceipt, ReportRecord, SensitiveContent, Standing,
+    Subject, ViewingSettings,
 };
 pub use regions::{Denial, DenialHook, RegionAudit, Regions, StorageAudit};
 pub use rusqlite::types::Value as SqlValue;

@@ -396,6 +396,17 @@ CREATE TABLE mutes (
     PRIMARY KEY (muter_id, muted_id)
 );
 CREATE INDEX mutes_muted ON mutes (muted_id);
+
+-- Labels the creator declared at upload (comma-separated: ai_generated,
+-- promotional); they become public with the video.
+ALTER TABLE uploads ADD COLUMN labels TEXT NOT NULL DEFAULT '';
+-- What a person chose to see: clips labelled AI-generated or not, and
+-- sensitive ones hidden, blurred or shown.
+ALTER TABLE accounts ADD COLUMN hide_ai_generated INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN sensitive TEXT NOT NULL DEFAULT 'blur'
+    CHECK (sensitive IN ('hide', 'blur', 'show'));
+-- Whether the sharer went through the "unverified content" prompt.
+ALTER TABLE shares ADD COLUMN prompted INTEGER NOT NULL DEFAULT 0;
 "#,
 ];
 

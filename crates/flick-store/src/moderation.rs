@@ -971,3 +971,84 @@ impl Store {
         })
     }
 }
+
+/// How a person wants sensitive clips (labelled `sensitive` or `sexual`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SensitiveContent {
+    /// Left out of feeds.
+    Hide,
+    /// Shown behind a tap (the default).
+    #[default]
+    Blur,
+    Show,
+}
+
+impl SensitiveContent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SensitiveContent::Hide => "hide",
+            SensitiveContent::Blur => "blur",
+            SensitiveContent::Show => "show",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "hide" => Some(SensitiveContent::Hide),
+            "blur" => Some(SensitiveContent::Blur),
+            "show" => Some(SensitiveContent::Show),
+            _ => None,
+        }
+    }
+}
+
+/// What a person chose to see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ViewingSettings {
+    pub hide_ai_generated: bool,
+    pub sensitive: SensitiveContent,
+}
+
+impl ViewingSettings {
+    /// The labels whose clips leave this person's feeds; a visitor (`None`)
+    /// is not shown sensitive clips at all.
+    pub fn hidden_labels(settings: Option<Self>) -> Vec<Label> {
+        let Some(s) = settings else {
+            return vec![Label::Sensitive, Label::Sexual];
+        };
+        let mut out = Vec::new();
+        if s.sensitive == SensitiveContent::Hide {
+            out.extend([Label::Sensitive, Label::Sexual]);
+        }
+        if s.hide_ai_generated {
+            out.push(Label::AiGenerated);
+        }
+        out
+    }
+}
+
+impl Store {
+    pub fn viewing_settings(&self, user: UserId) -> Result<ViewingSettings> {
+        let conn = self.read();
+        self.guard(&conn, user, DataClass::Account)?;
+        let (hide, sensitive): (bool, String) = conn
+            .prepare_cached("SELECT hide_ai_generated, sensitive FROM accounts WHERE id = ?1")?
+            .query_row([user.0], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .ok_or(StoreError::NotFound("account"))?;
+        Ok(ViewingSettings {
+            hide_ai_generated: hide,
+            sensitive: SensitiveContent::parse(&sensitive).unwrap_or_default(),
+        })
+    }
+
+    pub fn set_viewing_settings(&self, user: UserId, s: ViewingSettings) -> Result<()> {
+        let conn = self.write();
+        self.guard(&conn, user, DataClass::Account)?;
+        conn.execute(
+            "UPDATE accounts SET hide_ai_generated = ?2, sensitive = ?3 WHERE id = ?1",
+            params![user.0, s.hide_ai_generated, s.sensitive.as_str()],
+        )?;
+        Ok(())
+    }
+}

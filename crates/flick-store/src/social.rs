@@ -226,11 +226,14 @@ impl Store {
     /// Records a share. `counted` says whether it adds to the public count
     /// (the caller de-duplicates per person); the user's own row and the
     /// recommender's event are kept either way. Returns the public count.
+    /// `prompted`: the sharer went through the "unverified content" prompt
+    /// of a clip labelled misinformation.
     pub fn add_share(
         &self,
         video: VideoId,
         user: Option<UserId>,
         counted: bool,
+        prompted: bool,
         now: i64,
     ) -> Result<i64> {
         let mut conn = self.write();
@@ -240,8 +243,8 @@ impl Store {
         let tx = conn.transaction()?;
         if let Some(user) = user {
             tx.execute(
-                "INSERT INTO shares (video_id, user_id, created_at, counted) VALUES (?1, ?2, ?3, ?4)",
-                params![video.0, user.0, now, counted],
+                "INSERT INTO shares (video_id, user_id, created_at, counted, prompted) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![video.0, user.0, now, counted, prompted],
             )?;
         }
         let count = tx.query_row(

@@ -36,6 +36,8 @@ pub struct NewVideo<'a> {
     pub caption: &'a Caption,
     pub sound_of: Option<SoundId>,
     pub idempotency_key: Option<&'a str>,
+    /// Labels the creator declares (`ai_generated`, `promotional`).
+    pub labels: &'a [Label],
     pub now: i64,
 }
 
@@ -161,9 +163,17 @@ impl Store {
         self.guard(&conn, v.author, DataClass::Uploads)?;
         let tx = conn.transaction()?;
         tx.execute(
-            "INSERT INTO uploads (id, author_id, caption, status, sound_of, idempotency_key, created_at)
-             VALUES (?1, ?2, ?3, 'processing', ?4, ?5, ?6)",
-            params![v.id.0, v.author.0, v.caption.text(), v.sound_of.map(|s| s.0), v.idempotency_key, v.now],
+            "INSERT INTO uploads (id, author_id, caption, status, sound_of, idempotency_key, created_at, labels)
+             VALUES (?1, ?2, ?3, 'processing', ?4, ?5, ?6, ?7)",
+            params![
+                v.id.0,
+                v.author.0,
+                v.caption.text(),
+                v.sound_of.map(|s| s.0),
+                v.idempotency_key,
+                v.now,
+                v.labels.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(",")
+            ],
         )
         .map_err(|e| conflict_on_unique(e, "idempotency key"))?;
         tx.execute(

@@ -52,6 +52,7 @@ fn publish(node: &Node, author: UserId, caption: &str) -> VideoId {
             caption: &caption,
             sound_of: None,
             idempotency_key: None,
+            labels: &[],
             now: 1,
         })
         .unwrap();

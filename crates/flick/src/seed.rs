@@ -169,6 +169,7 @@ pub(crate) async fn make_clips(
                     caption: &caption,
                     sound_of,
                     idempotency_key: None,
+                    labels: &[],
                     // Spread over the last day, so trending and "newest" differ.
                     now: system_clock() - ((count - i) as i64) * 3_600_000 / 2,
                 })?;

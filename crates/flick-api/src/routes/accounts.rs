@@ -12,7 +12,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use flick_domain::DataClass;
 use flick_domain::{Bio, DisplayName, Handle, Password, UserId};
-use flick_store::StoreError;
+use flick_store::{SensitiveContent, StoreError};
 
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = NewAccount,
     responses((status = 201, body = AccountCreated), (status = 409, body = ErrorBody), (status = 421, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -220,13 +220,23 @@ async fn profile_view(
 }
 
 async fn my_profile(state: &AppState, user: UserId) -> ApiResult<ProfileView> {
-    let profile = state
-        .db(move |r| r.public().profile_by_id(user))
+    let (profile, settings) = state
+        .db(move |r| {
+            let Some(profile) = r.public().profile_by_id(user)? else {
+                return Ok(None);
+            };
+            let settings = r.home(user, DataClass::Account)?.viewing_settings(user)?;
+            Ok(Some((profile, settings)))
+        })
         .await?
         .ok_or_else(|| ApiError::new(Code::InvalidToken, "this account no longer exists"))?;
     let region = profile.region.clone();
     let mut view = ProfileView::new(profile, false);
     view.region = Some(region);
+    view.settings = Some(SettingsView {
+        hide_ai_generated: settings.hide_ai_generated,
+        sensitive: settings.sensitive.as_str(),
+    });
     Ok(view)
 }
 
@@ -252,13 +262,30 @@ pub(crate) async fn update_me(
         .map(DisplayName::parse)
         .transpose()?;
     let bio = body.bio.as_deref().map(Bio::parse).transpose()?;
+    let sensitive = body
+        .sensitive
+        .as_deref()
+        .map(|s| {
+            SensitiveContent::parse(s).ok_or_else(|| {
+                ApiError::new(
+                    Code::InvalidSetting,
+                    format!("`sensitive` is hide, blur or show; got {s:?}"),
+                )
+            })
+        })
+        .transpose()?;
+    let hide_ai = body.hide_ai_generated;
     state
         .db(move |r| {
-            r.home(user, DataClass::Profile)?.update_profile(
-                user,
-                display_name.as_ref(),
-                bio.as_ref(),
-            )
+            let home = r.home(user, DataClass::Profile)?;
+            home.update_profile(user, display_name.as_ref(), bio.as_ref())?;
+            if sensitive.is_some() || hide_ai.is_some() {
+                let mut settings = home.viewing_settings(user)?;
+                settings.sensitive = sensitive.unwrap_or(settings.sensitive);
+                settings.hide_ai_generated = hide_ai.unwrap_or(settings.hide_ai_generated);
+                home.set_viewing_settings(user, settings)?;
+            }
+            Ok(())
         })
         .await?;
     Ok(Json(my_profile(&state, user).await?))

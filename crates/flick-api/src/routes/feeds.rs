@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::Json;
 use flick_domain::DataClass;
 use flick_domain::{SoundId, VideoId};
+use flick_store::ViewingSettings;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -124,12 +125,20 @@ pub(crate) async fn for_you(
                 .map(|user| r.home(user, DataClass::RecommendationState))
                 .transpose()?;
             request.region = home.map(|s| s.region().clone());
-            if let (Some(user), Some(store)) = (viewer, home) {
-                request.hidden = store.hidden_accounts(user)?;
-            }
+            let settings = match (viewer, home) {
+                (Some(user), Some(store)) => {
+                    request.hidden = store.hidden_accounts(user)?;
+                    Some(store.viewing_settings(user)?)
+                }
+                _ => None,
+            };
             let picks = engine.recommend(&request)?;
             let ids: Vec<VideoId> = picks.iter().map(|p| p.video).collect();
-            let records = r.public().distributable_videos(&ids)?;
+            // Labels the viewer chose not to see (visitors: no sensitive
+            // clips) leave the page here.
+            let hidden_labels = ViewingSettings::hidden_labels(settings);
+            let mut records = r.public().distributable_videos(&ids)?;
+            records.retain(|v| !v.labels.iter().any(|l| hidden_labels.contains(l)));
             let liked = match (viewer, home) {
                 (Some(user), Some(store)) => store.liked_among(user, &ids)?,
                 _ => Default::default(),

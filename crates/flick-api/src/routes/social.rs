@@ -194,14 +194,25 @@ pub(crate) async fn delete_comment(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ShareQuery {
+    /// `true` once the person saw "This video has unverified content.
+    /// Share anyway?" and chose to share: needed for a clip labelled
+    /// `misinformation`.
+    pub confirmed: Option<bool>,
+}
+
 #[utoipa::path(post, path = "/api/v1/videos/{id}/share", tag = "social",
-    params(("id" = i64, Path, description = "video id")),
-    responses((status = 200, body = ShareLink), (status = 404, body = ErrorBody)))]
+    params(("id" = i64, Path, description = "video id"), ShareQuery),
+    responses((status = 200, body = ShareLink), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn share(
     State(state): State<AppState>,
     MaybeAuth(me): MaybeAuth,
     ClientAddr(addr): ClientAddr,
     ApiPath(id): ApiPath<VideoId>,
+    ApiQuery(q): ApiQuery<ShareQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Json<ShareLink>> {
     let who = me.map_or_else(|| Caller::addr(addr), Caller::User);
@@ -210,20 +221,34 @@ pub(crate) async fn share(
         super::ensure_standing(&state, me, super::Activity::Interact).await?;
     }
     let video = visible_video(&state, id).await?;
+    // Sharing unverified content asks first (the prompt TikTok shows); the
+    // share records that it went through the prompt.
+    let prompted = video.labels.contains(&flick_domain::Label::Misinformation);
+    if prompted && q.confirmed != Some(true) {
+        return Err(ApiError::new(
+            Code::ShareNeedsConfirmation,
+            "This video has unverified content. Share anyway? (send again with ?confirmed=true)",
+        ));
+    }
     let counted = state.0.counted.share(who, id);
     let now = state.now();
     let shares = match me {
         Some(me) => {
             state
                 .db(move |r| {
-                    r.home(me, DataClass::Interactions)?
-                        .add_share(id, Some(me), counted, now)
+                    r.home(me, DataClass::Interactions)?.add_share(
+                        id,
+                        Some(me),
+                        counted,
+                        prompted,
+                        now,
+                    )
                 })
                 .await?
         }
         None if counted => {
             state
-                .db(move |r| r.public().add_share(id, None, true, now))
+                .db(move |r| r.public().add_share(id, None, true, prompted, now))
                 .await?
         }
         // A visitor's repeat share: nothing to record.

@@ -140,10 +140,11 @@ fn accepted(id: VideoId) -> (StatusCode, Json<UploadAccepted>) {
     )
 }
 
-/// Multipart fields `file`, `caption`, optional `sound_of`.
+/// Multipart fields `file`, `caption`, optional `sound_of`, `ai_generated`
+/// and `promotional` (`true` or `false`: labels the creator declares).
 #[utoipa::path(post, path = "/api/v1/videos", tag = "videos", security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "repeat an upload safely: the same key returns the first upload")),
-    request_body(content_type = "multipart/form-data", description = "`file` (the clip), `caption` (≤ 300 characters), optional `sound_of` (id of a video whose sound to reuse)"),
+    request_body(content_type = "multipart/form-data", description = "`file` (the clip), `caption` (≤ 300 characters), optional `sound_of` (id of a video whose sound to reuse), `ai_generated` and `promotional` (`true` declares the label)"),
     responses((status = 202, body = UploadAccepted), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub(crate) async fn upload(
@@ -203,7 +204,12 @@ pub(crate) async fn upload(
     if fields.is_err() {
         drain(&mut multipart).await;
     }
-    let (caption, sound_of, file) = fields?;
+    let UploadForm {
+        caption,
+        sound_of,
+        labels,
+        file,
+    } = fields?;
     let file =
         file.ok_or_else(|| ApiError::new(Code::MissingFile, "the upload has no `file` field"))?;
     let caption = Caption::parse(&caption)?;
@@ -249,6 +255,7 @@ pub(crate) async fn upload(
                     caption: &caption,
                     sound_of: sound,
                     idempotency_key: key.as_deref(),
+                    labels: &labels,
                     now,
                 };
                 match s.create_video(new) {
@@ -353,12 +360,21 @@ pub(crate) async fn delete_video(
 }
 
 /// The upload's form fields, the file streamed to disk.
+/// The upload's form, read.
+struct UploadForm {
+    caption: String,
+    sound_of: Option<VideoId>,
+    labels: Vec<flick_domain::Label>,
+    file: Option<TempUpload>,
+}
+
 async fn read_fields(
     multipart: &mut Multipart,
     state: &AppState,
     max: u64,
-) -> ApiResult<(String, Option<VideoId>, Option<TempUpload>)> {
+) -> ApiResult<UploadForm> {
     let (mut caption, mut sound_of, mut file) = (String::new(), None, None);
+    let mut labels = Vec::new();
     while let Some(field) = multipart
         .next_field()
         .await
@@ -372,6 +388,21 @@ async fn read_fields(
                     ApiError::new(Code::SoundNotFound, "sound_of must be the id of a video")
                 })?);
             }
+            name @ ("ai_generated" | "promotional") => {
+                let label = flick_domain::Label::parse(name).expect("a label's name");
+                let name = name.to_owned();
+                let raw = small_text(field, 8, max).await?;
+                match raw.trim() {
+                    "true" => labels.push(label),
+                    "false" => {}
+                    other => {
+                        return Err(ApiError::new(
+                            Code::InvalidMultipart,
+                            format!("`{name}` is true or false; got {other:?}"),
+                        ))
+                    }
+                }
+            }
             "file" if file.is_none() => {
                 file = Some(stream_to_disk(field, &state.0.layout.uploads(), max).await?)
             }
@@ -384,12 +415,19 @@ async fn read_fields(
             other => {
                 return Err(ApiError::new(
                     Code::UnknownField,
-                    format!("unknown form field {other:?}; expected file, caption, sound_of"),
+                    format!("unknown form field {other:?}; expected file, caption, sound_of, ai_generated, promotional"),
                 ))
             }
         }
     }
-    Ok((caption, sound_of, file))
+    labels.sort();
+    labels.dedup();
+    Ok(UploadForm {
+        caption,
+        sound_of,
+        labels,
+        file,
+    })
 }
 
 /// Reads (and drops) the rest of a request body before an answer is sent:

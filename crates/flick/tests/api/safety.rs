@@ -794,3 +794,92 @@ async fn blocks_and_mutes_keep_people_apart() {
     let data = app.export_data(&dee).await.to_string();
     assert!(data.contains("\"mutes\""), "{data}");
 }
+
+#[tokio::test]
+async fn labels_follow_each_persons_settings_and_unverified_clips_ask_before_a_share() {
+    let app = spawn_app();
+    let ana = app.signup("ana").await;
+    let bo = app.signup("bo").await;
+    let moderator = app.signup("mod").await;
+    app.set_role("mod", "moderator");
+    let clip = make_clip(app.tmp.path(), "a.mp4", Clip::default());
+
+    // Declared at upload, served with the clip.
+    let res = app
+        .upload_with(&ana, &clip, "made with a model", &[("ai_generated", "yes")], None)
+        .await;
+    expect_error(res, 400, "invalid_multipart").await;
+    let res = app
+        .upload_with(&ana, &clip, "made with a model", &[("ai_generated", "true")], None)
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let ai = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let ready = app.wait_ready(&ana, ai).await;
+    assert_eq!(ready["labels"], json!(["ai_generated"]));
+    let sensitive = app.upload(&ana, &clip, "a hard scene").await;
+    app.wait_ready(&ana, sensitive).await;
+    let plain = app.upload(&ana, &clip, "a walk").await;
+    app.wait_ready(&ana, plain).await;
+    let res = decide(
+        &app,
+        &moderator,
+        json!({"subject_type": "video", "subject_id": sensitive, "action": "label", "labels": ["sensitive"],
+               "ground": "terms", "rule_or_law": "Community rules §6", "facts": "Graphic injury shown in close-up."}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+
+    // Settings: blur by default; a visitor is not shown sensitive clips.
+    let me = app.get_json("/api/v1/me", Some(&bo)).await;
+    assert_eq!(me["settings"], json!({"hide_ai_generated": false, "sensitive": "blur"}));
+    let visitor = visitor_for_you(&app).await;
+    assert!(visitor.contains(&plain) && visitor.contains(&ai), "{visitor:?}");
+    assert!(!visitor.contains(&sensitive));
+    let res = app
+        .request(
+            Method::PATCH,
+            "/api/v1/me",
+            Some(&bo),
+            Some(json!({"sensitive": "never"})),
+        )
+        .await;
+    expect_error(res, 422, "invalid_setting").await;
+    let res = app
+        .request(
+            Method::PATCH,
+            "/api/v1/me",
+            Some(&bo),
+            Some(json!({"hide_ai_generated": true, "sensitive": "hide"})),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["settings"],
+        json!({"hide_ai_generated": true, "sensitive": "hide"})
+    );
+    let page = app
+        .get_json("/api/v1/feed/for-you?limit=10", Some(&bo))
+        .await;
+    let ids: Vec<i64> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [plain], "{page}");
+
+    // Sharing a clip labelled misinformation asks first.
+    let res = decide(&app, &moderator, label_misinformation(plain)).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let share = format!("/api/v1/videos/{plain}/share");
+    let res = app.request(Method::POST, &share, Some(&bo), None).await;
+    let err = expect_error(res, 409, "share_needs_confirmation").await;
+    assert!(err["message"].as_str().unwrap().contains("unverified"));
+    let res = app
+        .request(Method::POST, &format!("{share}?confirmed=true"), Some(&bo), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let data = app.export_data(&bo).await;
+    let shares = &data["tables"]["shares"];
+    assert_eq!(shares[0]["prompted"], 1, "{data}");
+}
