@@ -2,7 +2,7 @@
 // directory, talks to its API for setup, makes test clips with ffmpeg and
 // launches Debian's Chromium through playwright-core.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -77,7 +77,14 @@ export async function startServer({ config } = {}) {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 
-  return { url, api: new Api(url), stop, stderr: () => stderr, dataDir };
+  /** Grants a role through the operator CLI, on the live data dir. */
+  function setRole(handle, role) {
+    const cli = ['admin', 'set-role', '--data-dir', dataDir, '--handle', handle, '--role', role];
+    if (config) cli.unshift('--config', path.join(dataDir, 'flick.toml'));
+    execFileSync(bin, cli, { stdio: ['ignore', 'ignore', 'pipe'] });
+  }
+
+  return { url, api: new Api(url), stop, stderr: () => stderr, dataDir, setRole };
 }
 
 /** A thin client of the HTTP API for test setup and checks. */

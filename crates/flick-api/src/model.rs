@@ -92,6 +92,9 @@ pub struct ProfileView {
     /// What the account chose to see: only in `/me`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<SettingsView>,
+    /// Whether the account may use the moderation queue: only in `/me`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_moderate: Option<bool>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -122,6 +125,7 @@ impl ProfileView {
             muted_by_me: false,
             region: None,
             settings: None,
+            can_moderate: None,
         }
     }
 }

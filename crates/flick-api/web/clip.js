@@ -6,6 +6,7 @@ import { h, icon, iconButton, fmtCount, plural, richText, avatar, timeAgo, toast
 import { follows, setFollowing } from './store.js';
 import { requireLogin } from './router.js';
 import { openComments, openWhy, openMore } from './sheets.js';
+import { labelChips, blurIfSensitive, shareVideo } from './safety.js';
 
 /** Native HLS where the browser says it can; otherwise hls.js; otherwise the MP4. */
 export const CAN_HLS = (() => {
@@ -133,6 +134,7 @@ export class Clip {
 
     this.media = h('div', { class: 'clip-media' }, this.videoEl, this.playIndicator, this.bufferIndicator, this.errorBox);
     this.media.addEventListener('click', (e) => this.onTap(e));
+    blurIfSensitive(this.media, v);
 
     // --- action rail ---
     this.followBtn = h('button', {
@@ -199,7 +201,7 @@ export class Clip {
           h('span', { class: 'clip-name', text: name || `@${author.handle}` }),
           name ? h('span', { class: 'clip-handle', text: `@${author.handle}` }) : null),
         v.created_at ? h('span', { class: 'clip-time', text: `· ${timeAgo(v.created_at)}` }) : null),
-      caption, moreCaption, soundLine);
+      labelChips(v), caption, moreCaption, soundLine);
 
     this.unmuteBtn = h('button', { type: 'button', class: 'unmute-pill', onclick: (e) => { e.stopPropagation(); this.feed.setMuted(false); } },
       icon('mute', { size: 16 }), h('span', { text: 'Tap to unmute' }));
@@ -548,7 +550,8 @@ export class Clip {
     const v = this.video;
     this.shareBtn.disabled = true;
     try {
-      const res = await api(`/videos/${enc(v.id)}/share`, { method: 'POST' });
+      const res = await shareVideo(v);
+      if (!res) return;
       const url = (res && res.url) || `${location.origin}/#/v/${v.id}`;
       if (res && typeof res.shares === 'number') v.counts = { ...v.counts, shares: res.shares };
       this.feed.updateVideo(v.id);

@@ -4,6 +4,7 @@
 import { api, enc } from './api.js';
 import { h, icon, fmtCount, spinner, stateBox } from './dom.js';
 import { canon, setListContext } from './store.js';
+import { isSensitive, viewingSettings } from './safety.js';
 
 /**
  * load(cursor) → Page of Video. `owner` shows processing/failed clips and
@@ -39,6 +40,15 @@ export function videoGrid({ load, owner = false, empty, label = 'Videos', onItem
         : h('span', { class: 'tile-placeholder', 'aria-hidden': 'true' }, v.status === 'failed' ? icon('alert', { size: 28 }) : v.status === 'processing' ? h('span', { class: 'spinner spinner-small' }) : icon('play', { size: 28 })),
       ready ? h('span', { class: 'tile-views', 'aria-hidden': 'true' }, icon('views', { size: 14 }), h('span', { text: fmtCount(views) })) : null,
       badge);
+    // Sensitive clips are blurred here too (posters included), unless the
+    // viewer chose to see them; the player asks before showing one.
+    if (isSensitive(v)) {
+      a.classList.add('is-sensitive');
+      a.append(h('span', { class: 'tile-badge tile-badge-sensitive', text: 'Sensitive' }));
+      viewingSettings().then((s) => {
+        if (s.sensitive === 'show') a.classList.remove('is-sensitive');
+      });
+    }
     const li = h('li', { dataset: { videoId: String(v.id) } }, a);
     return li;
   }

@@ -6,6 +6,7 @@ import { topBar, page } from './chrome.js';
 import { videoGrid } from './grid.js';
 import { go } from './router.js';
 import { editProfile } from './profile.js';
+import { viewingSettings, saveViewingSettings, canModerate } from './safety.js';
 
 function safeNext(query) {
   const n = query.get('next');
@@ -110,6 +111,44 @@ export function signupView(container, { query }) {
 
 // ---------- settings ----------
 
+/** What the person chooses to see, their notices, and (for moderators) the console. */
+function safetySection() {
+  const hideAi = h('input', { type: 'checkbox', name: 'hide_ai_generated', id: 'setting-hide-ai' });
+  const sensitive = h('select', { name: 'sensitive', id: 'setting-sensitive' },
+    h('option', { value: 'blur', text: 'Blur them (tap to view)' }),
+    h('option', { value: 'hide', text: 'Hide them' }),
+    h('option', { value: 'show', text: 'Show them' }));
+  hideAi.disabled = true;
+  sensitive.disabled = true;
+  viewingSettings().then((s) => {
+    hideAi.checked = s.hide_ai_generated;
+    sensitive.value = s.sensitive;
+    hideAi.disabled = false;
+    sensitive.disabled = false;
+  });
+  const save = async (change) => {
+    try {
+      await saveViewingSettings(change);
+      toast('Saved', { kind: 'success' });
+    } catch (e) {
+      toastError(e);
+    }
+  };
+  hideAi.addEventListener('change', () => save({ hide_ai_generated: hideAi.checked }));
+  sensitive.addEventListener('change', () => save({ sensitive: sensitive.value }));
+  const modRow = h('li', { hidden: true }, h('a', { class: 'settings-item', href: '#/moderation' }, icon('shield', { size: 20 }), h('span', { text: 'Moderation queue' })));
+  canModerate().then((ok) => {
+    modRow.hidden = !ok;
+  });
+  return h('section', { class: 'settings-section' },
+    h('h2', { class: 'settings-heading', text: 'Safety' }),
+    h('ul', { class: 'settings-list' },
+      h('li', { class: 'settings-row' }, h('label', { for: 'setting-hide-ai', class: 'settings-row-label', text: 'Hide AI-generated videos' }), hideAi),
+      h('li', { class: 'settings-row' }, h('label', { for: 'setting-sensitive', class: 'settings-row-label', text: 'Sensitive videos' }), sensitive),
+      h('li', {}, h('a', { class: 'settings-item', href: '#/notices' }, icon('info', { size: 20 }), h('span', { text: 'Notices and appeals' }))),
+      modRow));
+}
+
 export function settingsView(container, { refreshForYou }) {
   const user = session.user;
   const body = h('div', { class: 'settings' });
@@ -160,6 +199,7 @@ export function settingsView(container, { refreshForYou }) {
           btn.disabled = false;
         }
       })),
+    safetySection(),
     section('Your data',
       item('download', 'Download my data', async (e) => {
         const btn = e.currentTarget;

@@ -8,6 +8,7 @@ import { videoGrid } from './grid.js';
 import { analyticsPanel } from './analytics.js';
 import { follows, setFollowing } from './store.js';
 import { requireLogin } from './router.js';
+import { openReport, setBlocked, setMuted } from './safety.js';
 
 export function profileView(container, { params }) {
   const handle = String(params.handle || '').toLowerCase();
@@ -81,6 +82,33 @@ export function profileView(container, { params }) {
         }
       });
       actions = [btn];
+      // Safety: report, mute, block (signed in only: the server needs a
+      // person to hold the block).
+      if (session.loggedIn) {
+        const toggle = (cls, labelOn, labelOff, key, set) => {
+          const b = h('button', { type: 'button', class: `btn btn-ghost btn-small ${cls}` });
+          const paintToggle = () => {
+            b.textContent = p[key] ? labelOn : labelOff;
+            b.setAttribute('aria-pressed', String(Boolean(p[key])));
+          };
+          paintToggle();
+          b.addEventListener('click', async () => {
+            b.disabled = true;
+            p[key] = await set(p.handle, !p[key]);
+            paintToggle();
+            b.disabled = false;
+          });
+          return b;
+        };
+        actions.push(h('div', { class: 'profile-safety' },
+          toggle('mute-btn', 'Unmute', 'Mute', 'muted_by_me', setMuted),
+          toggle('block-btn', 'Unblock', 'Block', 'blocked_by_me', setBlocked),
+          h('button', {
+            type: 'button',
+            class: 'btn btn-ghost btn-small report-btn',
+            onclick: () => openReport({ subjectType: 'account', subjectId: p.id, what: `@${p.handle}` }),
+          }, icon('flag', { size: 16 }), h('span', { text: 'Report' }))));
+      }
     }
 
     const head = h('section', { class: 'profile-head', 'aria-label': 'Profile' },

@@ -4,6 +4,7 @@ import { api, enc, withQuery, session } from './api.js';
 import { h, icon, openSheet, avatar, timeAgo, toast, toastError, spinner, copyText, plural, confirmDialog, richText } from './dom.js';
 import { go, loginPath, requireLogin } from './router.js';
 import { forgetVideo } from './store.js';
+import { openReport } from './safety.js';
 
 /** The comments of a video: the list (paged) and a form to post one. */
 export function openComments(video, onChange) {
@@ -35,6 +36,14 @@ export function openComments(video, onChange) {
               h('a', { href: `#/u/${enc(author.handle || '')}`, class: 'comment-author', text: `@${author.handle}`, onclick: () => close() }),
               h('span', { class: 'comment-time', text: timeAgo(c.created_at) })),
             h('p', { class: 'comment-body' }, richText(c.body))),
+          me && !canDelete(c) && c.author && c.author.handle !== me.handle
+            ? h('button', {
+                type: 'button',
+                class: 'icon-btn comment-report',
+                'aria-label': `Report comment by @${author.handle}`,
+                onclick: () => openReport({ subjectType: 'comment', subjectId: c.id, what: 'comment' }),
+              }, icon('flag', { size: 16 }))
+            : null,
           canDelete(c)
             ? h('button', {
                 type: 'button',
@@ -196,6 +205,7 @@ export function openMore(clip) {
         }),
         video.sound ? item('music', 'Use this sound', () => go(`/upload?sound=${enc(video.id)}`)) : null,
         item('user', `View @${video.author && video.author.handle}`, () => go(`/u/${enc(video.author.handle)}`)),
+        mine ? null : item('flag', 'Report', () => openReport({ subjectType: 'video', subjectId: video.id, what: 'video' })),
         mine ? item('trash', 'Delete video', () => deleteVideo(clip), 'danger') : null));
     },
   });

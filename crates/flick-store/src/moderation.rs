@@ -1052,3 +1052,38 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// What a viewer's feed pages leave out, in one query (this runs on
+    /// every For You page): their viewing settings, and the accounts of
+    /// [`Store::hidden_accounts`] (an account may be listed twice: `UNION
+    /// ALL` spares SQLite a temporary table for the duplicates).
+    pub fn viewer_filters(&self, viewer: UserId) -> Result<(ViewingSettings, Vec<UserId>)> {
+        let conn = self.read();
+        self.guard(&conn, viewer, DataClass::Follows)?;
+        let (hide, sensitive, hidden): (bool, String, Option<String>) = conn
+            .prepare_cached(
+                "SELECT a.hide_ai_generated, a.sensitive,
+                    (SELECT group_concat(id) FROM (
+                        SELECT blocked_id AS id FROM blocks WHERE blocker_id = ?1
+                        UNION ALL SELECT blocker_id FROM blocks WHERE blocked_id = ?1
+                        UNION ALL SELECT muted_id FROM mutes WHERE muter_id = ?1))
+                 FROM accounts a WHERE a.id = ?1",
+            )?
+            .query_row([viewer.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?
+            .ok_or(StoreError::NotFound("account"))?;
+        let hidden = hidden
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|id| id.parse().ok().map(UserId))
+            .collect();
+        Ok((
+            ViewingSettings {
+                hide_ai_generated: hide,
+                sensitive: SensitiveContent::parse(&sensitive).unwrap_or_default(),
+            },
+            hidden,
+        ))
+    }
+}

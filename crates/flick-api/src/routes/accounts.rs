@@ -220,13 +220,15 @@ async fn profile_view(
 }
 
 async fn my_profile(state: &AppState, user: UserId) -> ApiResult<ProfileView> {
-    let (profile, settings) = state
+    let (profile, settings, role) = state
         .db(move |r| {
             let Some(profile) = r.public().profile_by_id(user)? else {
                 return Ok(None);
             };
-            let settings = r.home(user, DataClass::Account)?.viewing_settings(user)?;
-            Ok(Some((profile, settings)))
+            let home = r.home(user, DataClass::Account)?;
+            let settings = home.viewing_settings(user)?;
+            let role = home.role(user)?;
+            Ok(Some((profile, settings, role)))
         })
         .await?
         .ok_or_else(|| ApiError::new(Code::InvalidToken, "this account no longer exists"))?;
@@ -237,6 +239,10 @@ async fn my_profile(state: &AppState, user: UserId) -> ApiResult<ProfileView> {
         hide_ai_generated: settings.hide_ai_generated,
         sensitive: settings.sensitive.as_str(),
     });
+    view.can_moderate = Some(matches!(
+        role,
+        flick_domain::Role::Moderator | flick_domain::Role::Admin
+    ));
     Ok(view)
 }
 

@@ -127,8 +127,9 @@ pub(crate) async fn for_you(
             request.region = home.map(|s| s.region().clone());
             let settings = match (viewer, home) {
                 (Some(user), Some(store)) => {
-                    request.hidden = store.hidden_accounts(user)?;
-                    Some(store.viewing_settings(user)?)
+                    let (settings, hidden) = store.viewer_filters(user)?;
+                    request.hidden = hidden;
+                    Some(settings)
                 }
                 _ => None,
             };

@@ -806,11 +806,23 @@ async fn labels_follow_each_persons_settings_and_unverified_clips_ask_before_a_s
 
     // Declared at upload, served with the clip.
     let res = app
-        .upload_with(&ana, &clip, "made with a model", &[("ai_generated", "yes")], None)
+        .upload_with(
+            &ana,
+            &clip,
+            "made with a model",
+            &[("ai_generated", "yes")],
+            None,
+        )
         .await;
     expect_error(res, 400, "invalid_multipart").await;
     let res = app
-        .upload_with(&ana, &clip, "made with a model", &[("ai_generated", "true")], None)
+        .upload_with(
+            &ana,
+            &clip,
+            "made with a model",
+            &[("ai_generated", "true")],
+            None,
+        )
         .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let ai = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
@@ -831,9 +843,15 @@ async fn labels_follow_each_persons_settings_and_unverified_clips_ask_before_a_s
 
     // Settings: blur by default; a visitor is not shown sensitive clips.
     let me = app.get_json("/api/v1/me", Some(&bo)).await;
-    assert_eq!(me["settings"], json!({"hide_ai_generated": false, "sensitive": "blur"}));
+    assert_eq!(
+        me["settings"],
+        json!({"hide_ai_generated": false, "sensitive": "blur"})
+    );
     let visitor = visitor_for_you(&app).await;
-    assert!(visitor.contains(&plain) && visitor.contains(&ai), "{visitor:?}");
+    assert!(
+        visitor.contains(&plain) && visitor.contains(&ai),
+        "{visitor:?}"
+    );
     assert!(!visitor.contains(&sensitive));
     let res = app
         .request(
@@ -876,7 +894,12 @@ async fn labels_follow_each_persons_settings_and_unverified_clips_ask_before_a_s
     let err = expect_error(res, 409, "share_needs_confirmation").await;
     assert!(err["message"].as_str().unwrap().contains("unverified"));
     let res = app
-        .request(Method::POST, &format!("{share}?confirmed=true"), Some(&bo), None)
+        .request(
+            Method::POST,
+            &format!("{share}?confirmed=true"),
+            Some(&bo),
+            None,
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     let data = app.export_data(&bo).await;

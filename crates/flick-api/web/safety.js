@@ -1,0 +1,400 @@
+// Online safety in the web app: reporting, blocking and muting, labels and
+// blurred sensitive clips, the share prompt for unverified content, notices
+// with appeals, and the moderators' console. The rules are the server's
+// (SAFETY.md); this module only asks and shows.
+
+import { api, enc, withQuery, session } from './api.js';
+import { h, icon, openSheet, toast, toastError, confirmDialog, spinner, stateBox, timeAgo } from './dom.js';
+import { topBar, page } from './chrome.js';
+import { go, requireLogin } from './router.js';
+
+const CATEGORIES = [
+  ['spam', 'Spam or scam'],
+  ['harassment', 'Harassment or bullying'],
+  ['hate', 'Hate speech'],
+  ['violence', 'Violence or threats'],
+  ['sexual', 'Sexual content'],
+  ['child_safety', 'Harm to a child'],
+  ['self_harm', 'Self-harm or suicide'],
+  ['misinformation', 'False or misleading information'],
+  ['illegal', 'Illegal content (name the law)'],
+  ['intellectual_property', 'Copyright or trademark'],
+  ['privacy', 'Private information'],
+  ['undisclosed_ai', 'AI-generated without a label'],
+  ['other', 'Something else'],
+];
+
+const LABEL_TEXT = {
+  misinformation: 'Unverified: this video’s claims were found misleading',
+  sensitive: 'Sensitive content',
+  sexual: 'Sexual content',
+  ai_generated: 'AI-generated',
+  promotional: 'Promotional',
+};
+
+const SENSITIVE = ['sensitive', 'sexual'];
+
+// ---------- viewing settings ----------
+
+let settingsCache = null;
+
+/** The signed-in person's viewing settings (visitors: blur), cached. */
+export async function viewingSettings() {
+  if (!session.loggedIn) return { hide_ai_generated: false, sensitive: 'blur' };
+  if (!settingsCache) {
+    settingsCache = api('/me')
+      .then((me) => me.settings || { hide_ai_generated: false, sensitive: 'blur' })
+      .catch(() => ({ hide_ai_generated: false, sensitive: 'blur' }));
+  }
+  return settingsCache;
+}
+
+session.onChange(() => {
+  settingsCache = null;
+});
+
+export async function saveViewingSettings(change) {
+  const me = await api('/me', { method: 'PATCH', body: change });
+  settingsCache = Promise.resolve(me.settings);
+  return me.settings;
+}
+
+// ---------- labels ----------
+
+/** The label chips of a clip, for its caption block. */
+export function labelChips(video) {
+  const labels = Array.isArray(video.labels) ? video.labels : [];
+  if (!labels.length) return null;
+  return h('ul', { class: 'label-list', 'aria-label': 'Labels' },
+    labels.map((l) => h('li', { class: `label-chip label-${l}`, dataset: { label: l } },
+      icon(l === 'misinformation' ? 'alert' : 'info', { size: 12 }), h('span', { text: LABEL_TEXT[l] || l }))));
+}
+
+export function isSensitive(video) {
+  return Array.isArray(video.labels) && video.labels.some((l) => SENSITIVE.includes(l));
+}
+
+/**
+ * Blurs `container` (a clip's media or a grid tile) when the clip is
+ * sensitive and the viewer chose blur, with a button that reveals it.
+ * `onReveal` runs once it is revealed.
+ */
+export function blurIfSensitive(container, video, { compact = false, onReveal } = {}) {
+  if (!isSensitive(video)) return;
+  container.classList.add('is-sensitive');
+  const cover = h('button', {
+    type: 'button',
+    class: `sensitive-cover${compact ? ' compact' : ''}`,
+    'aria-label': 'Sensitive content: show it',
+    onclick: (e) => {
+      e.preventDefault();
+      e.stopPropagation();
+      container.classList.remove('is-sensitive');
+      cover.remove();
+      if (onReveal) onReveal();
+    },
+  }, icon('alert', { size: compact ? 18 : 32 }),
+  compact ? null : h('strong', { text: 'Sensitive content' }),
+  compact ? null : h('span', { text: 'Tap to view' }));
+  container.append(cover);
+  viewingSettings().then((s) => {
+    if (s.sensitive === 'show') {
+      container.classList.remove('is-sensitive');
+      cover.remove();
+    }
+  });
+}
+
+// ---------- sharing ----------
+
+/**
+ * Shares a clip. One labelled misinformation first asks "This video has
+ * unverified content. Share anyway?" and the share says it went through
+ * the prompt. Resolves the server's answer, or null when the person
+ * chose not to share.
+ */
+export async function shareVideo(video) {
+  const unverified = Array.isArray(video.labels) && video.labels.includes('misinformation');
+  if (unverified) {
+    const ok = await confirmDialog({
+      title: 'Share this video?',
+      message: 'This video has unverified content. Share anyway?',
+      confirmLabel: 'Share anyway',
+    });
+    if (!ok) return null;
+  }
+  const path = `/videos/${enc(video.id)}/share`;
+  return api(unverified ? withQuery(path, { confirmed: 'true' }) : path, { method: 'POST' });
+}
+
+// ---------- reporting, blocking, muting ----------
+
+/**
+ * The report sheet: a category, an optional note. Afterwards, offers to
+ * block the account behind what was reported.
+ */
+export function openReport({ subjectType, subjectId, what }) {
+  if (!requireLogin('Log in to report')) return;
+  openSheet({
+    title: `Report ${what}`,
+    className: 'sheet-report',
+    build(body, close) {
+      const err = h('div', { class: 'form-error', role: 'alert', hidden: true });
+      const note = h('textarea', { name: 'note', class: 'report-note', maxlength: '1000', rows: '3', placeholder: 'Anything the moderators should know (optional)', 'aria-label': 'Note for the moderators' });
+      const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block', text: 'Send report', disabled: true });
+      const choices = h('fieldset', { class: 'report-categories' },
+        h('legend', { text: 'Why are you reporting this?' }),
+        CATEGORIES.map(([value, label]) => h('label', { class: 'report-category' },
+          h('input', { type: 'radio', name: 'category', value, onchange: () => { submit.disabled = false; } }),
+          h('span', { text: label }))));
+      const form = h('form', {
+        class: 'form report-form',
+        onsubmit: async (e) => {
+          e.preventDefault();
+          const picked = form.querySelector('input[name="category"]:checked');
+          if (!picked) return;
+          submit.disabled = true;
+          err.hidden = true;
+          try {
+            const res = await api('/reports', {
+              method: 'POST',
+              body: { subject_type: subjectType, subject_id: subjectId, category: picked.value, note: note.value.trim() },
+            });
+            await close();
+            toast(res.merged ? 'Your earlier report was updated' : 'Thanks: your report was sent to the moderators', { kind: 'success' });
+            if (res.offer_block) offerBlock(res.offer_block);
+          } catch (ex) {
+            err.replaceChildren(icon('alert', { size: 18 }), h('span', { text: ex.message }));
+            err.hidden = false;
+            submit.disabled = false;
+          }
+        },
+      }, choices, note, err, submit);
+      body.append(form);
+    },
+  });
+}
+
+async function offerBlock(handle) {
+  const ok = await confirmDialog({
+    title: `Block @${handle}?`,
+    message: `You won’t see each other’s videos or comments, and @${handle} can’t follow you, comment on your videos or see your profile.`,
+    confirmLabel: `Block @${handle}`,
+    danger: true,
+  });
+  if (ok) await setBlocked(handle, true);
+}
+
+/** Blocks or unblocks; resolves the new state (or the old one on error). */
+export async function setBlocked(handle, on) {
+  try {
+    const res = await api(`/users/${enc(handle)}/block`, { method: on ? 'PUT' : 'DELETE' });
+    toast(on ? `@${handle} is blocked` : `@${handle} is unblocked`, { kind: 'success' });
+    return res.blocked;
+  } catch (e) {
+    toastError(e);
+    return !on;
+  }
+}
+
+export async function setMuted(handle, on) {
+  try {
+    const res = await api(`/users/${enc(handle)}/mute`, { method: on ? 'PUT' : 'DELETE' });
+    toast(on ? `@${handle} is muted: their videos leave your feeds` : `@${handle} is unmuted`, { kind: 'success' });
+    return res.muted;
+  } catch (e) {
+    toastError(e);
+    return !on;
+  }
+}
+
+// ---------- notices and appeals ----------
+
+const DECISION_TEXT = {
+  dismiss: 'No action was taken',
+  label: 'A label was added',
+  demote: 'Kept out of For You and trending',
+  remove: 'Removed',
+  restrict: 'Account restricted: no uploads or comments',
+  suspend: 'Account suspended',
+};
+
+function subjectText(n) {
+  return n.subject_type === 'hashtag' ? `#${n.subject_id}` : `${n.subject_type} ${n.subject_id}`;
+}
+
+function noticeCard(n, reload) {
+  const own = n.kind === 'decision';
+  const rows = [
+    ['Decision', DECISION_TEXT[n.decision] || n.decision],
+    n.labels.length ? ['Labels', n.labels.map((l) => LABEL_TEXT[l] || l).join(', ')] : null,
+    ['Ground', n.ground === 'illegal' ? `The law: ${n.rule_or_law}` : `Our rules: ${n.rule_or_law}`],
+    n.facts ? ['Facts', n.facts] : null,
+    n.ends_at ? ['Until', new Date(n.ends_at).toLocaleString()] : null,
+    ['Automated', `Detection: ${n.automated_detection ? 'yes' : 'no'} · Decision: ${n.automated_decision ? 'yes' : 'no'}`],
+    ['Where', n.territorial_scope],
+  ].filter(Boolean);
+  const card = h('article', { class: 'notice', dataset: { noticeId: String(n.id), kind: n.kind } },
+    h('header', { class: 'notice-head' },
+      h('strong', { text: own ? (n.appeal_outcome ? 'Outcome of your appeal' : `A decision about your ${n.subject_type}`) : `Outcome of your report (${subjectText(n)})` }),
+      h('span', { class: 'muted', text: timeAgo(n.created_at) })),
+    h('dl', { class: 'notice-fields' }, rows.flatMap(([k, v]) => [h('dt', { text: k }), h('dd', { text: v })])),
+    h('p', { class: 'muted notice-redress', text: n.redress }));
+  if (n.appeal) {
+    card.append(h('p', { class: 'notice-appeal' }, h('strong', { text: 'Your appeal: ' }), h('span', { text: n.appeal.text }),
+      h('span', { class: 'muted', text: ' (a moderator other than the one who decided will review it)' })));
+  }
+  if (n.appealable) {
+    const text = h('textarea', { name: 'appeal', rows: '3', maxlength: '2000', placeholder: 'Why should this decision change?', 'aria-label': 'Your appeal' });
+    const err = h('div', { class: 'form-error', role: 'alert', hidden: true });
+    const send = h('button', { type: 'submit', class: 'btn btn-primary btn-small', text: 'Appeal' });
+    card.append(h('form', {
+      class: 'form appeal-form',
+      onsubmit: async (e) => {
+        e.preventDefault();
+        send.disabled = true;
+        err.hidden = true;
+        try {
+          await api(`/notices/${enc(n.id)}/appeal`, { method: 'POST', body: { text: text.value.trim() } });
+          toast('Your appeal was sent', { kind: 'success' });
+          reload();
+        } catch (ex) {
+          err.replaceChildren(h('span', { text: ex.message }));
+          err.hidden = false;
+          send.disabled = false;
+        }
+      },
+    }, text, err, send));
+  }
+  return card;
+}
+
+export function noticesView(container) {
+  const list = h('div', { class: 'notice-list' }, spinner('Loading notices'));
+  container.append(page('notices-page', topBar('Notices', { backTo: '/settings' }), list));
+  const load = () => api('/me/notices').then((res) => {
+    list.replaceChildren();
+    if (!res.notices.length) {
+      list.append(stateBox({ iconName: 'check', title: 'No notices', text: 'Decisions about your videos or account, and the outcomes of your reports, appear here.' }));
+    }
+    for (const n of res.notices) list.append(noticeCard(n, load));
+  }).catch((e) => list.replaceChildren(h('p', { class: 'inline-error', role: 'alert', text: e.message })));
+  load();
+  return { title: 'Notices' };
+}
+
+// ---------- the moderators' console ----------
+
+function caseSummary(c) {
+  const cats = Object.entries(c.categories).map(([k, n]) => `${k} ×${n}`).join(', ');
+  return h('a', { class: `case-row${c.urgent ? ' urgent' : ''}`, href: `#/moderation/${enc(c.id)}`, dataset: { caseId: String(c.id) } },
+    h('strong', { text: `${c.subject_type} ${c.subject_type === 'hashtag' ? '#' : ''}${c.subject_id}` }),
+    c.status === 'escalated' ? h('span', { class: 'case-badge', text: 'appeal' }) : null,
+    c.urgent ? h('span', { class: 'case-badge urgent', text: 'urgent' }) : null,
+    h('span', { class: 'case-preview', text: c.preview }),
+    h('span', { class: 'muted', text: `${c.report_count} report${c.report_count === 1 ? '' : 's'}${cats ? `: ${cats}` : ''} · opened ${timeAgo(c.opened_at)}` }));
+}
+
+export function moderationQueueView(container) {
+  const list = h('div', { class: 'case-list' }, spinner('Loading the queue'));
+  container.append(page('moderation-page', topBar('Moderation', { backTo: '/settings' }), list));
+  api('/moderation/queue?limit=50').then((res) => {
+    list.replaceChildren();
+    if (!res.cases.length) list.append(stateBox({ iconName: 'check', title: 'The queue is empty', text: 'New reports and appeals appear here.' }));
+    for (const c of res.cases) list.append(caseSummary(c));
+  }).catch((e) => list.replaceChildren(h('p', { class: 'inline-error', role: 'alert', text: e.message })));
+  return { title: 'Moderation' };
+}
+
+const ACTIONS_FOR = {
+  video: ['dismiss', 'label', 'demote', 'remove', 'restrict', 'suspend'],
+  comment: ['dismiss', 'remove', 'restrict', 'suspend'],
+  account: ['dismiss', 'restrict', 'suspend'],
+  sound: ['dismiss', 'restrict', 'suspend'],
+  hashtag: ['dismiss'],
+};
+
+function decisionForm(c, onDone) {
+  const err = h('div', { class: 'form-error', role: 'alert', hidden: true });
+  const action = h('select', { name: 'action', 'aria-label': 'Action' },
+    (ACTIONS_FOR[c.subject_type] || ['dismiss']).map((a) => h('option', { value: a, text: a })));
+  const labels = h('fieldset', { class: 'decision-labels', hidden: true }, h('legend', { text: 'Labels' }),
+    Object.keys(LABEL_TEXT).map((l) => h('label', {}, h('input', { type: 'checkbox', name: 'labels', value: l }), h('span', { text: l }))));
+  const days = h('input', { type: 'number', name: 'duration_days', min: '1', max: '3650', value: '7', 'aria-label': 'Days' });
+  const daysField = h('label', { class: 'field', hidden: true }, h('span', { class: 'field-label', text: 'For how many days' }), days);
+  const ground = h('select', { name: 'ground', 'aria-label': 'Ground' },
+    h('option', { value: 'terms', text: 'Our rules (terms)' }), h('option', { value: 'illegal', text: 'The law (illegal)' }));
+  const rule = h('input', { type: 'text', name: 'rule_or_law', maxlength: '200', placeholder: 'The rule or the law', 'aria-label': 'Rule or law' });
+  const facts = h('textarea', { name: 'facts', rows: '3', maxlength: '2000', placeholder: 'The facts this decision relies on', 'aria-label': 'Facts' });
+  const sync = () => {
+    labels.hidden = action.value !== 'label';
+    daysField.hidden = !['restrict', 'suspend'].includes(action.value);
+  };
+  action.addEventListener('change', sync);
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary', text: 'Decide' });
+  return h('form', {
+    class: 'form decision-form',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      submit.disabled = true;
+      err.hidden = true;
+      const body = {
+        subject_type: c.subject_type,
+        subject_id: c.subject_id,
+        action: action.value,
+        ground: ground.value,
+        rule_or_law: rule.value.trim(),
+        facts: facts.value.trim(),
+      };
+      if (action.value === 'label') body.labels = [...labels.querySelectorAll('input:checked')].map((i) => i.value);
+      if (!daysField.hidden) body.duration_days = Number(days.value);
+      try {
+        await api('/moderation/actions', { method: 'POST', body });
+        toast('Decision recorded, and the people concerned notified', { kind: 'success' });
+        onDone();
+      } catch (ex) {
+        err.replaceChildren(icon('alert', { size: 18 }), h('span', { text: ex.message }));
+        err.hidden = false;
+        submit.disabled = false;
+      }
+    },
+  }, h('label', { class: 'field' }, h('span', { class: 'field-label', text: 'Action' }), action), labels, daysField,
+  h('label', { class: 'field' }, h('span', { class: 'field-label', text: 'Ground' }), ground),
+  h('label', { class: 'field' }, h('span', { class: 'field-label', text: 'Rule or law' }), rule),
+  h('label', { class: 'field' }, h('span', { class: 'field-label', text: 'Facts' }), facts), err, submit);
+}
+
+export function moderationCaseView(container, { params }) {
+  const body = h('div', { class: 'case-view' }, spinner('Loading the case'));
+  container.append(page('moderation-case-page', topBar('Case', { backTo: '/moderation' }), body));
+  api(`/moderation/cases/${enc(params.id)}`).then((c) => {
+    const subjectLink = c.subject_type === 'video' ? h('a', { href: `#/v/${enc(c.subject_id)}`, text: 'Open the video' })
+      : c.owner ? h('a', { href: `#/u/${enc(c.owner)}`, text: `@${c.owner}` }) : null;
+    body.replaceChildren(
+      caseSummary(c),
+      h('section', { class: 'case-subject' }, h('h2', { text: 'What was reported' }), h('blockquote', { text: c.preview }), subjectLink),
+      h('section', { class: 'case-reports' }, h('h2', { text: 'Reports' }),
+        h('ul', {}, c.reports.map((r) => h('li', { class: 'case-report' },
+          h('strong', { text: `${r.reporter}: ${r.category}` }), r.note ? h('p', { text: r.note }) : null)))),
+      c.decisions.length
+        ? h('section', { class: 'case-decisions' }, h('h2', { text: 'Decisions' }),
+            h('ul', {}, c.decisions.map((d) => h('li', {},
+              h('strong', { text: `${d.action} (${d.ground}: ${d.rule_or_law})` }), h('p', { text: d.facts }),
+              d.appeal ? h('p', { class: 'case-appeal' }, h('strong', { text: 'Appeal: ' }), h('span', { text: d.appeal.text })) : null))))
+        : null,
+      c.status === 'closed' ? h('p', { class: 'muted', text: 'This case is decided.' })
+        : h('section', { class: 'case-decide' }, h('h2', { text: c.status === 'escalated' ? 'Decide the appeal' : 'Decide' }),
+            decisionForm(c, () => go('/moderation'))));
+  }).catch((e) => body.replaceChildren(h('p', { class: 'inline-error', role: 'alert', text: e.message })));
+  return { title: 'Case' };
+}
+
+/** Whether the signed-in person may moderate (from `/me`). */
+export async function canModerate() {
+  if (!session.loggedIn) return false;
+  try {
+    return Boolean((await api('/me')).can_moderate);
+  } catch {
+    return false;
+  }
+}
