@@ -20,10 +20,16 @@ const READY_TIMEOUT_MS = 30_000;
  * Starts `FLICK_BIN serve --listen 127.0.0.1:0 --data-dir TMP` and waits for
  * its `listening on http://…` line. Returns {url, api, stop}.
  */
-export async function startServer({ config } = {}) {
+export async function startServer({ config, synthetic } = {}) {
   const bin = process.env.FLICK_BIN || path.join(REPO, 'target', 'debug', 'flick');
   if (!fs.existsSync(bin)) throw new Error(`Flick server binary not found at ${bin} (set FLICK_BIN)`);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flick-webtest-'));
+  if (synthetic) {
+    // `flick seed --synthetic` first: users s1… (password
+    // flick-synthetic) with a watch history, and clips that play.
+    const seeded = spawnSync(bin, ['seed', '--synthetic', '--data-dir', dataDir, ...synthetic], { encoding: 'utf8' });
+    if (seeded.status !== 0) throw new Error(`flick seed --synthetic failed:\n${seeded.stderr}`);
+  }
   const args = ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir];
   if (config) {
     // Beside the data dir, so `stop` removes it with the rest.

@@ -74,6 +74,13 @@ pub enum Code {
     Blocked,
     InvalidSetting,
     ShareNeedsConfirmation,
+    InvalidNote,
+    NoteNotFound,
+    NoteExists,
+    NeedsWatchHistory,
+    InvalidRating,
+    InvalidFilter,
+    FilterNotFound,
 }
 
 impl Code {
@@ -145,6 +152,13 @@ impl Code {
             // 409: the clip's state (a misinformation label) asks the
             // client to confirm before the share goes through.
             Code::ShareNeedsConfirmation => (S::CONFLICT, "share_needs_confirmation"),
+            Code::InvalidNote => (S::UNPROCESSABLE_ENTITY, "invalid_note"),
+            Code::NoteNotFound => (S::NOT_FOUND, "note_not_found"),
+            Code::NoteExists => (S::CONFLICT, "note_exists"),
+            Code::NeedsWatchHistory => (S::FORBIDDEN, "needs_watch_history"),
+            Code::InvalidRating => (S::UNPROCESSABLE_ENTITY, "invalid_rating"),
+            Code::InvalidFilter => (S::UNPROCESSABLE_ENTITY, "invalid_filter"),
+            Code::FilterNotFound => (S::NOT_FOUND, "filter_not_found"),
         }
     }
 }
@@ -248,6 +262,11 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound("comment") => Self::new(Code::CommentNotFound, "no such comment"),
             StoreError::NotFound("account") => Self::new(Code::UserNotFound, "no such account"),
             StoreError::NotFound("notice") => Self::new(Code::NoticeNotFound, "no such notice"),
+            StoreError::NotFound("note") => Self::new(Code::NoteNotFound, "no such note"),
+            StoreError::Conflict("note") => Self::new(
+                Code::NoteExists,
+                "you already wrote a note on this clip; each person writes one per clip",
+            ),
             StoreError::Moderation(r) => {
                 use flick_store::ModerationRefusal as R;
                 let code = match r {
@@ -352,6 +371,13 @@ mod tests {
             Code::Blocked,
             Code::InvalidSetting,
             Code::ShareNeedsConfirmation,
+            Code::InvalidNote,
+            Code::NoteNotFound,
+            Code::NoteExists,
+            Code::NeedsWatchHistory,
+            Code::InvalidRating,
+            Code::InvalidFilter,
+            Code::FilterNotFound,
         ];
         let names: std::collections::HashSet<_> = all.iter().map(|c| c.describe().1).collect();
         assert_eq!(names.len(), all.len());

@@ -45,6 +45,26 @@ pub struct Algorithm {
     /// Where each region's model stands: how much it has learnt and when
     /// its batch refit last changed the clip vectors. Filled in when served.
     pub models: Vec<ModelState>,
+    /// How context notes are scored: the bridging model's parameters and
+    /// thresholds (not part of `hash`, which covers the ranking).
+    pub context_notes: ContextNotesAlgorithm,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ContextNotesAlgorithm {
+    pub name: String,
+    #[schema(value_type = Object)]
+    pub params: serde_json::Value,
+}
+
+impl Default for ContextNotesAlgorithm {
+    fn default() -> Self {
+        Self {
+            name: "bridging matrix factorisation (rater and note intercepts, one factor)".into(),
+            params: serde_json::to_value(flick_safety::bridging::Params::default())
+                .unwrap_or_default(),
+        }
+    }
 }
 
 /// One region's recommender, as published: aggregate counts only.

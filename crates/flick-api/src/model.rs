@@ -188,6 +188,19 @@ pub struct VideoView {
     /// `none`; `demoted` (kept out of For You and trending); `removed`
     /// (seen only by its creator).
     pub moderation: &'static str,
+    /// Readers' context, shown because raters who usually disagree both
+    /// found it helpful.
+    pub context_note: Option<ContextNoteRef>,
+    /// Words of the viewer's `warn` keyword filters that the caption
+    /// contains: show the clip behind a warning. Empty otherwise.
+    pub filter_warning: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContextNoteRef {
+    pub id: i64,
+    pub text: String,
+    pub source_url: String,
 }
 
 impl VideoView {
@@ -208,6 +221,12 @@ impl VideoView {
             hashtags: v.hashtags,
             labels: v.labels.iter().map(|l| l.as_str()).collect(),
             moderation: v.moderation.as_str(),
+            filter_warning: Vec::new(),
+            context_note: v.note.map(|n| ContextNoteRef {
+                id: n.id,
+                text: n.text,
+                source_url: n.source_url,
+            }),
             status: v.status.as_str(),
             failure_reason: v.failure_reason,
             duration_ms: v.duration_ms,
@@ -258,6 +277,8 @@ pub struct CommentView {
     pub author: UserRef,
     pub body: String,
     pub created_at: i64,
+    /// Words of the viewer's `warn` keyword filters the comment contains.
+    pub filter_warning: Vec<String>,
 }
 
 impl From<CommentRecord> for CommentView {
@@ -272,6 +293,7 @@ impl From<CommentRecord> for CommentView {
             },
             body: c.body,
             created_at: c.created_at,
+            filter_warning: Vec::new(),
         }
     }
 }
@@ -391,6 +413,135 @@ impl SubjectRef {
             SubjectRef::Text(s) => s.clone(),
         }
     }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKeywordFilter {
+    /// 1 to 20 words or phrases of 1 to 40 characters, matched as whole
+    /// words whatever the case.
+    pub words: Vec<String>,
+    /// `hide` (leave matching clips and comments out) or `warn` (show them
+    /// behind a warning).
+    #[schema(example = "hide")]
+    pub action: String,
+    /// When the filter stops applying (Unix ms); absent: never.
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeywordFilterView {
+    pub id: i64,
+    pub words: Vec<String>,
+    pub action: &'static str,
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+    /// Whether it applies now (not expired).
+    pub active: bool,
+}
+
+impl KeywordFilterView {
+    pub fn new(f: flick_store::StoredFilter, now: i64) -> Self {
+        Self {
+            id: f.id,
+            active: f.expires_at.is_none_or(|t| t > now),
+            words: f.filter.words,
+            action: f.filter.action.as_str(),
+            expires_at: f.expires_at,
+            created_at: f.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeywordFilterList {
+    pub items: Vec<KeywordFilterView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignedLabels {
+    /// The key the statements are signed with: the transparency log's
+    /// verifier key (also at `GET /api/v1/transparency/verifier-key`).
+    pub verifier_key: String,
+    pub items: Vec<SignedLabel>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignedLabel {
+    pub label: &'static str,
+    /// `creator` (declared at upload) or `moderator`.
+    pub by: &'static str,
+    /// The moderation decision that set it.
+    pub decision: Option<i64>,
+    pub time_ms: i64,
+    /// The `flick-label/v1` statement as a C2SP signed note (Ed25519).
+    pub statement: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewNote {
+    /// 10 to 500 characters of context.
+    pub text: String,
+    /// Where readers can check it: an `https://` or `http://` address.
+    #[schema(example = "https://example.org/fact-check")]
+    pub source_url: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewNoteRating {
+    pub helpful: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoteView {
+    pub id: i64,
+    pub video_id: i64,
+    pub text: String,
+    pub source_url: String,
+    pub created_at: i64,
+    /// `helpful` (shown with the clip), `needs_more_ratings` or
+    /// `not_helpful`.
+    pub status: &'static str,
+    /// The bridging model's note intercept: how helpful raters found it
+    /// across sides. Shown once it passes the published threshold (see
+    /// `context_notes` in `GET /api/v1/algorithm`).
+    pub score: Option<f64>,
+    /// The note's factor: how much its ratings follow the raters' sides.
+    pub factor: Option<f64>,
+    pub ratings: u32,
+    /// You wrote it (authors stay anonymous to everyone else).
+    pub mine: bool,
+    /// Your rating, if you rated it.
+    pub my_rating: Option<bool>,
+}
+
+impl NoteView {
+    pub fn new(n: flick_store::NoteRecord, viewer: Option<flick_domain::UserId>) -> Self {
+        Self {
+            id: n.id,
+            video_id: n.video_id.0,
+            text: n.text,
+            source_url: n.source_url,
+            created_at: n.created_at,
+            status: n.status.as_str(),
+            score: n.intercept,
+            factor: n.factor,
+            ratings: n.ratings,
+            mine: viewer == Some(n.author_id),
+            my_rating: n.my_rating,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoteList {
+    pub items: Vec<NoteView>,
+    /// Whether you may write a note here (signed in, enough watch history,
+    /// not your clip, none written yet); `why_not` says what is missing.
+    pub can_write: bool,
+    pub why_not: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

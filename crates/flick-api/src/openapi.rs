@@ -38,6 +38,8 @@ impl Modify for BearerAuth {
         routes::stats, routes::admin_user_data, routes::log_export,
         routes::report, routes::queue, routes::case, routes::act, routes::notices, routes::appeal,
         routes::block, routes::unblock, routes::mute, routes::unmute, routes::moderation_report,
+        routes::list_notes, routes::write_note, routes::rate_note, routes::signed_labels,
+        routes::list_filters, routes::add_filter, routes::delete_filter,
     ),
     components(schemas(ErrorBody, VideoView, FeedItem))
 )]

@@ -31,9 +31,13 @@ pub enum Action {
     /// Reports: a person reports a few things a day; a flood of them is an
     /// attack on the moderators' queue.
     Report,
+    /// Context notes written: a few a day is a diligent contributor.
+    Note,
+    /// Ratings of context notes.
+    NoteRating,
 }
 
-const ACTIONS: [Action; 9] = [
+const ACTIONS: [Action; 11] = [
     Action::Signup,
     Action::Login,
     Action::Upload,
@@ -43,6 +47,8 @@ const ACTIONS: [Action; 9] = [
     Action::Share,
     Action::Impressions,
     Action::Report,
+    Action::Note,
+    Action::NoteRating,
 ];
 
 /// `burst` requests at once, refilled at `burst` per `per_secs`.
@@ -80,6 +86,8 @@ pub struct RateLimits {
     pub share: Quota,
     pub impressions: Quota,
     pub report: Quota,
+    pub note: Quota,
+    pub note_rating: Quota,
 }
 
 impl Default for RateLimits {
@@ -97,6 +105,8 @@ impl Default for RateLimits {
             // A page of 10 clips takes a person well over a second.
             impressions: Quota::new(60, 60),
             report: Quota::new(20, 3600),
+            note: Quota::new(10, 86400),
+            note_rating: Quota::new(60, 3600),
         }
     }
 }
@@ -113,6 +123,8 @@ impl RateLimits {
             Action::Share => self.share,
             Action::Impressions => self.impressions,
             Action::Report => self.report,
+            Action::Note => self.note,
+            Action::NoteRating => self.note_rating,
         }
     }
 }

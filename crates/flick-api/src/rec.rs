@@ -114,6 +114,7 @@ impl RecForYou {
             hash: Recommender::new(config.clone(), SEED).config_hash(),
             config: serde_json::to_value(&config).unwrap_or_default(),
             models: Vec::new(),
+            context_notes: Default::default(),
         };
         let mut model = Recommender::new(config, SEED);
         let state_path = dir.join("state.json");

@@ -6,7 +6,7 @@ import { h, icon, iconButton, fmtCount, plural, richText, avatar, timeAgo, toast
 import { follows, setFollowing } from './store.js';
 import { requireLogin } from './router.js';
 import { openComments, openWhy, openMore } from './sheets.js';
-import { labelChips, blurIfSensitive, shareVideo } from './safety.js';
+import { labelChips, blurIfSensitive, shareVideo, contextNoteBox } from './safety.js';
 
 /** Native HLS where the browser says it can; otherwise hls.js; otherwise the MP4. */
 export const CAN_HLS = (() => {
@@ -201,7 +201,7 @@ export class Clip {
           h('span', { class: 'clip-name', text: name || `@${author.handle}` }),
           name ? h('span', { class: 'clip-handle', text: `@${author.handle}` }) : null),
         v.created_at ? h('span', { class: 'clip-time', text: `· ${timeAgo(v.created_at)}` }) : null),
-      labelChips(v), caption, moreCaption, soundLine);
+      labelChips(v), caption, moreCaption, contextNoteBox(v), soundLine);
 
     this.unmuteBtn = h('button', { type: 'button', class: 'unmute-pill', onclick: (e) => { e.stopPropagation(); this.feed.setMuted(false); } },
       icon('mute', { size: 16 }), h('span', { text: 'Tap to unmute' }));

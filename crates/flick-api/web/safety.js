@@ -398,3 +398,122 @@ export async function canModerate() {
     return false;
   }
 }
+
+// ---------- context notes ----------
+
+const NOTE_STATUS = {
+  helpful: 'Shown: rated helpful by people who usually disagree',
+  needs_more_ratings: 'Needs more ratings',
+  not_helpful: 'Rated not helpful',
+};
+
+/** The host of a note's source, for its link text (the server checked it). */
+function sourceHost(url) {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+function sourceLink(url) {
+  return h('a', { class: 'note-source', href: url, target: '_blank', rel: 'noopener noreferrer nofollow ugc', text: sourceHost(url) });
+}
+
+/**
+ * The note a clip shows, under its caption: "Readers added context", the
+ * text, its source, and a way to the notes and their ratings.
+ */
+export function contextNoteBox(video) {
+  const n = video.context_note;
+  if (!n) return null;
+  return h('aside', { class: 'context-note', 'aria-label': 'Readers added context' },
+    h('strong', { class: 'context-note-title' }, icon('info', { size: 14 }), h('span', { text: 'Readers added context' })),
+    h('p', { class: 'context-note-text', text: n.text }),
+    h('div', { class: 'context-note-foot' },
+      sourceLink(n.source_url),
+      h('button', { type: 'button', class: 'link-btn', text: 'Rate it', onclick: (e) => { e.stopPropagation(); openNotes(video); } })));
+}
+
+function noteCard(n, reload) {
+  const rate = async (helpful) => {
+    if (!requireLogin('Log in to rate notes')) return;
+    try {
+      await api(`/notes/${enc(n.id)}/ratings`, { method: 'POST', body: { helpful } });
+      toast('Thanks: your rating counts within seconds', { kind: 'success' });
+      reload();
+    } catch (e) {
+      toastError(e);
+    }
+  };
+  const button = (helpful, label) => h('button', {
+    type: 'button',
+    class: 'btn btn-small note-rate',
+    'aria-pressed': String(n.my_rating === helpful),
+    dataset: { helpful: String(helpful) },
+    text: label,
+    onclick: () => rate(helpful),
+  });
+  return h('li', { class: `note-card note-${n.status}`, dataset: { noteId: String(n.id), status: n.status } },
+    h('span', { class: 'note-status', text: NOTE_STATUS[n.status] || n.status }),
+    h('p', { class: 'note-text', text: n.text }),
+    h('div', { class: 'note-meta' }, sourceLink(n.source_url),
+      h('span', { text: `${n.ratings} rating${n.ratings === 1 ? '' : 's'}` }),
+      n.score === null || n.score === undefined ? null : h('span', { text: `score ${n.score.toFixed(2)}` })),
+    n.mine
+      ? h('p', { class: 'muted', text: 'Your note: others rate it.' })
+      : h('div', { class: 'note-actions', role: 'group', 'aria-label': 'Is this note helpful?' },
+        button(true, 'Helpful'), button(false, 'Not helpful')));
+}
+
+function noteForm(video, reload) {
+  const err = h('div', { class: 'form-error', role: 'alert', hidden: true });
+  const text = h('textarea', { name: 'text', rows: '3', minlength: '10', maxlength: '500', required: true, 'aria-label': 'Context for other readers', placeholder: 'Context other readers should know (10–500 characters)' });
+  const url = h('input', { name: 'source_url', type: 'url', required: true, 'aria-label': 'Source link', placeholder: 'https://… a source readers can check' });
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block', text: 'Add note' });
+  const form = h('form', {
+    class: 'form note-form',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      submit.disabled = true;
+      err.hidden = true;
+      try {
+        await api(`/videos/${enc(video.id)}/notes`, { method: 'POST', body: { text: text.value.trim(), source_url: url.value.trim() } });
+        toast('Note added: it shows once raters who usually disagree find it helpful', { kind: 'success' });
+        reload();
+      } catch (ex) {
+        err.replaceChildren(icon('alert', { size: 18 }), h('span', { text: ex.message }));
+        err.hidden = false;
+        submit.disabled = false;
+      }
+    },
+  }, h('h3', { text: 'Add context' }), text, url, err, submit);
+  return form;
+}
+
+/**
+ * The notes sheet: every note on a clip with its status, rating buttons,
+ * and the form for a new one when the viewer may write one.
+ */
+export function openNotes(video) {
+  openSheet({
+    title: 'Context notes',
+    className: 'sheet-notes',
+    build(body) {
+      const load = async () => {
+        body.replaceChildren(spinner());
+        try {
+          const list = await api(`/videos/${enc(video.id)}/notes`);
+          const items = list.items.length
+            ? h('ul', { class: 'note-list' }, list.items.map((n) => noteCard(n, load)))
+            : stateBox({ iconName: 'info', title: 'No notes yet', text: 'Notes add context with a source. One is shown on the clip once people who usually disagree both rate it helpful.' });
+          body.replaceChildren(items,
+            list.can_write ? noteForm(video, load) : h('p', { class: 'muted note-why-not', text: list.why_not || '' }));
+        } catch (e) {
+          body.replaceChildren(stateBox({ iconName: 'alert', title: 'Couldn’t load the notes', text: e.message }));
+        }
+      };
+      load();
+    },
+  });
+}

@@ -4,7 +4,7 @@ import { api, enc, withQuery, session } from './api.js';
 import { h, icon, openSheet, avatar, timeAgo, toast, toastError, spinner, copyText, plural, confirmDialog, richText } from './dom.js';
 import { go, loginPath, requireLogin } from './router.js';
 import { forgetVideo } from './store.js';
-import { openReport } from './safety.js';
+import { openReport, openNotes } from './safety.js';
 
 /** The comments of a video: the list (paged) and a form to post one. */
 export function openComments(video, onChange) {
@@ -203,6 +203,7 @@ export function openMore(clip) {
           const ok = await copyText(`${location.origin}/#/v/${video.id}`);
           toast(ok ? 'Link copied to clipboard' : 'Couldn’t copy the link', { kind: ok ? 'success' : 'error' });
         }),
+        item('info', 'Context notes', () => openNotes(video)),
         video.sound ? item('music', 'Use this sound', () => go(`/upload?sound=${enc(video.id)}`)) : null,
         item('user', `View @${video.author && video.author.handle}`, () => go(`/u/${enc(video.author.handle)}`)),
         mine ? null : item('flag', 'Report', () => openReport({ subjectType: 'video', subjectId: video.id, what: 'video' })),

@@ -146,6 +146,82 @@ impl Label {
     }
 }
 
+closed_set! {
+    /// What a person's keyword filter does to a clip or comment that
+    /// matches it.
+    FilterAction {
+        Hide => "hide",
+        Warn => "warn",
+    }
+}
+
+/// Words or phrases per keyword filter.
+pub const FILTER_WORDS: std::ops::RangeInclusive<usize> = 1..=20;
+/// Characters per word or phrase.
+pub const FILTER_WORD_CHARS: std::ops::RangeInclusive<usize> = 1..=40;
+/// Filters per account: enough for anyone's list, bounded for every page
+/// that applies them.
+pub const MAX_FILTERS: usize = 50;
+
+/// A person's keyword filter: its words or phrases, each matched without
+/// regard to case where it stands as a whole word (`cat` matches "Cat!"
+/// and "#cat", not "concatenate").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeywordFilter {
+    pub words: Vec<String>,
+    pub action: FilterAction,
+}
+
+impl KeywordFilter {
+    /// Validates and normalises words as a person typed them: trimmed,
+    /// lowercased, without repeats.
+    pub fn words(raw: &[String]) -> Result<Vec<String>, String> {
+        let mut words: Vec<String> = Vec::new();
+        for w in raw {
+            let w = w.trim().to_lowercase();
+            let n = w.chars().count();
+            if !FILTER_WORD_CHARS.contains(&n) || w.chars().any(char::is_control) {
+                return Err(format!(
+                    "each word or phrase has {} to {} characters and no control characters; got {w:?}",
+                    FILTER_WORD_CHARS.start(),
+                    FILTER_WORD_CHARS.end()
+                ));
+            }
+            if !words.contains(&w) {
+                words.push(w);
+            }
+        }
+        if !FILTER_WORDS.contains(&words.len()) {
+            return Err(format!(
+                "a filter has {} to {} words or phrases",
+                FILTER_WORDS.start(),
+                FILTER_WORDS.end()
+            ));
+        }
+        Ok(words)
+    }
+
+    /// The first of the filter's words `text` contains as a whole word.
+    pub fn matches(&self, text: &str) -> Option<&str> {
+        let text = text.to_lowercase();
+        self.words
+            .iter()
+            .find(|w| contains_word(&text, w))
+            .map(String::as_str)
+    }
+}
+
+/// Whether `word` occurs in `text` with no letter or digit right before or
+/// after it. Both are lowercase.
+fn contains_word(text: &str, word: &str) -> bool {
+    let is_word_char = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    text.match_indices(word).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        !is_word_char(before) && !is_word_char(after)
+    })
+}
+
 /// The longest report note, in characters.
 pub const REPORT_NOTE_CHARS: usize = 1000;
 /// A decision's statement of facts: long enough to say something.
@@ -161,9 +237,101 @@ pub const MAX_DURATION_DAYS: u32 = 3650;
 /// least six months).
 pub const APPEAL_WINDOW_DAYS: i64 = 183;
 
+/// A context note's text, in characters: room for a sentence or two of
+/// context, as in Community Notes (which allow 280 plus links).
+pub const NOTE_TEXT_CHARS: std::ops::RangeInclusive<usize> = 10..=500;
+/// The longest source link of a note.
+pub const NOTE_URL_CHARS: usize = 500;
+/// Clips a person must have watched before they may propose a note: some
+/// history makes throwaway accounts costlier and gives the bridging model
+/// something to place them by.
+pub const NOTE_MIN_WATCHED: u32 = 5;
+
+/// Checks a note's source link: an absolute `http` or `https` URL with a
+/// host name, no credentials and nothing a browser would read as a
+/// different scheme. The web app makes it a link, so this is what keeps
+/// `javascript:` and look-alike tricks out. Returns the trimmed URL.
+pub fn source_url(raw: &str) -> Result<&str, &'static str> {
+    let url = raw.trim();
+    if url.chars().count() > NOTE_URL_CHARS {
+        return Err("is too long (at most 500 characters)");
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("may not contain spaces or control characters");
+    }
+    let rest = match url.split_once("://") {
+        Some((scheme, rest))
+            if scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http") =>
+        {
+            rest
+        }
+        _ => return Err("must start with https:// or http://"),
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err("may not carry a user name or password");
+    }
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()) => host,
+        _ => authority,
+    };
+    let labels_ok = host
+        .split('.')
+        .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    if !host.contains('.') || !labels_ok {
+        return Err("needs a host name such as example.org");
+    }
+    Ok(url)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keyword_filters_match_whole_words_whatever_the_case() {
+        let words =
+            KeywordFilter::words(&[" Cat ".into(), "cat".into(), "spoiler alert".into()]).unwrap();
+        assert_eq!(words, ["cat", "spoiler alert"]);
+        let f = KeywordFilter {
+            words,
+            action: FilterAction::Hide,
+        };
+        assert_eq!(f.matches("My CAT!"), Some("cat"));
+        assert_eq!(f.matches("#cat video"), Some("cat"));
+        assert_eq!(f.matches("Spoiler Alert: the end"), Some("spoiler alert"));
+        assert_eq!(f.matches("concatenate cats"), None);
+        assert_eq!(f.matches("Über-cat"), Some("cat"));
+        assert!(KeywordFilter::words(&[]).is_err());
+        assert!(KeywordFilter::words(&["  ".into()]).is_err());
+        assert!(KeywordFilter::words(&["a\u{7}".into()]).is_err());
+        assert!(KeywordFilter::words(&["x".repeat(41)]).is_err());
+    }
+
+    #[test]
+    fn source_links_are_web_addresses_with_a_host() {
+        for ok in [
+            "https://example.org/a?b=c#d",
+            "http://news.example.co.uk:8080/x",
+            " https://a.b ",
+        ] {
+            assert!(source_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "https://",
+            "https://localhost/",
+            "https://user:pw@example.org/",
+            "https://exa mple.org",
+            "ftp://example.org",
+            "//example.org",
+            "https://example..org",
+            "https://example.org/a\nb",
+        ] {
+            assert!(source_url(bad).is_err(), "{bad}");
+        }
+        assert!(source_url(&format!("https://example.org/{}", "a".repeat(500))).is_err());
+    }
 
     #[test]
     fn every_value_round_trips_through_its_name() {

@@ -88,6 +88,16 @@ impl Status {
             Status::NotHelpful => "not_helpful",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Status::NeedsMoreRatings,
+            Status::Helpful,
+            Status::NotHelpful,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -126,7 +136,7 @@ pub fn score(ratings: &[Rating], p: &Params) -> BTreeMap<i64, NoteScore> {
     // Fixed, non-zero starts that differ between raters (a factor started
     // at zero everywhere would stay there): a deterministic spread by
     // position in id order.
-    let mut fu: Vec<f64> = (0..raters.len()).map(|k| start(k)).collect();
+    let mut fu: Vec<f64> = (0..raters.len()).map(start).collect();
     let mut fn_: Vec<f64> = (0..notes.len()).map(|k| start(k + 7919)).collect();
 
     for _ in 0..p.sweeps {

@@ -58,6 +58,11 @@ const USER_ROWS: &[(&str, &str)] = &[
         "mod_reports",
         "id IN (SELECT id FROM reports WHERE reporter_id = ?1)",
     ),
+    // Context notes the account wrote and how it rated others'.
+    ("notes", "author_id = ?1"),
+    ("note_ratings", "rater_id = ?1"),
+    // Bookkeeping of the scorer: nobody's data.
+    ("note_scoring", "?1 IS NULL"),
     // the home region's file
     ("accounts", "id = ?1"),
     ("sessions", "user_id = ?1"),
@@ -75,6 +80,7 @@ const USER_ROWS: &[(&str, &str)] = &[
     ("events", "user_id = ?1"),
     ("reports", "reporter_id = ?1"),
     ("mutes", "muter_id = ?1"),
+    ("keyword_filters", "user_id = ?1"),
     // Only while the account's deletion is under way: then no export runs.
     ("deletions", "user_id = ?1"),
     ("deletion_steps", "user_id = ?1"),

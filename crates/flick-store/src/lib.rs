@@ -26,9 +26,11 @@ mod bulk;
 mod deletion;
 mod events;
 mod export;
+mod filters;
 mod jobs;
 mod migrations;
 mod moderation;
+mod notes;
 mod regions;
 mod social;
 mod videos;
@@ -38,13 +40,15 @@ pub use analytics::{CreatorAnalytics, DayStats, DeletedAccount, VideoStats};
 pub use bulk::{BulkInteraction, BulkVideo};
 pub use events::{CatalogueChange, Event, EventKind};
 pub use export::TableDump;
+pub use filters::{StoredFilter, Verdict, ViewerFilters};
 pub use flick_domain::{DataClass, RegionCode, Role};
 pub use jobs::{Job, JobOutcome};
 pub use moderation::{
-    AppealRecord, CaseRecord, CaseStatus, DecisionRecord, ModerationRefusal, NewDecision,
-    NewReport, Notice, NoticeKind, ReportReceipt, ReportRecord, SensitiveContent, Standing,
-    Subject, ViewingSettings,
+    AppealRecord, CaseRecord, CaseStatus, DecisionRecord, LabelOrigin, ModerationRefusal,
+    NewDecision, NewReport, Notice, NoticeKind, ReportReceipt, ReportRecord, SensitiveContent,
+    Standing, Subject, ViewingSettings,
 };
+pub use notes::{NewNote, NoteRecord, Rescored, ShownNote};
 pub use regions::{Denial, DenialHook, RegionAudit, Regions, StorageAudit};
 pub use rusqlite::types::Value as SqlValue;
 pub use social::{CommentRecord, SearchResults};

@@ -213,6 +213,55 @@ CREATE TABLE blocks (
 );
 CREATE INDEX blocks_blocked ON blocks (blocked_id);
 "#,
+    r#"
+-- Context notes: readers' context on a clip, shown when raters who
+-- usually disagree both found it helpful (flick-safety's bridging model).
+-- Notes and ratings are public contributions, like comments: the scores
+-- must be reproducible from them.
+CREATE TABLE notes (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    video_id     INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    author_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    text         TEXT NOT NULL,
+    source_url   TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    -- written only by the scorer
+    status       TEXT NOT NULL DEFAULT 'needs_more_ratings'
+        CHECK (status IN ('needs_more_ratings', 'helpful', 'not_helpful')),
+    intercept    REAL,
+    factor       REAL,
+    rating_count INTEGER NOT NULL DEFAULT 0,
+    status_since INTEGER NOT NULL,
+    UNIQUE (video_id, author_id)
+);
+CREATE INDEX notes_video ON notes (video_id, status);
+CREATE INDEX notes_author ON notes (author_id);
+
+CREATE TABLE note_ratings (
+    note_id    INTEGER NOT NULL REFERENCES notes(id) ON DELETE CASCADE,
+    rater_id   INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    helpful    INTEGER NOT NULL CHECK (helpful IN (0, 1)),
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (note_id, rater_id)
+);
+CREATE INDEX note_ratings_rater ON note_ratings (rater_id);
+
+-- Which ratings the scores reflect. The triggers count every change,
+-- including the cascades of a deleted account or clip, so the scorer
+-- knows when to run without scanning the ratings.
+CREATE TABLE note_scoring (
+    id              INTEGER PRIMARY KEY CHECK (id = 1),
+    ratings_version INTEGER NOT NULL,
+    scored_version  INTEGER NOT NULL
+);
+INSERT INTO note_scoring (id, ratings_version, scored_version) VALUES (1, 0, 0);
+CREATE TRIGGER note_ratings_added AFTER INSERT ON note_ratings
+    BEGIN UPDATE note_scoring SET ratings_version = ratings_version + 1; END;
+CREATE TRIGGER note_ratings_changed AFTER UPDATE ON note_ratings
+    BEGIN UPDATE note_scoring SET ratings_version = ratings_version + 1; END;
+CREATE TRIGGER note_ratings_removed AFTER DELETE ON note_ratings
+    BEGIN UPDATE note_scoring SET ratings_version = ratings_version + 1; END;
+"#,
 ];
 
 pub(crate) const REGION: &[&str] = &[
@@ -407,6 +456,20 @@ ALTER TABLE accounts ADD COLUMN sensitive TEXT NOT NULL DEFAULT 'blur'
     CHECK (sensitive IN ('hide', 'blur', 'show'));
 -- Whether the sharer went through the "unverified content" prompt.
 ALTER TABLE shares ADD COLUMN prompted INTEGER NOT NULL DEFAULT 0;
+"#,
+    r#"
+-- A person's keyword filters: what they would rather not read, so
+-- protected like their mutes.
+CREATE TABLE keyword_filters (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id    INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    -- lowercase words or phrases, one per line
+    words      TEXT NOT NULL,
+    action     TEXT NOT NULL CHECK (action IN ('hide', 'warn')),
+    expires_at INTEGER,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX keyword_filters_user ON keyword_filters (user_id);
 "#,
 ];
 

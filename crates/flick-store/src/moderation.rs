@@ -630,6 +630,48 @@ impl Store {
         }
         Ok(out)
     }
+
+    /// Where each of a clip's labels came from: the creator (no decision)
+    /// or a moderator's decision.
+    pub fn label_origins(&self, video: VideoId) -> Result<Vec<LabelOrigin>> {
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached(
+            "SELECT l.label, l.decision, d.moderator_id, l.created_at
+               FROM video_labels l LEFT JOIN mod_decisions d ON d.id = l.decision
+              WHERE l.video_id = ?1 ORDER BY l.label",
+        )?;
+        let rows = stmt.query_map([video.0], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<i64>>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (label, decision, moderator, at) = row?;
+            if let Some(label) = Label::parse(&label) {
+                out.push(LabelOrigin {
+                    label,
+                    decision,
+                    moderator: moderator.map(UserId),
+                    created_at: at,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Who set a clip's label, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelOrigin {
+    pub label: Label,
+    /// The decision that set it; `None`: its creator declared it.
+    pub decision: Option<i64>,
+    pub moderator: Option<UserId>,
+    pub created_at: i64,
 }
 
 /// The subject's undecided case, opened if it has none.
@@ -1050,40 +1092,5 @@ impl Store {
             params![user.0, s.hide_ai_generated, s.sensitive.as_str()],
         )?;
         Ok(())
-    }
-}
-
-impl Store {
-    /// What a viewer's feed pages leave out, in one query (this runs on
-    /// every For You page): their viewing settings, and the accounts of
-    /// [`Store::hidden_accounts`] (an account may be listed twice: `UNION
-    /// ALL` spares SQLite a temporary table for the duplicates).
-    pub fn viewer_filters(&self, viewer: UserId) -> Result<(ViewingSettings, Vec<UserId>)> {
-        let conn = self.read();
-        self.guard(&conn, viewer, DataClass::Follows)?;
-        let (hide, sensitive, hidden): (bool, String, Option<String>) = conn
-            .prepare_cached(
-                "SELECT a.hide_ai_generated, a.sensitive,
-                    (SELECT group_concat(id) FROM (
-                        SELECT blocked_id AS id FROM blocks WHERE blocker_id = ?1
-                        UNION ALL SELECT blocker_id FROM blocks WHERE blocked_id = ?1
-                        UNION ALL SELECT muted_id FROM mutes WHERE muter_id = ?1))
-                 FROM accounts a WHERE a.id = ?1",
-            )?
-            .query_row([viewer.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?
-            .ok_or(StoreError::NotFound("account"))?;
-        let hidden = hidden
-            .unwrap_or_default()
-            .split(',')
-            .filter_map(|id| id.parse().ok().map(UserId))
-            .collect();
-        Ok((
-            ViewingSettings {
-                hide_ai_generated: hide,
-                sensitive: SensitiveContent::parse(&sensitive).unwrap_or_default(),
-            },
-            hidden,
-        ))
     }
 }

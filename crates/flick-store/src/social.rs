@@ -15,7 +15,8 @@ pub struct CommentRecord {
 }
 
 pub struct SearchResults {
-    pub handles: Vec<(String, String)>,
+    /// (account, handle, display name)
+    pub handles: Vec<(UserId, String, String)>,
     pub hashtags: Vec<(String, i64)>,
 }
 
@@ -336,8 +337,8 @@ impl Store {
         );
         let conn = self.read();
         let handles = conn
-            .prepare_cached("SELECT handle, display_name FROM users WHERE handle LIKE ?1 ESCAPE '\\' ORDER BY length(handle), handle LIMIT ?2")?
-            .query_map(params![pattern, limit], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .prepare_cached("SELECT id, handle, display_name FROM users WHERE handle LIKE ?1 ESCAPE '\\' ORDER BY length(handle), handle LIMIT ?2")?
+            .query_map(params![pattern, limit], |r| Ok((UserId(r.get(0)?), r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let hashtags = conn
             .prepare_cached(

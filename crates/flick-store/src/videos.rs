@@ -67,6 +67,8 @@ pub struct VideoRecord {
     pub media: VideoId,
     pub moderation: Moderation,
     pub labels: Vec<Label>,
+    /// The context note readers rated helpful across sides, if any.
+    pub note: Option<crate::ShownNote>,
 }
 
 /// What moderation did to a clip's reach.
@@ -102,14 +104,17 @@ const VIDEO_SELECT: &str = "SELECT v.id, v.author_id, u.handle, u.display_name, 
     'ready', NULL, v.duration_ms, v.width, v.height, v.sound_id, s.title,
     v.created_at, v.deleted_at IS NOT NULL, v.like_count, v.comment_count, v.share_count, v.view_count,
     COALESCE(v.media_id, v.id), v.moderation,
-    (SELECT group_concat(label, ',') FROM (SELECT label FROM video_labels l WHERE l.video_id = v.id ORDER BY label))
+    (SELECT group_concat(label, ',') FROM (SELECT label FROM video_labels l WHERE l.video_id = v.id ORDER BY label)),
+    -- the shown context note, as `id source_url text` (see ShownNote::parse)
+    (SELECT n.id || ' ' || n.source_url || ' ' || n.text FROM notes n
+       WHERE n.video_id = v.id AND n.status = 'helpful' ORDER BY n.intercept DESC, n.id LIMIT 1)
   FROM videos v JOIN users u ON u.id = v.author_id LEFT JOIN sounds s ON s.id = v.sound_id";
 
 /// An unpublished upload in the same shape, for its author.
 const UPLOAD_SELECT: &str = "SELECT p.id, p.author_id, u.handle, u.display_name, p.caption,
     NULL, CASE p.status WHEN 'published' THEN 'processing' ELSE p.status END, p.failure_reason,
     NULL, NULL, NULL, NULL, NULL,
-    p.created_at, 0, 0, 0, 0, 0, p.id, 'none', NULL
+    p.created_at, 0, 0, 0, 0, 0, p.id, 'none', NULL, NULL
   FROM uploads p JOIN users u ON u.id = p.author_id";
 
 /// Published, not deleted and not removed by a moderator.
@@ -151,6 +156,9 @@ fn video_from_row(r: &Row<'_>) -> rusqlite::Result<VideoRecord> {
             .get::<_, Option<String>>(21)?
             .map(|l| l.split(',').filter_map(Label::parse).collect())
             .unwrap_or_default(),
+        note: r
+            .get::<_, Option<String>>(22)?
+            .and_then(|n| crate::ShownNote::parse(&n)),
     })
 }
 

@@ -94,6 +94,7 @@
 
 pub mod checkpoint;
 pub mod export;
+pub mod label;
 pub mod log;
 pub mod merkle;
 pub mod note;
@@ -102,6 +103,7 @@ pub mod verify;
 
 pub use checkpoint::Checkpoint;
 pub use export::{ExportEntry, ExportFile};
+pub use label::{LabelStatement, Labeller};
 pub use log::{AppendReceipt, Entry, TransparencyLog};
 pub use merkle::Hash;
 pub use note::{NoteSigner, NoteVerifier};

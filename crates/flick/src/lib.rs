@@ -367,6 +367,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     let refits = tokio::spawn(refresh_recommender(for_you.clone(), jobs_stopped.clone()));
     let tail = tokio::spawn(tail_event_log(for_you.clone(), jobs_stopped.clone()));
     let wal = tokio::spawn(checkpoint_wal_files(regions.clone(), jobs_stopped.clone()));
+    let notes = tokio::spawn(score_context_notes(regions.clone(), jobs_stopped.clone()));
     let retention = tokio::spawn(retention_hourly(
         regions.clone(),
         layout_for_upkeep,
@@ -403,6 +404,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     let _ = refits.await;
     let _ = tail.await;
     let _ = wal.await;
+    let _ = notes.await;
     let _ = retention.await;
     let _ = limits.await;
     tokio::task::spawn_blocking(move || for_you.snapshot())
@@ -641,6 +643,31 @@ async fn checkpoint_wal_files(regions: Arc<Regions>, stop: tokio::sync::watch::R
             }
         }
         Ok::<(), std::convert::Infallible>(())
+    })
+    .await
+}
+
+/// Scores context notes again when ratings changed, every second, off the
+/// request path: a rating shows in its note's status within about a
+/// second. The fit is over every rating from fixed starts, so any node
+/// that runs it on the same ratings writes the same statuses.
+async fn score_context_notes(regions: Arc<Regions>, stop: tokio::sync::watch::Receiver<bool>) {
+    let period = std::time::Duration::from_secs(1);
+    let params = flick_safety::bridging::Params::default();
+    every(period, "context note scoring", stop, move || {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let _span = tracing::info_span!("score_context_notes").entered();
+        if let Some(run) = regions.public().rescore_notes(&params, now)? {
+            tracing::info!(
+                ratings = run.ratings,
+                notes = run.notes,
+                changed = run.changed,
+                "context notes scored"
+            );
+        }
+        Ok::<(), flick_store::StoreError>(())
     })
     .await
 }

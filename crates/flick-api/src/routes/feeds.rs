@@ -10,7 +10,6 @@ use axum::extract::State;
 use axum::Json;
 use flick_domain::DataClass;
 use flick_domain::{SoundId, VideoId};
-use flick_store::ViewingSettings;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -22,20 +21,17 @@ pub(crate) async fn following(
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<FeedPage>> {
     let (cursor, limit) = page.parse()?;
-    let (records, hidden) = state
+    let records = state
         .db(move |r| {
-            let home = r.home(me, DataClass::Follows)?;
-            Ok((
-                home.following_feed(me, cursor, limit)?,
-                home.hidden_accounts(me)?,
-            ))
+            r.home(me, DataClass::Follows)?
+                .following_feed(me, cursor, limit)
         })
         .await?;
+    let filters = super::filters_of(&state, Some(me)).await?;
     let mut page = video_page(&state, Some(me), records, limit).await?;
-    // Muted and blocked accounts leave this feed too (the cursor was taken
-    // from the page as stored).
-    page.items
-        .retain(|v| !hidden.contains(&flick_domain::UserId(v.author.id)));
+    // Muted and blocked accounts and hide filters leave this feed too (the
+    // cursor was taken from the page as stored).
+    super::filter_videos(&mut page.items, &filters, Some(me));
     Ok(Json(FeedPage {
         items: page
             .items
@@ -105,7 +101,7 @@ pub(crate) async fn for_you(
     let shared = state.clone();
     // The session check, the ranking, the records and the likes in one
     // trip to the blocking pool: this is the hottest endpoint.
-    let (picks, records, liked) = state
+    let (picks, records, liked, filters, viewer) = state
         .db(move |r| {
             let viewer = match session.map(|s| s.owner(r)).transpose()? {
                 None => None,
@@ -125,39 +121,40 @@ pub(crate) async fn for_you(
                 .map(|user| r.home(user, DataClass::RecommendationState))
                 .transpose()?;
             request.region = home.map(|s| s.region().clone());
-            let settings = match (viewer, home) {
-                (Some(user), Some(store)) => {
-                    let (settings, hidden) = store.viewer_filters(user)?;
-                    request.hidden = hidden;
-                    Some(settings)
-                }
-                _ => None,
+            let filters = match (viewer, home) {
+                (Some(user), Some(store)) => store.viewer_filters(user, request.now)?,
+                _ => Default::default(),
             };
+            request.hidden = filters.hidden_accounts.clone();
             let picks = engine.recommend(&request)?;
             let ids: Vec<VideoId> = picks.iter().map(|p| p.video).collect();
             // Labels the viewer chose not to see (visitors: no sensitive
             // clips) leave the page here.
-            let hidden_labels = ViewingSettings::hidden_labels(settings);
+            let hidden_labels = filters.hidden_labels();
             let mut records = r.public().distributable_videos(&ids)?;
             records.retain(|v| !v.labels.iter().any(|l| hidden_labels.contains(l)));
             let liked = match (viewer, home) {
                 (Some(user), Some(store)) => store.liked_among(user, &ids)?,
                 _ => Default::default(),
             };
-            Ok(Some((picks, records, liked)))
+            Ok(Some((picks, records, liked, filters, viewer)))
         })
         .await?
         .ok_or_else(invalid_session)?;
-    let videos: Vec<VideoView> = records
+    let mut videos: Vec<VideoView> = records
         .into_iter()
         .map(|r| {
             let me = liked.contains(&r.id);
             VideoView::new(r, me)
         })
         .collect();
+    // Keyword filters: a hidden clip leaves the page (the next page's
+    // offset still counts it, so nothing else is skipped).
+    let ranked = videos.len();
+    super::filter_videos(&mut videos, &filters, viewer);
     let mut reasons: std::collections::HashMap<i64, Vec<String>> =
         picks.into_iter().map(|p| (p.video.0, p.reasons)).collect();
-    let next_cursor = (videos.len() == limit)
+    let next_cursor = (ranked == limit)
         .then_some(offset + limit)
         .filter(|next| *next <= MAX_FOR_YOU_OFFSET)
         .map(|next| next.to_string());
@@ -206,6 +203,21 @@ pub(crate) async fn why(
     Ok(Json(Reasons { reasons }))
 }
 
+/// A discovery page (a hashtag's or a sound's clips) with the viewer's
+/// blocks, mutes and keyword filters applied after the stored page, whose
+/// cursor it keeps.
+async fn filtered_page(
+    state: &AppState,
+    viewer: Option<flick_domain::UserId>,
+    records: Vec<flick_store::VideoRecord>,
+    limit: u32,
+) -> ApiResult<Json<VideoPage>> {
+    let filters = super::filters_of(state, viewer).await?;
+    let mut page = video_page(state, viewer, records, limit).await?;
+    super::filter_videos(&mut page.items, &filters, viewer);
+    Ok(Json(page))
+}
+
 #[utoipa::path(get, path = "/api/v1/hashtags/{tag}/videos", tag = "discovery",
     params(("tag" = String, Path, description = "hashtag, without #"), PageQuery),
     responses((status = 200, body = VideoPage)))]
@@ -220,7 +232,7 @@ pub(crate) async fn hashtag_videos(
     let records = state
         .db(move |r| r.public().videos_by_hashtag(&tag, cursor, limit))
         .await?;
-    Ok(Json(video_page(&state, viewer, records, limit).await?))
+    filtered_page(&state, viewer, records, limit).await
 }
 
 #[utoipa::path(get, path = "/api/v1/sounds/{id}/videos", tag = "discovery",
@@ -236,7 +248,7 @@ pub(crate) async fn sound_videos(
     let records = state
         .db(move |r| r.public().videos_by_sound(id, cursor, limit))
         .await?;
-    Ok(Json(video_page(&state, viewer, records, limit).await?))
+    filtered_page(&state, viewer, records, limit).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -251,6 +263,7 @@ pub(crate) struct SearchQuery {
     responses((status = 200, body = SearchResponse), (status = 400, body = ErrorBody)))]
 pub(crate) async fn search(
     State(state): State<AppState>,
+    MaybeAuth(viewer): MaybeAuth,
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> ApiResult<Json<SearchResponse>> {
     let term = q.q.trim().trim_start_matches(['@', '#']).to_lowercase();
@@ -261,10 +274,14 @@ pub(crate) async fn search(
         ));
     }
     let found = state.db(move |r| r.public().search(&term, 20)).await?;
+    // Accounts one blocked or muted, or that blocked one, are not offered.
+    let filters = super::filters_of(&state, viewer).await?;
     Ok(Json(SearchResponse {
         users: found
             .handles
             .into_iter()
+            .filter(|(id, _, _)| !filters.hides_account(*id))
+            .map(|(_, handle, display_name)| (handle, display_name))
             .map(|(handle, display_name)| SearchUser {
                 handle,
                 display_name,

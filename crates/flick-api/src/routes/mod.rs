@@ -1,8 +1,11 @@
 mod accounts;
 mod export;
 mod feeds;
+mod filters;
+mod labels;
 mod media;
 mod moderation;
+mod notes;
 mod social;
 mod transparency;
 mod videos;
@@ -24,7 +27,10 @@ use utoipa::IntoParams;
 pub(crate) use accounts::*;
 pub(crate) use export::*;
 pub(crate) use feeds::*;
+pub(crate) use filters::*;
+pub(crate) use labels::*;
 pub(crate) use moderation::*;
+pub(crate) use notes::*;
 pub(crate) use social::*;
 pub(crate) use transparency::*;
 pub(crate) use videos::*;
@@ -87,6 +93,17 @@ pub fn router(state: AppState) -> Router {
             put(moderation::mute).delete(moderation::unmute),
         )
         .route("/reports", post(moderation::report))
+        .route(
+            "/videos/{id}/notes",
+            get(notes::list_notes).post(notes::write_note),
+        )
+        .route("/notes/{id}/ratings", post(notes::rate_note))
+        .route("/videos/{id}/labels", get(labels::signed_labels))
+        .route(
+            "/me/filters",
+            get(filters::list_filters).post(filters::add_filter),
+        )
+        .route("/me/filters/{id}", delete(filters::delete_filter))
         .route("/moderation/queue", get(moderation::queue))
         .route("/moderation/cases/{id}", get(moderation::case))
         .route("/moderation/actions", post(moderation::act))
@@ -253,6 +270,47 @@ pub(crate) async fn video_page(
         items: video_views(state, viewer, records).await?,
         next_cursor,
     })
+}
+
+/// What `viewer`'s pages leave out or mark; a visitor's are the defaults.
+pub(crate) async fn filters_of(
+    state: &AppState,
+    viewer: Option<UserId>,
+) -> ApiResult<flick_store::ViewerFilters> {
+    let Some(me) = viewer else {
+        return Ok(Default::default());
+    };
+    let now = state.now();
+    state
+        .db(move |r| r.home(me, DataClass::Follows)?.viewer_filters(me, now))
+        .await
+}
+
+/// Applies a viewer's filters to a page of clips: clips of blocked and
+/// muted accounts and clips a `hide` keyword filter matches leave it; a
+/// `warn` filter's words go in `filter_warning`. One's own clips are kept.
+pub(crate) fn filter_videos(
+    items: &mut Vec<VideoView>,
+    filters: &flick_store::ViewerFilters,
+    viewer: Option<UserId>,
+) {
+    items.retain_mut(|v| {
+        let author = UserId(v.author.id);
+        if Some(author) == viewer {
+            return true;
+        }
+        if filters.hides_account(author) {
+            return false;
+        }
+        match filters.verdict(&v.caption) {
+            flick_store::Verdict::Show => true,
+            flick_store::Verdict::Hide => false,
+            flick_store::Verdict::Warn(words) => {
+                v.filter_warning = words;
+                true
+            }
+        }
+    });
 }
 
 /// A published video, or 404.

@@ -125,24 +125,33 @@ pub(crate) async fn list_comments(
 ) -> ApiResult<Json<CommentPage>> {
     let (cursor, limit) = page.parse()?;
     visible_video(&state, id).await?;
-    let (records, hidden) = state
-        .db(move |r| {
-            let records = r.public().comments(id, cursor, limit)?;
-            let hidden = match viewer {
-                Some(v) => r.home(v, DataClass::Follows)?.hidden_accounts(v)?,
-                None => Vec::new(),
-            };
-            Ok((records, hidden))
-        })
+    let records = state
+        .db(move |r| r.public().comments(id, cursor, limit))
         .await?;
+    let filters = super::filters_of(&state, viewer).await?;
     // The cursor follows the page as stored, so leaving out the comments
-    // of blocked and muted accounts never skips anyone else's.
+    // of blocked and muted accounts, or a hide filter's, never skips
+    // anyone else's.
     let next_cursor = next_cursor(&records, limit, |c| (c.created_at, c.id.0));
     Ok(Json(CommentPage {
         items: records
             .into_iter()
-            .filter(|c| !hidden.contains(&c.author_id))
-            .map(CommentView::from)
+            .filter_map(|c| {
+                if Some(c.author_id) == viewer {
+                    return Some(CommentView::from(c));
+                }
+                if filters.hides_account(c.author_id) {
+                    return None;
+                }
+                let verdict = filters.verdict(&c.body);
+                let mut view = CommentView::from(c);
+                match verdict {
+                    flick_store::Verdict::Hide => return None,
+                    flick_store::Verdict::Warn(words) => view.filter_warning = words,
+                    flick_store::Verdict::Show => {}
+                }
+                Some(view)
+            })
             .collect(),
         next_cursor,
     }))

@@ -386,6 +386,14 @@ impl TransparencyLog {
         Ok(self.sign_head(size, root))
     }
 
+    /// `statement` as a note signed by the log's key.
+    pub fn sign_label(
+        &self,
+        statement: &crate::LabelStatement,
+    ) -> std::result::Result<String, crate::label::LabelError> {
+        statement.sign(&self.signer)
+    }
+
     /// The verifier key, `<origin>+<key hash>+<base64(0x01 || public key)>`,
     /// which auditors pin.
     pub fn verifier_key(&self) -> String {

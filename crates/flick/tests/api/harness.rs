@@ -31,6 +31,8 @@ export = { burst = 1000, per_secs = 1 }
 view = { burst = 1000, per_secs = 1 }
 share = { burst = 1000, per_secs = 1 }
 impressions = { burst = 1000, per_secs = 1 }
+note = { burst = 1000, per_secs = 1 }
+note_rating = { burst = 1000, per_secs = 1 }
 "#;
 
 pub fn spawn_app() -> TestApp {
