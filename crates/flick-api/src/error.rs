@@ -81,6 +81,11 @@ pub enum Code {
     InvalidRating,
     InvalidFilter,
     FilterNotFound,
+    NotRemoved,
+    NoUsableFrames,
+    BlockedMedia,
+    CommentsOff,
+    CommentsFollowersOnly,
 }
 
 impl Code {
@@ -159,6 +164,11 @@ impl Code {
             Code::InvalidRating => (S::UNPROCESSABLE_ENTITY, "invalid_rating"),
             Code::InvalidFilter => (S::UNPROCESSABLE_ENTITY, "invalid_filter"),
             Code::FilterNotFound => (S::NOT_FOUND, "filter_not_found"),
+            Code::NotRemoved => (S::CONFLICT, "not_removed"),
+            Code::NoUsableFrames => (S::UNPROCESSABLE_ENTITY, "no_usable_frames"),
+            Code::BlockedMedia => (S::UNPROCESSABLE_ENTITY, "blocked_media"),
+            Code::CommentsOff => (S::FORBIDDEN, "comments_off"),
+            Code::CommentsFollowersOnly => (S::FORBIDDEN, "comments_followers_only"),
         }
     }
 }
@@ -378,6 +388,11 @@ mod tests {
             Code::InvalidRating,
             Code::InvalidFilter,
             Code::FilterNotFound,
+            Code::NotRemoved,
+            Code::NoUsableFrames,
+            Code::BlockedMedia,
+            Code::CommentsOff,
+            Code::CommentsFollowersOnly,
         ];
         let names: std::collections::HashSet<_> = all.iter().map(|c| c.describe().1).collect();
         assert_eq!(names.len(), all.len());

@@ -194,6 +194,9 @@ pub struct VideoView {
     /// Words of the viewer's `warn` keyword filters that the caption
     /// contains: show the clip behind a warning. Empty otherwise.
     pub filter_warning: Vec<String>,
+    /// Who may comment: `everyone`, `followers` or `off` (its creator
+    /// always may).
+    pub comment_policy: &'static str,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -222,6 +225,7 @@ impl VideoView {
             labels: v.labels.iter().map(|l| l.as_str()).collect(),
             moderation: v.moderation.as_str(),
             filter_warning: Vec::new(),
+            comment_policy: v.comment_policy.as_str(),
             context_note: v.note.map(|n| ContextNoteRef {
                 id: n.id,
                 text: n.text,
@@ -279,6 +283,9 @@ pub struct CommentView {
     pub created_at: i64,
     /// Words of the viewer's `warn` keyword filters the comment contains.
     pub filter_warning: Vec<String>,
+    /// Held for the clip's creator to approve (seen by its author and the
+    /// creator only).
+    pub held: bool,
 }
 
 impl From<CommentRecord> for CommentView {
@@ -294,6 +301,7 @@ impl From<CommentRecord> for CommentView {
             body: c.body,
             created_at: c.created_at,
             filter_warning: Vec::new(),
+            held: c.held,
         }
     }
 }
@@ -413,6 +421,38 @@ impl SubjectRef {
             SubjectRef::Text(s) => s.clone(),
         }
     }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VideoSettings {
+    /// Who may comment: `everyone`, `followers` or `off`.
+    #[schema(example = "followers")]
+    pub comments: String,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeldWords {
+    /// Comments on your clips that contain one of these (whole words,
+    /// any case) wait for your approval. Up to 20 of 1–40 characters;
+    /// empty: none held.
+    pub words: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewBlocklistEntry {
+    /// A clip a moderator removed.
+    pub video_id: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BlocklistEntryView {
+    pub id: i64,
+    pub video_id: i64,
+    /// Frames whose hashes were kept.
+    pub frames: usize,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

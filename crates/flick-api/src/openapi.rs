@@ -39,7 +39,9 @@ impl Modify for BearerAuth {
         routes::report, routes::queue, routes::case, routes::act, routes::notices, routes::appeal,
         routes::block, routes::unblock, routes::mute, routes::unmute, routes::moderation_report,
         routes::list_notes, routes::write_note, routes::rate_note, routes::signed_labels,
-        routes::list_filters, routes::add_filter, routes::delete_filter,
+        routes::list_filters, routes::add_filter, routes::delete_filter, routes::add_to_blocklist,
+        routes::update_video, routes::held_words, routes::set_held_words, routes::held_comments,
+        routes::approve_comment,
     ),
     components(schemas(ErrorBody, VideoView, FeedItem))
 )]

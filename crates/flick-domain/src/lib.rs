@@ -13,10 +13,10 @@ mod text;
 pub use access::{AccessRequest, DataClass, Refusal, RegionCode, Role, PURPOSE_CHARS};
 pub use ids::{CommentId, SoundId, UserId, VideoId};
 pub use moderation::{
-    source_url, FilterAction, Ground, KeywordFilter, Label, ModAction, ReportCategory, SubjectType,
-    APPEAL_CHARS, APPEAL_WINDOW_DAYS, FACTS_CHARS, FILTER_WORDS, FILTER_WORD_CHARS,
-    MAX_DURATION_DAYS, MAX_FILTERS, NOTE_MIN_WATCHED, NOTE_TEXT_CHARS, NOTE_URL_CHARS,
-    REPORT_NOTE_CHARS, RULE_CHARS,
+    source_url, CommentPolicy, FilterAction, Ground, KeywordFilter, Label, ModAction,
+    ReportCategory, SubjectType, APPEAL_CHARS, APPEAL_WINDOW_DAYS, FACTS_CHARS, FILTER_WORDS,
+    FILTER_WORD_CHARS, MAX_DURATION_DAYS, MAX_FILTERS, NOTE_MIN_WATCHED, NOTE_TEXT_CHARS,
+    NOTE_URL_CHARS, REPORT_NOTE_CHARS, RULE_CHARS,
 };
 pub use protected::{gate, AccessLog, GateError, GatePermit, NotYours, Owner, Protected, Sessions};
 pub use text::{Bio, Caption, CommentBody, DisplayName, Handle, Password};

@@ -155,6 +155,15 @@ closed_set! {
     }
 }
 
+closed_set! {
+    /// Who may comment on a clip; its creator always may.
+    CommentPolicy {
+        Everyone => "everyone",
+        Followers => "followers",
+        Off => "off",
+    }
+}
+
 /// Words or phrases per keyword filter.
 pub const FILTER_WORDS: std::ops::RangeInclusive<usize> = 1..=20;
 /// Characters per word or phrase.

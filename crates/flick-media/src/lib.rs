@@ -6,6 +6,7 @@
 //! file name or caption can become a command — each with a timeout.
 
 mod demo;
+mod fingerprint;
 mod layout;
 mod probe;
 mod process;
@@ -13,6 +14,7 @@ mod runner;
 mod transcode;
 
 pub use demo::{demo_clip, render_demo_clip, DemoClip};
+pub use fingerprint::{frame_hashes, render_altered, Alteration};
 pub use layout::MediaLayout;
 pub use probe::{
     check_probe, inspect, probe_for_transcode as probe_info, Container, Limits, ProbeInfo,

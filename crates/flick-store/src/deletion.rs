@@ -196,7 +196,8 @@ fn delete_public_rows(tx: &Transaction, user: UserId, videos: &[VideoId], now: i
     }
     tx.execute(
         "UPDATE videos SET comment_count = comment_count -
-            (SELECT COUNT(*) FROM comments c WHERE c.video_id = videos.id AND c.author_id = ?1)
+            (SELECT COUNT(*) FROM comments c WHERE c.video_id = videos.id AND c.author_id = ?1
+               AND c.held = 0 AND c.removed_at IS NULL)
          WHERE author_id != ?1 AND id IN (SELECT video_id FROM comments WHERE author_id = ?1)",
         [u],
     )?;

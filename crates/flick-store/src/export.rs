@@ -63,6 +63,9 @@ const USER_ROWS: &[(&str, &str)] = &[
     ("note_ratings", "rater_id = ?1"),
     // Bookkeeping of the scorer: nobody's data.
     ("note_scoring", "?1 IS NULL"),
+    // Known-bad media: hashes of removed clips, kept past their accounts;
+    // the moderator's id is staff data, not the listed clip's creator's.
+    ("media_blocklist", "?1 IS NULL"),
     // the home region's file
     ("accounts", "id = ?1"),
     ("sessions", "user_id = ?1"),

@@ -22,6 +22,7 @@
 
 mod accounts;
 mod analytics;
+mod blocklist;
 mod bulk;
 mod deletion;
 mod events;
@@ -37,6 +38,7 @@ mod videos;
 
 pub use accounts::{Credentials, Profile};
 pub use analytics::{CreatorAnalytics, DayStats, DeletedAccount, VideoStats};
+pub use blocklist::BlocklistEntry;
 pub use bulk::{BulkInteraction, BulkVideo};
 pub use events::{CatalogueChange, Event, EventKind};
 pub use export::TableDump;

@@ -262,6 +262,29 @@ CREATE TRIGGER note_ratings_changed AFTER UPDATE ON note_ratings
 CREATE TRIGGER note_ratings_removed AFTER DELETE ON note_ratings
     BEGIN UPDATE note_scoring SET ratings_version = ratings_version + 1; END;
 "#,
+    r#"
+-- Known-bad media: frame hashes of clips moderators removed and listed,
+-- checked against every upload. No foreign key: the entry must outlive the
+-- clip and its account.
+CREATE TABLE media_blocklist (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    video_id   INTEGER NOT NULL UNIQUE,
+    -- PDQ hashes of the sampled frames, 32 bytes each
+    hashes     BLOB NOT NULL,
+    added_by   INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+"#,
+    r#"
+-- Per-clip comment controls. A held comment waits for the clip's creator
+-- to approve it: seen by its author and the creator only, not counted.
+ALTER TABLE videos ADD COLUMN comment_policy TEXT NOT NULL DEFAULT 'everyone'
+    CHECK (comment_policy IN ('everyone', 'followers', 'off'));
+ALTER TABLE comments ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+-- Words whose comments on this creator's clips are held, one per line.
+-- Public-file rows: the commenter's node, in any region, applies them.
+ALTER TABLE users ADD COLUMN held_words TEXT NOT NULL DEFAULT '';
+"#,
 ];
 
 pub(crate) const REGION: &[&str] = &[

@@ -759,7 +759,7 @@ fn apply(tx: &Transaction<'_>, d: &NewDecision<'_>, decision: i64) -> Result<()>
                 if changed > 0 {
                     tx.execute(
                         "UPDATE videos SET comment_count = comment_count - 1
-                         WHERE id = (SELECT video_id FROM comments WHERE id = ?1)",
+                         WHERE id = (SELECT video_id FROM comments WHERE id = ?1 AND held = 0)",
                         [&d.subject.id],
                     )?;
                 }
@@ -816,7 +816,7 @@ fn undo(tx: &Transaction<'_>, d: &DecisionRecord, now: i64) -> Result<()> {
             if changed > 0 {
                 tx.execute(
                     "UPDATE videos SET comment_count = comment_count + 1
-                     WHERE id = (SELECT video_id FROM comments WHERE id = ?1)",
+                     WHERE id = (SELECT video_id FROM comments WHERE id = ?1 AND held = 0)",
                     [&d.subject_id],
                 )?;
             }

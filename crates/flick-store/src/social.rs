@@ -1,7 +1,7 @@
 use crate::events::{record, EventKind};
 use crate::{Cursor, Result, Store, StoreError};
 use flick_domain::DataClass;
-use flick_domain::{CommentBody, CommentId, UserId, VideoId, WatchReport};
+use flick_domain::{CommentBody, CommentId, CommentPolicy, UserId, VideoId, WatchReport};
 use rusqlite::{params, OptionalExtension};
 
 #[derive(Debug, Clone)]
@@ -12,6 +12,8 @@ pub struct CommentRecord {
     pub author_handle: String,
     pub body: String,
     pub created_at: i64,
+    /// Waiting for the clip's creator to approve it.
+    pub held: bool,
 }
 
 pub struct SearchResults {
@@ -132,25 +134,30 @@ impl Store {
         Ok(removed)
     }
 
+    /// Adds a comment; a `held` one waits for the creator's approval and
+    /// is not counted until then.
     pub fn add_comment(
         &self,
         video: VideoId,
         author: UserId,
         body: &CommentBody,
+        held: bool,
         now: i64,
     ) -> Result<CommentRecord> {
         let mut conn = self.write();
         self.guard(&conn, author, DataClass::Interactions)?;
         let tx = conn.transaction()?;
         tx.execute(
-            "INSERT INTO comments (video_id, author_id, body, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![video.0, author.0, body.as_str(), now],
+            "INSERT INTO comments (video_id, author_id, body, created_at, held) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![video.0, author.0, body.as_str(), now, held],
         )?;
         let id = CommentId(tx.last_insert_rowid());
-        tx.execute(
-            "UPDATE videos SET comment_count = comment_count + 1 WHERE id = ?1",
-            [video.0],
-        )?;
+        if !held {
+            tx.execute(
+                "UPDATE videos SET comment_count = comment_count + 1 WHERE id = ?1",
+                [video.0],
+            )?;
+        }
         let handle: String =
             tx.query_row("SELECT handle FROM users WHERE id = ?1", [author.0], |r| {
                 r.get(0)
@@ -164,25 +171,47 @@ impl Store {
             author_handle: handle,
             body: body.as_str().to_owned(),
             created_at: now,
+            held,
         })
     }
 
-    /// Newest first.
+    /// Newest first; held comments only with `held`.
     pub fn comments(
         &self,
         video: VideoId,
         cursor: Option<Cursor>,
         limit: u32,
     ) -> Result<Vec<CommentRecord>> {
+        self.comment_page(video, cursor, limit, false)
+    }
+
+    /// The comments of `video` waiting for its creator, newest first.
+    pub fn held_comments(
+        &self,
+        video: VideoId,
+        cursor: Option<Cursor>,
+        limit: u32,
+    ) -> Result<Vec<CommentRecord>> {
+        self.comment_page(video, cursor, limit, true)
+    }
+
+    fn comment_page(
+        &self,
+        video: VideoId,
+        cursor: Option<Cursor>,
+        limit: u32,
+        held: bool,
+    ) -> Result<Vec<CommentRecord>> {
         let (before_at, before_id) = Cursor::start(cursor);
         let conn = self.read();
         let mut stmt = conn.prepare_cached(
-            "SELECT c.id, c.video_id, c.author_id, u.handle, c.body, c.created_at
+            "SELECT c.id, c.video_id, c.author_id, u.handle, c.body, c.created_at, c.held
              FROM comments c JOIN users u ON u.id = c.author_id
-             WHERE c.video_id = ?1 AND c.removed_at IS NULL AND (c.created_at, c.id) < (?2, ?3)
+             WHERE c.video_id = ?1 AND c.removed_at IS NULL AND c.held = ?5
+               AND (c.created_at, c.id) < (?2, ?3)
              ORDER BY c.created_at DESC, c.id DESC LIMIT ?4",
         )?;
-        let rows = stmt.query_map(params![video.0, before_at, before_id, limit], |r| {
+        let rows = stmt.query_map(params![video.0, before_at, before_id, limit, held], |r| {
             Ok(CommentRecord {
                 id: CommentId(r.get(0)?),
                 video_id: VideoId(r.get(1)?),
@@ -190,9 +219,95 @@ impl Store {
                 author_handle: r.get(3)?,
                 body: r.get(4)?,
                 created_at: r.get(5)?,
+                held: r.get(6)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Releases a held comment; whether one was held.
+    pub fn approve_comment(&self, id: CommentId) -> Result<bool> {
+        let mut conn = self.write();
+        let tx = conn.transaction()?;
+        let video: Option<i64> = tx
+            .query_row(
+                "UPDATE comments SET held = 0 WHERE id = ?1 AND held = 1 RETURNING video_id",
+                [id.0],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(v) = video {
+            tx.execute(
+                "UPDATE videos SET comment_count = comment_count + 1 WHERE id = ?1",
+                [v],
+            )?;
+        }
+        tx.commit()?;
+        Ok(video.is_some())
+    }
+
+    /// Who may comment on `video` and what its creator holds for review:
+    /// (creator, policy, held words).
+    pub fn comment_rules(
+        &self,
+        video: VideoId,
+    ) -> Result<Option<(UserId, CommentPolicy, Vec<String>)>> {
+        let conn = self.read();
+        let row = conn
+            .prepare_cached(
+                "SELECT v.author_id, v.comment_policy, u.held_words FROM videos v
+                   JOIN users u ON u.id = v.author_id WHERE v.id = ?1",
+            )?
+            .query_row([video.0], |r| {
+                Ok((
+                    UserId(r.get(0)?),
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .optional()?;
+        Ok(row.map(|(author, policy, words)| {
+            (
+                author,
+                CommentPolicy::parse(&policy).unwrap_or(CommentPolicy::Everyone),
+                words
+                    .split('\n')
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            )
+        }))
+    }
+
+    pub fn set_comment_policy(&self, video: VideoId, policy: CommentPolicy) -> Result<()> {
+        self.write().execute(
+            "UPDATE videos SET comment_policy = ?2 WHERE id = ?1",
+            params![video.0, policy.as_str()],
+        )?;
+        Ok(())
+    }
+
+    /// The words `user` holds comments for.
+    pub fn held_words(&self, user: UserId) -> Result<Vec<String>> {
+        let words: Option<String> = self
+            .read()
+            .prepare_cached("SELECT held_words FROM users WHERE id = ?1")?
+            .query_row([user.0], |r| r.get(0))
+            .optional()?;
+        Ok(words
+            .unwrap_or_default()
+            .split('\n')
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect())
+    }
+
+    pub fn set_held_words(&self, user: UserId, words: &[String]) -> Result<()> {
+        self.write().execute(
+            "UPDATE users SET held_words = ?2 WHERE id = ?1",
+            params![user.0, words.join("\n")],
+        )?;
+        Ok(())
     }
 
     /// Who wrote a comment, and under which video.
@@ -207,18 +322,21 @@ impl Store {
     pub fn delete_comment(&self, id: CommentId) -> Result<()> {
         let mut conn = self.write();
         let tx = conn.transaction()?;
-        let video: i64 = tx
+        let (video, counted): (i64, bool) = tx
             .query_row(
-                "DELETE FROM comments WHERE id = ?1 RETURNING video_id",
+                "DELETE FROM comments WHERE id = ?1
+                 RETURNING video_id, held = 0 AND removed_at IS NULL",
                 [id.0],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?
             .ok_or(StoreError::NotFound("comment"))?;
-        tx.execute(
-            "UPDATE videos SET comment_count = comment_count - 1 WHERE id = ?1",
-            [video],
-        )?;
+        if counted {
+            tx.execute(
+                "UPDATE videos SET comment_count = comment_count - 1 WHERE id = ?1",
+                [video],
+            )?;
+        }
         tx.commit()?;
         Ok(())
     }

@@ -69,6 +69,7 @@ pub struct VideoRecord {
     pub labels: Vec<Label>,
     /// The context note readers rated helpful across sides, if any.
     pub note: Option<crate::ShownNote>,
+    pub comment_policy: flick_domain::CommentPolicy,
 }
 
 /// What moderation did to a clip's reach.
@@ -107,14 +108,15 @@ const VIDEO_SELECT: &str = "SELECT v.id, v.author_id, u.handle, u.display_name, 
     (SELECT group_concat(label, ',') FROM (SELECT label FROM video_labels l WHERE l.video_id = v.id ORDER BY label)),
     -- the shown context note, as `id source_url text` (see ShownNote::parse)
     (SELECT n.id || ' ' || n.source_url || ' ' || n.text FROM notes n
-       WHERE n.video_id = v.id AND n.status = 'helpful' ORDER BY n.intercept DESC, n.id LIMIT 1)
+       WHERE n.video_id = v.id AND n.status = 'helpful' ORDER BY n.intercept DESC, n.id LIMIT 1),
+    v.comment_policy
   FROM videos v JOIN users u ON u.id = v.author_id LEFT JOIN sounds s ON s.id = v.sound_id";
 
 /// An unpublished upload in the same shape, for its author.
 const UPLOAD_SELECT: &str = "SELECT p.id, p.author_id, u.handle, u.display_name, p.caption,
     NULL, CASE p.status WHEN 'published' THEN 'processing' ELSE p.status END, p.failure_reason,
     NULL, NULL, NULL, NULL, NULL,
-    p.created_at, 0, 0, 0, 0, 0, p.id, 'none', NULL, NULL
+    p.created_at, 0, 0, 0, 0, 0, p.id, 'none', NULL, NULL, 'everyone'
   FROM uploads p JOIN users u ON u.id = p.author_id";
 
 /// Published, not deleted and not removed by a moderator.
@@ -159,6 +161,8 @@ fn video_from_row(r: &Row<'_>) -> rusqlite::Result<VideoRecord> {
         note: r
             .get::<_, Option<String>>(22)?
             .and_then(|n| crate::ShownNote::parse(&n)),
+        comment_policy: flick_domain::CommentPolicy::parse(&r.get::<_, String>(23)?)
+            .unwrap_or(flick_domain::CommentPolicy::Everyone),
     })
 }
 

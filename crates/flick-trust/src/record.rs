@@ -96,18 +96,39 @@ pub enum Record {
         subject: String,
         time_ms: i64,
     },
+    /// A moderator put a removed clip's frame hashes on the known-bad
+    /// media list (`entry`): re-uploads of it are refused from now on.
+    MediaBlocked {
+        moderator: String,
+        role: String,
+        /// A pseudonym of the clip (`video:…`), as in its `moderation`
+        /// record.
+        subject: String,
+        entry: i64,
+        time_ms: i64,
+    },
+    /// An upload was refused because it matched the known-bad media list
+    /// entry `entry`; nothing of it was kept.
+    UploadBlocked {
+        /// The uploader, as a pseudonym.
+        uploader: String,
+        entry: i64,
+        time_ms: i64,
+    },
 }
 
 impl Record {
     /// The `type` tags this version knows; a verifier holds leaves of these
     /// types to the exact bytes [`Record::leaf_bytes`] writes.
-    pub const TYPES: [&'static str; 6] = [
+    pub const TYPES: [&'static str; 8] = [
         "access",
         "release",
         "deletion",
         "export",
         "moderation",
         "report",
+        "media_blocked",
+        "upload_blocked",
     ];
 
     /// The leaf bytes: the canonical JSON that is hashed into the tree.
@@ -125,6 +146,8 @@ impl Record {
             Record::Export { .. } => "export",
             Record::Moderation { .. } => "moderation",
             Record::Report { .. } => "report",
+            Record::MediaBlocked { .. } => "media_blocked",
+            Record::UploadBlocked { .. } => "upload_blocked",
         }
     }
 }
@@ -211,6 +234,18 @@ mod tests {
                 report: 0,
                 category: String::new(),
                 subject: String::new(),
+                time_ms: 0,
+            },
+            Record::MediaBlocked {
+                moderator: String::new(),
+                role: String::new(),
+                subject: String::new(),
+                entry: 0,
+                time_ms: 0,
+            },
+            Record::UploadBlocked {
+                uploader: String::new(),
+                entry: 0,
                 time_ms: 0,
             },
         ];

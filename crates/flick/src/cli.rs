@@ -158,6 +158,16 @@ pub enum BenchCommand {
     },
     /// The recommender on a synthetic catalogue: For You latency, events/s,
     /// event-to-feed latency, memory per video and per user.
+    /// Known-bad media matching on the demo catalogue: how many altered
+    /// copies (re-encoded, rescaled, trimmed, watermarked) of each demo
+    /// clip are caught, and how many pairs of different demo clips are
+    /// mistaken for copies.
+    MediaMatch {
+        #[arg(long, default_value_t = 24)]
+        clips: usize,
+        #[arg(long, default_value_t = 8)]
+        seconds: u32,
+    },
     Rec {
         #[arg(long, default_value_t = 100_000)]
         videos: usize,

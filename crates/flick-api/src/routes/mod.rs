@@ -1,4 +1,6 @@
 mod accounts;
+mod blocklist;
+mod comment_controls;
 mod export;
 mod feeds;
 mod filters;
@@ -25,6 +27,8 @@ use tower_http::trace::TraceLayer;
 use utoipa::IntoParams;
 
 pub(crate) use accounts::*;
+pub(crate) use blocklist::*;
+pub(crate) use comment_controls::*;
 pub(crate) use export::*;
 pub(crate) use feeds::*;
 pub(crate) use filters::*;
@@ -64,7 +68,9 @@ pub fn router(state: AppState) -> Router {
         .route("/videos", post(videos::upload).layer(upload_limit))
         .route(
             "/videos/{id}",
-            get(videos::get_video).delete(videos::delete_video),
+            get(videos::get_video)
+                .delete(videos::delete_video)
+                .patch(comment_controls::update_video),
         )
         .route(
             "/videos/{id}/like",
@@ -104,9 +110,25 @@ pub fn router(state: AppState) -> Router {
             get(filters::list_filters).post(filters::add_filter),
         )
         .route("/me/filters/{id}", delete(filters::delete_filter))
+        .route(
+            "/me/held-words",
+            get(comment_controls::held_words).put(comment_controls::set_held_words),
+        )
+        .route(
+            "/videos/{id}/comments/held",
+            get(comment_controls::held_comments),
+        )
+        .route(
+            "/comments/{id}/approve",
+            post(comment_controls::approve_comment),
+        )
         .route("/moderation/queue", get(moderation::queue))
         .route("/moderation/cases/{id}", get(moderation::case))
         .route("/moderation/actions", post(moderation::act))
+        .route(
+            "/moderation/media-blocklist",
+            post(blocklist::add_to_blocklist),
+        )
         .route("/me/notices", get(moderation::notices))
         .route("/notices/{id}/appeal", post(moderation::appeal))
         .route(

@@ -172,7 +172,7 @@ pub(crate) async fn report(
 }
 
 /// The caller's role, if it may moderate.
-fn moderator(r: &Regions, me: UserId) -> Result<Result<Role, ApiError>, StoreError> {
+pub(crate) fn moderator(r: &Regions, me: UserId) -> Result<Result<Role, ApiError>, StoreError> {
     let role = r.home(me, DataClass::Account)?.role(me)?;
     Ok(match role {
         Role::Moderator | Role::Admin => Ok(role),
@@ -462,7 +462,7 @@ pub(crate) async fn act(
     Ok((StatusCode::CREATED, Json(decision_view(decision))))
 }
 
-fn subject_pseudonym(trust: &crate::trust::Trust, s: &Subject) -> String {
+pub(crate) fn subject_pseudonym(trust: &crate::trust::Trust, s: &Subject) -> String {
     trust.thing_pseudonym(s.kind.as_str(), &s.id)
 }
 

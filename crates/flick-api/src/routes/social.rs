@@ -171,11 +171,12 @@ pub(crate) async fn add_comment(
     let body = CommentBody::parse(body.body.trim())?;
     let video = visible_video(&state, id).await?;
     super::ensure_not_blocked(&state, me, video.author_id, "comment on this clip").await?;
+    let held = super::comment_allowed(&state, me, id, body.as_str()).await?;
     let now = state.now();
     let comment = state
         .db(move |r| {
             r.home(me, DataClass::Interactions)?
-                .add_comment(id, me, &body, now)
+                .add_comment(id, me, &body, held, now)
         })
         .await?;
     Ok((StatusCode::CREATED, Json(comment.into())))
@@ -189,14 +190,20 @@ pub(crate) async fn delete_comment(
     Auth(me, _): Auth,
     ApiPath(id): ApiPath<CommentId>,
 ) -> ApiResult<StatusCode> {
-    let (author, _) = state
+    let (author, video) = state
         .db(move |r| r.public().comment_owner(id))
         .await?
         .ok_or_else(|| ApiError::new(Code::CommentNotFound, "no such comment"))?;
-    if author != me {
+    // Its author, or the creator of the clip it is on (who reviews the
+    // comments held there).
+    let creator = state
+        .db(move |r| r.public().video(video))
+        .await?
+        .map(|v| v.author_id);
+    if author != me && creator != Some(me) {
         return Err(ApiError::new(
             Code::Forbidden,
-            "you can only delete your own comments",
+            "you can delete your own comments and comments on your clips",
         ));
     }
     state.db(move |r| r.public().delete_comment(id)).await?;

@@ -234,6 +234,9 @@ pub(crate) async fn upload(
         Err(Ok(rejection)) => return Err(rejection.into()),
         Err(Err(e)) => return Err(e.into()),
     }
+    // A copy of known-bad media goes no further; `file` is deleted on the
+    // way out.
+    super::check_upload(&state, user, file.path()).await?;
 
     let id = VideoId::random();
     let original = state.0.layout.original(id);

@@ -1417,3 +1417,354 @@ async fn keyword_filters_hide_or_warn_and_blocks_reach_every_list() {
         assert!(ids(&page).is_empty(), "{page}");
     }
 }
+
+/// `ffmpeg -i src <args> out`: a transformed copy of a clip.
+fn transformed(src: &std::path::Path, out: &str, args: &[&str]) -> std::path::PathBuf {
+    let path = src.with_file_name(out);
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y"])
+        .args(args.iter().take_while(|a| **a != "-i"))
+        .arg("-i")
+        .arg(src)
+        .args(args.iter().skip_while(|a| **a != "-i").skip(1))
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+        ])
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(status.success(), "ffmpeg made {out}");
+    path
+}
+
+#[tokio::test]
+async fn copies_of_known_bad_media_are_refused_even_when_altered() {
+    let app = spawn_app();
+    let ana = app.signup("ana").await;
+    let eve = app.signup("eve").await;
+    let moderator = app.signup("mod").await;
+    app.set_role("mod", "moderator");
+    let auditor = app.signup("audrey").await;
+    app.set_role("audrey", "auditor");
+    let bad = make_clip(
+        app.tmp.path(),
+        "bad.mp4",
+        Clip {
+            seconds: 5.0,
+            ..Clip::default()
+        },
+    );
+    let video = app.upload(&ana, &bad, "something nobody should see").await;
+    app.wait_ready(&ana, video).await;
+
+    // Only moderators list, and only removed clips.
+    let body = json!({ "video_id": video });
+    let res = post(
+        &app,
+        "/api/v1/moderation/media-blocklist",
+        &eve,
+        body.clone(),
+    )
+    .await;
+    expect_error(res, 403, "forbidden").await;
+    let res = post(
+        &app,
+        "/api/v1/moderation/media-blocklist",
+        &moderator,
+        body.clone(),
+    )
+    .await;
+    expect_error(res, 409, "not_removed").await;
+    let res = post(
+        &app,
+        "/api/v1/moderation/media-blocklist",
+        &moderator,
+        json!({"video_id": 999_999}),
+    )
+    .await;
+    expect_error(res, 404, "video_not_found").await;
+    let res = decide(
+        &app,
+        &moderator,
+        json!({
+            "subject_type": "video", "subject_id": video, "action": "remove", "ground": "illegal",
+            "rule_or_law": "Criminal code §1", "facts": "The clip shows what the law forbids to show."
+        }),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let res = post(
+        &app,
+        "/api/v1/moderation/media-blocklist",
+        &moderator,
+        body.clone(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let entry: Value = res.json().await.unwrap();
+    assert!(entry["frames"].as_u64().unwrap() >= 8, "{entry}");
+    let res = post(&app, "/api/v1/moderation/media-blocklist", &moderator, body).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "listing again changes nothing"
+    );
+
+    // Re-encoded, rescaled, trimmed by a second, watermarked: all refused,
+    // nothing kept.
+    let copies = [
+        transformed(&bad, "reencoded.mp4", &["-i", "-crf", "38"]),
+        transformed(&bad, "rescaled.mp4", &["-i", "-vf", "scale=240:426"]),
+        transformed(&bad, "trimmed.mp4", &["-ss", "1", "-i"]),
+        transformed(
+            &bad,
+            "watermarked.mp4",
+            &[
+                "-i",
+                "-vf",
+                "drawbox=x=10:y=10:w=120:h=40:color=white@0.8:t=fill",
+            ],
+        ),
+    ];
+    for copy in &copies {
+        let res = app.upload_with(&eve, copy, "look at this", &[], None).await;
+        let err = expect_error(res, 422, "blocked_media").await;
+        assert!(
+            err["message"].as_str().unwrap().contains("removed"),
+            "{err}"
+        );
+    }
+    assert!(
+        app.files("uploads").is_empty(),
+        "{:?}",
+        app.files("uploads")
+    );
+    assert!(
+        app.files("originals").is_empty(),
+        "{:?}",
+        app.files("originals")
+    );
+    let mine = app.get_json("/api/v1/users/eve/videos", Some(&eve)).await;
+    assert!(mine["items"].as_array().unwrap().is_empty(), "{mine}");
+
+    // A different clip goes through.
+    let other = app.tmp.path().join("other.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("mandelbrot=s=360x640:r=25")
+        .args([
+            "-t",
+            "4",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .arg(&other)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let fine = app.upload(&eve, &other, "a fractal").await;
+    app.wait_ready(&eve, fine).await;
+
+    // The listing and each refusal are in the log.
+    let records = log_records(&app, &auditor).await;
+    let listed = records
+        .iter()
+        .filter(|r| r["type"] == "media_blocked")
+        .count();
+    let refused = records
+        .iter()
+        .filter(|r| r["type"] == "upload_blocked" && r["entry"] == entry["id"])
+        .count();
+    assert_eq!((listed, refused), (1, 4));
+}
+
+#[tokio::test]
+async fn creators_choose_who_comments_and_review_comments_with_their_held_words() {
+    let app = spawn_app();
+    let ana = app.signup("ana").await;
+    let bo = app.signup("bo").await;
+    let cy = app.signup("cy").await;
+    let clip = make_clip(app.tmp.path(), "a.mp4", Clip::default());
+    let video = app.upload(&ana, &clip, "my garden").await;
+    app.wait_ready(&ana, video).await;
+    let comments = format!("/api/v1/videos/{video}/comments");
+    let settings = |policy: &str| json!({ "comments": policy });
+
+    // Only the creator sets it, to one of three values.
+    let res = app
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/videos/{video}"),
+            Some(&bo),
+            Some(settings("off")),
+        )
+        .await;
+    expect_error(res, 403, "forbidden").await;
+    let res = app
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/videos/{video}"),
+            Some(&ana),
+            Some(settings("friends")),
+        )
+        .await;
+    expect_error(res, 422, "invalid_setting").await;
+
+    let res = app
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/videos/{video}"),
+            Some(&ana),
+            Some(settings("off")),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get_json(&format!("/api/v1/videos/{video}"), None).await["comment_policy"],
+        "off"
+    );
+    let res = post(&app, &comments, &bo, json!({"body": "nice"})).await;
+    expect_error(res, 403, "comments_off").await;
+    let res = post(
+        &app,
+        &comments,
+        &ana,
+        json!({"body": "my own clip, my own comment"}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+
+    let res = app
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/videos/{video}"),
+            Some(&ana),
+            Some(settings("followers")),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = post(&app, &comments, &bo, json!({"body": "nice"})).await;
+    expect_error(res, 403, "comments_followers_only").await;
+    let res = app
+        .request(Method::PUT, "/api/v1/users/ana/follow", Some(&bo), None)
+        .await;
+    assert!(res.status().is_success());
+    let res = post(&app, &comments, &bo, json!({"body": "nice"})).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+
+    // Held words: such comments wait for the creator.
+    let res = app
+        .request(
+            Method::PUT,
+            "/api/v1/me/held-words",
+            Some(&ana),
+            Some(json!({"words": ["ugly", "buy now"]})),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        app.get_json("/api/v1/me/held-words", Some(&ana)).await["words"],
+        json!(["ugly", "buy now"])
+    );
+    let res = app
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/videos/{video}"),
+            Some(&ana),
+            Some(settings("everyone")),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = post(
+        &app,
+        &comments,
+        &cy,
+        json!({"body": "Ugly flowers, BUY NOW at my shop"}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let held: Value = res.json().await.unwrap();
+    assert_eq!(held["held"], true);
+    let listed = app.get_json(&comments, None).await;
+    let bodies: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, ["nice", "my own clip, my own comment"], "{listed}");
+    assert_eq!(
+        app.get_json(&format!("/api/v1/videos/{video}"), None).await["counts"]["comments"],
+        2
+    );
+    let res = app
+        .request(Method::GET, &format!("{comments}/held"), Some(&bo), None)
+        .await;
+    expect_error(res, 403, "forbidden").await;
+    let queue = app.get_json(&format!("{comments}/held"), Some(&ana)).await;
+    assert_eq!(queue["items"][0]["id"], held["id"], "{queue}");
+
+    // Approved, it is shown and counted; another one the creator deletes.
+    let res = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/comments/{}/approve", held["id"]),
+            Some(&ana),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get_json(&comments, None).await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        app.get_json(&format!("/api/v1/videos/{video}"), None).await["counts"]["comments"],
+        3
+    );
+    let res = post(&app, &comments, &cy, json!({"body": "so ugly"})).await;
+    let second: Value = res.json().await.unwrap();
+    assert_eq!(second["held"], true);
+    let res = app
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/comments/{}", second["id"]),
+            Some(&ana),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get_json(&format!("/api/v1/videos/{video}"), None).await["counts"]["comments"],
+        3
+    );
+    assert!(
+        app.get_json(&format!("{comments}/held"), Some(&ana)).await["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let res = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/comments/{}/approve", held["id"]),
+            Some(&ana),
+            None,
+        )
+        .await;
+    expect_error(res, 404, "comment_not_found").await;
+}
