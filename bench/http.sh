@@ -39,6 +39,10 @@ serve_as() {
   token=$(token_for benchuser)
   curl -sf -X PUT -H "Authorization: Bearer $token" "$FLICK_URL/api/v1/users/ana/follow" > /dev/null
   curl -sf -X PUT -H "Authorization: Bearer $token" "$FLICK_URL/api/v1/users/bo/follow" > /dev/null
+  # A keyword filter that matches nothing, so pages pay for checking one
+  # (builds before keyword filters answer 404 here, which is fine).
+  curl -s -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -d '{"words":["unmatched phrase"],"action":"hide"}' "$FLICK_URL/api/v1/me/filters" > /dev/null || true
   printf -v "URL_$name" '%s' "$FLICK_URL"
   printf -v "PID_$name" '%s' "$FLICK_PID"
   printf -v "TOKEN_$name" '%s' "$token"

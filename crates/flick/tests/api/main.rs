@@ -12,6 +12,7 @@ mod media;
 mod regions;
 mod rights;
 mod safety;
+mod safety_tools;
 mod social;
 mod synthetic;
 mod trust;
