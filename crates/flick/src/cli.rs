@@ -106,6 +106,17 @@ pub enum AuditCommand {
         #[arg(long)]
         trusted_head: Option<PathBuf>,
     },
+    /// Check a signed label statement (`statement` of `GET
+    /// /api/v1/videos/{id}/labels`) against the log's key, and say who
+    /// labelled which clip, and when.
+    Label {
+        /// A file holding the statement (the signed note, as served).
+        #[arg(long)]
+        statement: PathBuf,
+        /// The log's verifier key (`GET /api/v1/transparency/verifier-key`).
+        #[arg(long)]
+        public_key: PathBuf,
+    },
     /// Check where data lives on this node: no protected table in the public
     /// database, no public table in a region's, and every account in the
     /// file of its home region. Exits non-zero on anything out of place.

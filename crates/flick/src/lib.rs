@@ -54,6 +54,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             public_key,
             trusted_head,
         }) => audit_verify(&entries, &public_key, trusted_head.as_deref()),
+        Command::Audit(cli::AuditCommand::Label {
+            statement,
+            public_key,
+        }) => audit_label(&statement, &public_key),
         Command::Audit(cli::AuditCommand::Storage { common }) => {
             audit_storage(&config::storage(&file, &common)?)
         }
@@ -186,6 +190,30 @@ fn audit_storage(storage: &config::Storage) -> anyhow::Result<()> {
         }
         anyhow::bail!("{} problems in the storage layout", audit.problems.len())
     }
+}
+
+fn audit_label(statement: &Path, public_key: &Path) -> anyhow::Result<()> {
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+    };
+    let key = read(public_key)?;
+    let verifier = flick_trust::NoteVerifier::parse(key.trim())
+        .context("the public key is not a verifier key (name+hash+base64)")?;
+    let note = read(statement)?;
+    let s = flick_trust::LabelStatement::verify(&note, &verifier)
+        .context("the statement does not verify with this key")?;
+    let by = match &s.by {
+        flick_trust::Labeller::Creator => "its creator".to_owned(),
+        flick_trust::Labeller::Moderator(who) => format!("moderator {who}"),
+    };
+    let decision = s
+        .decision
+        .map_or_else(|| "no decision".to_owned(), |d| format!("decision {d}"));
+    println!(
+        "OK: log {} says clip {} ({}) was labelled {} by {by} ({decision}) at {} (Unix ms)",
+        s.origin, s.video, s.subject, s.label, s.time_ms
+    );
+    Ok(())
 }
 
 fn audit_verify(

@@ -314,6 +314,39 @@ async fn labels_are_signed_statements_that_match_the_log() {
         .unwrap()
         .replace("label misinformation", "label sensitive");
     assert!(flick_trust::LabelStatement::verify(&forged, &verifier).is_err());
+    // The partner's command-line check says the same.
+    let dir = app.tmp.path();
+    std::fs::write(dir.join("key.txt"), &key).unwrap();
+    std::fs::write(
+        dir.join("label.txt"),
+        items[1]["statement"].as_str().unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("forged.txt"), &forged).unwrap();
+    let key_path = dir.join("key.txt").display().to_string();
+    let checked = flick_cli(&[
+        "audit",
+        "label",
+        "--statement",
+        &dir.join("label.txt").display().to_string(),
+        "--public-key",
+        &key_path,
+    ]);
+    let said = String::from_utf8_lossy(&checked.stdout);
+    assert!(checked.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("clip {video}")) && said.contains("misinformation"),
+        "{said}"
+    );
+    let checked = flick_cli(&[
+        "audit",
+        "label",
+        "--statement",
+        &dir.join("forged.txt").display().to_string(),
+        "--public-key",
+        &key_path,
+    ]);
+    assert!(!checked.status.success());
     let res = app
         .request(Method::GET, "/api/v1/videos/999999/labels", None, None)
         .await;
