@@ -195,3 +195,36 @@ test('a sensitive clip is blurred until tapped, in the player and in the grid, u
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('a moderator lists a removed clip as known-bad media from its case; a copy is refused at upload', { timeout: 120_000 }, async () => {
+  const clip = makeClip(media, { seconds: 3, pattern: 'testsrc2', freq: 997 });
+  const id = String(await server.api.upload(creator.token, clip, 'A leaked clip'));
+  await server.api.waitReady(id, creator.token);
+  const reporter = await server.api.signup('kim_known');
+  await server.api.call('POST', '/reports', {
+    token: reporter.token,
+    body: { subject_type: 'video', subject_id: id, category: 'intellectual_property', note: 'my film, uploaded without leave' },
+    expect: 201,
+  });
+  const theCase = (await queue()).find((c) => c.subject_type === 'video' && c.subject_id === id);
+  assert.ok(theCase, 'the case of the reported clip');
+  await server.api.call('POST', '/moderation/actions', {
+    token: moderator.token,
+    body: { subject_type: 'video', subject_id: Number(id), action: 'remove', ground: 'illegal', rule_or_law: 'Copyright Act §106', facts: 'The rights holder showed the original.' },
+    expect: 201,
+  });
+
+  const mod = await openPage(browser, server.url, { session: moderator });
+  await mod.page.goto(`/#/moderation/${theCase.id}`);
+  await mod.page.waitForSelector('.case-blocklist');
+  const listed = mod.page.waitForResponse((r) => r.url().endsWith('/api/v1/moderation/media-blocklist'));
+  await mod.page.click('.case-blocklist button:has-text("Refuse copies of this clip")');
+  assert.equal((await listed).status(), 201);
+  await mod.page.waitForSelector('.blocklist-result >> text=/Listed as known-bad media \\(\\d+ frames\\)/');
+  assert.deepEqual(mod.errors, []);
+  await mod.context.close();
+
+  const copy = await server.api.uploadRaw(reporter.token, clip, 'reposting this');
+  assert.equal(copy.status, 422);
+  assert.equal(copy.data.code, 'blocked_media');
+});

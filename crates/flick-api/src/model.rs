@@ -192,7 +192,9 @@ pub struct VideoView {
     /// found it helpful.
     pub context_note: Option<ContextNoteRef>,
     /// Words of the viewer's `warn` keyword filters that the caption
-    /// contains: show the clip behind a warning. Empty otherwise.
+    /// contains: show the clip behind a warning. A clip asked for by its
+    /// id (`GET /videos/{id}`) names the words of `hide` filters too,
+    /// since feeds leave such clips out. Empty otherwise.
     pub filter_warning: Vec<String>,
     /// Who may comment: `everyone`, `followers` or `off` (its creator
     /// always may).

@@ -9,7 +9,7 @@ import { listContextFor, resetStore } from './store.js';
 import { profileView } from './profile.js';
 import { uploadView } from './upload.js';
 import { loginView, signupView, settingsView, searchView, tagView, soundView } from './pages.js';
-import { noticesView, moderationQueueView, moderationCaseView } from './safety.js';
+import { noticesView, moderationQueueView, moderationCaseView, filtersView } from './safety.js';
 
 const main = document.getElementById('view');
 const nav = document.getElementById('nav');
@@ -136,6 +136,7 @@ const routes = [
   { re: /^\/signup$/, view: signupView, nav: 'profile' },
   { re: /^\/settings$/, view: settingsView, nav: 'profile', auth: 'Log in to see your settings' },
   { re: /^\/search$/, view: searchView },
+  { re: /^\/filters$/, view: filtersView, nav: 'profile', auth: 'Log in to filter words' },
   { re: /^\/notices$/, view: noticesView, nav: 'profile', auth: 'Log in to see your notices' },
   { re: /^\/moderation$/, view: moderationQueueView, nav: 'profile', auth: 'Log in to moderate' },
   { re: /^\/moderation\/([^/]+)$/, keys: ['id'], view: moderationCaseView, nav: 'profile', auth: 'Log in to moderate' },

@@ -145,6 +145,7 @@ function safetySection() {
     h('ul', { class: 'settings-list' },
       h('li', { class: 'settings-row' }, h('label', { for: 'setting-hide-ai', class: 'settings-row-label', text: 'Hide AI-generated videos' }), hideAi),
       h('li', { class: 'settings-row' }, h('label', { for: 'setting-sensitive', class: 'settings-row-label', text: 'Sensitive videos' }), sensitive),
+      h('li', {}, h('a', { class: 'settings-item', href: '#/filters' }, icon('ban', { size: 20 }), h('span', { text: 'Keyword filters and held comments' }))),
       h('li', {}, h('a', { class: 'settings-item', href: '#/notices' }, icon('info', { size: 20 }), h('span', { text: 'Notices and appeals' }))),
       modRow));
 }

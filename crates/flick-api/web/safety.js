@@ -74,18 +74,12 @@ export function isSensitive(video) {
   return Array.isArray(video.labels) && video.labels.some((l) => SENSITIVE.includes(l));
 }
 
-/**
- * Blurs `container` (a clip's media or a grid tile) when the clip is
- * sensitive and the viewer chose blur, with a button that reveals it.
- * `onReveal` runs once it is revealed.
- */
-export function blurIfSensitive(container, video, { compact = false, onReveal } = {}) {
-  if (!isSensitive(video)) return;
+function coverButton(container, { compact, title, text, label, onReveal }) {
   container.classList.add('is-sensitive');
   const cover = h('button', {
     type: 'button',
     class: `sensitive-cover${compact ? ' compact' : ''}`,
-    'aria-label': 'Sensitive content: show it',
+    'aria-label': label,
     onclick: (e) => {
       e.preventDefault();
       e.stopPropagation();
@@ -94,11 +88,38 @@ export function blurIfSensitive(container, video, { compact = false, onReveal } 
       if (onReveal) onReveal();
     },
   }, icon('alert', { size: compact ? 18 : 32 }),
-  compact ? null : h('strong', { text: 'Sensitive content' }),
-  compact ? null : h('span', { text: 'Tap to view' }));
+  compact ? null : h('strong', { text: title }),
+  compact ? null : h('span', { class: 'cover-text', text }));
   container.append(cover);
+  return cover;
+}
+
+/**
+ * Blurs `container` (a clip's media or a grid tile) when the clip is
+ * sensitive and the viewer chose blur, or when its caption has a word of
+ * the viewer's `warn` keyword filters, with a button that reveals it.
+ * `onReveal` runs once it is revealed.
+ */
+export function blurIfSensitive(container, video, { compact = false, onReveal } = {}) {
+  const warned = Array.isArray(video.filter_warning) ? video.filter_warning : [];
+  if (!isSensitive(video)) {
+    if (warned.length) {
+      coverButton(container, {
+        compact,
+        onReveal,
+        title: 'Hidden by your keyword filter',
+        text: `Mentions “${warned.join('”, “')}” · Tap to view`,
+        label: 'Hidden by your keyword filter: show it',
+      }).classList.add('filter-cover');
+    }
+    return;
+  }
+  const cover = coverButton(container, {
+    compact, onReveal, title: 'Sensitive content', text: 'Tap to view', label: 'Sensitive content: show it',
+  });
   viewingSettings().then((s) => {
-    if (s.sensitive === 'show') {
+    // A keyword warning stands whatever the sensitive-content setting.
+    if (s.sensitive === 'show' && !warned.length) {
       container.classList.remove('is-sensitive');
       cover.remove();
     }
@@ -364,6 +385,31 @@ function decisionForm(c, onDone) {
   h('label', { class: 'field' }, h('span', { class: 'field-label', text: 'Facts' }), facts), err, submit);
 }
 
+/**
+ * For a removed clip: list it as known-bad media, so that copies of it
+ * (re-encoded, rescaled, trimmed, watermarked) are refused at upload.
+ */
+function blocklistBox(videoId) {
+  const result = h('p', { class: 'muted blocklist-result', role: 'status' });
+  const button = h('button', {
+    type: 'button',
+    class: 'btn btn-secondary',
+    text: 'Refuse copies of this clip',
+    onclick: async () => {
+      button.disabled = true;
+      try {
+        const entry = await api('/moderation/media-blocklist', { method: 'POST', body: { video_id: Number(videoId) } });
+        result.textContent = `Listed as known-bad media (${entry.frames} frames): uploads of copies are refused.`;
+      } catch (e) {
+        result.textContent = e.message;
+        button.disabled = false;
+      }
+    },
+  });
+  return h('section', { class: 'case-blocklist' }, h('h2', { text: 'Known-bad media' }),
+    h('p', { class: 'muted', text: 'Frame fingerprints of this clip are kept; the clip itself stays removed.' }), button, result);
+}
+
 export function moderationCaseView(container, { params }) {
   const body = h('div', { class: 'case-view' }, spinner('Loading the case'));
   container.append(page('moderation-case-page', topBar('Case', { backTo: '/moderation' }), body));
@@ -382,6 +428,7 @@ export function moderationCaseView(container, { params }) {
               h('strong', { text: `${d.action} (${d.ground}: ${d.rule_or_law})` }), h('p', { text: d.facts }),
               d.appeal ? h('p', { class: 'case-appeal' }, h('strong', { text: 'Appeal: ' }), h('span', { text: d.appeal.text })) : null))))
         : null,
+      c.subject_type === 'video' && c.decisions.some((d) => d.action === 'remove') ? blocklistBox(c.subject_id) : null,
       c.status === 'closed' ? h('p', { class: 'muted', text: 'This case is decided.' })
         : h('section', { class: 'case-decide' }, h('h2', { text: c.status === 'escalated' ? 'Decide the appeal' : 'Decide' }),
             decisionForm(c, () => go('/moderation'))));
@@ -516,4 +563,173 @@ export function openNotes(video) {
       load();
     },
   });
+}
+
+// ---------- keyword filters and held words ----------
+
+const FILTER_DURATIONS = [
+  ['', 'Forever'],
+  [String(24 * 3600 * 1000), 'For 24 hours'],
+  [String(7 * 24 * 3600 * 1000), 'For 7 days'],
+  [String(30 * 24 * 3600 * 1000), 'For 30 days'],
+];
+
+/** "a, b c, d" → ["a", "b c", "d"]: words and phrases as typed, commas between. */
+function splitWords(text) {
+  return text.split(',').map((w) => w.trim()).filter(Boolean);
+}
+
+function filterRow(f, reload) {
+  const when = f.expires_at ? (f.active ? `until ${new Date(f.expires_at).toLocaleString()}` : 'expired') : 'no end';
+  return h('li', { class: `filter-row${f.active ? '' : ' inactive'}`, dataset: { filterId: String(f.id), action: f.action } },
+    h('div', { class: 'filter-main' },
+      h('strong', { class: 'filter-words', text: f.words.join(', ') }),
+      h('span', { class: 'muted', text: `${f.action === 'hide' ? 'Hidden' : 'Shown with a warning'} · ${when}` })),
+    h('button', {
+      type: 'button',
+      class: 'icon-btn filter-delete',
+      'aria-label': `Delete the filter ${f.words.join(', ')}`,
+      onclick: async () => {
+        try {
+          await api(`/me/filters/${enc(f.id)}`, { method: 'DELETE' });
+          toast('Filter deleted', { kind: 'success' });
+          reload();
+        } catch (e) {
+          toastError(e);
+        }
+      },
+    }, icon('trash', { size: 18 })));
+}
+
+function filterForm(reload) {
+  const err = h('div', { class: 'form-error', role: 'alert', hidden: true });
+  const words = h('input', { type: 'text', name: 'words', required: true, maxlength: '900', autocomplete: 'off', placeholder: 'spoiler, final score', 'aria-label': 'Words or phrases, separated by commas' });
+  const action = h('select', { name: 'action', 'aria-label': 'What to do' },
+    h('option', { value: 'hide', text: 'Hide them' }), h('option', { value: 'warn', text: 'Show them behind a warning' }));
+  const duration = h('select', { name: 'duration', 'aria-label': 'For how long' },
+    FILTER_DURATIONS.map(([v, label]) => h('option', { value: v, text: label })));
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block', text: 'Add filter' });
+  const form = h('form', {
+    class: 'form filter-form',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      submit.disabled = true;
+      err.hidden = true;
+      const body = { words: splitWords(words.value), action: action.value };
+      if (duration.value) body.expires_at = Date.now() + Number(duration.value);
+      try {
+        await api('/me/filters', { method: 'POST', body });
+        toast('Filter added: it applies to captions and comments', { kind: 'success' });
+        words.value = '';
+        reload();
+      } catch (ex) {
+        err.replaceChildren(icon('alert', { size: 18 }), h('span', { text: ex.message }));
+        err.hidden = false;
+      } finally {
+        submit.disabled = false;
+      }
+    },
+  }, h('h2', { class: 'settings-heading', text: 'Add a filter' }),
+  h('label', { class: 'field' }, h('span', { class: 'field-label', text: 'Words or phrases, separated by commas' }), words),
+  h('label', { class: 'field' }, h('span', { class: 'field-label', text: 'Videos and comments that mention them' }), action),
+  h('label', { class: 'field' }, h('span', { class: 'field-label', text: 'For how long' }), duration), err, submit);
+  return form;
+}
+
+function heldWordsForm() {
+  const err = h('div', { class: 'form-error', role: 'alert', hidden: true });
+  const words = h('input', { type: 'text', name: 'held_words', maxlength: '900', autocomplete: 'off', placeholder: 'none', 'aria-label': 'Held words, separated by commas', disabled: true });
+  const submit = h('button', { type: 'submit', class: 'btn btn-secondary btn-block', text: 'Save held words', disabled: true });
+  api('/me/held-words').then((res) => {
+    words.value = res.words.join(', ');
+    words.disabled = false;
+    submit.disabled = false;
+  }).catch((e) => {
+    err.replaceChildren(h('span', { text: e.message }));
+    err.hidden = false;
+  });
+  return h('form', {
+    class: 'form held-words-form',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      submit.disabled = true;
+      err.hidden = true;
+      try {
+        const res = await api('/me/held-words', { method: 'PUT', body: { words: splitWords(words.value) } });
+        words.value = res.words.join(', ');
+        toast(res.words.length ? 'Saved: comments with these words wait for your approval' : 'Saved: no comments are held', { kind: 'success' });
+      } catch (ex) {
+        err.replaceChildren(icon('alert', { size: 18 }), h('span', { text: ex.message }));
+        err.hidden = false;
+      } finally {
+        submit.disabled = false;
+      }
+    },
+  }, h('h2', { class: 'settings-heading', text: 'Comments on your videos' }),
+  h('p', { class: 'muted', text: 'Comments that contain one of these words wait for your approval before anyone else sees them. Who may comment at all is set on each video, from its ⋯ menu.' }),
+  h('label', { class: 'field' }, h('span', { class: 'field-label', text: 'Held words, separated by commas' }), words), err, submit);
+}
+
+/** Settings → Keyword filters: my filters, a form for a new one, my held words. */
+export function filtersView(container) {
+  const list = h('ul', { class: 'filter-list', 'aria-label': 'Your keyword filters' });
+  const status = h('div', {}, spinner('Loading filters'));
+  const load = () => api('/me/filters').then((res) => {
+    status.replaceChildren();
+    list.replaceChildren(...res.items.map((f) => filterRow(f, load)));
+    if (!res.items.length) {
+      status.append(stateBox({ iconName: 'check', title: 'No filters', text: 'Words you filter are left out of captions and comments, or shown behind a warning.' }));
+    }
+  }).catch((e) => status.replaceChildren(h('p', { class: 'inline-error', role: 'alert', text: e.message })));
+  container.append(page('filters-page', topBar('Keyword filters', { backTo: '/settings' }),
+    h('div', { class: 'settings' }, list, status, filterForm(load), heldWordsForm())));
+  load();
+  return { title: 'Keyword filters' };
+}
+
+// ---------- comment controls ----------
+
+const COMMENT_POLICIES = [
+  ['everyone', 'Everyone'],
+  ['followers', 'People who follow you'],
+  ['off', 'No one (comments off)'],
+];
+
+/** The ⋯ sheet's "Who can comment" for the clip's creator. */
+export function openCommentControls(video) {
+  openSheet({
+    title: 'Who can comment',
+    className: 'sheet-comment-controls',
+    build(body, close) {
+      const current = video.comment_policy || 'everyone';
+      body.append(h('fieldset', { class: 'report-categories comment-policy' },
+        h('legend', { text: 'Who can comment on this video?' }),
+        COMMENT_POLICIES.map(([value, label]) => h('label', { class: 'report-category' },
+          h('input', {
+            type: 'radio',
+            name: 'comment_policy',
+            value,
+            checked: value === current,
+            onchange: async () => {
+              try {
+                await api(`/videos/${enc(video.id)}`, { method: 'PATCH', body: { comments: value } });
+                video.comment_policy = value;
+                toast('Saved', { kind: 'success' });
+                await close();
+              } catch (e) {
+                toastError(e);
+              }
+            },
+          }),
+          h('span', { text: label })))),
+      h('p', { class: 'muted', text: 'Comments with your held words (Settings → Keyword filters) wait for your approval whoever writes them.' }));
+    },
+  });
+}
+
+/** Why the viewer may not comment on `video`, or null when they may try. */
+export function commentsClosedReason(video) {
+  if (session.isMe(video.author && video.author.handle)) return null;
+  if (video.comment_policy === 'off') return 'Comments are turned off for this video.';
+  return null;
 }

@@ -4,7 +4,7 @@ import { api, enc, withQuery, session } from './api.js';
 import { h, icon, openSheet, avatar, timeAgo, toast, toastError, spinner, copyText, plural, confirmDialog, richText } from './dom.js';
 import { go, loginPath, requireLogin } from './router.js';
 import { forgetVideo } from './store.js';
-import { openReport, openNotes } from './safety.js';
+import { openReport, openNotes, openCommentControls, commentsClosedReason } from './safety.js';
 
 /** The comments of a video: the list (paged) and a form to post one. */
 export function openComments(video, onChange) {
@@ -27,7 +27,7 @@ export function openComments(video, onChange) {
       const me = session.user;
       const canDelete = (c) => Boolean(me && ((c.author && c.author.handle === me.handle) || (video.author && video.author.handle === me.handle)));
 
-      const row = (c) => {
+      const row = (c, reviewing = false) => {
         const author = c.author || {};
         const li = h('li', { class: 'comment', dataset: { commentId: String(c.id) } },
           h('a', { href: `#/u/${enc(author.handle || '')}`, class: 'comment-avatar', 'aria-label': `@${author.handle} profile`, onclick: () => close() }, avatar(author, 36)),
@@ -35,7 +35,27 @@ export function openComments(video, onChange) {
             h('div', { class: 'comment-meta' },
               h('a', { href: `#/u/${enc(author.handle || '')}`, class: 'comment-author', text: `@${author.handle}`, onclick: () => close() }),
               h('span', { class: 'comment-time', text: timeAgo(c.created_at) })),
-            h('p', { class: 'comment-body' }, richText(c.body))),
+            commentBody(c),
+            c.held && !reviewing ? h('span', { class: 'comment-held', text: 'Waiting for the creator’s approval' }) : null,
+            reviewing ? h('div', { class: 'comment-review' },
+              h('button', {
+                type: 'button',
+                class: 'btn btn-primary btn-small comment-approve',
+                text: 'Approve',
+                onclick: async () => {
+                  try {
+                    await api(`/comments/${enc(c.id)}/approve`, { method: 'POST' });
+                    li.remove();
+                    list.prepend(row({ ...c, held: false }));
+                    setCount(counts() + 1);
+                    status.replaceChildren();
+                    toast('Comment approved: everyone sees it now', { kind: 'success' });
+                    if (!heldList.children.length) heldBox.hidden = true;
+                  } catch (e) {
+                    toastError(e);
+                  }
+                },
+              })) : null),
           me && !canDelete(c) && c.author && c.author.handle !== me.handle
             ? h('button', {
                 type: 'button',
@@ -53,7 +73,9 @@ export function openComments(video, onChange) {
                   try {
                     await api(`/comments/${enc(c.id)}`, { method: 'DELETE' });
                     li.remove();
-                    setCount(counts() - 1);
+                    // Held comments were never counted.
+                    if (!c.held) setCount(counts() - 1);
+                    if (!heldList.children.length) heldBox.hidden = true;
                     if (!list.children.length) showEmpty();
                     toast('Comment deleted');
                   } catch (e) {
@@ -64,6 +86,18 @@ export function openComments(video, onChange) {
             : null);
         return li;
       };
+
+      // The creator reviews comments held for their held words first.
+      const heldList = h('ul', { class: 'comment-list held-list', 'aria-label': 'Comments waiting for your approval' });
+      const heldBox = h('section', { class: 'held-comments', hidden: true },
+        h('h3', { class: 'held-heading', text: 'Waiting for your approval' }), heldList);
+      const mine = Boolean(me && video.author && video.author.handle === me.handle);
+      if (mine) {
+        api(`/videos/${enc(video.id)}/comments/held`).then((page) => {
+          for (const c of page.items || []) heldList.append(row(c, true));
+          heldBox.hidden = !heldList.children.length;
+        }).catch(() => {});
+      }
 
       const showEmpty = () => {
         status.replaceChildren(h('p', { class: 'muted center', text: 'No comments yet. Start the conversation.' }));
@@ -89,7 +123,10 @@ export function openComments(video, onChange) {
       moreBtn.addEventListener('click', load);
 
       let footer;
-      if (session.loggedIn) {
+      const closed = commentsClosedReason(video);
+      if (closed) {
+        footer = h('div', { class: 'comment-form comments-closed' }, h('p', { class: 'muted', text: closed }));
+      } else if (session.loggedIn) {
         const input = h('input', { type: 'text', class: 'comment-input', name: 'body', maxlength: '500', autocomplete: 'off', placeholder: 'Add a comment…', 'aria-label': 'Add a comment' });
         const post = h('button', { type: 'submit', class: 'btn btn-primary btn-small comment-post', text: 'Post', disabled: true });
         input.addEventListener('input', () => {
@@ -111,7 +148,8 @@ export function openComments(video, onChange) {
               if (!comment.author) comment.author = session.user;
               list.prepend(row(comment));
               list.scrollTop = 0;
-              setCount(counts() + 1);
+              if (comment.held) toast('Your comment waits for the creator’s approval');
+              else setCount(counts() + 1);
             } catch (err) {
               toastError(err);
             } finally {
@@ -120,18 +158,42 @@ export function openComments(video, onChange) {
               input.focus();
             }
           },
-        }, avatar(session.user, 32), input, post);
+        }, avatar(session.user, 32), input, post,
+        video.comment_policy === 'followers' && !mine ? h('p', { class: 'muted comment-policy-hint', text: 'Only people who follow the creator can comment.' }) : null);
       } else {
         footer = h('div', { class: 'comment-form' },
           h('a', { class: 'btn btn-primary btn-block', href: `#${loginPath()}`, text: 'Log in to comment', onclick: () => close() }));
       }
 
-      body.append(h('div', { class: 'comment-scroll' }, list, status, moreBtn), footer);
+      body.append(h('div', { class: 'comment-scroll' }, heldBox, list, status, moreBtn), footer);
       load();
       const input = body.querySelector('.comment-input');
       if (input) setTimeout(() => input.focus(), 50);
     },
   });
+}
+
+/**
+ * A comment's text, or, when it has a word of the viewer's `warn`
+ * filters, a line naming the words with a button that shows it.
+ */
+function commentBody(c) {
+  const text = h('p', { class: 'comment-body' }, richText(c.body));
+  const warned = Array.isArray(c.filter_warning) ? c.filter_warning : [];
+  if (!warned.length) return text;
+  text.hidden = true;
+  const notice = h('p', { class: 'comment-filtered muted' },
+    h('span', { text: `Hidden by your keyword filter: “${warned.join('”, “')}”. ` }),
+    h('button', {
+      type: 'button',
+      class: 'link-btn',
+      text: 'Show',
+      onclick: () => {
+        notice.remove();
+        text.hidden = false;
+      },
+    }));
+  return h('div', {}, notice, text);
 }
 
 /** Why the recommender picked this clip. */
@@ -204,6 +266,7 @@ export function openMore(clip) {
           toast(ok ? 'Link copied to clipboard' : 'Couldn’t copy the link', { kind: ok ? 'success' : 'error' });
         }),
         item('info', 'Context notes', () => openNotes(video)),
+        mine ? item('comment', 'Who can comment', () => openCommentControls(video)) : null,
         video.sound ? item('music', 'Use this sound', () => go(`/upload?sound=${enc(video.id)}`)) : null,
         item('user', `View @${video.author && video.author.handle}`, () => go(`/u/${enc(video.author.handle)}`)),
         mine ? null : item('flag', 'Report', () => openReport({ subjectType: 'video', subjectId: video.id, what: 'video' })),

@@ -47,6 +47,20 @@ impl ViewerFilters {
         self.hidden_accounts.contains(&user)
     }
 
+    /// Every word of the viewer's filters, hide or warn, that `text`
+    /// contains: what a clip opened by its link is shown behind.
+    pub fn matching_words(&self, text: &str) -> Vec<String> {
+        let mut words: Vec<String> = Vec::new();
+        for f in &self.keywords {
+            if let Some(word) = f.matches(text) {
+                if !words.iter().any(|w| w == word) {
+                    words.push(word.to_owned());
+                }
+            }
+        }
+        words
+    }
+
     /// Hide wins over warn; a warning names every matching word.
     pub fn verdict(&self, text: &str) -> Verdict {
         let mut warned = Vec::new();

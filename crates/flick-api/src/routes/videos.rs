@@ -316,8 +316,15 @@ pub(crate) async fn get_video(
         // A clip a moderator removed is gone for everyone but its creator.
         .filter(|v| v.moderation != Moderation::Removed || viewer == Some(v.author_id))
         .ok_or_else(super::video_not_found)?;
-    let mut views = video_views(&state, viewer, vec![video]).await?;
-    Ok(Json(views.remove(0)))
+    let mut view = video_views(&state, viewer, vec![video]).await?.remove(0);
+    // Opened by its link, a clip the viewer's keyword filters match is
+    // shown behind a warning, whether the filter hides or warns: the
+    // viewer asked for this very clip, and feeds have hidden it already.
+    if viewer.is_some_and(|me| me.0 != view.author.id) {
+        let filters = super::filters_of(&state, viewer).await?;
+        view.filter_warning = filters.matching_words(&view.caption);
+    }
+    Ok(Json(view))
 }
 
 #[utoipa::path(delete, path = "/api/v1/videos/{id}", tag = "videos", security(("bearer" = [])),

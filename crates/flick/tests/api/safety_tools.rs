@@ -456,6 +456,16 @@ async fn keyword_filters_hide_or_warn_and_blocks_reach_every_list() {
             assert_eq!(item["filter_warning"], json!(["spoiler alert"]));
         }
     }
+    // Opened by its id, a clip a filter hides is shown behind a warning
+    // instead; its creator and visitors see no warning.
+    let opened = app
+        .get_json(&format!("/api/v1/videos/{cats}"), Some(&cy))
+        .await;
+    assert_eq!(opened["filter_warning"], json!(["cats"]), "{opened}");
+    for who in [Some(ana.as_str()), None] {
+        let opened = app.get_json(&format!("/api/v1/videos/{cats}"), who).await;
+        assert_eq!(opened["filter_warning"], json!([]), "{opened}");
+    }
     let comments = app
         .get_json(&format!("/api/v1/videos/{film}/comments"), Some(&cy))
         .await;
