@@ -285,6 +285,44 @@ ALTER TABLE comments ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
 -- Public-file rows: the commenter's node, in any region, applies them.
 ALTER TABLE users ADD COLUMN held_words TEXT NOT NULL DEFAULT '';
 "#,
+    r#"
+-- A clip's labels (comma-separated, in order) and the context note it
+-- shows, kept on its row: every feed page reads them for each clip, and a
+-- column is one read where a subquery is an index probe per clip (three of
+-- them, with the misinformation check). The triggers keep them equal to
+-- video_labels and notes whatever writes those, cascades included.
+ALTER TABLE videos ADD COLUMN labels TEXT;
+ALTER TABLE videos ADD COLUMN shown_note INTEGER;
+UPDATE videos SET labels = (SELECT group_concat(label, ',') FROM
+    (SELECT label FROM video_labels l WHERE l.video_id = videos.id ORDER BY label));
+UPDATE videos SET shown_note = (SELECT n.id FROM notes n
+    WHERE n.video_id = videos.id AND n.status = 'helpful' ORDER BY n.intercept DESC, n.id LIMIT 1);
+CREATE TRIGGER video_labels_added AFTER INSERT ON video_labels BEGIN
+    UPDATE videos SET labels = (SELECT group_concat(label, ',') FROM
+        (SELECT label FROM video_labels l WHERE l.video_id = NEW.video_id ORDER BY label))
+     WHERE id = NEW.video_id;
+END;
+CREATE TRIGGER video_labels_removed AFTER DELETE ON video_labels BEGIN
+    UPDATE videos SET labels = (SELECT group_concat(label, ',') FROM
+        (SELECT label FROM video_labels l WHERE l.video_id = OLD.video_id ORDER BY label))
+     WHERE id = OLD.video_id;
+END;
+CREATE TRIGGER notes_shown_added AFTER INSERT ON notes BEGIN
+    UPDATE videos SET shown_note = (SELECT n.id FROM notes n
+        WHERE n.video_id = NEW.video_id AND n.status = 'helpful' ORDER BY n.intercept DESC, n.id LIMIT 1)
+     WHERE id = NEW.video_id;
+END;
+CREATE TRIGGER notes_shown_scored AFTER UPDATE OF status, intercept ON notes BEGIN
+    UPDATE videos SET shown_note = (SELECT n.id FROM notes n
+        WHERE n.video_id = NEW.video_id AND n.status = 'helpful' ORDER BY n.intercept DESC, n.id LIMIT 1)
+     WHERE id = NEW.video_id;
+END;
+CREATE TRIGGER notes_shown_removed AFTER DELETE ON notes BEGIN
+    UPDATE videos SET shown_note = (SELECT n.id FROM notes n
+        WHERE n.video_id = OLD.video_id AND n.status = 'helpful' ORDER BY n.intercept DESC, n.id LIMIT 1)
+     WHERE id = OLD.video_id;
+END;
+"#,
 ];
 
 pub(crate) const REGION: &[&str] = &[

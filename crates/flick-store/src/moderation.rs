@@ -220,8 +220,9 @@ fn video_id(subject: &Subject) -> Option<i64> {
 
 /// Whether a clip may be served by For You: published, not removed or
 /// demoted, and without a label that keeps it out.
+// `v.labels` mirrors video_labels (public migration 8's triggers).
 const DISTRIBUTABLE: &str = "v.deleted_at IS NULL AND v.moderation = 'none'
-    AND NOT EXISTS (SELECT 1 FROM video_labels l WHERE l.video_id = v.id AND l.label = 'misinformation')";
+    AND (v.labels IS NULL OR instr(',' || v.labels || ',', ',misinformation,') = 0)";
 
 pub(crate) fn distributable_condition() -> &'static str {
     DISTRIBUTABLE

@@ -105,10 +105,11 @@ const VIDEO_SELECT: &str = "SELECT v.id, v.author_id, u.handle, u.display_name, 
     'ready', NULL, v.duration_ms, v.width, v.height, v.sound_id, s.title,
     v.created_at, v.deleted_at IS NOT NULL, v.like_count, v.comment_count, v.share_count, v.view_count,
     COALESCE(v.media_id, v.id), v.moderation,
-    (SELECT group_concat(label, ',') FROM (SELECT label FROM video_labels l WHERE l.video_id = v.id ORDER BY label)),
-    -- the shown context note, as `id source_url text` (see ShownNote::parse)
-    (SELECT n.id || ' ' || n.source_url || ' ' || n.text FROM notes n
-       WHERE n.video_id = v.id AND n.status = 'helpful' ORDER BY n.intercept DESC, n.id LIMIT 1),
+    v.labels,
+    -- the shown context note, as `id source_url text` (see ShownNote::parse);
+    -- CASE, so clips without one cost no lookup
+    CASE WHEN v.shown_note IS NULL THEN NULL ELSE
+      (SELECT n.id || ' ' || n.source_url || ' ' || n.text FROM notes n WHERE n.id = v.shown_note) END,
     v.comment_policy
   FROM videos v JOIN users u ON u.id = v.author_id LEFT JOIN sounds s ON s.id = v.sound_id";
 

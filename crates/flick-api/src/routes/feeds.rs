@@ -1,4 +1,4 @@
-use super::{bad_cursor, page_limit, video_page, visible_video, PageQuery};
+use super::{bad_cursor, page_limit, visible_video, PageQuery};
 use crate::auth::{invalid_session, Auth, MaybeAuth, MaybeSession};
 use crate::error::{ApiError, ApiResult, Code, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery};
@@ -21,17 +21,12 @@ pub(crate) async fn following(
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<FeedPage>> {
     let (cursor, limit) = page.parse()?;
-    let records = state
-        .db(move |r| {
-            r.home(me, DataClass::Follows)?
-                .following_feed(me, cursor, limit)
-        })
-        .await?;
-    let filters = super::filters_of(&state, Some(me)).await?;
-    let mut page = video_page(&state, Some(me), records, limit).await?;
-    // Muted and blocked accounts and hide filters leave this feed too (the
-    // cursor was taken from the page as stored).
-    super::filter_videos(&mut page.items, &filters, Some(me));
+    // Muted and blocked accounts and hide filters leave this feed too.
+    let page = super::viewer_page(&state, Some(me), limit, move |r| {
+        r.home(me, DataClass::Follows)?
+            .following_feed(me, cursor, limit)
+    })
+    .await?;
     Ok(Json(FeedPage {
         items: page
             .items
@@ -203,21 +198,6 @@ pub(crate) async fn why(
     Ok(Json(Reasons { reasons }))
 }
 
-/// A discovery page (a hashtag's or a sound's clips) with the viewer's
-/// blocks, mutes and keyword filters applied after the stored page, whose
-/// cursor it keeps.
-async fn filtered_page(
-    state: &AppState,
-    viewer: Option<flick_domain::UserId>,
-    records: Vec<flick_store::VideoRecord>,
-    limit: u32,
-) -> ApiResult<Json<VideoPage>> {
-    let filters = super::filters_of(state, viewer).await?;
-    let mut page = video_page(state, viewer, records, limit).await?;
-    super::filter_videos(&mut page.items, &filters, viewer);
-    Ok(Json(page))
-}
-
 #[utoipa::path(get, path = "/api/v1/hashtags/{tag}/videos", tag = "discovery",
     params(("tag" = String, Path, description = "hashtag, without #"), PageQuery),
     responses((status = 200, body = VideoPage)))]
@@ -229,10 +209,12 @@ pub(crate) async fn hashtag_videos(
 ) -> ApiResult<Json<VideoPage>> {
     let (cursor, limit) = page.parse()?;
     let tag = tag.trim_start_matches('#').to_lowercase();
-    let records = state
-        .db(move |r| r.public().videos_by_hashtag(&tag, cursor, limit))
-        .await?;
-    filtered_page(&state, viewer, records, limit).await
+    // Blocks, mutes and keyword filters apply here too.
+    let page = super::viewer_page(&state, viewer, limit, move |r| {
+        r.public().videos_by_hashtag(&tag, cursor, limit)
+    })
+    .await?;
+    Ok(Json(page))
 }
 
 #[utoipa::path(get, path = "/api/v1/sounds/{id}/videos", tag = "discovery",
@@ -245,10 +227,11 @@ pub(crate) async fn sound_videos(
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<VideoPage>> {
     let (cursor, limit) = page.parse()?;
-    let records = state
-        .db(move |r| r.public().videos_by_sound(id, cursor, limit))
-        .await?;
-    filtered_page(&state, viewer, records, limit).await
+    let page = super::viewer_page(&state, viewer, limit, move |r| {
+        r.public().videos_by_sound(id, cursor, limit)
+    })
+    .await?;
+    Ok(Json(page))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

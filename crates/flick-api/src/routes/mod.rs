@@ -294,6 +294,50 @@ pub(crate) async fn video_page(
     })
 }
 
+/// A stored page of clips as `viewer` sees it, in one trip to the
+/// blocking pool (feeds are hot: each trip is a thread hand-off): the
+/// records `fetch` reads, the viewer's filters applied to them and their
+/// likes among them. The cursor comes from the page as stored, so a clip a
+/// filter leaves out does not stop the next page.
+pub(crate) async fn viewer_page<F>(
+    state: &AppState,
+    viewer: Option<UserId>,
+    limit: u32,
+    fetch: F,
+) -> ApiResult<VideoPage>
+where
+    F: FnOnce(&flick_store::Regions) -> Result<Vec<VideoRecord>, flick_store::StoreError>
+        + Send
+        + 'static,
+{
+    let now = state.now();
+    let (records, filters, liked) = state
+        .db(move |r| {
+            let records = fetch(r)?;
+            let (filters, liked) = match viewer {
+                Some(me) => {
+                    let ids: Vec<VideoId> = records.iter().map(|v| v.id).collect();
+                    let filters = r.home(me, DataClass::Follows)?.viewer_filters(me, now)?;
+                    let liked = r.home(me, DataClass::Likes)?.liked_among(me, &ids)?;
+                    (filters, liked)
+                }
+                None => Default::default(),
+            };
+            Ok((records, filters, liked))
+        })
+        .await?;
+    let next_cursor = next_cursor(&records, limit, |v| (v.created_at, v.id.0));
+    let mut items: Vec<VideoView> = records
+        .into_iter()
+        .map(|r| {
+            let me = liked.contains(&r.id);
+            VideoView::new(r, me)
+        })
+        .collect();
+    filter_videos(&mut items, &filters, viewer);
+    Ok(VideoPage { items, next_cursor })
+}
+
 /// What `viewer`'s pages leave out or mark; a visitor's are the defaults.
 pub(crate) async fn filters_of(
     state: &AppState,
