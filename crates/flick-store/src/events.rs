@@ -124,11 +124,12 @@ impl Store {
     }
 
     pub fn last_catalogue_id(&self) -> Result<i64> {
+        // Cached: every For You page asks (a fresh prepare cost more than
+        // the query).
         Ok(self
             .read()
-            .query_row("SELECT COALESCE(MAX(id), 0) FROM catalogue", [], |r| {
-                r.get(0)
-            })?)
+            .prepare_cached("SELECT COALESCE(MAX(id), 0) FROM catalogue")?
+            .query_row([], |r| r.get(0))?)
     }
 
     /// This region's interactions with id greater than `after`, oldest first, at most `limit`.
@@ -269,17 +270,17 @@ impl Store {
     pub fn last_event_id(&self) -> Result<i64> {
         Ok(self
             .read()
-            .query_row("SELECT COALESCE(MAX(id), 0) FROM events", [], |r| r.get(0))?)
+            .prepare_cached("SELECT COALESCE(MAX(id), 0) FROM events")?
+            .query_row([], |r| r.get(0))?)
     }
 
     /// The id of `user`'s latest interaction in this region (0 if none):
     /// one seek in the `events_user` index.
     pub fn last_event_id_of(&self, user: UserId) -> Result<i64> {
-        Ok(self.read().query_row(
-            "SELECT COALESCE(MAX(id), 0) FROM events WHERE user_id = ?1",
-            [user.0],
-            |r| r.get(0),
-        )?)
+        Ok(self
+            .read()
+            .prepare_cached("SELECT COALESCE(MAX(id), 0) FROM events WHERE user_id = ?1")?
+            .query_row([user.0], |r| r.get(0))?)
     }
 }
 
