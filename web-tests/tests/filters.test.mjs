@@ -67,9 +67,20 @@ test('keyword filters from settings cover a clip and a comment, hide another, an
   const media = '.clip[data-active="true"] .clip-media';
   await page.waitForSelector(`${media}.is-sensitive .filter-cover`);
   assert.match(await page.textContent(`${media} .filter-cover`), /Mentions “spoiler alert”/);
+  // The caption, which holds the words, is out of sight too.
+  const caption = '.clip[data-active="true"] .clip-caption';
+  assert.equal(await page.isVisible(caption), false);
   await page.click(`${media} .filter-cover`);
   await page.waitForSelector(`${media}:not(.is-sensitive)`);
   assert.equal(await page.$(`${media} .filter-cover`), null);
+  await page.waitForSelector(`${caption} >> text=/Spoiler alert/`);
+
+  // Its hashtag's grid covers the tile.
+  await page.goto('/#/tag/movies');
+  await page.waitForSelector(`li[data-video-id="${video}"] .tile.is-filtered`);
+  assert.match(await page.getAttribute(`li[data-video-id="${video}"] .tile`, 'aria-label'), /^Hidden by your keyword filter, /);
+  await page.goto(`/#/v/${video}`);
+  await page.waitForSelector(`${media} .filter-cover`);
 
   // Comments: the warned one behind "Show", the hidden one absent.
   await page.click('.clip[data-active="true"] .comment-btn');

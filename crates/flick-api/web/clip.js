@@ -134,7 +134,16 @@ export class Clip {
 
     this.media = h('div', { class: 'clip-media' }, this.videoEl, this.playIndicator, this.bufferIndicator, this.errorBox);
     this.media.addEventListener('click', (e) => this.onTap(e));
-    blurIfSensitive(this.media, v);
+    // Words a keyword filter warns about stay out of sight (the caption,
+    // its note, the label read out) until the cover is tapped.
+    const warned = Array.isArray(v.filter_warning) && v.filter_warning.length > 0;
+    blurIfSensitive(this.media, v, {
+      onReveal: () => {
+        if (!warned) return;
+        this.info.classList.remove('caption-filtered');
+        this.el.setAttribute('aria-label', `@${author.handle}: ${(v.caption || '').slice(0, 80)}`);
+      },
+    });
 
     // --- action rail ---
     this.followBtn = h('button', {
@@ -202,6 +211,7 @@ export class Clip {
           name ? h('span', { class: 'clip-handle', text: `@${author.handle}` }) : null),
         v.created_at ? h('span', { class: 'clip-time', text: `· ${timeAgo(v.created_at)}` }) : null),
       labelChips(v), caption, moreCaption, contextNoteBox(v), soundLine);
+    if (warned) this.info.classList.add('caption-filtered');
 
     this.unmuteBtn = h('button', { type: 'button', class: 'unmute-pill', onclick: (e) => { e.stopPropagation(); this.feed.setMuted(false); } },
       icon('mute', { size: 16 }), h('span', { text: 'Tap to unmute' }));
@@ -219,7 +229,7 @@ export class Clip {
       class: 'clip',
       dataset: { videoId: String(v.id), author: author.handle || '' },
       'aria-roledescription': 'video',
-      'aria-label': `@${author.handle}: ${(v.caption || '').slice(0, 80)}`,
+      'aria-label': `@${author.handle}: ${warned ? 'caption hidden by your keyword filter' : (v.caption || '').slice(0, 80)}`,
     },
       this.media,
       h('div', { class: 'clip-shade', 'aria-hidden': 'true' }),

@@ -26,7 +26,9 @@ export function videoGrid({ load, owner = false, empty, label = 'Videos', onItem
     const badge = v.status === 'processing' ? h('span', { class: 'tile-badge', text: 'Processing' })
       : v.status === 'failed' ? h('span', { class: 'tile-badge tile-badge-failed', text: 'Failed', title: v.failure_reason || '' })
         : null;
-    const captionText = (v.caption || '').trim();
+    // A caption a keyword filter warns about is not read out either.
+    const warned = Array.isArray(v.filter_warning) && v.filter_warning.length > 0;
+    const captionText = warned ? 'Hidden by your keyword filter' : (v.caption || '').trim();
     const a = h('a', {
       class: `tile${ready ? '' : ' tile-pending'}`,
       href: `#/v/${enc(v.id)}`,
@@ -48,6 +50,10 @@ export function videoGrid({ load, owner = false, empty, label = 'Videos', onItem
       viewingSettings().then((s) => {
         if (s.sensitive === 'show') a.classList.remove('is-sensitive');
       });
+    }
+    if (warned) {
+      a.classList.add('is-sensitive', 'is-filtered');
+      a.append(h('span', { class: 'tile-badge tile-badge-sensitive', text: 'Filtered' }));
     }
     const li = h('li', { dataset: { videoId: String(v.id) } }, a);
     return li;

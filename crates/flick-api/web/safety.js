@@ -115,7 +115,11 @@ export function blurIfSensitive(container, video, { compact = false, onReveal } 
     return;
   }
   const cover = coverButton(container, {
-    compact, onReveal, title: 'Sensitive content', text: 'Tap to view', label: 'Sensitive content: show it',
+    compact,
+    onReveal,
+    title: 'Sensitive content',
+    text: warned.length ? `Mentions “${warned.join('”, “')}” · Tap to view` : 'Tap to view',
+    label: 'Sensitive content: show it',
   });
   viewingSettings().then((s) => {
     // A keyword warning stands whatever the sensitive-content setting.
@@ -428,7 +432,9 @@ export function moderationCaseView(container, { params }) {
               h('strong', { text: `${d.action} (${d.ground}: ${d.rule_or_law})` }), h('p', { text: d.facts }),
               d.appeal ? h('p', { class: 'case-appeal' }, h('strong', { text: 'Appeal: ' }), h('span', { text: d.appeal.text })) : null))))
         : null,
-      c.subject_type === 'video' && c.decisions.some((d) => d.action === 'remove') ? blocklistBox(c.subject_id) : null,
+      // Only while the clip stays removed: an appeal may have undone it.
+      c.subject_type === 'video' && c.decisions.length && c.decisions[c.decisions.length - 1].action === 'remove'
+        ? blocklistBox(c.subject_id) : null,
       c.status === 'closed' ? h('p', { class: 'muted', text: 'This case is decided.' })
         : h('section', { class: 'case-decide' }, h('h2', { text: c.status === 'escalated' ? 'Decide the appeal' : 'Decide' }),
             decisionForm(c, () => go('/moderation'))));
@@ -718,6 +724,9 @@ export function openCommentControls(video) {
                 await close();
               } catch (e) {
                 toastError(e);
+                // Back to what is saved.
+                const saved = body.querySelector(`input[name="comment_policy"][value="${video.comment_policy || 'everyone'}"]`);
+                if (saved) saved.checked = true;
               }
             },
           }),

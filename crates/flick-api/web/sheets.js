@@ -50,7 +50,7 @@ export function openComments(video, onChange) {
                     setCount(counts() + 1);
                     status.replaceChildren();
                     toast('Comment approved: everyone sees it now', { kind: 'success' });
-                    if (!heldList.children.length) heldBox.hidden = true;
+                    if (!heldList.children.length && heldMore.hidden) heldBox.hidden = true;
                   } catch (e) {
                     toastError(e);
                   }
@@ -75,7 +75,7 @@ export function openComments(video, onChange) {
                     li.remove();
                     // Held comments were never counted.
                     if (!c.held) setCount(counts() - 1);
-                    if (!heldList.children.length) heldBox.hidden = true;
+                    if (!heldList.children.length && heldMore.hidden) heldBox.hidden = true;
                     if (!list.children.length) showEmpty();
                     toast('Comment deleted');
                   } catch (e) {
@@ -89,15 +89,29 @@ export function openComments(video, onChange) {
 
       // The creator reviews comments held for their held words first.
       const heldList = h('ul', { class: 'comment-list held-list', 'aria-label': 'Comments waiting for your approval' });
+      const heldMore = h('button', { type: 'button', class: 'btn btn-ghost btn-small load-more', text: 'More waiting comments', hidden: true });
+      const heldError = h('p', { class: 'inline-error', role: 'alert', hidden: true });
       const heldBox = h('section', { class: 'held-comments', hidden: true },
-        h('h3', { class: 'held-heading', text: 'Waiting for your approval' }), heldList);
+        h('h3', { class: 'held-heading', text: 'Waiting for your approval' }), heldList, heldMore, heldError);
       const mine = Boolean(me && video.author && video.author.handle === me.handle);
-      if (mine) {
-        api(`/videos/${enc(video.id)}/comments/held`).then((page) => {
+      let heldCursor = null;
+      const loadHeld = async () => {
+        heldMore.hidden = true;
+        heldError.hidden = true;
+        try {
+          const page = await api(withQuery(`/videos/${enc(video.id)}/comments/held`, { cursor: heldCursor }));
           for (const c of page.items || []) heldList.append(row(c, true));
+          heldCursor = page.next_cursor || null;
+          heldMore.hidden = !heldCursor;
           heldBox.hidden = !heldList.children.length;
-        }).catch(() => {});
-      }
+        } catch (e) {
+          heldError.textContent = `Couldn’t load the comments waiting for you: ${e.message}`;
+          heldError.hidden = false;
+          heldBox.hidden = false;
+        }
+      };
+      heldMore.addEventListener('click', loadHeld);
+      if (mine) loadHeld();
 
       const showEmpty = () => {
         status.replaceChildren(h('p', { class: 'muted center', text: 'No comments yet. Start the conversation.' }));

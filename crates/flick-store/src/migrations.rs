@@ -312,7 +312,9 @@ CREATE TRIGGER notes_shown_added AFTER INSERT ON notes BEGIN
         WHERE n.video_id = NEW.video_id AND n.status = 'helpful' ORDER BY n.intercept DESC, n.id LIMIT 1)
      WHERE id = NEW.video_id;
 END;
-CREATE TRIGGER notes_shown_scored AFTER UPDATE OF status, intercept ON notes BEGIN
+-- The scorer writes every scored note on each pass: only a change counts.
+CREATE TRIGGER notes_shown_scored AFTER UPDATE OF status, intercept ON notes
+    WHEN OLD.status IS NOT NEW.status OR OLD.intercept IS NOT NEW.intercept BEGIN
     UPDATE videos SET shown_note = (SELECT n.id FROM notes n
         WHERE n.video_id = NEW.video_id AND n.status = 'helpful' ORDER BY n.intercept DESC, n.id LIMIT 1)
      WHERE id = NEW.video_id;

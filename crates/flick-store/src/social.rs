@@ -225,13 +225,14 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Releases a held comment; whether one was held.
+    /// Releases a held comment; whether one was held (a comment a moderator
+    /// removed stays removed, and uncounted).
     pub fn approve_comment(&self, id: CommentId) -> Result<bool> {
         let mut conn = self.write();
         let tx = conn.transaction()?;
         let video: Option<i64> = tx
             .query_row(
-                "UPDATE comments SET held = 0 WHERE id = ?1 AND held = 1 RETURNING video_id",
+                "UPDATE comments SET held = 0 WHERE id = ?1 AND held = 1 AND removed_at IS NULL RETURNING video_id",
                 [id.0],
                 |r| r.get(0),
             )

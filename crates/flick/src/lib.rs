@@ -199,7 +199,9 @@ fn audit_label(statement: &Path, public_key: &Path) -> anyhow::Result<()> {
     let key = read(public_key)?;
     let verifier = flick_trust::NoteVerifier::parse(key.trim())
         .context("the public key is not a verifier key (name+hash+base64)")?;
-    let note = read(statement)?;
+    // As saved by hand (`jq -r` adds a newline, an editor may add CRs): a
+    // signed note ends with exactly one newline.
+    let note = format!("{}\n", read(statement)?.replace("\r\n", "\n").trim_end());
     let s = flick_trust::LabelStatement::verify(&note, &verifier)
         .context("the statement does not verify with this key")?;
     let by = match &s.by {
