@@ -32,8 +32,10 @@ mod jobs;
 mod migrations;
 mod moderation;
 mod notes;
+mod personal;
 mod regions;
 mod social;
+mod transparency_report;
 mod videos;
 
 pub use accounts::{Credentials, Profile};
@@ -47,13 +49,14 @@ pub use flick_domain::{DataClass, RegionCode, Role};
 pub use jobs::{Job, JobOutcome};
 pub use moderation::{
     AppealRecord, CaseRecord, CaseStatus, DecisionRecord, LabelOrigin, ModerationRefusal,
-    NewDecision, NewReport, Notice, NoticeKind, ReportReceipt, ReportRecord, SensitiveContent,
-    Standing, Subject, ViewingSettings,
+    NewDecision, NewReport, Notice, NoticeKind, ReportReceipt, ReportRecord, Standing, Subject,
 };
 pub use notes::{NewNote, NoteRecord, Rescored, ShownNote};
+pub use personal::{SensitiveContent, ViewingSettings};
 pub use regions::{Denial, DenialHook, RegionAudit, Regions, StorageAudit};
 pub use rusqlite::types::Value as SqlValue;
 pub use social::{CommentRecord, SearchResults};
+pub use transparency_report::ModerationStats;
 pub use videos::{Moderation, NewVideo, VideoRecord, VideoStatus};
 
 use rusqlite::{Connection, OptionalExtension};
