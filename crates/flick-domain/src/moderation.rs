@@ -212,10 +212,15 @@ impl KeywordFilter {
 
     /// The first of the filter's words `text` contains as a whole word.
     pub fn matches(&self, text: &str) -> Option<&str> {
-        let text = text.to_lowercase();
+        self.matches_lowercase(&text.to_lowercase())
+    }
+
+    /// [`Self::matches`] for a text already lowercased: a caller checking
+    /// one text against many filters lowers it once.
+    pub fn matches_lowercase(&self, lowercase: &str) -> Option<&str> {
         self.words
             .iter()
-            .find(|w| contains_word(&text, w))
+            .find(|w| contains_word(lowercase, w))
             .map(String::as_str)
     }
 }

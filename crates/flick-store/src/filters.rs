@@ -47,41 +47,46 @@ impl ViewerFilters {
         self.hidden_accounts.contains(&user)
     }
 
+    /// Each of the viewer's filters that `text` matches, with the word it
+    /// matched (the text lowered once for all of them).
+    fn matched(&self, text: &str) -> Vec<(FilterAction, &str)> {
+        let lowercase = text.to_lowercase();
+        self.keywords
+            .iter()
+            .filter_map(|f| Some((f.action, f.matches_lowercase(&lowercase)?)))
+            .collect()
+    }
+
     /// Every word of the viewer's filters, hide or warn, that `text`
     /// contains: what a clip opened by its link is shown behind.
     pub fn matching_words(&self, text: &str) -> Vec<String> {
-        let mut words: Vec<String> = Vec::new();
-        for f in &self.keywords {
-            if let Some(word) = f.matches(text) {
-                if !words.iter().any(|w| w == word) {
-                    words.push(word.to_owned());
-                }
-            }
-        }
-        words
+        distinct(self.matched(text).into_iter().map(|(_, w)| w))
     }
 
     /// Hide wins over warn; a warning names every matching word.
     pub fn verdict(&self, text: &str) -> Verdict {
-        let mut warned = Vec::new();
-        for f in &self.keywords {
-            if let Some(word) = f.matches(text) {
-                match f.action {
-                    FilterAction::Hide => return Verdict::Hide,
-                    FilterAction::Warn => {
-                        if !warned.iter().any(|w| w == word) {
-                            warned.push(word.to_owned());
-                        }
-                    }
-                }
-            }
+        let matched = self.matched(text);
+        if matched.iter().any(|(a, _)| *a == FilterAction::Hide) {
+            return Verdict::Hide;
         }
+        let warned = distinct(matched.into_iter().map(|(_, w)| w));
         if warned.is_empty() {
             Verdict::Show
         } else {
             Verdict::Warn(warned)
         }
     }
+}
+
+/// The words in order of first appearance, each once.
+fn distinct<'a>(words: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for w in words {
+        if !out.iter().any(|o| o == w) {
+            out.push(w.to_owned());
+        }
+    }
+    out
 }
 
 const FIELD: char = '\u{1f}';

@@ -136,13 +136,7 @@ pub(crate) async fn for_you(
         })
         .await?
         .ok_or_else(invalid_session)?;
-    let mut videos: Vec<VideoView> = records
-        .into_iter()
-        .map(|r| {
-            let me = liked.contains(&r.id);
-            VideoView::new(r, me)
-        })
-        .collect();
+    let mut videos = super::views_of(records, &liked);
     // Keyword filters: a hidden clip leaves the page (the next page's
     // offset still counts it, so nothing else is skipped).
     let ranked = videos.len();

@@ -272,13 +272,21 @@ pub(crate) async fn video_views(
         }
         None => Default::default(),
     };
-    Ok(records
+    Ok(views_of(records, &liked))
+}
+
+/// Records as the viewer sees them, `liked` holding the ones they liked.
+pub(crate) fn views_of(
+    records: Vec<VideoRecord>,
+    liked: &std::collections::HashSet<VideoId>,
+) -> Vec<VideoView> {
+    records
         .into_iter()
         .map(|r| {
             let me = liked.contains(&r.id);
             VideoView::new(r, me)
         })
-        .collect())
+        .collect()
 }
 
 pub(crate) async fn video_page(
@@ -327,13 +335,7 @@ where
         })
         .await?;
     let next_cursor = next_cursor(&records, limit, |v| (v.created_at, v.id.0));
-    let mut items: Vec<VideoView> = records
-        .into_iter()
-        .map(|r| {
-            let me = liked.contains(&r.id);
-            VideoView::new(r, me)
-        })
-        .collect();
+    let mut items = views_of(records, &liked);
     filter_videos(&mut items, &filters, viewer);
     Ok(VideoPage { items, next_cursor })
 }

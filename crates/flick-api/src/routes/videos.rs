@@ -1,4 +1,3 @@
-use super::video_views;
 use crate::auth::{Auth, MaybeAuth};
 use crate::error::{ApiError, ApiResult, Code, ErrorBody};
 use crate::extract::ApiPath;
@@ -302,28 +301,46 @@ pub(crate) async fn get_video(
     ApiPath(id): ApiPath<VideoId>,
 ) -> ApiResult<Json<VideoView>> {
     // Published clips are public; before that, a clip is its author's
-    // protected data and only their region has it.
-    let video = state
-        .db(move |r| match r.public().video(id)? {
-            Some(v) => Ok(Some(v)),
-            None => match viewer {
-                Some(me) => r.home(me, DataClass::Uploads)?.upload(me, id),
-                None => Ok(None),
-            },
+    // protected data and only their region has it. One trip: the clip,
+    // the viewer's like and their filters.
+    let now = state.now();
+    let (video, liked, warned) = state
+        .db(move |r| {
+            let video = match r.public().video(id)? {
+                Some(v) => Some(v),
+                None => match viewer {
+                    Some(me) => r.home(me, DataClass::Uploads)?.upload(me, id)?,
+                    None => None,
+                },
+            };
+            let (liked, warned) = match (viewer, &video) {
+                (Some(me), Some(v)) => {
+                    let liked = r.home(me, DataClass::Likes)?.liked_among(me, &[v.id])?;
+                    // Opened by its link, a clip the viewer's keyword
+                    // filters match is shown behind a warning, whether the
+                    // filter hides or warns: the viewer asked for this very
+                    // clip, and feeds have hidden it already.
+                    let warned = if v.author_id == me {
+                        Vec::new()
+                    } else {
+                        r.home(me, DataClass::Follows)?
+                            .viewer_filters(me, now)?
+                            .matching_words(&v.caption)
+                    };
+                    (liked, warned)
+                }
+                _ => Default::default(),
+            };
+            Ok((video, liked, warned))
         })
-        .await?
+        .await?;
+    let video = video
         .filter(|v| !v.deleted)
         // A clip a moderator removed is gone for everyone but its creator.
         .filter(|v| v.moderation != Moderation::Removed || viewer == Some(v.author_id))
         .ok_or_else(super::video_not_found)?;
-    let mut view = video_views(&state, viewer, vec![video]).await?.remove(0);
-    // Opened by its link, a clip the viewer's keyword filters match is
-    // shown behind a warning, whether the filter hides or warns: the
-    // viewer asked for this very clip, and feeds have hidden it already.
-    if viewer.is_some_and(|me| me.0 != view.author.id) {
-        let filters = super::filters_of(&state, viewer).await?;
-        view.filter_warning = filters.matching_words(&view.caption);
-    }
+    let mut view = super::views_of(vec![video], &liked).remove(0);
+    view.filter_warning = warned;
     Ok(Json(view))
 }
 
