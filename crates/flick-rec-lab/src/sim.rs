@@ -509,3 +509,130 @@ pub fn compare_with(cfg: &SimConfig, config: &Config) -> (Vec<SimReport>, String
     );
     (reports, s)
 }
+
+/// What [`adaptation`] measured: the favourite topic's share of new users'
+/// first page and of the page after it, overall and split by how many clips
+/// of the first page they finished.
+#[derive(Debug, Clone, Default)]
+pub struct Adaptation {
+    pub before: f64,
+    pub after: f64,
+    /// `(users, favourite clips on their next pages, clips on them)` for
+    /// users who finished 0, 1, 2 and 3 or more clips of the first page.
+    pub by_finished: [(usize, usize, usize); 4],
+}
+
+impl Adaptation {
+    /// The next page's favourite share among users who finished at least
+    /// one clip of their first page.
+    pub fn after_a_finish(&self) -> f64 {
+        let (fav, n) = self.by_finished[1..]
+            .iter()
+            .fold((0, 0), |(f, n), x| (f + x.1, n + x.2));
+        fav as f64 / n.max(1) as f64
+    }
+}
+
+/// A page as the server serves it: ranked, then its impressions logged and
+/// learnt.
+pub fn serve(m: &mut Recommender, r: &Request) -> Vec<flick_rec::Recommendation> {
+    let page = m.recommend(r);
+    for e in Event::impressions(r.user.expect("a user"), r.now_ms, &page) {
+        m.observe(&e);
+    }
+    page
+}
+
+/// One event, as the server learns it: observed, and the batch refresh run
+/// when due (the server runs it in the background at the same counts).
+pub fn learn(m: &mut Recommender, e: &Event) {
+    m.observe(e);
+    if m.refresh_due() {
+        m.refresh();
+    }
+}
+
+/// A For You request of `user` at `now_ms`, its page id derived from both.
+pub fn request(user: UserId, limit: usize, now_ms: i64) -> Request<'static> {
+    Request {
+        user: Some(user),
+        limit,
+        now_ms,
+        region: None,
+        exclude: &[],
+        exclude_creators: &[],
+        page: user.0 ^ (now_ms as u64) << 20,
+        explore: true,
+    }
+}
+
+/// A world and a model warmed by `rounds` pages of traffic per user.
+pub fn warmed(cfg: &SimConfig, model: Config, rounds: usize) -> (World, Recommender) {
+    let mut world = World::new(cfg.clone());
+    let mut m = Recommender::new(model, cfg.seed);
+    for v in &world.videos {
+        m.upsert_video(v.meta.clone());
+    }
+    for _ in 0..rounds {
+        for u in 0..cfg.users {
+            let user = UserId(USER_BASE + u as u64);
+            let page = serve(&mut m, &request(user, 10, world.clock_ms));
+            for (i, r) in page.iter().enumerate() {
+                let (events, _) = world.react(user, r.video, i);
+                events.iter().for_each(|e| learn(&mut m, e));
+            }
+        }
+    }
+    (world, m)
+}
+
+/// How fast a new user's feed finds their taste: `trials` new users with
+/// one clear favourite topic and no patience for the rest (in this world
+/// popular clips are otherwise finished by nearly everyone, which says
+/// nothing about taste) each get a first page of `swipes` clips on a model
+/// warmed by `rounds` pages per user, react to it, then get a page of 10.
+pub fn adaptation(
+    cfg: &SimConfig,
+    model: Config,
+    rounds: usize,
+    swipes: usize,
+    trials: usize,
+) -> Adaptation {
+    let (mut world, mut m) = warmed(cfg, model, rounds);
+    let mut out = Adaptation::default();
+    let (mut before, mut n_before, mut after, mut n_after) = (0, 0, 0, 0);
+    for _ in 0..trials {
+        let user = world.add_user();
+        let fav = world.favourite[World::user_index(user)];
+        for (t, x) in world.taste[World::user_index(user)].iter_mut().enumerate() {
+            *x = if t == fav { 1.0 } else { -1.5 };
+        }
+        let first = serve(&mut m, &request(user, swipes, world.clock_ms));
+        before += first
+            .iter()
+            .filter(|r| world.video(r.video).topic == fav)
+            .count();
+        n_before += first.len();
+        let mut finished = 0;
+        for (i, r) in first.iter().enumerate() {
+            let (events, _) = world.react(user, r.video, i);
+            finished += events
+                .iter()
+                .any(|e| matches!(e.kind, EventKind::View { completed: true, .. }))
+                as usize;
+            events.iter().for_each(|e| learn(&mut m, e));
+        }
+        let next = serve(&mut m, &request(user, 10, world.clock_ms));
+        let fav_next = next
+            .iter()
+            .filter(|r| world.video(r.video).topic == fav)
+            .count();
+        after += fav_next;
+        n_after += next.len();
+        let b = &mut out.by_finished[finished.min(3)];
+        *b = (b.0 + 1, b.1 + fav_next, b.2 + next.len());
+    }
+    out.before = before as f64 / n_before.max(1) as f64;
+    out.after = after as f64 / n_after.max(1) as f64;
+    out
+}

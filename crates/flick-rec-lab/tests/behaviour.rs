@@ -3,7 +3,7 @@
 use flick_rec::{
     Config, CreatorId, Event, EventKind, Reason, Recommender, Request, UserId, VideoId, VideoMeta,
 };
-use flick_rec_lab::sim::{self, Feed, Policy, SimConfig, World, USER_BASE};
+use flick_rec_lab::sim::{self, learn, serve, Feed, Policy, SimConfig, World, USER_BASE};
 use std::collections::HashSet;
 
 fn small() -> SimConfig {
@@ -17,59 +17,12 @@ fn small() -> SimConfig {
 }
 
 fn req(user: UserId, limit: usize, now_ms: i64) -> Request<'static> {
-    Request {
-        user: Some(user),
-        limit,
-        now_ms,
-        region: None,
-        exclude: &[],
-        exclude_creators: &[],
-        page: user.0 ^ (now_ms as u64) << 20,
-        explore: true,
-    }
-}
-
-/// A page as the server serves it: ranked, then its impressions logged and
-/// learnt.
-fn serve(m: &mut Recommender, r: &Request) -> Vec<flick_rec::Recommendation> {
-    let page = m.recommend(r);
-    for e in Event::impressions(r.user.expect("a user"), r.now_ms, &page) {
-        m.observe(&e);
-    }
-    page
+    sim::request(user, limit, now_ms)
 }
 
 /// A model warmed by `rounds` pages of simulated traffic per user.
 fn warmed(cfg: &SimConfig, rounds: usize) -> (World, Recommender) {
-    warmed_with(cfg, Config::default(), rounds)
-}
-
-/// One event, as the server learns it: observed, and the batch refresh run
-/// when due (the server runs it in the background at the same counts).
-fn learn(m: &mut Recommender, e: &Event) {
-    m.observe(e);
-    if m.refresh_due() {
-        m.refresh();
-    }
-}
-
-fn warmed_with(cfg: &SimConfig, model: Config, rounds: usize) -> (World, Recommender) {
-    let mut world = World::new(cfg.clone());
-    let mut m = Recommender::new(model, cfg.seed);
-    for v in &world.videos {
-        m.upsert_video(v.meta.clone());
-    }
-    for _ in 0..rounds {
-        for u in 0..cfg.users {
-            let user = UserId(USER_BASE + u as u64);
-            let page = serve(&mut m, &req(user, 10, world.clock_ms));
-            for (i, r) in page.iter().enumerate() {
-                let (events, _) = world.react(user, r.video, i);
-                events.iter().for_each(|e| learn(&mut m, e));
-            }
-        }
-    }
-    (world, m)
+    sim::warmed(cfg, Config::default(), rounds)
 }
 
 fn ids(page: &[flick_rec::Recommendation]) -> Vec<VideoId> {
@@ -91,50 +44,16 @@ fn flick_beats_trending_only_by_15_percent_after_30_swipes() {
     assert!(f > r, "flick {f:.3} vs random {r:.3}");
 }
 
-/// New users with one clear favourite topic and little patience for the
-/// rest (popular clips are otherwise watched by nearly everyone) each see
-/// a first page of `swipes` clips, react to it, then get a page of 10.
-/// Returns the favourite topic's share of the first page and of the next.
-fn adaptation(cfg: &SimConfig, rounds: usize, swipes: usize) -> (f64, f64) {
-    let (mut world, mut m) = warmed(cfg, rounds);
-    let (mut before, mut after, mut n_before, mut n_after) = (0, 0, 0, 0);
-    for _ in 0..30 {
-        let user = world.add_user();
-        let fav = world.favourite[World::user_index(user)];
-        for (t, x) in world.taste[World::user_index(user)].iter_mut().enumerate() {
-            *x = if t == fav { 1.0 } else { -1.5 };
-        }
-        let first = serve(&mut m, &req(user, swipes, world.clock_ms));
-        before += first
-            .iter()
-            .filter(|r| world.video(r.video).topic == fav)
-            .count();
-        n_before += first.len();
-        for (i, r) in first.iter().enumerate() {
-            let (events, _) = world.react(user, r.video, i);
-            events.iter().for_each(|e| learn(&mut m, e));
-        }
-        let next = serve(&mut m, &req(user, 10, world.clock_ms));
-        after += next
-            .iter()
-            .filter(|r| world.video(r.video).topic == fav)
-            .count();
-        n_after += next.len();
-    }
-    (
-        before as f64 / n_before as f64,
-        after as f64 / n_after as f64,
-    )
-}
-
 #[test]
 fn new_user_feed_adapts_within_ten_swipes() {
     let cfg = small();
-    let (share_before, share_after) = adaptation(&cfg, 3, 10);
+    let a = sim::adaptation(&cfg, Config::default(), 3, 10, 30);
     let base = 1.0 / cfg.topics as f64;
     assert!(
-        share_after >= 2.0 * base && share_after > share_before + 0.1,
-        "favourite topic share: first page {share_before:.2}, after 10 swipes {share_after:.2}, base {base:.2}"
+        a.after >= 2.0 * base && a.after > a.before + 0.1,
+        "favourite topic share: first page {:.2}, after 10 swipes {:.2}, base {base:.2}",
+        a.before,
+        a.after
     );
 }
 
@@ -354,7 +273,7 @@ fn traffic_with(
 /// many exploration picks the traffic served.
 fn round_trip(model: Config) -> usize {
     let cfg = small();
-    let (mut world, mut m) = warmed_with(&cfg, model.clone(), 2);
+    let (mut world, mut m) = sim::warmed(&cfg, model.clone(), 2);
     let mut explored = 0;
     let full = m.snapshot_full();
     // The full snapshot is the base from here.
@@ -732,7 +651,7 @@ fn the_index_takes_over_on_large_catalogues() {
     let cfg = small();
     let mut model = Config::default();
     model.ann.min_clips = 1_000;
-    let (mut world, mut m) = warmed_with(&cfg, model, 3);
+    let (mut world, mut m) = sim::warmed(&cfg, model, 3);
     let users: Vec<UserId> = (0..cfg.users as u64)
         .map(|u| UserId(USER_BASE + u))
         .collect();
