@@ -616,10 +616,15 @@ pub fn adaptation(
         let mut finished = 0;
         for (i, r) in first.iter().enumerate() {
             let (events, _) = world.react(user, r.video, i);
-            finished += events
-                .iter()
-                .any(|e| matches!(e.kind, EventKind::View { completed: true, .. }))
-                as usize;
+            finished += events.iter().any(|e| {
+                matches!(
+                    e.kind,
+                    EventKind::View {
+                        completed: true,
+                        ..
+                    }
+                )
+            }) as usize;
             events.iter().for_each(|e| learn(&mut m, e));
         }
         let next = serve(&mut m, &request(user, 10, world.clock_ms));
