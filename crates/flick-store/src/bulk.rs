@@ -214,32 +214,129 @@ impl Store {
     }
 }
 
+/// The secondary indexes of some tables, dropped while a bulk load fills
+/// them and built again, once, when it is done: SQLite builds an index
+/// from a table's rows by sorting them, several times faster than keeping
+/// it up to date one row at a time. Indexes that enforce a constraint
+/// (primary keys, UNIQUE) stay, so the load is checked exactly as the live
+/// paths are. Dropped, the guard builds them again (`rebuild` reports an
+/// error, a drop can only log it), so a failed load leaves no table
+/// without its indexes.
+pub struct DeferredIndexes<'s> {
+    store: &'s Store,
+    /// `CREATE INDEX schema.name ON ...` of each dropped index.
+    create: Vec<String>,
+    /// The page cache sizes to put back once the indexes are built.
+    previous_cache: Option<[i64; 2]>,
+}
+
+impl Store {
+    /// Drops the plain (non-unique) indexes of `tables`, in this file or
+    /// the public one, until the returned guard is rebuilt or dropped.
+    /// Meant for loading into empty tables (`flick seed --synthetic`):
+    /// queries on these tables are slow until then.
+    pub fn defer_indexes(&self, tables: &[&str]) -> Result<DeferredIndexes<'_>> {
+        let conn = self.write();
+        let mut create = Vec::new();
+        for schema in ["main", "public"] {
+            let mut indexes = conn.prepare(&format!(
+                "SELECT name, tbl_name, sql FROM {schema}.sqlite_schema
+                 WHERE type = 'index' AND sql IS NOT NULL ORDER BY name"
+            ))?;
+            let found: Vec<(String, String, String)> = indexes
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            for (name, table, sql) in found {
+                let Some(rest) = sql.strip_prefix("CREATE INDEX ") else {
+                    continue; // UNIQUE: a constraint, not just a lookup path
+                };
+                if !tables.contains(&table.as_str()) {
+                    continue;
+                }
+                conn.execute_batch(&format!("DROP INDEX {schema}.\"{name}\""))?;
+                create.push(format!("CREATE INDEX {schema}.{rest}"));
+            }
+        }
+        // The loads in between keep their pages cached from one call to
+        // the next (see `BulkCache`).
+        let cache = BulkCache::grow(&conn)?;
+        let previous = cache.previous;
+        std::mem::forget(cache);
+        Ok(DeferredIndexes {
+            store: self,
+            create,
+            previous_cache: Some(previous),
+        })
+    }
+}
+
+impl DeferredIndexes<'_> {
+    /// Builds the dropped indexes again.
+    pub fn rebuild(mut self) -> Result<()> {
+        self.build()
+    }
+
+    fn build(&mut self) -> Result<()> {
+        let conn = self.store.write();
+        let mut cache = BulkCache::grow(&conn)?;
+        if let Some(previous) = self.previous_cache.take() {
+            cache.previous = previous;
+        }
+        // SQLite sorts an index's keys with helper threads when allowed.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        conn.pragma_update(None, "threads", cores.min(8) as i64)?;
+        let built = std::mem::take(&mut self.create)
+            .into_iter()
+            .try_for_each(|sql| conn.execute_batch(&sql));
+        conn.pragma_update(None, "threads", 0)?;
+        Ok(built?)
+    }
+}
+
+impl Drop for DeferredIndexes<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.build() {
+            tracing::error!(error = %e, "could not build the indexes a bulk load deferred");
+        }
+    }
+}
+
 /// A page cache big enough for bulk inserts into indexed tables (SQLite's
 /// default is 2 MB; this allows up to 1 GiB per file, as a seed of a
 /// million videos needs), for the length of one call; the connection is the
 /// store's writer, so it goes back to the default after.
-struct BulkCache<'c>(&'c rusqlite::Connection);
+struct BulkCache<'c> {
+    conn: &'c rusqlite::Connection,
+    /// The sizes it replaced (main, public), put back when it ends: a
+    /// bulk call inside [`DeferredIndexes`]' lifetime keeps the grown
+    /// cache, so the next call finds its pages still there.
+    previous: [i64; 2],
+}
+
+const BULK_CACHE_KIB: i64 = 1_048_576;
 
 impl<'c> BulkCache<'c> {
     fn grow(conn: &'c rusqlite::Connection) -> Result<Self> {
-        conn.pragma_update(None, "cache_size", -1_048_576)?;
-        conn.pragma_update(
-            Some(rusqlite::DatabaseName::Attached("public")),
-            "cache_size",
-            -1_048_576,
-        )?;
-        Ok(BulkCache(conn))
+        let public = rusqlite::DatabaseName::Attached("public");
+        let previous = [
+            conn.pragma_query_value(None, "cache_size", |r| r.get(0))?,
+            conn.pragma_query_value(Some(public), "cache_size", |r| r.get(0))?,
+        ];
+        conn.pragma_update(None, "cache_size", -BULK_CACHE_KIB)?;
+        conn.pragma_update(Some(public), "cache_size", -BULK_CACHE_KIB)?;
+        Ok(BulkCache { conn, previous })
     }
 }
 
 impl Drop for BulkCache<'_> {
     fn drop(&mut self) {
-        let _ = self.0.pragma_update(None, "cache_size", -2_000);
-        let _ = self.0.pragma_update(
-            Some(rusqlite::DatabaseName::Attached("public")),
-            "cache_size",
-            -2_000,
-        );
+        let public = rusqlite::DatabaseName::Attached("public");
+        let _ = self
+            .conn
+            .pragma_update(None, "cache_size", self.previous[0]);
+        let _ = self
+            .conn
+            .pragma_update(Some(public), "cache_size", self.previous[1]);
     }
 }
 
@@ -248,4 +345,48 @@ fn distinct(ids: impl Iterator<Item = UserId>) -> Vec<UserId> {
     v.sort_unstable_by_key(|u| u.0);
     v.dedup();
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_store;
+
+    fn indexes(s: &crate::Store, schema: &str) -> Vec<String> {
+        let conn = s.write();
+        let mut q = conn
+            .prepare(&format!(
+                "SELECT name FROM {schema}.sqlite_schema
+                 WHERE type = 'index' AND tbl_name IN ('videos', 'uploads') ORDER BY name"
+            ))
+            .unwrap();
+        let names = q
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<String>>>()
+            .unwrap();
+        names
+    }
+
+    #[test]
+    fn deferred_indexes_come_back_whether_rebuilt_or_dropped() {
+        let (_dir, s) = test_store();
+        let before = (indexes(&s, "public"), indexes(&s, "main"));
+        assert!(before.0.contains(&"videos_author".to_string()));
+        assert!(before.1.contains(&"uploads_author".to_string()));
+        let deferred = s.defer_indexes(&["videos", "uploads"]).unwrap();
+        let during = (indexes(&s, "public"), indexes(&s, "main"));
+        assert!(!during.0.contains(&"videos_author".to_string()));
+        assert!(!during.1.contains(&"uploads_author".to_string()));
+        // The one that enforces UNIQUE (author, idempotency key) stays.
+        assert!(during
+            .1
+            .iter()
+            .any(|n| n.starts_with("sqlite_autoindex_uploads")));
+        deferred.rebuild().unwrap();
+        assert_eq!((indexes(&s, "public"), indexes(&s, "main")), before);
+
+        // A load that fails part-way drops the guard without rebuilding.
+        drop(s.defer_indexes(&["videos"]).unwrap());
+        assert_eq!((indexes(&s, "public"), indexes(&s, "main")), before);
+    }
 }

@@ -41,7 +41,7 @@ mod videos;
 pub use accounts::{Credentials, Profile};
 pub use analytics::{CreatorAnalytics, DayStats, DeletedAccount, VideoStats};
 pub use blocklist::BlocklistEntry;
-pub use bulk::{BulkInteraction, BulkVideo};
+pub use bulk::{BulkInteraction, BulkVideo, DeferredIndexes};
 pub use events::{CatalogueChange, Event, EventKind};
 pub use export::TableDump;
 pub use filters::{StoredFilter, Verdict, ViewerFilters};
