@@ -238,12 +238,14 @@ impl Store {
     pub fn defer_indexes(&self, tables: &[&str]) -> Result<DeferredIndexes<'_>> {
         let conn = self.write();
         let mut create = Vec::new();
+        // One transaction: every index goes, or none does.
+        let tx = conn.unchecked_transaction()?;
         for schema in ["main", "public"] {
-            let mut indexes = conn.prepare(&format!(
-                "SELECT name, tbl_name, sql FROM {schema}.sqlite_schema
-                 WHERE type = 'index' AND sql IS NOT NULL ORDER BY name"
-            ))?;
-            let found: Vec<(String, String, String)> = indexes
+            let found: Vec<(String, String, String)> = tx
+                .prepare(&format!(
+                    "SELECT name, tbl_name, sql FROM {schema}.sqlite_schema
+                     WHERE type = 'index' AND sql IS NOT NULL ORDER BY name"
+                ))?
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                 .collect::<rusqlite::Result<_>>()?;
             for (name, table, sql) in found {
@@ -253,19 +255,18 @@ impl Store {
                 if !tables.contains(&table.as_str()) {
                     continue;
                 }
-                conn.execute_batch(&format!("DROP INDEX {schema}.\"{name}\""))?;
+                tx.execute_batch(&format!("DROP INDEX {schema}.\"{name}\""))?;
                 create.push(format!("CREATE INDEX {schema}.{rest}"));
             }
         }
+        tx.commit()?;
         // The loads in between keep their pages cached from one call to
         // the next (see `BulkCache`).
-        let cache = BulkCache::grow(&conn)?;
-        let previous = cache.previous;
-        std::mem::forget(cache);
+        let previous_cache = grow_cache(&conn)?;
         Ok(DeferredIndexes {
             store: self,
             create,
-            previous_cache: Some(previous),
+            previous_cache: Some(previous_cache),
         })
     }
 }
@@ -317,27 +318,36 @@ const BULK_CACHE_KIB: i64 = 1_048_576;
 
 impl<'c> BulkCache<'c> {
     fn grow(conn: &'c rusqlite::Connection) -> Result<Self> {
-        let public = rusqlite::DatabaseName::Attached("public");
-        let previous = [
-            conn.pragma_query_value(None, "cache_size", |r| r.get(0))?,
-            conn.pragma_query_value(Some(public), "cache_size", |r| r.get(0))?,
-        ];
-        conn.pragma_update(None, "cache_size", -BULK_CACHE_KIB)?;
-        conn.pragma_update(Some(public), "cache_size", -BULK_CACHE_KIB)?;
+        let previous = grow_cache(conn)?;
         Ok(BulkCache { conn, previous })
     }
 }
 
 impl Drop for BulkCache<'_> {
     fn drop(&mut self) {
-        let public = rusqlite::DatabaseName::Attached("public");
-        let _ = self
-            .conn
-            .pragma_update(None, "cache_size", self.previous[0]);
-        let _ = self
-            .conn
-            .pragma_update(Some(public), "cache_size", self.previous[1]);
+        let _ = set_cache(self.conn, self.previous);
     }
+}
+
+/// Sets both files' page cache to the bulk size; returns the sizes it had.
+fn grow_cache(conn: &rusqlite::Connection) -> Result<[i64; 2]> {
+    let public = rusqlite::DatabaseName::Attached("public");
+    let previous = [
+        conn.pragma_query_value(None, "cache_size", |r| r.get(0))?,
+        conn.pragma_query_value(Some(public), "cache_size", |r| r.get(0))?,
+    ];
+    set_cache(conn, [-BULK_CACHE_KIB; 2])?;
+    Ok(previous)
+}
+
+fn set_cache(conn: &rusqlite::Connection, [main, public]: [i64; 2]) -> Result<()> {
+    conn.pragma_update(None, "cache_size", main)?;
+    conn.pragma_update(
+        Some(rusqlite::DatabaseName::Attached("public")),
+        "cache_size",
+        public,
+    )?;
+    Ok(())
 }
 
 fn distinct(ids: impl Iterator<Item = UserId>) -> Vec<UserId> {
