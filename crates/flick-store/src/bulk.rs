@@ -219,15 +219,15 @@ impl Store {
 /// from a table's rows by sorting them, several times faster than keeping
 /// it up to date one row at a time. Indexes that enforce a constraint
 /// (primary keys, UNIQUE) stay, so the load is checked exactly as the live
-/// paths are. Dropped, the guard builds them again (`rebuild` reports an
-/// error, a drop can only log it), so a failed load leaves no table
-/// without its indexes.
+/// paths are. The statements that build them again are kept in the region
+/// file (`deferred_indexes`), written in the transaction that drops them
+/// and each deleted in the one that runs it, so nothing is lost whatever
+/// stops the load: the guard builds them when it is rebuilt or dropped,
+/// and [`Store::open`] builds any a killed process left.
 pub struct DeferredIndexes<'s> {
     store: &'s Store,
-    /// `CREATE INDEX schema.name ON ...` of each dropped index.
-    create: Vec<String>,
     /// The page cache sizes to put back once the indexes are built.
-    previous_cache: Option<[i64; 2]>,
+    previous_cache: [i64; 2],
 }
 
 impl Store {
@@ -237,8 +237,14 @@ impl Store {
     /// queries on these tables are slow until then.
     pub fn defer_indexes(&self, tables: &[&str]) -> Result<DeferredIndexes<'_>> {
         let conn = self.write();
-        let mut create = Vec::new();
-        // One transaction: every index goes, or none does.
+        // The loads in between keep their pages cached from one call to
+        // the next (see `BulkCache`).
+        let previous_cache = grow_cache(&conn)?;
+        let guard = DeferredIndexes {
+            store: self,
+            previous_cache,
+        };
+        // One transaction: every index goes and is recorded, or none.
         let tx = conn.unchecked_transaction()?;
         for schema in ["main", "public"] {
             let found: Vec<(String, String, String)> = tx
@@ -256,18 +262,43 @@ impl Store {
                     continue;
                 }
                 tx.execute_batch(&format!("DROP INDEX {schema}.\"{name}\""))?;
-                create.push(format!("CREATE INDEX {schema}.{rest}"));
+                tx.execute(
+                    "INSERT INTO main.deferred_indexes (sql) VALUES (?1)",
+                    [format!("CREATE INDEX {schema}.{rest}")],
+                )?;
             }
         }
         tx.commit()?;
-        // The loads in between keep their pages cached from one call to
-        // the next (see `BulkCache`).
-        let previous_cache = grow_cache(&conn)?;
-        Ok(DeferredIndexes {
-            store: self,
-            create,
-            previous_cache: Some(previous_cache),
-        })
+        drop(conn);
+        Ok(guard)
+    }
+
+    /// Builds every index a bulk load dropped and did not build again (a
+    /// killed `flick seed --synthetic`); each is gone from the record in
+    /// the transaction that builds it.
+    pub(crate) fn build_deferred_indexes(conn: &rusqlite::Connection) -> Result<usize> {
+        let pending: Vec<(i64, String)> = conn
+            .prepare("SELECT rowid, sql FROM main.deferred_indexes ORDER BY rowid")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        // SQLite sorts an index's keys with helper threads when allowed.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        conn.pragma_update(None, "threads", cores.min(8) as i64)?;
+        let built = pending.iter().try_for_each(|(rowid, sql)| {
+            let tx = conn.unchecked_transaction()?;
+            tx.execute_batch(sql)?;
+            tx.execute(
+                "DELETE FROM main.deferred_indexes WHERE rowid = ?1",
+                [rowid],
+            )?;
+            tx.commit()
+        });
+        conn.pragma_update(None, "threads", 0)?;
+        built?;
+        Ok(pending.len())
     }
 }
 
@@ -280,24 +311,19 @@ impl DeferredIndexes<'_> {
     fn build(&mut self) -> Result<()> {
         let conn = self.store.write();
         let mut cache = BulkCache::grow(&conn)?;
-        if let Some(previous) = self.previous_cache.take() {
-            cache.previous = previous;
-        }
-        // SQLite sorts an index's keys with helper threads when allowed.
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        conn.pragma_update(None, "threads", cores.min(8) as i64)?;
-        let built = std::mem::take(&mut self.create)
-            .into_iter()
-            .try_for_each(|sql| conn.execute_batch(&sql));
-        conn.pragma_update(None, "threads", 0)?;
-        Ok(built?)
+        cache.previous = self.previous_cache;
+        Store::build_deferred_indexes(&conn)?;
+        Ok(())
     }
 }
 
 impl Drop for DeferredIndexes<'_> {
     fn drop(&mut self) {
         if let Err(e) = self.build() {
-            tracing::error!(error = %e, "could not build the indexes a bulk load deferred");
+            tracing::error!(
+                error = %e,
+                "could not build the indexes a bulk load deferred; the next start builds them"
+            );
         }
     }
 }
@@ -398,5 +424,27 @@ mod tests {
         // A load that fails part-way drops the guard without rebuilding.
         drop(s.defer_indexes(&["videos"]).unwrap());
         assert_eq!((indexes(&s, "public"), indexes(&s, "main")), before);
+    }
+
+    #[test]
+    fn indexes_a_killed_load_left_dropped_are_built_at_the_next_open() {
+        let (dir, s) = test_store();
+        let before = (indexes(&s, "public"), indexes(&s, "main"));
+        // As if the process were killed mid-load: the guard never runs.
+        std::mem::forget(s.defer_indexes(&["videos", "uploads"]).unwrap());
+        assert!(!indexes(&s, "public").contains(&"videos_author".to_string()));
+        drop(s);
+        let s = crate::Store::open(
+            &dir.path().join("public.db"),
+            &dir.path().join("region.db"),
+            flick_domain::RegionCode::parse("eu").unwrap(),
+        )
+        .unwrap();
+        assert_eq!((indexes(&s, "public"), indexes(&s, "main")), before);
+        let left: i64 = s
+            .write()
+            .query_row("SELECT COUNT(*) FROM deferred_indexes", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 0);
     }
 }

@@ -196,6 +196,13 @@ impl Store {
         let checkpointer = Connection::open(region_path)?;
         configure(&checkpointer)?;
         attach_public(&checkpointer, public_path)?;
+        let built = Self::build_deferred_indexes(&writer)?;
+        if built > 0 {
+            tracing::warn!(
+                indexes = built,
+                "built the indexes an interrupted bulk load had dropped"
+            );
+        }
         Ok(Self {
             region,
             writer: Mutex::new(writer),

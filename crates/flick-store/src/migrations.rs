@@ -578,6 +578,17 @@ CREATE INDEX keyword_filters_user ON keyword_filters (user_id);
 "#,
     ),
     Step::ChecksAsComparisons,
+    Step::Sql(
+        r#"
+-- Indexes a bulk load dropped and has not built again yet
+-- (`Store::defer_indexes`), each as the statement that builds it (its schema
+-- named, main or public): written in the transaction that drops them, so a
+-- load killed part-way leaves them here, and the next open builds them.
+CREATE TABLE deferred_indexes (
+    sql TEXT NOT NULL
+);
+"#,
+    ),
 ];
 
 /// The tables the migrations create, by name.
@@ -631,17 +642,23 @@ fn checks_as_comparisons(tx: &Transaction) -> rusqlite::Result<()> {
     }
     // The documented procedure: the new definitions, then a new schema
     // version so every connection reads them afresh.
+    // (The procedure's closing integrity check is the migration test's:
+    // run here, it would read every page of a large file at start-up.)
     let version: i64 = tx.pragma_query_value(None, "schema_version", |r| r.get(0))?;
     tx.pragma_update(None, "writable_schema", true)?;
-    for (name, sql) in &changed {
+    let rewritten = changed.iter().try_for_each(|(name, sql)| {
         tx.execute(
             "UPDATE sqlite_schema SET sql = ?2 WHERE type = 'table' AND name = ?1",
             rusqlite::params![name, sql],
-        )?;
-    }
-    tx.pragma_update(None, "schema_version", version + 1)?;
-    tx.pragma_update(None, "writable_schema", false)?;
-    Ok(())
+        )
+        .map(drop)
+    });
+    // Off on every path: the setting belongs to the connection and
+    // outlives a rolled-back transaction.
+    let off = tx.pragma_update(None, "writable_schema", false);
+    rewritten?;
+    off?;
+    tx.pragma_update(None, "schema_version", version + 1)
 }
 
 /// `sql` with each `CHECK (column IN (constant, ...))` of three or more
@@ -718,6 +735,38 @@ mod tests {
                 .unwrap();
             assert_eq!(integrity, "ok");
         }
+        let mut public = Connection::open_in_memory().unwrap();
+        migrate(&mut public, PUBLIC).unwrap();
+        let videos: String = public
+            .query_row(
+                "SELECT sql FROM sqlite_schema WHERE name = 'videos'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(
+            videos.contains(
+                "CHECK (moderation = 'none' OR moderation = 'demoted' OR moderation = 'removed')"
+            ),
+            "{videos}"
+        );
+        assert!(!videos.contains(" IN ("), "{videos}");
+        public
+            .execute_batch(
+                "INSERT INTO users (id, handle, region, created_at) VALUES (1, 'a', 'eu', 0);
+                 INSERT INTO videos (id, author_id, caption, duration_ms, width, height, created_at)
+                     VALUES (1, 1, '', 1, 1, 1, 0);",
+            )
+            .unwrap();
+        let err = public
+            .execute(
+                "UPDATE videos SET comment_policy = 'friends' WHERE id = 1",
+                [],
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("CHECK constraint failed"), "{err}");
+
         let mut region = Connection::open_in_memory().unwrap();
         migrate(&mut region, REGION).unwrap();
         region
@@ -736,5 +785,59 @@ mod tests {
         event("view").unwrap();
         let err = event("bogus").unwrap_err().to_string();
         assert!(err.contains("CHECK constraint failed"), "{err}");
+    }
+
+    /// A file that has rows, migrated while another connection has it
+    /// open: the rows stay, and the other connection reads the new
+    /// definitions (the schema version moved) and keeps working.
+    #[test]
+    fn an_existing_file_is_rewritten_under_an_open_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("region.db");
+        let step = REGION
+            .iter()
+            .position(|s| matches!(s, Step::ChecksAsComparisons))
+            .unwrap();
+        let mut writer = Connection::open(&path).unwrap();
+        writer.pragma_update(None, "journal_mode", "WAL").unwrap();
+        migrate(&mut writer, &REGION[..step]).unwrap();
+        writer
+            .execute_batch(
+                "INSERT INTO accounts (id, password_hash, created_at) VALUES (1, 'h', 0);
+                 INSERT INTO events (user_id, video_id, kind, created_at) VALUES (1, 2, 'view', 0);",
+            )
+            .unwrap();
+        let other = Connection::open(&path).unwrap();
+        let count = |c: &Connection| -> i64 {
+            c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(count(&other), 1);
+        migrate(&mut writer, REGION).unwrap();
+        let events: String = other
+            .query_row(
+                "SELECT sql FROM sqlite_schema WHERE name = 'events'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(events.contains("kind = 'impression'"), "{events}");
+        other
+            .execute(
+                "INSERT INTO events (user_id, video_id, kind, created_at) VALUES (1, 3, 'impression', 0)",
+                [],
+            )
+            .unwrap();
+        assert!(other
+            .execute(
+                "INSERT INTO events (user_id, video_id, kind, created_at) VALUES (1, 3, 'nope', 0)",
+                [],
+            )
+            .is_err());
+        assert_eq!(count(&writer), 2);
+        let integrity: String = writer
+            .pragma_query_value(None, "integrity_check", |r| r.get(0))
+            .unwrap();
+        assert_eq!(integrity, "ok");
     }
 }
