@@ -87,8 +87,6 @@ const USER_ROWS: &[(&str, &str)] = &[
     // Only while the account's deletion is under way: then no export runs.
     ("deletions", "user_id = ?1"),
     ("deletion_steps", "user_id = ?1"),
-    // Statements that build indexes a bulk load dropped: nobody's data.
-    ("deferred_indexes", "0"),
 ];
 
 const WITHHELD: &[(&str, &str)] = &[("accounts", "password_hash"), ("sessions", "token_hash")];
@@ -194,13 +192,17 @@ mod tests {
     use super::*;
     use crate::test_store;
 
+    /// Tables that hold nobody's data, so nothing of them is exported: the
+    /// statements that build indexes a bulk load dropped.
+    const NOT_PERSONAL: &[&str] = &["deferred_indexes"];
+
     #[test]
     fn every_table_is_covered() {
         let (_d, s) = test_store();
         let conn = s.read();
         for (_, t) in all_tables(&conn).unwrap() {
             assert!(
-                USER_ROWS.iter().any(|(name, _)| *name == t),
+                USER_ROWS.iter().any(|(name, _)| *name == t) || NOT_PERSONAL.contains(&t.as_str()),
                 "table {t} is not in the export"
             );
         }
