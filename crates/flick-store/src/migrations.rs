@@ -701,6 +701,16 @@ fn in_checks_as_comparisons(sql: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A table's definition as the file stores it.
+    fn table_sql(conn: &Connection, table: &str) -> String {
+        conn.query_row(
+            "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+            [table],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
     #[test]
     fn in_lists_of_three_or_more_become_comparisons() {
         let sql = "CREATE TABLE t (\n    a TEXT CHECK (a IN ('x', 'y',\n          'z')),\n    b TEXT CHECK (b IN ('p', 'q')),\n    c INTEGER PRIMARY KEY CHECK (c = 1))";
@@ -737,13 +747,7 @@ mod tests {
         }
         let mut public = Connection::open_in_memory().unwrap();
         migrate(&mut public, PUBLIC).unwrap();
-        let videos: String = public
-            .query_row(
-                "SELECT sql FROM sqlite_schema WHERE name = 'videos'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let videos = table_sql(&public, "videos");
         assert!(
             videos.contains(
                 "CHECK (moderation = 'none' OR moderation = 'demoted' OR moderation = 'removed')"
@@ -814,13 +818,7 @@ mod tests {
         };
         assert_eq!(count(&other), 1);
         migrate(&mut writer, REGION).unwrap();
-        let events: String = other
-            .query_row(
-                "SELECT sql FROM sqlite_schema WHERE name = 'events'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let events = table_sql(&other, "events");
         assert!(events.contains("kind = 'impression'"), "{events}");
         other
             .execute(
