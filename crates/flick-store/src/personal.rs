@@ -7,39 +7,52 @@ use crate::{Result, Store, StoreError};
 use flick_domain::{DataClass, Label, UserId};
 use rusqlite::{params, OptionalExtension};
 
+/// What one person can set on another's account from their own.
+#[derive(Clone, Copy)]
+enum Relation {
+    Block,
+    Mute,
+}
+
 impl Store {
     /// `blocker` blocks `blocked` (again: no change). Returns whether the
     /// block is new.
     pub fn block(&self, blocker: UserId, blocked: UserId, on: bool, now: i64) -> Result<bool> {
-        let conn = self.write();
-        self.guard(&conn, blocker, DataClass::Follows)?;
-        let changed = if on {
-            conn.execute(
-                "INSERT OR IGNORE INTO blocks (blocker_id, blocked_id, created_at) VALUES (?1, ?2, ?3)",
-                params![blocker.0, blocked.0, now],
-            )?
-        } else {
-            conn.execute(
-                "DELETE FROM blocks WHERE blocker_id = ?1 AND blocked_id = ?2",
-                params![blocker.0, blocked.0],
-            )?
-        };
-        Ok(changed > 0)
+        self.set_relation(Relation::Block, blocker, blocked, on, now)
     }
 
     /// `muter` mutes or unmutes `muted`: their clips leave the muter's feeds.
     pub fn mute(&self, muter: UserId, muted: UserId, on: bool, now: i64) -> Result<bool> {
+        self.set_relation(Relation::Mute, muter, muted, on, now)
+    }
+
+    /// Adds (`on`) or removes one person's block or mute of another, in
+    /// the first person's region; whether anything changed.
+    fn set_relation(
+        &self,
+        relation: Relation,
+        from: UserId,
+        to: UserId,
+        on: bool,
+        now: i64,
+    ) -> Result<bool> {
         let conn = self.write();
-        self.guard(&conn, muter, DataClass::Follows)?;
+        self.guard(&conn, from, DataClass::Follows)?;
+        let (table, from_col, to_col) = match relation {
+            Relation::Block => ("blocks", "blocker_id", "blocked_id"),
+            Relation::Mute => ("mutes", "muter_id", "muted_id"),
+        };
         let changed = if on {
             conn.execute(
-                "INSERT OR IGNORE INTO mutes (muter_id, muted_id, created_at) VALUES (?1, ?2, ?3)",
-                params![muter.0, muted.0, now],
+                &format!(
+                    "INSERT OR IGNORE INTO {table} ({from_col}, {to_col}, created_at) VALUES (?1, ?2, ?3)"
+                ),
+                params![from.0, to.0, now],
             )?
         } else {
             conn.execute(
-                "DELETE FROM mutes WHERE muter_id = ?1 AND muted_id = ?2",
-                params![muter.0, muted.0],
+                &format!("DELETE FROM {table} WHERE {from_col} = ?1 AND {to_col} = ?2"),
+                params![from.0, to.0],
             )?
         };
         Ok(changed > 0)
