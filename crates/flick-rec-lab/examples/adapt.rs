@@ -1,4 +1,4 @@
-//! `cargo run --release -p flick-rec-lab --example adapt -- [seed] [--no-labels] [--swipes N] [--rounds N] [--config JSON]`
+//! `cargo run --release -p flick-rec-lab --example adapt -- [seed] [--no-labels] [--swipes N] [--rounds N] [--trials N] [--config JSON]`
 //!
 //! The new-user trial behind the behaviour tests: the favourite topic's
 //! share of a new user's first page and of the next, split by how many
@@ -12,7 +12,7 @@ fn main() {
         ..Default::default()
     };
     let mut config = flick_rec::Config::default();
-    let (mut swipes, mut rounds) = (5, 3);
+    let (mut swipes, mut rounds, mut trials) = (5, 3, 30);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut number = || args.next().and_then(|s| s.parse().ok()).expect("a number");
@@ -20,6 +20,7 @@ fn main() {
             "--no-labels" => cfg.labels = false,
             "--swipes" => swipes = number(),
             "--rounds" => rounds = number(),
+            "--trials" => trials = number(),
             "--config" => {
                 config = flick_rec_lab::patched(&args.next().expect("--config takes JSON"))
                     .expect("--config");
@@ -27,7 +28,7 @@ fn main() {
             seed => cfg.seed = seed.parse().expect("a seed"),
         }
     }
-    let a = flick_rec_lab::sim::adaptation(&cfg, config, rounds, swipes, 30);
+    let a = flick_rec_lab::sim::adaptation(&cfg, config, rounds, swipes, trials);
     println!(
         "seed {} {}: favourite share {:.2} on the first {swipes}, {:.2} on the next page ({:.2} after a finish)",
         cfg.seed,
