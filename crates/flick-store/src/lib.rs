@@ -41,7 +41,7 @@ mod videos;
 pub use accounts::{Credentials, Profile};
 pub use analytics::{CreatorAnalytics, DayStats, DeletedAccount, VideoStats};
 pub use blocklist::BlocklistEntry;
-pub use bulk::{BulkInteraction, BulkVideo, DeferredIndexes};
+pub use bulk::{BulkInteraction, BulkLoad, BulkVideo};
 pub use events::{CatalogueChange, Event, EventKind};
 pub use export::TableDump;
 pub use filters::{StoredFilter, Verdict, ViewerFilters};
@@ -85,6 +85,13 @@ pub enum StoreError {
     /// by the caller that ran it).
     #[error("the batch this write joined was not committed: {0}")]
     BatchFailed(String),
+    /// A bulk load ([`BulkLoad`]) left rows whose references point nowhere.
+    #[error(
+        "a bulk load left {rows} row(s) in `{table}` that refer to rows that do not exist, \
+         so this data dir is inconsistent; seed a fresh one (e.g. `flick seed --synthetic` \
+         with a new --data-dir)"
+    )]
+    BrokenReferences { table: String, rows: usize },
     /// A moderation step the rules do not allow.
     #[error("{0}")]
     Moderation(#[from] ModerationRefusal),
@@ -196,11 +203,11 @@ impl Store {
         let checkpointer = Connection::open(region_path)?;
         configure(&checkpointer)?;
         attach_public(&checkpointer, public_path)?;
-        let built = Self::build_deferred_indexes(&writer)?;
-        if built > 0 {
+        let finished = Self::finish_bulk_loads(&writer)?;
+        if finished > 0 {
             tracing::warn!(
-                indexes = built,
-                "built the indexes an interrupted bulk load had dropped"
+                steps = finished,
+                "finished what an interrupted bulk load left: its foreign-key checks and indexes"
             );
         }
         Ok(Self {

@@ -581,11 +581,23 @@ CREATE INDEX keyword_filters_user ON keyword_filters (user_id);
     Step::Sql(
         r#"
 -- Indexes a bulk load dropped and has not built again yet
--- (`Store::defer_indexes`), each as the statement that builds it (its schema
+-- (`Store::begin_bulk_load`), each as the statement that builds it (its schema
 -- named, main or public): written in the transaction that drops them, so a
 -- load killed part-way leaves them here, and the next open builds them.
 CREATE TABLE deferred_indexes (
     sql TEXT NOT NULL
+);
+"#,
+    ),
+    Step::Sql(
+        r#"
+-- Tables a bulk load filled without checking foreign keys row by row
+-- (`Store::begin_bulk_load`), checked whole when it finishes: written with
+-- the load's dropped indexes, each deleted once its check passes, so a
+-- killed load is checked at the next open.
+CREATE TABLE deferred_checks (
+    schema TEXT NOT NULL CHECK (schema = 'main' OR schema = 'public'),
+    tbl    TEXT NOT NULL
 );
 "#,
     ),

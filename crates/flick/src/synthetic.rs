@@ -29,18 +29,18 @@ const TEMPLATES: usize = 4;
 const BATCH: usize = 50_000;
 
 /// The tables the catalogue fills (public ones, then a region's), and
-/// those its history fills: each group's plain indexes are built once its
-/// rows are in, not row by row, and the time it takes counts in the
-/// group's rate.
+/// those its history fills: each group's plain indexes are built, and its
+/// foreign keys checked, once its rows are in, not row by row, and the
+/// time it takes counts in the group's rate.
 const VIDEO_TABLES: (&[&str], &[&str]) = (&["videos", "video_hashtags"], &["uploads"]);
 const HISTORY_TABLES: (&[&str], &[&str]) = (&["daily_stats"], &["views", "events", "likes"]);
 
-/// Defers the indexes of `tables` in every held region (the public file's
+/// Starts a bulk load of `tables` in every held region (the public file's
 /// through the first region's writer, which has it attached).
-fn defer_indexes<'s>(
+fn begin_bulk_load<'s>(
     held: &'s [std::sync::Arc<flick_store::Store>],
     (public, region): (&[&str], &[&str]),
-) -> anyhow::Result<Vec<flick_store::DeferredIndexes<'s>>> {
+) -> anyhow::Result<Vec<flick_store::BulkLoad<'s>>> {
     held.iter()
         .enumerate()
         .map(|(i, store)| {
@@ -48,7 +48,7 @@ fn defer_indexes<'s>(
             if i == 0 {
                 tables.extend_from_slice(public);
             }
-            Ok(store.defer_indexes(&tables)?)
+            Ok(store.begin_bulk_load(&tables)?)
         })
         .collect()
 }
@@ -240,7 +240,7 @@ pub async fn seed(file: &FileConfig, args: &SeedArgs) -> anyhow::Result<()> {
     let mut topic_of = Vec::with_capacity(plan.videos);
     let mut created = Vec::with_capacity(plan.videos);
     let videos_started = Instant::now();
-    let deferred = defer_indexes(held, VIDEO_TABLES)?;
+    let loads = begin_bulk_load(held, VIDEO_TABLES)?;
     let progress = bar(plan.videos, "videos")?;
     for (chunk_no, chunk) in video_ids.chunks(BATCH).enumerate() {
         let mut per_region: Vec<Vec<BulkVideo>> = vec![Vec::new(); held.len()];
@@ -278,8 +278,8 @@ pub async fn seed(file: &FileConfig, args: &SeedArgs) -> anyhow::Result<()> {
         progress.inc(chunk.len() as u64);
     }
     progress.finish();
-    for d in deferred {
-        d.rebuild()?;
+    for load in loads {
+        load.finish()?;
     }
     let videos_secs = videos_started.elapsed().as_secs_f64();
     let history_started = Instant::now();
@@ -355,7 +355,7 @@ pub async fn seed(file: &FileConfig, args: &SeedArgs) -> anyhow::Result<()> {
     }
     progress.finish();
     // The log is in time order, as live traffic would have written it.
-    let deferred = defer_indexes(held, HISTORY_TABLES)?;
+    let loads = begin_bulk_load(held, HISTORY_TABLES)?;
     let progress = bar(history.iter().map(Vec::len).sum(), "events")?;
     for (store, mut rows) in held.iter().zip(history) {
         rows.sort_by_key(|r| r.3);
@@ -365,8 +365,8 @@ pub async fn seed(file: &FileConfig, args: &SeedArgs) -> anyhow::Result<()> {
         }
     }
     progress.finish();
-    for d in deferred {
-        d.rebuild()?;
+    for load in loads {
+        load.finish()?;
     }
     let history_secs = history_started.elapsed().as_secs_f64();
     println!(
