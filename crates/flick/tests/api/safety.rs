@@ -449,9 +449,13 @@ async fn moderators_decide_with_reasons_in_the_log_and_appeals_go_to_someone_els
     assert_eq!(report["appeals_decided"], 1);
     assert_eq!(report["reversals"], 1);
     assert_eq!(report["automated_share"], 0.0);
+    // On a mismatch, everything both sides were computed from, so a rare
+    // failure can be read from the test's output alone.
+    let records = log_records(&app, &auditor).await;
     assert_eq!(
-        recount_from_log(&log_records(&app, &auditor).await),
-        report_counts(&report)
+        recount_from_log(&records),
+        report_counts(&report),
+        "report {report}\nlog {records:#?}"
     );
     let res = app
         .request(
