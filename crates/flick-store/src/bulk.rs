@@ -6,7 +6,7 @@
 
 use crate::{Result, Store};
 use flick_domain::{Caption, DataClass, Handle, UserId, VideoId, WatchReport};
-use rusqlite::params;
+use rusqlite::{params, ToSql};
 use std::collections::HashMap;
 
 /// A published video, with the facts its transcode would have measured.
@@ -77,39 +77,67 @@ impl Store {
         // the store's writer lock is held, so no other transaction is open.
         let tx = conn.unchecked_transaction()?;
         {
-            let mut upload = tx.prepare_cached(
-                "INSERT INTO uploads (id, author_id, caption, status, created_at)
-                 VALUES (?1, ?2, ?3, 'published', ?4)",
-            )?;
-            let mut public = tx.prepare_cached(
-                "INSERT INTO videos (id, author_id, caption, duration_ms, width, height, created_at, media_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?;
-            let mut tag = tx.prepare_cached(
-                "INSERT OR IGNORE INTO video_hashtags (video_id, tag, position) VALUES (?1, ?2, ?3)",
-            )?;
-            let mut catalogue = tx.prepare_cached(
-                "INSERT INTO catalogue (video_id, kind, created_at) VALUES (?1, 'publish', ?2)",
-            )?;
-            for v in &videos {
-                upload
-                    .execute(params![v.id.0, v.author.0, v.caption.text(), v.created_at])
-                    .map_err(|e| crate::conflict_on_unique(e, "video id"))?;
-                public.execute(params![
-                    v.id.0,
-                    v.author.0,
-                    v.caption.text(),
-                    v.duration_ms,
-                    v.width,
-                    v.height,
-                    v.created_at,
-                    v.media.0
-                ])?;
-                for (pos, t) in v.caption.hashtags().iter().enumerate() {
-                    tag.execute(params![v.id.0, t, pos])?;
-                }
-                catalogue.execute(params![v.id.0, v.created_at])?;
+            let mut uploads: Vec<&dyn ToSql> = Vec::with_capacity(videos.len() * 4);
+            let mut public: Vec<&dyn ToSql> = Vec::with_capacity(videos.len() * 8);
+            let mut catalogue: Vec<&dyn ToSql> = Vec::with_capacity(videos.len() * 2);
+            let tags: Vec<(i64, &str, usize)> = videos
+                .iter()
+                .flat_map(|v| {
+                    v.caption
+                        .hashtags()
+                        .iter()
+                        .enumerate()
+                        .map(|(pos, t)| (v.id.0, t.as_str(), pos))
+                })
+                .collect();
+            let mut tag_values: Vec<&dyn ToSql> = Vec::with_capacity(tags.len() * 3);
+            let captions: Vec<&str> = videos.iter().map(|v| v.caption.text()).collect();
+            for (v, caption) in videos.iter().zip(&captions) {
+                uploads.extend([&v.id.0 as &dyn ToSql, &v.author.0, caption, &v.created_at]);
+                public.extend([
+                    &v.id.0 as &dyn ToSql,
+                    &v.author.0,
+                    caption,
+                    &v.duration_ms,
+                    &v.width,
+                    &v.height,
+                    &v.created_at,
+                    &v.media.0,
+                ]);
+                catalogue.extend([&v.id.0 as &dyn ToSql, &v.created_at]);
             }
+            for (id, t, pos) in &tags {
+                tag_values.extend([id as &dyn ToSql, t, pos]);
+            }
+            insert_many(
+                &tx,
+                "INSERT INTO uploads (id, author_id, caption, created_at, status) VALUES",
+                4,
+                ", 'published'",
+                &uploads,
+            )
+            .map_err(|e| crate::conflict_on_unique(e, "video id"))?;
+            insert_many(
+                &tx,
+                "INSERT INTO videos (id, author_id, caption, duration_ms, width, height, created_at, media_id) VALUES",
+                8,
+                "",
+                &public,
+            )?;
+            insert_many(
+                &tx,
+                "INSERT OR IGNORE INTO video_hashtags (video_id, tag, position) VALUES",
+                3,
+                "",
+                &tag_values,
+            )?;
+            insert_many(
+                &tx,
+                "INSERT INTO catalogue (video_id, created_at, kind) VALUES",
+                2,
+                ", 'publish'",
+                &catalogue,
+            )?;
         }
         tx.commit()?;
         Ok(())
@@ -422,6 +450,30 @@ fn set_cache(conn: &rusqlite::Connection, [main, public]: [i64; 2]) -> Result<()
         "cache_size",
         public,
     )?;
+    Ok(())
+}
+
+/// Rows per multi-row INSERT: one statement runs many rows, so the
+/// per-statement work (reset, binding calls, the statement's setup) is
+/// paid once per this many rows instead of once per row.
+const ROWS_PER_INSERT: usize = 64;
+
+/// Inserts `values`, `width` per row, with `head` ("INSERT INTO t (…)
+/// VALUES") and `tail` (constant columns after the bound ones, e.g.
+/// ", 'published'") completing each row.
+fn insert_many(
+    tx: &rusqlite::Transaction<'_>,
+    head: &str,
+    width: usize,
+    tail: &str,
+    values: &[&dyn ToSql],
+) -> rusqlite::Result<()> {
+    for chunk in values.chunks(ROWS_PER_INSERT * width) {
+        let row = format!("({}{tail})", vec!["?"; width].join(", "));
+        let sql = format!("{head} {}", vec![row; chunk.len() / width].join(", "));
+        tx.prepare_cached(&sql)?
+            .execute(rusqlite::params_from_iter(chunk.iter()))?;
+    }
     Ok(())
 }
 
