@@ -485,14 +485,16 @@ fn report_counts(report: &Value) -> Vec<String> {
             lines.push(format!("{key}.{k}={v}"));
         }
     }
-    for key in [
-        "decisions",
-        "appeals_decided",
-        "reversals",
-        "median_hours_to_action",
-    ] {
+    for key in ["decisions", "appeals_decided", "reversals"] {
         lines.push(format!("{key}={}", report[key]));
     }
+    // In whole milliseconds: the hours went through JSON once on one side
+    // and not on the other, and serde_json's default float parsing may
+    // land one unit in the last place away (seen in CI: ...777 vs ...776).
+    let median_ms = report["median_hours_to_action"]
+        .as_f64()
+        .map(|h| format!("{:.0}", h * 3_600_000.0));
+    lines.push(format!("median_ms_to_action={median_ms:?}"));
     lines.sort();
     lines
 }
