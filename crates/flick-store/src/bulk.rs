@@ -387,6 +387,9 @@ impl BulkLoad<'_> {
             return Ok(());
         }
         let conn = self.store.write();
+        // First, so the writer checks references again even if what
+        // follows fails (this guard does not try a second time).
+        conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut cache = BulkCache::grow(&conn)?;
         cache.previous = self.previous_cache;
         Store::finish_bulk_loads(&conn)?;
@@ -468,9 +471,12 @@ fn insert_many(
     tail: &str,
     values: &[&dyn ToSql],
 ) -> rusqlite::Result<()> {
+    let row = format!("({}{tail})", vec!["?"; width].join(", "));
     for chunk in values.chunks(ROWS_PER_INSERT * width) {
-        let row = format!("({}{tail})", vec!["?"; width].join(", "));
-        let sql = format!("{head} {}", vec![row; chunk.len() / width].join(", "));
+        let sql = format!(
+            "{head} {}",
+            vec![row.as_str(); chunk.len() / width].join(", ")
+        );
         tx.prepare_cached(&sql)?
             .execute(rusqlite::params_from_iter(chunk.iter()))?;
     }
