@@ -81,7 +81,7 @@ fn main() {
             );
         }
     }
-    let flick = eval::evaluate(&train, &test, &config);
+    let flick = eval::evaluate(&train, &test, &config, eval::Fit::Batch);
     let pop = eval::evaluate_popularity(&train, &test);
     println!(
         "config {} ({})",

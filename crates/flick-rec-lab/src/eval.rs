@@ -273,9 +273,20 @@ fn group(ratings: &[Rating]) -> HashMap<u64, HashSet<u64>> {
     m
 }
 
+/// When the batch refit of the clip vectors runs while Flick learns train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fit {
+    /// Once, on all of train: the model's batch score.
+    Batch,
+    /// As the server runs it, every `batch.refresh_every` events, and not
+    /// after the last: what a server fed train as a stream holds at its
+    /// end (up to `refresh_every` events behind).
+    AsServed,
+}
+
 /// Trains Flick on `train` (one pass, timestamp order) and ranks for every
 /// test user. Ratings below 4 in either set are ignored.
-pub fn evaluate(train: &[Rating], test: &[Rating], config: &Config) -> Report {
+pub fn evaluate(train: &[Rating], test: &[Rating], config: &Config, fit: Fit) -> Report {
     let (train, test) = (positives(train), positives(test));
     let items = catalogue(&train, &test);
     let mut m = new_model(config, &items);
@@ -283,10 +294,13 @@ pub fn evaluate(train: &[Rating], test: &[Rating], config: &Config) -> Report {
     let start = Instant::now();
     for e in &events {
         m.observe(e);
+        if fit == Fit::AsServed && m.refresh_due() {
+            m.refresh();
+        }
     }
-    // The server refits the clip vectors in the background every
-    // `batch.refresh_every` events; here that job runs once, on all of train.
-    m.refresh();
+    if fit == Fit::Batch {
+        m.refresh();
+    }
     let fit_seconds = start.elapsed().as_secs_f64();
     let train_by_user = group(&train);
     let test_by_user = group(&test);
@@ -310,7 +324,10 @@ pub fn evaluate(train: &[Rating], test: &[Rating], config: &Config) -> Report {
     let rank_seconds = start.elapsed().as_secs_f64();
     let (recall, ndcg, coverage) = score("flick", recs.clone(), &test_by_user, items.len());
     Report {
-        model: "Flick".into(),
+        model: match fit {
+            Fit::Batch => "Flick".into(),
+            Fit::AsServed => "Flick, as served".into(),
+        },
         recall,
         ndcg,
         coverage,
@@ -373,7 +390,7 @@ pub fn tune(train: &[Rating], configs: Vec<Config>) -> Vec<(Config, Report)> {
     configs
         .into_iter()
         .map(|c| {
-            let r = evaluate(&sub, &val, &c);
+            let r = evaluate(&sub, &val, &c, Fit::Batch);
             (c, r)
         })
         .collect()

@@ -129,13 +129,25 @@ pub struct RankerWeights {
     /// Times the user's lift on the clip's creator: the log-odds of their
     /// win rate on that creator's clips against their own rate.
     pub creator_affinity: f32,
+    /// Extra weight on the creator lift for a new viewer, fading as
+    /// `settle / (settle + positives)` with their positive reactions: until
+    /// co-watching and the fold-in know them, the creators they finished
+    /// are the best evidence of taste there is (creators mostly post one
+    /// kind of clip); later those terms carry the same information.
+    pub creator_affinity_new: f32,
+    pub settle_positives: f32,
     pub follow: f32,
     /// Times the sum, over the clip's hashtags, of the user's lift on each
     /// (the log-odds of their win rate on clips with it against their own).
     pub topic_affinity: f32,
-    /// Trials of prior that shrink a user's rate on one creator or hashtag
-    /// toward their own overall rate (and that rate toward the catalogue's).
+    /// Trials of prior that shrink a user's rate on one hashtag (or sound)
+    /// toward their own overall rate, and that rate toward the catalogue's.
     pub affinity_prior: f32,
+    /// The same for one creator. Smaller: a creator mostly posts one kind
+    /// of clip, so one finished clip says more about their next than one
+    /// shared hashtag does (and without labels it is the first evidence of
+    /// taste a new viewer gives).
+    pub creator_prior: f32,
     /// Times the mean cosine similarity (above 0) of the clip to those the
     /// user recently skipped, subtracted.
     pub skipped: f32,
@@ -225,9 +237,12 @@ impl Default for Config {
                 cooccurrence: 0.5,
                 item_item: 4.0,
                 creator_affinity: 0.5,
+                creator_affinity_new: 20.0,
+                settle_positives: 5.0,
                 follow: 0.5,
                 topic_affinity: 10.0,
                 affinity_prior: 10.0,
+                creator_prior: 2.0,
                 skipped: 2.0,
                 freshness: 0.05,
                 fresh_ms: 3_600_000,

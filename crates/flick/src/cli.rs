@@ -85,7 +85,8 @@ pub enum EvalCommand {
         /// Write an SVG of prequential NDCG@20 over time.
         #[arg(long)]
         plot: Option<PathBuf>,
-        /// Skip the streaming (prequential) variant.
+        /// Skip the streaming variants: the model as a server holds it after
+        /// train arrives as a stream, and the prequential replay.
         #[arg(long)]
         no_streaming: bool,
     },

@@ -53,7 +53,7 @@ pub fn movielens(cmd: EvalCommand) -> anyhow::Result<()> {
     // The production configuration, the only one there is: what a freshly
     // started server ranks with and publishes at GET /api/v1/algorithm.
     let config = Config::default();
-    let flick = eval::evaluate(&train, &test, &config);
+    let flick = eval::evaluate(&train, &test, &config, eval::Fit::Batch);
     let popularity = eval::evaluate_popularity(&train, &test);
     println!("algorithm {}", flick.config_hash);
     println!(
@@ -66,6 +66,15 @@ pub fn movielens(cmd: EvalCommand) -> anyhow::Result<()> {
         write(&f, &eval::write_recs(&flick.recs))?;
     }
     if !no_streaming {
+        // The same stream with the refits where a server runs them (one
+        // per `refresh_every` events, the last up to that many behind):
+        // how far the model a user meets trails its own batch score.
+        let as_served = eval::evaluate(&train, &test, &config, eval::Fit::AsServed);
+        print!("{}", eval::table(std::slice::from_ref(&as_served)));
+        println!(
+            "as served / batch NDCG@20: {:.3}",
+            as_served.ndcg / flick.ndcg.max(1e-12)
+        );
         let all: Vec<_> = train.iter().chain(&test).copied().collect();
         let streaming = eval::streaming(&all, &test, &config, 20);
         print!("{}", streaming.table());

@@ -115,7 +115,13 @@ impl Recommender {
         let mut aff: Vec<_> = s
             .affinity
             .iter()
-            .map(|a| (a.kind, a.row, s.lift(a.kind, a.row, base, prior)))
+            .map(|a| {
+                (
+                    a.kind,
+                    a.row,
+                    s.lift(a.kind, a.row, base, a.kind.lift_prior(&self.cfg.ranker)),
+                )
+            })
             .filter(|a| a.2 > 0.0)
             .collect();
         aff.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.1.cmp(&b.1)));

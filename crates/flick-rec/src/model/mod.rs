@@ -100,6 +100,16 @@ pub(crate) enum FeatureKind {
     Tag = 2,
 }
 
+impl FeatureKind {
+    /// Trials of prior behind a user's lift on one feature of this kind.
+    pub(crate) fn lift_prior(self, w: &crate::config::RankerWeights) -> f32 {
+        match self {
+            FeatureKind::Creator => w.creator_prior,
+            FeatureKind::Sound | FeatureKind::Tag => w.affinity_prior,
+        }
+    }
+}
+
 /// One `T` per [`FeatureKind`], indexed by the kind (or by its number, for
 /// loops over all three).
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -141,18 +141,21 @@ impl Recommender {
         let creator = self.clips.creator[r];
         let prior = w.affinity_prior;
         let base = s.base_rate(self.completion_rate(), prior);
-        let creator_lift = s.lift(FeatureKind::Creator, creator, base, prior);
+        let creator_lift = s.lift(FeatureKind::Creator, creator, base, w.creator_prior);
         let topic_lift: f32 = self.clips.tags[r]
             .iter()
             .filter(|&&t| t != NONE)
             .map(|&t| s.lift(FeatureKind::Tag, t, base, prior))
             .sum();
+        let creator_weight = w.creator_affinity
+            + w.creator_affinity_new * w.settle_positives
+                / (w.settle_positives + s.positives as f32).max(1e-9);
         let follows = s.follows.contains(&creator) as u8 as f32;
         let skipped = self.skip_similarity(s, r);
         w.affinity * aff
             + w.cooccurrence * cooc
             + w.item_item * item_item
-            + w.creator_affinity * creator_lift
+            + creator_weight * creator_lift
             + w.topic_affinity * topic_lift
             + w.follow * follows
             - w.skipped * skipped
