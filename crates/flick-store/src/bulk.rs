@@ -1,13 +1,14 @@
 //! Bulk loading for `flick seed --synthetic`: a large catalogue, its
 //! accounts and an interaction history, written with the same rows and the
 //! same region boundary as the one-at-a-time paths, but many per
-//! transaction (one transaction per call, as everywhere in the store, so a
-//! batch is either whole or absent).
+//! transaction (one transaction per call and file, as everywhere in the
+//! store, so a batch is either whole or absent in each file).
 
 use crate::{Result, Store};
 use flick_domain::{Caption, DataClass, Handle, UserId, VideoId, WatchReport};
 use rusqlite::{params, ToSql};
 use std::collections::HashMap;
+use std::sync::{mpsc, Mutex};
 
 /// A published video, with the facts its transcode would have measured.
 #[derive(Debug, Clone)]
@@ -65,82 +66,31 @@ impl Store {
     /// media are another video's files, so no file is written.
     pub fn bulk_publish(&self, videos: &[BulkVideo]) -> Result<()> {
         let conn = self.write();
-        for author in distinct(videos.iter().map(|v| v.author)) {
-            self.guard(&conn, author, DataClass::Uploads)?;
-        }
+        let videos = self.publishable(&conn, videos)?;
         let _cache = BulkCache::grow(&conn)?;
-        // In id order, each table's B-tree fills page by page instead of
-        // at random places.
-        let mut videos: Vec<&BulkVideo> = videos.iter().collect();
-        videos.sort_unstable_by_key(|v| v.id.0);
         // Unchecked only because the cache guard borrows the connection;
         // the store's writer lock is held, so no other transaction is open.
         let tx = conn.unchecked_transaction()?;
-        {
-            let mut uploads: Vec<&dyn ToSql> = Vec::with_capacity(videos.len() * 4);
-            let mut public: Vec<&dyn ToSql> = Vec::with_capacity(videos.len() * 8);
-            let mut catalogue: Vec<&dyn ToSql> = Vec::with_capacity(videos.len() * 2);
-            let tags: Vec<(i64, &str, usize)> = videos
-                .iter()
-                .flat_map(|v| {
-                    v.caption
-                        .hashtags()
-                        .iter()
-                        .enumerate()
-                        .map(|(pos, t)| (v.id.0, t.as_str(), pos))
-                })
-                .collect();
-            let mut tag_values: Vec<&dyn ToSql> = Vec::with_capacity(tags.len() * 3);
-            let captions: Vec<&str> = videos.iter().map(|v| v.caption.text()).collect();
-            for (v, caption) in videos.iter().zip(&captions) {
-                uploads.extend([&v.id.0 as &dyn ToSql, &v.author.0, caption, &v.created_at]);
-                public.extend([
-                    &v.id.0 as &dyn ToSql,
-                    &v.author.0,
-                    caption,
-                    &v.duration_ms,
-                    &v.width,
-                    &v.height,
-                    &v.created_at,
-                    &v.media.0,
-                ]);
-                catalogue.extend([&v.id.0 as &dyn ToSql, &v.created_at]);
-            }
-            for (id, t, pos) in &tags {
-                tag_values.extend([id as &dyn ToSql, t, pos]);
-            }
-            insert_many(
-                &tx,
-                "INSERT INTO uploads (id, author_id, caption, created_at, status) VALUES",
-                4,
-                ", 'published'",
-                &uploads,
-            )
-            .map_err(|e| crate::conflict_on_unique(e, "video id"))?;
-            insert_many(
-                &tx,
-                "INSERT INTO videos (id, author_id, caption, duration_ms, width, height, created_at, media_id) VALUES",
-                8,
-                "",
-                &public,
-            )?;
-            insert_many(
-                &tx,
-                "INSERT OR IGNORE INTO video_hashtags (video_id, tag, position) VALUES",
-                3,
-                "",
-                &tag_values,
-            )?;
-            insert_many(
-                &tx,
-                "INSERT INTO catalogue (video_id, created_at, kind) VALUES",
-                2,
-                ", 'publish'",
-                &catalogue,
-            )?;
-        }
+        insert_uploads(&tx, &videos)?;
+        insert_public_rows(&tx, &videos)?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// `videos` in id order (each table's B-tree then fills page by page
+    /// instead of at random places), once every author is found to live
+    /// in this region.
+    fn publishable<'v>(
+        &self,
+        conn: &rusqlite::Connection,
+        videos: &'v [BulkVideo],
+    ) -> Result<Vec<&'v BulkVideo>> {
+        for author in distinct(videos.iter().map(|v| v.author)) {
+            self.guard(conn, author, DataClass::Uploads)?;
+        }
+        let mut videos: Vec<&BulkVideo> = videos.iter().collect();
+        videos.sort_unstable_by_key(|v| v.id.0);
+        Ok(videos)
     }
 
     /// Records a history of views and likes by this region's accounts, in
@@ -265,10 +215,22 @@ impl Store {
 /// [`StoreError::BrokenReferences`]: crate::StoreError::BrokenReferences
 pub struct BulkLoad<'s> {
     store: &'s Store,
+    /// The public file's own writer for the length of the load: a batch's
+    /// public rows go in on it while the store's writer takes the
+    /// region's, on two threads (two files, so neither waits for the
+    /// other's lock, and each file's B-trees grow on a core of their own).
+    public: Mutex<rusqlite::Connection>,
     /// The page cache sizes to put back once the load is finished.
     previous_cache: [i64; 2],
     finished: bool,
 }
+
+/// Plain indexes a bulk load keeps: bulk rows arrive in id and posting
+/// order (`bulk_publish` sorts each batch by id; the seed posts in time
+/// order), and a bulk video has no sound and one of a few template
+/// media, so each of these grows at its end (or at one of a few ends),
+/// which costs less than sorting a million keys once the rows are in.
+const GROWN_AT_THE_END: &[&str] = &["videos_created", "videos_sound", "videos_media"];
 
 impl Store {
     /// Starts a bulk load into `tables`, in this file or the public one:
@@ -277,12 +239,21 @@ impl Store {
     /// Meant for loading into empty tables (`flick seed --synthetic`):
     /// queries on these tables are slow until then.
     pub fn begin_bulk_load(&self, tables: &[&str]) -> Result<BulkLoad<'_>> {
+        let mut public = rusqlite::Connection::open(&self.public_path)?;
+        crate::configure(&public)?;
+        public.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+        public.pragma_update(None, "cache_size", -BULK_CACHE_KIB)?;
+        if tables.iter().any(|t| public_table(&public, t)) {
+            // Checked whole when the load finishes, like the writer's.
+            public.pragma_update(None, "foreign_keys", "OFF")?;
+        }
         let conn = self.write();
         // The loads in between keep their pages cached from one call to
         // the next (see `BulkCache`).
         let previous_cache = grow_cache(&conn)?;
         let guard = BulkLoad {
             store: self,
+            public: Mutex::new(public),
             previous_cache,
             finished: false,
         };
@@ -311,6 +282,9 @@ impl Store {
                 let Some(rest) = sql.strip_prefix("CREATE INDEX ") else {
                     continue; // UNIQUE: a constraint, not just a lookup path
                 };
+                if GROWN_AT_THE_END.contains(&name.as_str()) {
+                    continue;
+                }
                 tx.execute_batch(&format!("DROP INDEX {schema}.\"{name}\""))?;
                 tx.execute(
                     "INSERT INTO main.deferred_indexes (sql) VALUES (?1)",
@@ -331,52 +305,195 @@ impl Store {
     /// transaction that completes it. Returns how many steps it ran.
     pub(crate) fn finish_bulk_loads(conn: &rusqlite::Connection) -> Result<usize> {
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        let checks: Vec<(i64, String, String)> = conn
-            .prepare("SELECT rowid, schema, tbl FROM main.deferred_checks ORDER BY rowid")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        for (rowid, schema, table) in &checks {
-            // Checked before any index is built: a load that broke the
-            // rules is not worth indexing. The record stays, so every
-            // later open refuses the inconsistent file too.
-            let broken: usize = conn
-                .prepare(&format!("PRAGMA {schema}.foreign_key_check(\"{table}\")"))?
-                .query_map([], |_| Ok(()))?
-                .try_fold(0, |n, row| row.map(|()| n + 1))?;
-            if broken > 0 {
-                return Err(crate::StoreError::BrokenReferences {
-                    table: table.clone(),
-                    rows: broken,
-                });
-            }
+        let left = Leftovers::read(conn)?;
+        left.finish_here(conn)?;
+        Ok(left.checks.len() + left.indexes.len())
+    }
+}
+
+/// What bulk loads left to do, as recorded in the region file (region
+/// migration 8): whole-table foreign-key checks and index builds, each
+/// with its record's rowid.
+#[derive(Default)]
+struct Leftovers {
+    /// (rowid, schema, table)
+    checks: Vec<(i64, String, String)>,
+    /// (rowid, the statement that builds it, naming its schema)
+    indexes: Vec<(i64, String)>,
+}
+
+impl Leftovers {
+    fn read(conn: &rusqlite::Connection) -> Result<Self> {
+        Ok(Leftovers {
+            checks: conn
+                .prepare("SELECT rowid, schema, tbl FROM main.deferred_checks ORDER BY rowid")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?,
+            indexes: conn
+                .prepare("SELECT rowid, sql FROM main.deferred_indexes ORDER BY rowid")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?,
+        })
+    }
+
+    /// Splits off the steps on the public file.
+    fn split_public(self) -> (Leftovers, Leftovers) {
+        let (public_checks, checks) = self.checks.into_iter().partition(|c| c.1 == "public");
+        let (public_indexes, indexes) = self
+            .indexes
+            .into_iter()
+            .partition(|(_, sql)| sql.starts_with(PUBLIC_INDEX));
+        (
+            Leftovers {
+                checks: public_checks,
+                indexes: public_indexes,
+            },
+            Leftovers { checks, indexes },
+        )
+    }
+
+    /// Runs every step on `conn` (a region's writer, the public file
+    /// attached), each record deleted in the transaction that completes
+    /// it. Checks come first: a load that broke the rules is not worth
+    /// indexing, and its record stays, so every later open refuses the
+    /// inconsistent file too. Transactions are deferred, so one that
+    /// touches only the region file leaves the public file's lock free.
+    fn finish_here(&self, conn: &rusqlite::Connection) -> Result<()> {
+        for (rowid, schema, table) in &self.checks {
+            check_references(conn, schema, table)?;
             conn.execute("DELETE FROM main.deferred_checks WHERE rowid = ?1", [rowid])?;
         }
-        let pending: Vec<(i64, String)> = conn
-            .prepare("SELECT rowid, sql FROM main.deferred_indexes ORDER BY rowid")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        if pending.is_empty() {
-            return Ok(checks.len());
+        with_sorter_threads(conn, || {
+            self.indexes.iter().try_for_each(|(rowid, sql)| {
+                let tx = rusqlite::Transaction::new_unchecked(
+                    conn,
+                    rusqlite::TransactionBehavior::Deferred,
+                )?;
+                tx.execute_batch(&if_not_exists(sql))?;
+                tx.execute(
+                    "DELETE FROM main.deferred_indexes WHERE rowid = ?1",
+                    [rowid],
+                )?;
+                Ok(tx.commit()?)
+            })
+        })
+    }
+
+    /// Runs the public file's steps on `public`, a connection whose main
+    /// file it is, without touching the records (they live in the region
+    /// file, which another thread is writing): the caller deletes them
+    /// once this succeeds. Every step can run twice (a kill in between),
+    /// since an index is built only if it does not exist.
+    fn finish_on_public(&self, public: &rusqlite::Connection) -> Result<()> {
+        for (_, _, table) in &self.checks {
+            check_references(public, "main", table)?;
         }
-        // SQLite sorts an index's keys with helper threads when allowed.
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        conn.pragma_update(None, "threads", cores.min(8) as i64)?;
-        let built = pending.iter().try_for_each(|(rowid, sql)| {
-            let tx = conn.unchecked_transaction()?;
-            tx.execute_batch(sql)?;
+        with_sorter_threads(public, || {
+            self.indexes.iter().try_for_each(|(_, sql)| {
+                let own = sql.replacen(PUBLIC_INDEX, "CREATE INDEX ", 1);
+                Ok(public.execute_batch(&if_not_exists(&own))?)
+            })
+        })
+    }
+
+    fn forget(&self, conn: &rusqlite::Connection) -> Result<()> {
+        let tx =
+            rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Deferred)?;
+        for (rowid, _, _) in &self.checks {
+            tx.execute("DELETE FROM main.deferred_checks WHERE rowid = ?1", [rowid])?;
+        }
+        for (rowid, _) in &self.indexes {
             tx.execute(
                 "DELETE FROM main.deferred_indexes WHERE rowid = ?1",
                 [rowid],
             )?;
-            tx.commit()
-        });
-        conn.pragma_update(None, "threads", 0)?;
-        built?;
-        Ok(checks.len() + pending.len())
+        }
+        Ok(tx.commit()?)
     }
 }
 
+/// How a recorded index build on the public file starts.
+const PUBLIC_INDEX: &str = "CREATE INDEX public.";
+
+fn if_not_exists(sql: &str) -> String {
+    sql.replacen("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)
+}
+
+/// Fails with [`crate::StoreError::BrokenReferences`] when a row of
+/// `schema.table` points at nothing.
+fn check_references(conn: &rusqlite::Connection, schema: &str, table: &str) -> Result<()> {
+    let broken: usize = conn
+        .prepare(&format!("PRAGMA {schema}.foreign_key_check(\"{table}\")"))?
+        .query_map([], |_| Ok(()))?
+        .try_fold(0, |n, row| row.map(|()| n + 1))?;
+    if broken > 0 {
+        return Err(crate::StoreError::BrokenReferences {
+            table: table.to_owned(),
+            rows: broken,
+        });
+    }
+    Ok(())
+}
+
+/// Runs `f` with SQLite allowed helper threads for sorting an index's
+/// keys, one per core.
+fn with_sorter_threads(conn: &rusqlite::Connection, f: impl FnOnce() -> Result<()>) -> Result<()> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    conn.pragma_update(None, "threads", cores.min(8) as i64)?;
+    let done = f();
+    conn.pragma_update(None, "threads", 0)?;
+    done
+}
+
 impl BulkLoad<'_> {
+    /// [`Store::bulk_publish`], with the region's rows and the public
+    /// file's written at the same time on two connections. Each file's
+    /// part commits only once both parts are in (SQLite in WAL mode makes a
+    /// transaction over attached files atomic per file, not across them,
+    /// so this is the guarantee `bulk_publish` gives too).
+    pub fn publish(&self, videos: &[BulkVideo]) -> Result<()> {
+        let conn = self.store.write();
+        let videos = self.store.publishable(&conn, videos)?;
+        let (public_done, public_in) = mpsc::channel::<bool>();
+        let (commit_tx, commit_rx) = mpsc::channel::<bool>();
+        let (videos, lock) = (&videos, &self.public);
+        std::thread::scope(|scope| {
+            let public = scope.spawn(move || -> Result<()> {
+                let c = lock.lock().unwrap_or_else(|e| e.into_inner());
+                let tx = c.unchecked_transaction()?;
+                let written = insert_public_rows(&tx, videos);
+                let _ = public_done.send(written.is_ok());
+                written?;
+                if commit_rx.recv().unwrap_or(false) {
+                    tx.commit()?;
+                }
+                Ok(())
+            });
+            let region = (|| -> Result<()> {
+                // Deferred, unlike the writer's usual immediate: that would
+                // take the write lock of the attached public file too, and
+                // the other half is writing it.
+                let tx = rusqlite::Transaction::new_unchecked(
+                    &conn,
+                    rusqlite::TransactionBehavior::Deferred,
+                )?;
+                insert_uploads(&tx, videos)?;
+                let both = public_in.recv().unwrap_or(false);
+                let _ = commit_tx.send(both);
+                if both {
+                    tx.commit()?;
+                }
+                Ok(())
+            })();
+            // Whatever happened here, the other side must not wait for it.
+            let _ = commit_tx.send(false);
+            let public = public
+                .join()
+                .expect("the public half of a bulk publish panicked");
+            region.and(public)
+        })
+    }
+
     /// Checks the loaded tables' foreign keys and builds their indexes.
     pub fn finish(mut self) -> Result<()> {
         self.complete()
@@ -392,7 +509,21 @@ impl BulkLoad<'_> {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut cache = BulkCache::grow(&conn)?;
         cache.previous = self.previous_cache;
-        Store::finish_bulk_loads(&conn)?;
+        // Each file's steps on its own connection, at the same time.
+        let (public_steps, region_steps) = Leftovers::read(&conn)?.split_public();
+        let lock = &self.public;
+        std::thread::scope(|scope| {
+            let public = scope.spawn(|| {
+                let c = lock.lock().unwrap_or_else(|e| e.into_inner());
+                public_steps.finish_on_public(&c)
+            });
+            let region = region_steps.finish_here(&conn);
+            let public = public
+                .join()
+                .expect("finishing the public file's load panicked");
+            region.and(public)
+        })?;
+        public_steps.forget(&conn)?;
         Ok(())
     }
 }
@@ -480,6 +611,91 @@ fn insert_many(
         tx.prepare_cached(&sql)?
             .execute(rusqlite::params_from_iter(chunk.iter()))?;
     }
+    Ok(())
+}
+
+/// Whether `table` is one of the public file's (`conn`'s main file).
+fn public_table(conn: &rusqlite::Connection, table: &str) -> bool {
+    conn.query_row(
+        "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+        [table],
+        |_| Ok(()),
+    )
+    .is_ok()
+}
+
+/// The region's half of publishing `videos`: their upload rows.
+fn insert_uploads(tx: &rusqlite::Transaction<'_>, videos: &[&BulkVideo]) -> Result<()> {
+    let captions: Vec<&str> = videos.iter().map(|v| v.caption.text()).collect();
+    let mut uploads: Vec<&dyn ToSql> = Vec::with_capacity(videos.len() * 4);
+    for (v, caption) in videos.iter().zip(&captions) {
+        uploads.extend([&v.id.0 as &dyn ToSql, &v.author.0, caption, &v.created_at]);
+    }
+    insert_many(
+        tx,
+        "INSERT OR ROLLBACK INTO uploads (id, author_id, caption, created_at, status) VALUES",
+        4,
+        ", 'published'",
+        &uploads,
+    )
+    .map_err(|e| crate::conflict_on_unique(e, "video id"))
+}
+
+/// The public file's half of publishing `videos`: the video rows, their
+/// hashtags and the catalogue entries. Names no schema, so it runs on a
+/// region's writer (public attached) or on the public file's own.
+fn insert_public_rows(tx: &rusqlite::Transaction<'_>, videos: &[&BulkVideo]) -> Result<()> {
+    let captions: Vec<&str> = videos.iter().map(|v| v.caption.text()).collect();
+    let mut public: Vec<&dyn ToSql> = Vec::with_capacity(videos.len() * 8);
+    let mut catalogue: Vec<&dyn ToSql> = Vec::with_capacity(videos.len() * 2);
+    for (v, caption) in videos.iter().zip(&captions) {
+        public.extend([
+            &v.id.0 as &dyn ToSql,
+            &v.author.0,
+            caption,
+            &v.duration_ms,
+            &v.width,
+            &v.height,
+            &v.created_at,
+            &v.media.0,
+        ]);
+        catalogue.extend([&v.id.0 as &dyn ToSql, &v.created_at]);
+    }
+    let tags: Vec<(i64, &str, usize)> = videos
+        .iter()
+        .flat_map(|v| {
+            v.caption
+                .hashtags()
+                .iter()
+                .enumerate()
+                .map(|(pos, t)| (v.id.0, t.as_str(), pos))
+        })
+        .collect();
+    let mut tag_values: Vec<&dyn ToSql> = Vec::with_capacity(tags.len() * 3);
+    for (id, t, pos) in &tags {
+        tag_values.extend([id as &dyn ToSql, t, pos]);
+    }
+    insert_many(
+        tx,
+        "INSERT OR ROLLBACK INTO videos (id, author_id, caption, duration_ms, width, height, created_at, media_id) VALUES",
+        8,
+        "",
+        &public,
+    )?;
+    insert_many(
+        tx,
+        "INSERT OR IGNORE INTO video_hashtags (video_id, tag, position) VALUES",
+        3,
+        "",
+        &tag_values,
+    )?;
+    insert_many(
+        tx,
+        "INSERT OR ROLLBACK INTO catalogue (video_id, created_at, kind) VALUES",
+        2,
+        ", 'publish'",
+        &catalogue,
+    )?;
     Ok(())
 }
 
@@ -609,5 +825,78 @@ mod tests {
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
             .unwrap();
         assert_eq!(enforced, 1);
+    }
+
+    /// A load publishes each batch on two connections at once; a batch
+    /// either lands in both files or in neither, whichever half fails.
+    #[test]
+    fn a_published_batch_lands_in_both_files_or_in_neither() {
+        use crate::BulkVideo;
+        use flick_domain::{Caption, Handle, UserId, VideoId};
+        let (_dir, s) = test_store();
+        s.bulk_create_users(&[(UserId(1), Handle::parse("alice").unwrap())], "hash", 1)
+            .unwrap();
+        let video = |id: i64| BulkVideo {
+            id: VideoId(id),
+            author: UserId(1),
+            caption: Caption::parse(&format!("clip {id} #one #two")).unwrap(),
+            duration_ms: 15_000,
+            width: 720,
+            height: 1280,
+            created_at: id,
+            media: VideoId(id),
+        };
+        let count = |table: &str| -> i64 {
+            s.write()
+                .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        let load = s
+            .begin_bulk_load(&["videos", "video_hashtags", "uploads"])
+            .unwrap();
+        load.publish(&[video(10), video(11), video(12)]).unwrap();
+        // The region's half fails: 12 is already an upload.
+        assert!(load.publish(&[video(12), video(13)]).is_err());
+        // The public half fails: 20 is already a video (put there by hand).
+        s.write()
+            .execute(
+                "INSERT INTO videos (id, author_id, caption, duration_ms, width, height, created_at)
+                 VALUES (20, 1, 'by hand', 1000, 720, 1280, 20)",
+                [],
+            )
+            .unwrap();
+        assert!(load.publish(&[video(20), video(21)]).is_err());
+        load.finish().unwrap();
+        assert_eq!(count("uploads"), 3, "no upload of a failed batch");
+        assert_eq!(count("videos"), 4, "three published and the one by hand");
+        assert_eq!(count("video_hashtags"), 6);
+        assert_eq!(count("catalogue"), 3);
+    }
+
+    /// A kill after the public file's steps ran but before their records
+    /// went: the next open runs them again, and building an index that is
+    /// already there is no error.
+    #[test]
+    fn public_steps_that_ran_before_a_kill_run_again_at_the_next_open() {
+        let (dir, s) = test_store();
+        let load = s.begin_bulk_load(&["videos"]).unwrap();
+        let (public, _) = super::Leftovers::read(&s.write()).unwrap().split_public();
+        assert!(!public.indexes.is_empty());
+        public
+            .finish_on_public(&load.public.lock().unwrap())
+            .unwrap();
+        std::mem::forget(load);
+        drop(s);
+        let s = open_again(&dir).unwrap();
+        assert!(indexes(&s, "public").contains(&"videos_author".to_string()));
+        let left: i64 = s
+            .write()
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM deferred_checks) + (SELECT COUNT(*) FROM deferred_indexes)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(left, 0);
     }
 }

@@ -134,6 +134,8 @@ impl Cursor {
 /// readers that WAL mode lets run beside it.
 pub struct Store {
     region: RegionCode,
+    /// Where the attached public file is, for a bulk load's own writer of it.
+    public_path: std::path::PathBuf,
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     /// Its own connection, so a passive checkpoint never waits for the
@@ -212,6 +214,7 @@ impl Store {
         }
         Ok(Self {
             region,
+            public_path: public_path.to_owned(),
             writer: Mutex::new(writer),
             readers,
             checkpointer: Mutex::new((checkpointer, 0)),
@@ -423,7 +426,7 @@ fn attach_public(c: &Connection, public_path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn configure(c: &Connection) -> Result<()> {
+pub(crate) fn configure(c: &Connection) -> Result<()> {
     c.busy_timeout(std::time::Duration::from_secs(5))?;
     c.pragma_update(None, "foreign_keys", "ON")?;
     // FULL: a commit is on disk (the WAL fsynced) before it returns, so

@@ -272,8 +272,8 @@ pub async fn seed(file: &FileConfig, args: &SeedArgs) -> anyhow::Result<()> {
             topic_of.push(topic);
             created.push(created_at);
         }
-        for (store, rows) in held.iter().zip(&per_region) {
-            store.bulk_publish(rows)?;
+        for (load, rows) in loads.iter().zip(&per_region) {
+            load.publish(rows)?;
         }
         progress.inc(chunk.len() as u64);
     }
