@@ -242,41 +242,58 @@ pub async fn seed(file: &FileConfig, args: &SeedArgs) -> anyhow::Result<()> {
     let videos_started = Instant::now();
     let loads = begin_bulk_load(held, VIDEO_TABLES)?;
     let progress = bar(plan.videos, "videos")?;
-    for (chunk_no, chunk) in video_ids.chunks(BATCH).enumerate() {
-        let mut per_region: Vec<Vec<BulkVideo>> = vec![Vec::new(); held.len()];
-        for (j, &id) in chunk.iter().enumerate() {
-            let n = chunk_no * BATCH + j;
-            let c = by_creator.draw(&mut rng);
-            let topic = if rng.f64() < 0.85 {
-                creator_topic[c]
-            } else {
-                rng.below(plan.topics as u64) as usize
-            };
-            let (template, duration_ms, width, height) = shapes[n % shapes.len()];
-            let created_at = posted[n];
-            let caption = Caption::parse(&format!(
-                "synthetic clip {} #topic{topic} #mood{}",
-                n + 1,
-                rng.below(40)
-            ))?;
-            per_region[c % held.len()].push(BulkVideo {
-                id: VideoId(id),
-                author: user_ids[c],
-                caption,
-                duration_ms,
-                width,
-                height,
-                created_at,
-                media: template,
-            });
-            topic_of.push(topic);
-            created.push(created_at);
+    // The next batch is made on a thread of its own while the stores
+    // write this one: the writers are the bottleneck, and the making
+    // would otherwise wait for them.
+    let (batches, written) = std::sync::mpsc::sync_channel::<Vec<Vec<BulkVideo>>>(1);
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let maker = scope.spawn(|| -> anyhow::Result<()> {
+            // Owned here, so the writing side's loop ends when this does.
+            let batches = batches;
+            for (chunk_no, chunk) in video_ids.chunks(BATCH).enumerate() {
+                let mut per_region: Vec<Vec<BulkVideo>> = vec![Vec::new(); held.len()];
+                for (j, &id) in chunk.iter().enumerate() {
+                    let n = chunk_no * BATCH + j;
+                    let c = by_creator.draw(&mut rng);
+                    let topic = if rng.f64() < 0.85 {
+                        creator_topic[c]
+                    } else {
+                        rng.below(plan.topics as u64) as usize
+                    };
+                    let (template, duration_ms, width, height) = shapes[n % shapes.len()];
+                    let created_at = posted[n];
+                    let caption = Caption::parse(&format!(
+                        "synthetic clip {} #topic{topic} #mood{}",
+                        n + 1,
+                        rng.below(40)
+                    ))?;
+                    per_region[c % held.len()].push(BulkVideo {
+                        id: VideoId(id),
+                        author: user_ids[c],
+                        caption,
+                        duration_ms,
+                        width,
+                        height,
+                        created_at,
+                        media: template,
+                    });
+                    topic_of.push(topic);
+                    created.push(created_at);
+                }
+                if batches.send(per_region).is_err() {
+                    break; // the writing side failed, and says why
+                }
+            }
+            Ok(())
+        });
+        for per_region in written {
+            for (load, rows) in loads.iter().zip(&per_region) {
+                load.publish(rows)?;
+            }
+            progress.inc(per_region.iter().map(Vec::len).sum::<usize>() as u64);
         }
-        for (load, rows) in loads.iter().zip(&per_region) {
-            load.publish(rows)?;
-        }
-        progress.inc(chunk.len() as u64);
-    }
+        maker.join().expect("making the synthetic videos panicked")
+    })?;
     progress.finish();
     for load in loads {
         load.finish()?;
