@@ -243,6 +243,8 @@ impl Store {
         crate::configure(&public)?;
         public.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         public.pragma_update(None, "cache_size", -BULK_CACHE_KIB)?;
+        // As the writer's: a 50,000-row commit would otherwise checkpoint.
+        public.pragma_update(None, "wal_autocheckpoint", crate::WAL_AUTOCHECKPOINT_PAGES)?;
         if tables.iter().any(|t| public_table(&public, t)) {
             // Checked whole when the load finishes, like the writer's.
             public.pragma_update(None, "foreign_keys", "OFF")?;
@@ -447,29 +449,37 @@ fn with_sorter_threads(conn: &rusqlite::Connection, f: impl FnOnce() -> Result<(
 
 impl BulkLoad<'_> {
     /// [`Store::bulk_publish`], with the region's rows and the public
-    /// file's written at the same time on two connections. Each file's
-    /// part commits only once both parts are in (SQLite in WAL mode makes a
-    /// transaction over attached files atomic per file, not across them,
-    /// so this is the guarantee `bulk_publish` gives too).
+    /// file's written at the same time on two connections. Neither file
+    /// commits unless both halves went in, and the public file commits
+    /// only after the region's did: a failed insert leaves neither file
+    /// changed, and only a failing commit of the public file (or a kill
+    /// between the two commits) could leave uploads without their videos.
+    /// SQLite in WAL mode gives no more over attached files either: a
+    /// transaction across them is atomic per file.
     pub fn publish(&self, videos: &[BulkVideo]) -> Result<()> {
         let conn = self.store.write();
         let videos = self.store.publishable(&conn, videos)?;
-        let (public_done, public_in) = mpsc::channel::<bool>();
-        let (commit_tx, commit_rx) = mpsc::channel::<bool>();
+        let (public_written, public_in) = mpsc::channel::<bool>();
+        let (region_committed, commit_rx) = mpsc::channel::<bool>();
         let (videos, lock) = (&videos, &self.public);
         std::thread::scope(|scope| {
             let public = scope.spawn(move || -> Result<()> {
                 let c = lock.lock().unwrap_or_else(|e| e.into_inner());
                 let tx = c.unchecked_transaction()?;
                 let written = insert_public_rows(&tx, videos);
-                let _ = public_done.send(written.is_ok());
+                let _ = public_written.send(written.is_ok());
                 written?;
+                // A closed channel (the region half failed, or panicked)
+                // means no.
                 if commit_rx.recv().unwrap_or(false) {
                     tx.commit()?;
                 }
                 Ok(())
             });
-            let region = (|| -> Result<()> {
+            // Moved in, so even a panic here closes the channel the
+            // public half waits on.
+            let region = move || -> Result<()> {
+                let (public_in, region_committed) = (public_in, region_committed);
                 // Deferred, unlike the writer's usual immediate: that would
                 // take the write lock of the attached public file too, and
                 // the other half is writing it.
@@ -478,15 +488,13 @@ impl BulkLoad<'_> {
                     rusqlite::TransactionBehavior::Deferred,
                 )?;
                 insert_uploads(&tx, videos)?;
-                let both = public_in.recv().unwrap_or(false);
-                let _ = commit_tx.send(both);
-                if both {
+                if public_in.recv().unwrap_or(false) {
                     tx.commit()?;
+                    let _ = region_committed.send(true);
                 }
                 Ok(())
-            })();
-            // Whatever happened here, the other side must not wait for it.
-            let _ = commit_tx.send(false);
+            };
+            let region = region();
             let public = public
                 .join()
                 .expect("the public half of a bulk publish panicked");

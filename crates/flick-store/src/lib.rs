@@ -158,7 +158,7 @@ const READERS: usize = 4;
 /// waits for thousands of page writes and an fsync, and the pages a
 /// stream of small commits (the impressions) rewrites are written once
 /// per checkpoint, not once per commit.
-const WAL_AUTOCHECKPOINT_PAGES: i64 = 50_000;
+pub(crate) const WAL_AUTOCHECKPOINT_PAGES: i64 = 50_000;
 
 impl Store {
     /// Opens (creating if needed) `region`'s file at `region_path` and the
