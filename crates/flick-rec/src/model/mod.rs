@@ -13,10 +13,13 @@ mod learn;
 mod rank;
 mod refresh;
 mod rerank;
+mod scratch;
 mod serve;
 
 pub use inspect::{IndexProbe, Memory, VectorHealth, VideoStatus};
 pub use refresh::PreparedBatch;
+pub(crate) use scratch::Accum;
+use scratch::{Scratch, ScratchPool};
 
 use crate::config::{Config, MODEL_VERSION};
 use crate::scan::{self, TopK};
@@ -225,101 +228,6 @@ pub(crate) fn marked(bits: &[u64]) -> impl Iterator<Item = u32> + '_ {
             .filter(move |i| b & (1u64 << i) != 0)
             .map(move |i| (w * 64 + i) as u32)
     })
-}
-
-/// A page's sums over the viewer's history (co-occurrence or EASE), per
-/// clip row, with the history clip that added most to each. Sparse: its
-/// size follows what one history touches, not the catalogue, so a pool of
-/// them for pages ranked at once costs nothing per video.
-#[derive(Clone, Default)]
-pub(crate) struct Accum {
-    index: FastMap<u32, u32>,
-    /// In the order rows were first touched, so ties resolve the same way
-    /// on every model fed the same log.
-    pub entries: Vec<AccEntry>,
-}
-
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct AccEntry {
-    pub row: u32,
-    pub score: f32,
-    best: f32,
-    pub src: u32,
-}
-
-impl Accum {
-    /// Adds `c` (> 0) to `row`'s score, contributed by history clip `src`.
-    fn add(&mut self, row: u32, c: f32, src: u32) {
-        let next = self.entries.len() as u32;
-        let i = *self.index.entry(row).or_insert(next) as usize;
-        if i == self.entries.len() {
-            self.entries.push(AccEntry {
-                row,
-                score: 0.0,
-                best: 0.0,
-                src: NONE,
-            });
-        }
-        let e = &mut self.entries[i];
-        e.score += c;
-        if c > e.best {
-            e.best = c;
-            e.src = src;
-        }
-    }
-
-    /// `row`'s sum (0 when the history never reached it).
-    pub fn score(&self, row: u32) -> f32 {
-        self.index
-            .get(&row)
-            .map_or(0.0, |&i| self.entries[i as usize].score)
-    }
-
-    fn clear(&mut self) {
-        self.index.clear();
-        self.entries.clear();
-    }
-
-    fn heap_bytes(&self) -> usize {
-        self.index.capacity() * (std::mem::size_of::<(u32, u32)>() + 1)
-            + self.entries.capacity() * std::mem::size_of::<AccEntry>()
-    }
-}
-
-/// Per-page scratch buffers, kept to avoid allocating per page.
-#[derive(Clone, Default)]
-struct Scratch {
-    cooc: Accum,
-    item_item: Accum,
-}
-
-/// Scratch for pages ranked at once: each page takes a set and gives it
-/// back, so ranking needs only `&self` and many pages rank in parallel
-/// (the lock here is held for a push or a pop, never while ranking).
-#[derive(Default)]
-struct ScratchPool(std::sync::Mutex<Vec<Scratch>>);
-
-impl ScratchPool {
-    fn take(&self) -> Scratch {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop()
-            .unwrap_or_default()
-    }
-
-    fn give(&self, s: Scratch) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(s);
-    }
-
-    fn heap_bytes(&self) -> usize {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .map(|s| s.cooc.heap_bytes() + s.item_item.heap_bytes())
-            .sum()
-    }
 }
 
 pub struct Recommender {
