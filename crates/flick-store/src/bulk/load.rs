@@ -39,7 +39,7 @@ pub struct BulkLoad<'s> {
 }
 
 /// Plain indexes a bulk load keeps: bulk rows arrive in id and posting
-/// order (`bulk_publish` sorts each batch by id; the seed posts in time
+/// order (`BulkLoad::publish` sorts each batch by id; the seed posts in time
 /// order), and a bulk video has no sound and one of a few template
 /// media, so each of these grows at its end (or at one of a few ends),
 /// which costs less than sorting a million keys once the rows are in.
@@ -261,8 +261,13 @@ fn with_sorter_threads(conn: &rusqlite::Connection, f: impl FnOnce() -> Result<(
 }
 
 impl BulkLoad<'_> {
-    /// [`Store::bulk_publish`], with the region's rows and the public
-    /// file's written at the same time on two connections. Neither file
+    /// Publishes videos whose authors' home is this region, as a finished
+    /// transcode would: the region's upload row, the public row with its
+    /// hashtags, and the catalogue entry every recommender reads. Their
+    /// media are another video's files, so no file is written.
+    ///
+    /// The region's rows and the public file's are written at the same
+    /// time on two connections. Neither file
     /// commits unless both halves went in, and the public file commits
     /// only after the region's did: a failed insert leaves neither file
     /// changed, and only a failing commit of the public file (or a kill

@@ -64,23 +64,6 @@ impl Store {
         Ok(())
     }
 
-    /// Publishes videos whose authors' home is this region, as a finished
-    /// transcode would: the region's upload row, the public row with its
-    /// hashtags, and the catalogue entry every recommender reads. Their
-    /// media are another video's files, so no file is written.
-    pub fn bulk_publish(&self, videos: &[BulkVideo]) -> Result<()> {
-        let conn = self.write();
-        let videos = self.publishable(&conn, videos)?;
-        let _cache = BulkCache::grow(&conn)?;
-        // Unchecked only because the cache guard borrows the connection;
-        // the store's writer lock is held, so no other transaction is open.
-        let tx = conn.unchecked_transaction()?;
-        insert_uploads(&tx, &videos)?;
-        insert_public_rows(&tx, &videos)?;
-        tx.commit()?;
-        Ok(())
-    }
-
     /// `videos` in id order (each table's B-tree then fills page by page
     /// instead of at random places), once every author is found to live
     /// in this region.
