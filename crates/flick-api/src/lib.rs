@@ -10,17 +10,15 @@ mod auth;
 pub mod client;
 pub mod error;
 mod extract;
-pub mod for_you;
 pub mod geo;
 mod model;
 mod openapi;
 pub mod rate_limit;
-pub mod rec;
 mod routes;
 mod security;
 pub mod trust;
 
-pub use for_you::ForYou;
+pub use flick_engine::ForYou;
 pub use openapi::openapi_document;
 pub use utoipa::openapi::OpenApi as OpenApiDoc;
 

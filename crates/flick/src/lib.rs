@@ -11,9 +11,9 @@ mod synthetic;
 use anyhow::Context;
 use cli::{Cli, Command};
 use config::FileConfig;
-use flick_api::rec::{RecForYou, RegionalForYou};
 use flick_api::{system_clock, AppState};
 use flick_domain::DataClass;
+use flick_engine::rec::{RecForYou, RegionalForYou};
 use flick_media::{JobRunner, MediaLayout, Transcoder};
 use flick_store::Regions;
 use std::io::Write;
@@ -366,7 +366,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     }
     let for_you = Arc::new(RegionalForYou::new(regions.clone(), models));
     for (user, deleted) in &finished {
-        flick_api::ForYou::forget_user(&*for_you, *user, &deleted.videos)
+        flick_engine::ForYou::forget_user(&*for_you, *user, &deleted.videos)
             .context("forgetting a deleted account in the recommender")?;
     }
     // Each start is on the record: which code and which ranking run from here.
@@ -374,7 +374,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
         .append(&flick_trust::Record::Release {
             version: env!("CARGO_PKG_VERSION").into(),
             build_hash: env!("FLICK_BUILD_HASH").into(),
-            recommender_config_hash: flick_api::ForYou::algorithm(&*for_you).hash.clone(),
+            recommender_config_hash: flick_engine::ForYou::algorithm(&*for_you).hash.clone(),
             time_ms: system_clock(),
         })
         .map_err(|e| anyhow::anyhow!(e.message))
@@ -586,7 +586,7 @@ async fn retention_hourly(
             // request answered with 500) is finished here.
             for (user, deleted) in r.finish_interrupted_deletions(system_clock())? {
                 remove_files_of(&r, &layout, &deleted)?;
-                flick_api::ForYou::forget_user(&*for_you, user, &deleted.videos)?;
+                flick_engine::ForYou::forget_user(&*for_you, user, &deleted.videos)?;
             }
             let mut deleted = 0;
             for store in r.held() {

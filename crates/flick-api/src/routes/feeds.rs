@@ -2,7 +2,6 @@ use super::{bad_cursor, page_limit, visible_video, PageQuery};
 use crate::auth::{invalid_session, Auth, MaybeAuth, MaybeSession};
 use crate::error::{ApiError, ApiResult, Code, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery};
-use crate::for_you::ForYouRequest;
 use crate::model::*;
 use crate::rate_limit::{Action, Caller};
 use crate::AppState;
@@ -10,6 +9,7 @@ use axum::extract::State;
 use axum::Json;
 use flick_domain::DataClass;
 use flick_domain::{SoundId, VideoId};
+use flick_engine::for_you::ForYouRequest;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -273,13 +273,13 @@ pub(crate) async fn search(
 }
 
 #[utoipa::path(get, path = "/api/v1/algorithm", tag = "feeds",
-    responses((status = 200, body = crate::for_you::Algorithm)))]
+    responses((status = 200, body = flick_engine::for_you::Algorithm)))]
 pub(crate) async fn algorithm(
     State(state): State<AppState>,
-) -> ApiResult<Json<crate::for_you::Algorithm>> {
+) -> ApiResult<Json<flick_engine::for_you::Algorithm>> {
     let engine = state.0.for_you.clone();
     let models = state.db(move |_| Ok(engine.models())).await?;
-    Ok(Json(crate::for_you::Algorithm {
+    Ok(Json(flick_engine::for_you::Algorithm {
         models,
         ..state.0.for_you.algorithm().clone()
     }))

@@ -1,6 +1,6 @@
 //! The For You feed behind one trait, so the ranking can be replaced without
-//! touching handlers. The implementation is `rec::RecForYou`, the online
-//! recommender.
+//! touching handlers. The implementation is [`crate::rec::RecForYou`], the
+//! online recommender.
 
 use flick_domain::{UserId, VideoId};
 use flick_store::StoreError;
@@ -33,14 +33,15 @@ pub struct ForYouRequest {
 
 /// The published description of a ranking: what `GET /api/v1/algorithm`
 /// returns and what every For You page is stamped with.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Algorithm {
     pub name: String,
     pub version: String,
     /// Content hash of `config`: equal hashes mean equal rankings.
     pub hash: String,
     /// The weights and settings, as the ranker uses them.
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub config: serde_json::Value,
     /// Where each region's model stands: how much it has learnt and when
     /// its batch refit last changed the clip vectors. Filled in when served.
@@ -50,10 +51,11 @@ pub struct Algorithm {
     pub context_notes: ContextNotesAlgorithm,
 }
 
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContextNotesAlgorithm {
     pub name: String,
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub params: serde_json::Value,
 }
 
@@ -68,7 +70,8 @@ impl Default for ContextNotesAlgorithm {
 }
 
 /// One region's recommender, as published: aggregate counts only.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelState {
     pub region: String,
     /// Learning events applied (views, likes, shares, comments, skips;
@@ -81,7 +84,8 @@ pub struct ModelState {
 }
 
 /// How pages find the clips nearest a viewer's taste.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Retrieval {
     /// Every clip is scanned: the catalogue is small.
