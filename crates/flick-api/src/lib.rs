@@ -18,11 +18,11 @@ mod routes;
 mod security;
 pub mod trust;
 
-pub use flick_engine::ForYou;
 pub use openapi::openapi_document;
 pub use utoipa::openapi::OpenApi as OpenApiDoc;
 
 use axum::Router;
+use flick_engine::ForYou;
 use flick_media::{Limits, MediaLayout, Tools};
 use flick_store::{Regions, StoreError};
 use rate_limit::{RateLimiter, RateLimits};
