@@ -5,7 +5,8 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use flick_domain::ValidationError;
+use flick_domain::{Refusal, ValidationError};
+use flick_engine::trust::TrustError;
 use flick_media::Rejection;
 use flick_store::StoreError;
 use serde::Serialize;
@@ -295,6 +296,28 @@ impl From<StoreError> for ApiError {
                 format!("this account's data lives in region `{region}`, and this node holds only `{held}`: use a node of region `{region}`. The attempt has been logged."),
             ),
             e => Self::internal("store error", e),
+        }
+    }
+}
+
+impl From<TrustError> for ApiError {
+    fn from(e: TrustError) -> Self {
+        match e {
+            TrustError::LogUnavailable(_) => Self::new(
+                Code::LogUnavailable,
+                "the transparency log cannot be written, so this access is refused; try again later",
+            ),
+            TrustError::Refused(Refusal::NotStaff) => Self::new(
+                Code::Forbidden,
+                "your role may not read other people's data; the attempt has been logged",
+            ),
+            TrustError::Refused(Refusal::PurposeRequired) => Self::new(
+                Code::PurposeRequired,
+                "state why you need this data: `purpose` of 10 to 300 characters; the refusal has been logged",
+            ),
+            e @ (TrustError::LogUnreadable(_) | TrustError::Open(_)) => {
+                Self::internal("the transparency log", e)
+            }
         }
     }
 }

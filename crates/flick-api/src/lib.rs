@@ -16,7 +16,6 @@ mod openapi;
 pub mod rate_limit;
 mod routes;
 mod security;
-pub mod trust;
 
 pub use openapi::openapi_document;
 pub use utoipa::openapi::OpenApi as OpenApiDoc;
@@ -79,7 +78,7 @@ struct Inner {
     counted: rate_limit::Counted,
     admission: admission::Admission,
     for_you: Arc<dyn ForYou>,
-    trust: Arc<trust::Trust>,
+    trust: Arc<flick_engine::trust::Trust>,
     jobs: Arc<Notify>,
     clock: fn() -> i64,
 }
@@ -104,7 +103,7 @@ impl AppState {
         tools: Tools,
         config: ApiConfig,
         for_you: Arc<dyn ForYou>,
-        trust: Arc<trust::Trust>,
+        trust: Arc<flick_engine::trust::Trust>,
         jobs: Arc<Notify>,
         clock: fn() -> i64,
     ) -> Self {

@@ -9,8 +9,11 @@
 //! - [`rec`]: that trait over the online recommender (`flick-rec`), one
 //!   model per held region: it tails the event log, snapshots the model,
 //!   and refits it in the background.
+//! - [`trust`]: the access gate in front of protected data and the
+//!   transparency log it writes to, with pseudonyms for the log's subjects.
 
 pub mod for_you;
 pub mod rec;
+pub mod trust;
 
 pub use for_you::ForYou;

@@ -312,8 +312,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
         .collect::<Vec<_>>()
         .join("+");
     let log_dir = settings.data_dir.join("transparency");
-    let trust = flick_api::trust::Trust::open(&log_dir, &settings.log_origin, &node_regions)
-        .map_err(anyhow::Error::msg)
+    let trust = flick_engine::trust::Trust::open(&log_dir, &settings.log_origin, &node_regions)
         .with_context(|| format!("cannot open the transparency log in {}", log_dir.display()))?;
     let trust = Arc::new(trust);
     // Every refusal at the region boundary goes on the record, whichever
@@ -377,7 +376,6 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
             recommender_config_hash: flick_engine::ForYou::algorithm(&*for_you).hash.clone(),
             time_ms: system_clock(),
         })
-        .map_err(|e| anyhow::anyhow!(e.message))
         .context("cannot write the release record to the transparency log")?;
     let layout_for_upkeep = layout.clone();
     let state = AppState::new(

@@ -424,24 +424,26 @@ pub(crate) async fn act(
                 )));
             }
             let record = |decision: &DecisionRecord| {
-                trust.append(&flick_trust::Record::Moderation {
-                    moderator: trust.pseudonym(me),
-                    role: role.as_str().into(),
-                    action: d.action.as_str().into(),
-                    ground: d.ground.as_str().into(),
-                    labels: d
-                        .labels
-                        .iter()
-                        .map(|l| l.as_str())
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    subject: subject_pseudonym(&trust, &subject),
-                    decision: decision.id,
-                    appeal_of: decision.appeal_of.unwrap_or(0),
-                    case_opened_ms: decision.case_opened_at,
-                    automated: false,
-                    time_ms: now,
-                })
+                trust
+                    .append(&flick_trust::Record::Moderation {
+                        moderator: trust.pseudonym(me),
+                        role: role.as_str().into(),
+                        action: d.action.as_str().into(),
+                        ground: d.ground.as_str().into(),
+                        labels: d
+                            .labels
+                            .iter()
+                            .map(|l| l.as_str())
+                            .collect::<Vec<_>>()
+                            .join(","),
+                        subject: subject_pseudonym(&trust, &subject),
+                        decision: decision.id,
+                        appeal_of: decision.appeal_of.unwrap_or(0),
+                        case_opened_ms: decision.case_opened_at,
+                        automated: false,
+                        time_ms: now,
+                    })
+                    .map_err(ApiError::from)
             };
             r.public().decide(
                 flick_store::NewDecision {
@@ -462,7 +464,7 @@ pub(crate) async fn act(
     Ok((StatusCode::CREATED, Json(decision_view(decision))))
 }
 
-pub(crate) fn subject_pseudonym(trust: &crate::trust::Trust, s: &Subject) -> String {
+pub(crate) fn subject_pseudonym(trust: &flick_engine::trust::Trust, s: &Subject) -> String {
     trust.thing_pseudonym(s.kind.as_str(), &s.id)
 }
 

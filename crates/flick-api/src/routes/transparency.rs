@@ -222,7 +222,7 @@ impl Stats {
                 .or_default() += 1;
             if r["decision"] == "denied" {
                 self.denied += 1;
-                if r["role"] == crate::trust::NODE_ROLE {
+                if r["role"] == flick_engine::trust::NODE_ROLE {
                     self.cross_region += 1;
                 }
             }
@@ -284,17 +284,19 @@ pub(crate) async fn admin_user_data(
     let now = state.now();
     let purpose = q.purpose.unwrap_or_default();
     let permit = blocking(move || {
-        trust.gate(
-            &AccessRequest {
-                actor: me,
-                role,
-                class: DataClass::AccountAndActivity,
-                subject,
-                region: &region,
-                purpose: &purpose,
-            },
-            now,
-        )
+        trust
+            .gate(
+                &AccessRequest {
+                    actor: me,
+                    role,
+                    class: DataClass::AccountAndActivity,
+                    subject,
+                    region: &region,
+                    purpose: &purpose,
+                },
+                now,
+            )
+            .map_err(ApiError::from)
     })
     .await?;
     let tables = state

@@ -1,4 +1,4 @@
-//! The access gate and the transparency log, as the API uses them.
+//! The access gate and the transparency log, as the services use them.
 //!
 //! Every read of a user's protected data by someone other than the user
 //! goes through [`Trust::gate`], which appends a record to the log — and
@@ -9,8 +9,9 @@
 //! of the id under a secret kept in the data dir. The user's own export can
 //! find their records (it knows their id); once the account is deleted,
 //! nothing links a pseudonym back to a person.
-
-use crate::error::{ApiError, ApiResult, Code};
+//!
+//! Errors are [`TrustError`]s, not HTTP errors: the HTTP layer maps them to
+//! its codes, and a node without it (a worker) reports them as they are.
 use flick_domain::{
     AccessLog, AccessRequest, GateError, GatePermit, Refusal, UserId, PURPOSE_CHARS,
 };
@@ -18,6 +19,25 @@ use flick_trust::{Decision, Record, TransparencyLog};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::Arc;
+
+/// What the gate or the log could not do.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    /// The log, its signing key or the pseudonym secret could not be
+    /// opened (at start).
+    #[error("{0}")]
+    Open(String),
+    /// An append failed, so the access it records must not happen: the
+    /// gate fails closed.
+    #[error("the transparency log cannot be written: {0}")]
+    LogUnavailable(String),
+    #[error("the transparency log cannot be read: {0}")]
+    LogUnreadable(String),
+    /// The gate's rule said no (the refusal itself is in the log, unless
+    /// it was a repeated refusal of someone without a staff role).
+    #[error("access refused: {0}")]
+    Refused(Refusal),
+}
 
 pub struct Trust {
     pub log: Arc<TransparencyLog>,
@@ -40,25 +60,32 @@ pub const NODE_ROLE: &str = "node";
 impl Trust {
     /// Opens the log in `dir`, creating its signing key and the pseudonym
     /// secret on first start.
-    pub fn open(dir: &Path, origin: &str, node_regions: &str) -> Result<Self, String> {
-        let log = TransparencyLog::open(dir, origin).map_err(|e| e.to_string())?;
+    pub fn open(dir: &Path, origin: &str, node_regions: &str) -> Result<Self, TrustError> {
+        let log =
+            TransparencyLog::open(dir, origin).map_err(|e| TrustError::Open(e.to_string()))?;
         let salt_path = dir.join("subject-secret");
         let salt = match std::fs::read(&salt_path) {
             Ok(bytes) if bytes.len() == 32 => bytes.try_into().expect("checked length"),
             Ok(_) => {
-                return Err(format!(
+                return Err(TrustError::Open(format!(
                     "{} is damaged (expected 32 bytes)",
                     salt_path.display()
-                ))
+                )))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut salt = [0u8; 32];
                 rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut salt);
-                write_secret(&salt_path, &salt)
-                    .map_err(|e| format!("cannot write {}: {e}", salt_path.display()))?;
+                write_secret(&salt_path, &salt).map_err(|e| {
+                    TrustError::Open(format!("cannot write {}: {e}", salt_path.display()))
+                })?;
                 salt
             }
-            Err(e) => return Err(format!("cannot read {}: {e}", salt_path.display())),
+            Err(e) => {
+                return Err(TrustError::Open(format!(
+                    "cannot read {}: {e}",
+                    salt_path.display()
+                )))
+            }
         };
         let per_hour = std::num::NonZeroU32::new(RECORDED_REFUSALS_PER_HOUR).expect("positive");
         Ok(Self {
@@ -93,10 +120,10 @@ impl Trust {
         format!("{kind}:{}", hex::encode(&h.finalize()[..12]))
     }
 
-    pub fn append(&self, record: &Record) -> ApiResult<()> {
+    pub fn append(&self, record: &Record) -> Result<(), TrustError> {
         self.log.append(record).map(|_| ()).map_err(|e| {
             tracing::error!(error = %e, "transparency log append failed");
-            ApiError::new(Code::LogUnavailable, "the transparency log cannot be written, so this access is refused; try again later")
+            TrustError::LogUnavailable(e.to_string())
         })
     }
 
@@ -124,24 +151,17 @@ impl Trust {
     /// Lets `request.actor` read the subject's data, or refuses, through
     /// [`flick_domain::gate`]: the decision is in the log (see the
     /// [`AccessLog`] impl below) before a permit exists.
-    pub fn gate(&self, request: &AccessRequest<'_>, now: i64) -> ApiResult<GatePermit> {
+    pub fn gate(&self, request: &AccessRequest<'_>, now: i64) -> Result<GatePermit, TrustError> {
         let log = TimedLog { trust: self, now };
         flick_domain::gate(&log, request).map_err(|e| match e {
             GateError::Log(e) => e,
-            GateError::Refused(Refusal::NotStaff) => ApiError::new(
-                Code::Forbidden,
-                "your role may not read other people's data; the attempt has been logged",
-            ),
-            GateError::Refused(Refusal::PurposeRequired) => ApiError::new(
-                Code::PurposeRequired,
-                "state why you need this data: `purpose` of 10 to 300 characters; the refusal has been logged",
-            ),
+            GateError::Refused(refusal) => TrustError::Refused(refusal),
         })
     }
 
     /// Every log record about `user` (accesses to their data, their exports),
     /// read a chunk at a time.
-    pub fn records_about(&self, user: UserId) -> ApiResult<Vec<serde_json::Value>> {
+    pub fn records_about(&self, user: UserId) -> Result<Vec<serde_json::Value>, TrustError> {
         let me = self.pseudonym(user);
         let mut out = Vec::new();
         self.log
@@ -151,7 +171,7 @@ impl Trust {
                 }
                 Ok(())
             })
-            .map_err(|e| ApiError::internal("reading the log", e))?;
+            .map_err(|e| TrustError::LogUnreadable(e.to_string()))?;
         Ok(out)
     }
 }
@@ -163,7 +183,7 @@ struct TimedLog<'a> {
 }
 
 impl AccessLog for TimedLog<'_> {
-    type Error = ApiError;
+    type Error = TrustError;
 
     /// Every decision about a staff member is appended and fsynced, with
     /// their purpose (an overlong one cut to the limit and marked). A
@@ -174,7 +194,7 @@ impl AccessLog for TimedLog<'_> {
         &self,
         request: &AccessRequest<'_>,
         decision: Result<(), Refusal>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), TrustError> {
         let trust = self.trust;
         let purpose = request.purpose.trim();
         let chars = purpose.chars().count();
