@@ -5,7 +5,7 @@
 use crate::transcode::{TranscodeOutput, SOUND_FILE};
 use crate::{probe, MediaError, MediaLayout, ProbeInfo, Transcoder};
 use flick_domain::SoundId;
-use flick_store::{Job, JobOutcome, Store};
+use flick_store::{Finish, Job, JobOutcome, Lease, LeaseHolder, Store};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Notify, Semaphore};
@@ -22,6 +22,10 @@ pub struct RunnerConfig {
     pub poll_interval: Duration,
     /// The upload limits: a transcode never outlasts the duration limit.
     pub limits: crate::Limits,
+    /// How long a claim holds a job without renewal. The runner renews it
+    /// every third of that while it works, so a runner that dies loses its
+    /// jobs to another within this time.
+    pub lease: Duration,
 }
 
 impl Default for RunnerConfig {
@@ -31,6 +35,7 @@ impl Default for RunnerConfig {
             keep_originals: false,
             poll_interval: Duration::from_secs(2),
             limits: crate::Limits::default(),
+            lease: Duration::from_secs(30),
         }
     }
 }
@@ -44,6 +49,8 @@ pub struct JobRunner {
     config: RunnerConfig,
     wake: Arc<Notify>,
     clock: fn() -> i64,
+    /// This runner's claims: a holder unique to this process.
+    lease: Lease,
 }
 
 impl JobRunner {
@@ -54,6 +61,11 @@ impl JobRunner {
         config: RunnerConfig,
         clock: fn() -> i64,
     ) -> Self {
+        let holder = format!("runner-{}-{:x}", std::process::id(), rand::random::<u32>());
+        let lease = Lease {
+            holder: LeaseHolder::parse(&holder).expect("digits, letters and dashes"),
+            ttl_ms: config.lease.as_millis().clamp(1, i64::MAX as u128) as i64,
+        };
         Self {
             stores,
             next_store: Default::default(),
@@ -62,6 +74,7 @@ impl JobRunner {
             config,
             wake: Arc::new(Notify::new()),
             clock,
+            lease,
         }
     }
 
@@ -73,7 +86,11 @@ impl JobRunner {
 
     /// Runs until `shutdown` turns true. Jobs still running then are
     /// abandoned (their ffmpeg killed) and stay `running` in the store, so
-    /// the next start queues them again: nothing is lost, only redone.
+    /// the next start queues them again (or, with other runners, another
+    /// claims them once their lease lapses): nothing is lost, only redone.
+    /// Only the store's one runner may run this (see
+    /// [`Store::requeue_interrupted_jobs`]), which every SQLite deployment's
+    /// runner is: its data dir is locked to one process.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let stores = self.stores.clone();
         let now = (self.clock)();
@@ -99,7 +116,7 @@ impl JobRunner {
             match claimed {
                 Ok(Ok(Some((store, job)))) => {
                     let this = self.clone();
-                    let span = tracing::info_span!("transcode", region = %store.region(), video_id = %job.video_id, attempt = job.attempts + 1);
+                    let span = tracing::info_span!("transcode", region = %store.region(), video_id = %job.video_id, attempt = job.attempts);
                     running.spawn(
                         async move {
                             this.process(store, job).await;
@@ -151,7 +168,7 @@ impl JobRunner {
             let Some((store, job)) = claimed else {
                 return Ok(done);
             };
-            let span = tracing::info_span!("transcode", region = %store.region(), video_id = %job.video_id, attempt = job.attempts + 1);
+            let span = tracing::info_span!("transcode", region = %store.region(), video_id = %job.video_id, attempt = job.attempts);
             self.process(store, job).instrument(span).await;
             done += 1;
             on_finished();
@@ -167,7 +184,7 @@ impl JobRunner {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         for i in 0..self.stores.len() {
             let store = &self.stores[(start + i) % self.stores.len()];
-            if let Some(job) = store.claim_job(now)? {
+            if let Some(job) = store.claim_job(now, &self.lease)? {
                 return Ok(Some((store.clone(), job)));
             }
         }
@@ -176,7 +193,18 @@ impl JobRunner {
 
     async fn process(&self, store: Arc<Store>, job: Job) {
         let started = std::time::Instant::now();
-        let outcome = match self.transcode(&job).await {
+        // The transcode runs while the lease is renewed; if it is lost (the
+        // database was out of reach longer than the lease, and another
+        // runner claimed the job), the transcode is dropped, which kills
+        // its ffmpeg, and the job is that runner's.
+        let outcome = tokio::select! {
+            outcome = self.transcode(&job) => outcome,
+            () = self.hold_lease(store.clone(), job.clone()) => {
+                tracing::warn!("lease lost to another runner; transcode abandoned");
+                return;
+            }
+        };
+        let outcome = match outcome {
             Ok(outcome) => outcome,
             Err(e) => {
                 // The detail (tool output, server paths) is for the log; the
@@ -202,12 +230,21 @@ impl JobRunner {
         let now = (self.clock)();
         let video = job.video_id;
         let result = tokio::task::spawn_blocking(move || {
-            store.finish_job(&job, &outcome, now)?;
-            store.video(job.video_id)
+            let finish = store.finish_job(&job, &outcome, now)?;
+            Ok::<_, flick_store::StoreError>((finish, store.video(job.video_id)?))
         })
         .await;
         let recorded = match result {
-            Ok(Ok(record)) => {
+            Ok(Ok((Finish::LeaseLost, _))) => {
+                // Another runner holds the job and publishes its own
+                // result; the sound this attempt extracted is nobody's.
+                tracing::warn!("lease lost to another runner; result discarded");
+                if let Some(sound) = new_sound {
+                    let _ = tokio::fs::remove_file(self.layout.sound(sound)).await;
+                }
+                return;
+            }
+            Ok(Ok((Finish::Recorded, record))) => {
                 // Deleted while it was being transcoded: publish nothing,
                 // not even the sound it would have brought.
                 if record.is_none_or(|r| r.deleted) {
@@ -245,6 +282,28 @@ impl JobRunner {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "job finished"
         );
+    }
+
+    /// Renews `job`'s lease every third of its term until a renewal finds
+    /// it lost, then returns. A renewal that fails (the database is out of
+    /// reach) is retried at the next beat: the lease may still be held.
+    async fn hold_lease(&self, store: Arc<Store>, job: Job) {
+        let beat = self.config.lease / 3;
+        loop {
+            tokio::time::sleep(beat).await;
+            let (store, job, now, ttl) = (
+                store.clone(),
+                job.clone(),
+                (self.clock)(),
+                self.lease.ttl_ms,
+            );
+            match tokio::task::spawn_blocking(move || store.renew_job_lease(&job, now, ttl)).await {
+                Ok(Ok(true)) => {}
+                Ok(Ok(false)) => return,
+                Ok(Err(e)) => tracing::warn!(error = %e, "could not renew a job's lease"),
+                Err(e) => tracing::warn!(error = %e, "renewing a job's lease panicked"),
+            }
+        }
     }
 
     async fn transcode(&self, job: &Job) -> Result<JobOutcome, MediaError> {

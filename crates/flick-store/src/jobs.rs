@@ -1,10 +1,50 @@
 //! The transcoding queue. It lives in the database so that a job survives a
-//! crash: whatever was `running` when the process died is queued again on
-//! the next start.
+//! crash, and a runner holds the job it runs by a lease: it renews the
+//! lease while it works, and a running job whose lease has lapsed (its
+//! runner died, or lost the database) is claimed again by any runner.
 
 use crate::{Result, Store};
 use flick_domain::{Caption, SoundId, UserId, VideoId};
 use rusqlite::{params, OptionalExtension};
+
+/// A job that keeps killing its runner (or keeps being interrupted) is
+/// failed on its next claim rather than retried forever.
+pub const MAX_JOB_ATTEMPTS: i64 = 5;
+
+/// Who holds a job's lease: one runner, named uniquely per process so that
+/// a restarted node is a new holder. Letters, digits, `-`, `_` and `.`,
+/// at most 64.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseHolder(String);
+
+impl LeaseHolder {
+    pub fn parse(name: &str) -> Option<Self> {
+        let ok = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        ok.then(|| Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for LeaseHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A claim's terms: who holds the job, and for how long (ms) each claim or
+/// renewal holds it.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    pub holder: LeaseHolder,
+    pub ttl_ms: i64,
+}
 
 #[derive(Debug, Clone)]
 pub struct Job {
@@ -14,7 +54,11 @@ pub struct Job {
     pub author_handle: String,
     /// The sound this upload reuses, if it asked for one.
     pub sound_of: Option<SoundId>,
+    /// Claims so far, this one included.
     pub attempts: i64,
+    /// Who claimed it: only they may renew or finish it, and only this
+    /// claim (`attempts` tells a runner's claims of one job apart).
+    pub holder: LeaseHolder,
 }
 
 pub enum JobOutcome {
@@ -31,55 +75,132 @@ pub enum JobOutcome {
     },
 }
 
+/// What [`Store::finish_job`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Finish {
+    Recorded,
+    /// The lease lapsed and another runner claimed the job: nothing was
+    /// recorded, and the result is that runner's to give.
+    LeaseLost,
+}
+
+/// Why a job was failed without running again.
+const TOO_MANY_ATTEMPTS: &str =
+    "the clip could not be processed after several attempts; try exporting it again from your camera or editor";
+
 impl Store {
-    /// Puts jobs that were running when the process stopped back in the
-    /// queue. Called once at start, before any runner claims work.
+    /// Puts every running job back in the queue, whoever held it. Only for
+    /// a node that knows it is the store's one runner (an SQLite data dir,
+    /// which one process holds locked), once at start, before it claims:
+    /// its jobs then resume at once instead of when their leases lapse.
     pub fn requeue_interrupted_jobs(&self, now: i64) -> Result<usize> {
         Ok(self.write().execute(
-            "UPDATE jobs SET state = 'queued', updated_at = ?1 WHERE state = 'running'",
+            "UPDATE jobs SET state = 'queued', lease_holder = NULL, lease_until = NULL, updated_at = ?1
+             WHERE state = 'running'",
             [now],
         )?)
     }
 
-    /// Takes the oldest queued job, marking it running.
-    pub fn claim_job(&self, now: i64) -> Result<Option<Job>> {
+    /// Takes the oldest job that is queued, or running under a lapsed
+    /// lease, and leases it to `lease.holder` until `now + lease.ttl_ms`.
+    /// A job claimed [`MAX_JOB_ATTEMPTS`] times already is failed instead
+    /// (its upload too, with a reason), and the next one taken.
+    pub fn claim_job(&self, now: i64, lease: &Lease) -> Result<Option<Job>> {
         let mut conn = self.write();
         let tx = conn.transaction()?;
-        let job = tx
-            .query_row(
-                "SELECT j.id, j.video_id, p.author_id, u.handle, p.sound_of, j.attempts
-                 FROM jobs j JOIN uploads p ON p.id = j.video_id JOIN users u ON u.id = p.author_id
-                 WHERE j.state = 'queued' ORDER BY j.id LIMIT 1",
-                [],
-                |r| {
-                    Ok(Job {
-                        id: r.get(0)?,
-                        video_id: VideoId(r.get(1)?),
-                        author_id: UserId(r.get(2)?),
-                        author_handle: r.get(3)?,
-                        sound_of: r.get::<_, Option<i64>>(4)?.map(SoundId),
-                        attempts: r.get(5)?,
-                    })
-                },
-            )
-            .optional()?;
-        if let Some(job) = &job {
+        let job = loop {
+            let job = tx
+                .query_row(
+                    "SELECT j.id, j.video_id, p.author_id, u.handle, p.sound_of, j.attempts
+                     FROM jobs j JOIN uploads p ON p.id = j.video_id JOIN users u ON u.id = p.author_id
+                     WHERE j.state = 'queued'
+                        OR (j.state = 'running' AND (j.lease_until IS NULL OR j.lease_until <= ?1))
+                     ORDER BY j.id LIMIT 1",
+                    [now],
+                    |r| {
+                        Ok(Job {
+                            id: r.get(0)?,
+                            video_id: VideoId(r.get(1)?),
+                            author_id: UserId(r.get(2)?),
+                            author_handle: r.get(3)?,
+                            sound_of: r.get::<_, Option<i64>>(4)?.map(SoundId),
+                            attempts: r.get(5)?,
+                            holder: lease.holder.clone(),
+                        })
+                    },
+                )
+                .optional()?;
+            let Some(mut job) = job else { break None };
+            if job.attempts >= MAX_JOB_ATTEMPTS {
+                tx.execute(
+                    "UPDATE uploads SET status = 'failed', failure_reason = ?2 WHERE id = ?1 AND status = 'processing'",
+                    params![job.video_id.0, TOO_MANY_ATTEMPTS],
+                )?;
+                tx.execute(
+                    "UPDATE jobs SET state = 'failed', lease_holder = NULL, lease_until = NULL, updated_at = ?2
+                     WHERE id = ?1",
+                    params![job.id, now],
+                )?;
+                tracing::warn!(video_id = %job.video_id, attempts = job.attempts, "job failed: too many attempts");
+                continue;
+            }
             tx.execute(
-                "UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1",
-                params![job.id, now],
+                "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_holder = ?2,
+                        lease_until = ?3, updated_at = ?4
+                 WHERE id = ?1",
+                params![
+                    job.id,
+                    lease.holder.as_str(),
+                    now.saturating_add(lease.ttl_ms),
+                    now
+                ],
             )?;
-        }
+            job.attempts += 1;
+            break Some(job);
+        };
         tx.commit()?;
         Ok(job)
     }
 
-    /// Records a job's result and the video's new status in one transaction.
-    /// Records a job's result. A successful transcode publishes the video:
-    /// its public row, hashtags, mentions and sound appear together, unless
-    /// the author deleted the upload meanwhile.
-    pub fn finish_job(&self, job: &Job, outcome: &JobOutcome, now: i64) -> Result<()> {
+    /// Extends `job`'s lease to `now + ttl_ms`; false when its holder no
+    /// longer holds it (it lapsed and another runner claimed the job, or
+    /// the job is gone), so the runner should give it up.
+    pub fn renew_job_lease(&self, job: &Job, now: i64, ttl_ms: i64) -> Result<bool> {
+        let renewed = self.write().execute(
+            "UPDATE jobs SET lease_until = ?3
+             WHERE id = ?1 AND state = 'running' AND lease_holder = ?2 AND attempts = ?4",
+            params![
+                job.id,
+                job.holder.as_str(),
+                now.saturating_add(ttl_ms),
+                job.attempts
+            ],
+        )?;
+        Ok(renewed == 1)
+    }
+
+    /// Records a job's result and the video's new status in one
+    /// transaction. A successful transcode publishes the video: its public
+    /// row, hashtags, mentions and sound appear together, unless the author
+    /// deleted the upload meanwhile. Nothing is recorded unless `job.holder`
+    /// still holds the job ([`Finish::LeaseLost`]). A lease that lapsed
+    /// without anyone claiming the job still counts: the work is done.
+    pub fn finish_job(&self, job: &Job, outcome: &JobOutcome, now: i64) -> Result<Finish> {
         let mut conn = self.write();
         let tx = conn.transaction()?;
+        let held = tx
+            .query_row(
+                "SELECT 1 FROM jobs
+                 WHERE id = ?1 AND state = 'running' AND lease_holder = ?2 AND attempts = ?3",
+                params![job.id, job.holder.as_str(), job.attempts],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if !held {
+            return Ok(Finish::LeaseLost);
+        }
         let upload: Option<(String, String, i64, String)> = tx
             .query_row(
                 "SELECT caption, status, created_at, labels FROM uploads WHERE id = ?1",
@@ -139,14 +260,14 @@ impl Store {
                     [job.video_id.0],
                 )?;
                 tx.execute(
-                    "UPDATE jobs SET state = 'done', updated_at = ?2 WHERE id = ?1",
+                    "UPDATE jobs SET state = 'done', lease_holder = NULL, lease_until = NULL, updated_at = ?2 WHERE id = ?1",
                     params![job.id, now],
                 )?;
                 crate::events::record_catalogue(&tx, job.video_id, crate::EventKind::Publish, now)?;
             }
             JobOutcome::Ready { .. } => {
                 tx.execute(
-                    "UPDATE jobs SET state = 'done', updated_at = ?2 WHERE id = ?1",
+                    "UPDATE jobs SET state = 'done', lease_holder = NULL, lease_until = NULL, updated_at = ?2 WHERE id = ?1",
                     params![job.id, now],
                 )?;
             }
@@ -156,13 +277,13 @@ impl Store {
                     params![job.video_id.0, reason],
                 )?;
                 tx.execute(
-                    "UPDATE jobs SET state = 'failed', updated_at = ?2 WHERE id = ?1",
+                    "UPDATE jobs SET state = 'failed', lease_holder = NULL, lease_until = NULL, updated_at = ?2 WHERE id = ?1",
                     params![job.id, now],
                 )?;
             }
         }
         tx.commit()?;
-        Ok(())
+        Ok(Finish::Recorded)
     }
 
     pub fn pending_jobs(&self) -> Result<i64> {

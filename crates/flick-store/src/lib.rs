@@ -46,7 +46,7 @@ pub use events::{CatalogueChange, Event, EventKind};
 pub use export::TableDump;
 pub use filters::{StoredFilter, Verdict, ViewerFilters};
 pub use flick_domain::{DataClass, RegionCode, Role};
-pub use jobs::{Job, JobOutcome};
+pub use jobs::{Finish, Job, JobOutcome, Lease, LeaseHolder, MAX_JOB_ATTEMPTS};
 pub use moderation::{
     AppealRecord, CaseRecord, CaseStatus, DecisionRecord, LabelOrigin, ModerationRefusal,
     NewDecision, NewReport, Notice, NoticeKind, ReportReceipt, ReportRecord, Standing, Subject,

@@ -601,6 +601,15 @@ CREATE TABLE deferred_checks (
 );
 "#,
     ),
+    Step::Sql(
+        r#"
+-- Who runs a job, and until when without renewing (`Store::claim_job`):
+-- a running job whose lease has lapsed is claimed again by any runner.
+-- NULL in rows from before leases: such a job counts as lapsed.
+ALTER TABLE jobs ADD COLUMN lease_holder TEXT;
+ALTER TABLE jobs ADD COLUMN lease_until INTEGER;
+"#,
+    ),
 ];
 
 /// The tables the migrations create, by name.

@@ -3,7 +3,10 @@
 
 use flick_domain::DataClass;
 use flick_domain::{Caption, Handle, UserId, VideoId, WatchReport};
-use flick_store::{Denial, DenialHook, JobOutcome, NewVideo, RegionCode, Regions, StoreError};
+use flick_store::{
+    Denial, DenialHook, Finish, JobOutcome, Lease, LeaseHolder, NewVideo, RegionCode, Regions,
+    StoreError,
+};
 use std::sync::{Arc, Mutex};
 
 fn code(s: &str) -> RegionCode {
@@ -56,7 +59,11 @@ fn publish(node: &Node, author: UserId, caption: &str) -> VideoId {
             now: 1,
         })
         .unwrap();
-    let job = store.claim_job(2).unwrap().unwrap();
+    let lease = Lease {
+        holder: LeaseHolder::parse("test-runner").unwrap(),
+        ttl_ms: 30_000,
+    };
+    let job = store.claim_job(2, &lease).unwrap().unwrap();
     let ready = JobOutcome::Ready {
         duration_ms: 10_000,
         width: 720,
@@ -64,7 +71,7 @@ fn publish(node: &Node, author: UserId, caption: &str) -> VideoId {
         sound: None,
         new_sound_title: None,
     };
-    store.finish_job(&job, &ready, 3).unwrap();
+    assert_eq!(store.finish_job(&job, &ready, 3).unwrap(), Finish::Recorded);
     id
 }
 

@@ -26,6 +26,7 @@ pub struct FileConfig {
     pub max_duration_secs: Option<f64>,
     pub transcode_concurrency: Option<usize>,
     pub transcode_timeout_secs: Option<u64>,
+    pub job_lease_secs: Option<u64>,
     pub keep_originals: Option<bool>,
     pub public_url: Option<String>,
     pub session_ttl_secs: Option<u64>,
@@ -286,6 +287,12 @@ pub fn resolve(file: FileConfig, args: &ServeArgs) -> anyhow::Result<Settings> {
         runner.keep_originals = k;
     }
     runner.limits = limits;
+    if let Some(secs) = file.job_lease_secs {
+        if !(3..=3600).contains(&secs) {
+            bail!("job_lease_secs is {secs}; use 3 to 3600 (it is renewed every third of it)");
+        }
+        runner.lease = Duration::from_secs(secs);
+    }
     Ok(Settings {
         view_retention_days: file
             .view_retention_days
@@ -330,6 +337,24 @@ mod tests {
             (s.listen.as_str(), s.data_dir.as_path()),
             ("127.0.0.1:8080", Path::new("flick-data"))
         );
+    }
+
+    #[test]
+    fn a_job_lease_is_taken_from_the_file_within_bounds() {
+        let lease = |toml: &str| {
+            let file: FileConfig = toml::from_str(toml).unwrap();
+            resolve(file, &ServeArgs::default()).map(|s| s.runner.lease)
+        };
+        assert_eq!(lease("").unwrap(), Duration::from_secs(30));
+        assert_eq!(lease("job_lease_secs = 9").unwrap(), Duration::from_secs(9));
+        for bad in [
+            "job_lease_secs = 0",
+            "job_lease_secs = 2",
+            "job_lease_secs = 3601",
+        ] {
+            let e = lease(bad).unwrap_err().to_string();
+            assert!(e.contains("use 3 to 3600"), "{bad}: {e}");
+        }
     }
 
     #[test]
