@@ -59,9 +59,33 @@ impl MediaLayout {
         self.originals().join(id.to_string())
     }
 
-    /// Transcodes in progress, one folder per video.
+    /// Transcodes in progress, one folder per claim of a job.
     pub fn work(&self) -> PathBuf {
         self.shared.join("work")
+    }
+
+    /// The work folder of one claim (its `attempt`) of `id`'s job: a claim
+    /// that lost its lease and the one that took the job over never share
+    /// a folder.
+    pub fn work_dir(&self, id: VideoId, attempt: i64) -> PathBuf {
+        self.work().join(format!("{id}.{attempt}"))
+    }
+
+    /// Every work folder of `id`, whichever claim made it.
+    fn work_dirs(&self, id: VideoId) -> Vec<PathBuf> {
+        let prefix = format!("{id}.");
+        let Ok(entries) = std::fs::read_dir(self.work()) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_str()
+                    .is_some_and(|n| n.starts_with(&prefix))
+            })
+            .map(|e| e.path())
+            .collect()
     }
 
     pub fn media(&self) -> PathBuf {
@@ -83,7 +107,7 @@ impl MediaLayout {
 
     /// Removes what a transcode of the video produced, keeping its original.
     pub fn remove_video_outputs(&self, id: VideoId) {
-        for dir in [self.video_dir(id), self.work().join(id.to_string())] {
+        for dir in std::iter::once(self.video_dir(id)).chain(self.work_dirs(id)) {
             let _ = std::fs::remove_dir_all(&dir);
         }
     }
@@ -91,7 +115,7 @@ impl MediaLayout {
     /// Removes every file of a video. Missing files are not an error: a
     /// deletion may race a transcode or run twice.
     pub fn remove_video(&self, id: VideoId) {
-        for dir in [self.video_dir(id), self.work().join(id.to_string())] {
+        for dir in std::iter::once(self.video_dir(id)).chain(self.work_dirs(id)) {
             if let Err(e) = std::fs::remove_dir_all(&dir) {
                 if e.kind() != std::io::ErrorKind::NotFound {
                     tracing::warn!(path = %dir.display(), error = %e, "could not remove media");

@@ -97,6 +97,13 @@ impl JobRunner {
         let requeue = move || -> Result<usize, flick_store::StoreError> {
             stores.iter().map(|s| s.requeue_interrupted_jobs(now)).sum()
         };
+        // No other runner uses this store (see above), so every work folder
+        // is a leftover of a stopped process.
+        if let Ok(entries) = std::fs::read_dir(self.layout.work()) {
+            for entry in entries.flatten() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
         match tokio::task::spawn_blocking(requeue).await {
             Ok(Ok(n)) if n > 0 => {
                 tracing::info!(jobs = n, "resuming jobs interrupted by the last stop")
@@ -197,22 +204,26 @@ impl JobRunner {
         // database was out of reach longer than the lease, and another
         // runner claimed the job), the transcode is dropped, which kills
         // its ffmpeg, and the job is that runner's.
+        let work = self.layout.work_dir(job.video_id, job.attempts);
         let outcome = tokio::select! {
-            outcome = self.transcode(&job) => outcome,
-            () = self.hold_lease(store.clone(), job.clone()) => {
-                tracing::warn!("lease lost to another runner; transcode abandoned");
-                return;
-            }
+            outcome = self.transcode(&store, &job, &work) => outcome,
+            () = self.hold_lease(store.clone(), job.clone()) => Ok(None),
         };
         let outcome = match outcome {
-            Ok(outcome) => outcome,
+            Ok(Some(outcome)) => outcome,
+            Ok(None) => {
+                // Lost, during the transcode or at the check before
+                // publishing: this claim's folder is its own to remove;
+                // what is published is the new holder's.
+                tracing::warn!("lease lost to another runner; transcode abandoned");
+                let _ = tokio::fs::remove_dir_all(&work).await;
+                return;
+            }
             Err(e) => {
                 // The detail (tool output, server paths) is for the log; the
                 // uploader gets a reason they can act on.
                 tracing::warn!(error = %e, "transcode failed");
-                let _ =
-                    tokio::fs::remove_dir_all(self.layout.work().join(job.video_id.to_string()))
-                        .await;
+                let _ = tokio::fs::remove_dir_all(&work).await;
                 JobOutcome::Failed {
                     reason: failure_reason(&e),
                 }
@@ -235,6 +246,14 @@ impl JobRunner {
         })
         .await;
         let recorded = match result {
+            Ok(Ok((Finish::Gone, _))) => {
+                // The upload went with its account: nothing may stay.
+                self.layout.remove_video(video);
+                if let Some(sound) = new_sound {
+                    let _ = tokio::fs::remove_file(self.layout.sound(sound)).await;
+                }
+                return;
+            }
             Ok(Ok((Finish::LeaseLost, _))) => {
                 // Another runner holds the job and publishes its own
                 // result; the sound this attempt extracted is nobody's.
@@ -267,7 +286,8 @@ impl JobRunner {
         if !recorded {
             // The account may be gone (its rows refuse new references), or
             // the store failed: publish nothing. The job stays `running`, so
-            // a live video is retried on the next start, from its original.
+            // a live video is retried from its original once its lease
+            // lapses (or at the next start).
             self.layout.remove_video_outputs(video);
             if let Some(sound) = new_sound {
                 let _ = tokio::fs::remove_file(self.layout.sound(sound)).await;
@@ -288,7 +308,9 @@ impl JobRunner {
     /// it lost, then returns. A renewal that fails (the database is out of
     /// reach) is retried at the next beat: the lease may still be held.
     async fn hold_lease(&self, store: Arc<Store>, job: Job) {
-        let beat = self.config.lease / 3;
+        // (A floor, so that a lease set in code to a few milliseconds
+        // cannot make this loop spin.)
+        let beat = (self.config.lease / 3).max(Duration::from_millis(10));
         loop {
             tokio::time::sleep(beat).await;
             let (store, job, now, ttl) = (
@@ -306,25 +328,53 @@ impl JobRunner {
         }
     }
 
-    async fn transcode(&self, job: &Job) -> Result<JobOutcome, MediaError> {
+    /// Whether this claim of `job` still holds its lease (renewing it):
+    /// asked before anything is published, so a claim that lost the job
+    /// never replaces the new holder's files. A store that cannot answer
+    /// counts as lost: publishing is safe to redo, not to race.
+    async fn still_held(&self, store: &Arc<Store>, job: &Job) -> bool {
+        let (store, job, now, ttl) = (
+            store.clone(),
+            job.clone(),
+            (self.clock)(),
+            self.lease.ttl_ms,
+        );
+        matches!(
+            tokio::task::spawn_blocking(move || store.renew_job_lease(&job, now, ttl)).await,
+            Ok(Ok(true))
+        )
+    }
+
+    /// Transcodes `job` in its claim's folder `work`, then publishes the
+    /// result (its sound, its media folder) if the claim still holds the
+    /// job; `None` if it does not.
+    async fn transcode(
+        &self,
+        store: &Arc<Store>,
+        job: &Job,
+        work: &std::path::Path,
+    ) -> Result<Option<JobOutcome>, MediaError> {
         let source = self.layout.original(job.video_id);
         let info: ProbeInfo =
             probe::probe_for_transcode(&self.transcoder.tools, &source, &self.config.limits)
                 .await?;
         let sound = job.sound_of.map(|s| self.layout.sound(s));
-        let work = self.layout.work().join(job.video_id.to_string());
-        // A leftover from an interrupted attempt is discarded, not trusted.
-        let _ = tokio::fs::remove_dir_all(&work).await;
-        tokio::fs::create_dir_all(&work)
+        // A leftover of this same claim (there is none, short of a reused
+        // data dir) is discarded, not trusted.
+        let _ = tokio::fs::remove_dir_all(work).await;
+        tokio::fs::create_dir_all(work)
             .await
-            .map_err(MediaError::io(&work))?;
+            .map_err(MediaError::io(work))?;
         let TranscodeOutput {
             renditions,
             extracted_sound,
         } = self
             .transcoder
-            .transcode(&source, &info, sound.as_deref(), &work)
+            .transcode(&source, &info, sound.as_deref(), work)
             .await?;
+        if !self.still_held(store, job).await {
+            return Ok(None);
+        }
 
         let (sound, new_sound_title) = if extracted_sound {
             let id = SoundId::random();
@@ -341,17 +391,17 @@ impl JobRunner {
         };
         let published = self.layout.video_dir(job.video_id);
         let _ = tokio::fs::remove_dir_all(&published).await;
-        tokio::fs::rename(&work, &published)
+        tokio::fs::rename(work, &published)
             .await
             .map_err(MediaError::io(&published))?;
         let top = &renditions[0];
-        Ok(JobOutcome::Ready {
+        Ok(Some(JobOutcome::Ready {
             duration_ms: info.duration_ms as i64,
             width: top.width as i64,
             height: top.height as i64,
             sound,
             new_sound_title,
-        })
+        }))
     }
 }
 

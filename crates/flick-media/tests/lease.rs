@@ -98,9 +98,9 @@ fn other_runner() -> Lease {
 }
 
 /// Waits until the runner has claimed the job and started transcoding (its
-/// work folder exists).
+/// first claim's work folder exists).
 async fn transcode_started(s: &Setup) {
-    let work = s.layout.work().join(s.video.to_string());
+    let work = s.layout.work_dir(s.video, 1);
     let deadline = Instant::now() + Duration::from_secs(30);
     while !work.exists() {
         assert!(Instant::now() < deadline, "the runner never started");
@@ -141,22 +141,35 @@ async fn a_runner_that_loses_its_lease_gives_the_job_up_and_records_nothing() {
     let runner = s.runner.clone();
     let drained = tokio::spawn(async move { runner.drain(|| {}).await });
     transcode_started(&s).await;
-    // As if the runner had been out of touch past its lease: the job goes
-    // back to the queue, and another runner claims it.
-    assert_eq!(s.store.requeue_interrupted_jobs(now_ms()).unwrap(), 1);
+    // As if the runner had been out of touch past its lease: another runner
+    // claims the job at a time its lease has lapsed by.
+    let lapsed = now_ms() + 2 * LEASE.as_millis() as i64;
     let theirs = s
         .store
-        .claim_job(now_ms(), &other_runner())
+        .claim_job(lapsed, &other_runner())
         .unwrap()
-        .expect("queued again");
+        .expect("the lease has lapsed by then");
     assert_eq!(theirs.attempts, 2);
     // The first runner notices at its next renewal and stops, well before
     // its transcode would have finished.
     let gave_up = tokio::time::timeout(LEASE * 2, drained).await;
-    assert!(gave_up.is_ok(), "the runner kept working on a lost job");
+    let handled = gave_up.expect("the runner kept working on a lost job");
+    assert_eq!(handled.unwrap().unwrap(), 1);
     assert!(
         s.store.video(s.video).unwrap().is_none(),
         "nothing is published"
+    );
+    assert!(
+        !s.layout.video_dir(s.video).exists(),
+        "no media folder was put in place"
+    );
+    assert!(
+        !s.layout.work_dir(s.video, 1).exists(),
+        "the abandoned claim's work folder is gone"
+    );
+    assert!(
+        s.layout.original(s.video).exists(),
+        "the original stays for the runner that holds the job now"
     );
     // The job is still the other runner's to finish.
     let ready = JobOutcome::Ready {

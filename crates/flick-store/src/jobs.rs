@@ -83,6 +83,8 @@ pub enum Finish {
     /// The lease lapsed and another runner claimed the job: nothing was
     /// recorded, and the result is that runner's to give.
     LeaseLost,
+    /// The job is gone: its upload was deleted with its account.
+    Gone,
 }
 
 /// Why a job was failed without running again.
@@ -189,17 +191,23 @@ impl Store {
     pub fn finish_job(&self, job: &Job, outcome: &JobOutcome, now: i64) -> Result<Finish> {
         let mut conn = self.write();
         let tx = conn.transaction()?;
-        let held = tx
+        let claim: Option<(String, Option<String>, i64)> = tx
             .query_row(
-                "SELECT 1 FROM jobs
-                 WHERE id = ?1 AND state = 'running' AND lease_holder = ?2 AND attempts = ?3",
-                params![job.id, job.holder.as_str(), job.attempts],
-                |_| Ok(()),
+                "SELECT state, lease_holder, attempts FROM jobs WHERE id = ?1",
+                [job.id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
-            .optional()?
-            .is_some();
-        if !held {
-            return Ok(Finish::LeaseLost);
+            .optional()?;
+        match claim {
+            None => return Ok(Finish::Gone),
+            Some((state, holder, attempts))
+                if state != "running"
+                    || holder.as_deref() != Some(job.holder.as_str())
+                    || attempts != job.attempts =>
+            {
+                return Ok(Finish::LeaseLost)
+            }
+            Some(_) => {}
         }
         let upload: Option<(String, String, i64, String)> = tx
             .query_row(

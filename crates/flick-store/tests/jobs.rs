@@ -170,15 +170,43 @@ fn a_job_claimed_too_often_fails_its_upload_with_a_reason() {
             .expect("claimable again");
         assert_eq!(job.attempts, attempt);
     }
+    // Another upload, queued behind it: the claim that fails the first
+    // goes on to it.
+    let maker = Handle::parse("maker").unwrap();
+    let next = VideoId::random();
+    store
+        .create_video(NewVideo {
+            id: next,
+            author: store.user_id_by_handle(&maker).unwrap().unwrap(),
+            caption: &Caption::parse("another clip").unwrap(),
+            sound_of: None,
+            idempotency_key: None,
+            labels: &[],
+            now: 0,
+        })
+        .unwrap();
     let late = (MAX_JOB_ATTEMPTS + 1) * TTL;
-    assert!(store
-        .claim_job(late, &lease("node-last"))
-        .unwrap()
-        .is_none());
+    let job = store.claim_job(late, &lease("node-last")).unwrap().unwrap();
+    assert_eq!((job.video_id, job.attempts), (next, 1));
     let (state, reason) = status(&store, id);
     assert_eq!(state, VideoStatus::Failed);
     assert!(reason.unwrap().contains("after several attempts"));
-    assert_eq!(store.pending_jobs().unwrap(), 0);
+    assert_eq!(store.pending_jobs().unwrap(), 1, "only the next upload's");
+}
+
+/// A job whose upload went with its account (the rows cascade) is gone,
+/// not lost to another runner: the runner removes what it made.
+#[test]
+fn a_job_whose_upload_went_with_its_account_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (regions, store, id) = queued(dir.path());
+    let a = store.claim_job(0, &lease("node-a")).unwrap().unwrap();
+    assert_eq!(a.video_id, id);
+    let maker = Handle::parse("maker").unwrap();
+    let author = store.user_id_by_handle(&maker).unwrap().unwrap();
+    regions.delete_user(author, 1).unwrap();
+    assert!(!store.renew_job_lease(&a, 2, TTL).unwrap());
+    assert_eq!(store.finish_job(&a, &ready(), 3).unwrap(), Finish::Gone);
 }
 
 #[test]

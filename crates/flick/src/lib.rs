@@ -284,9 +284,10 @@ pub(crate) fn open_data_dir(
 }
 
 /// Holds the data dir for one process: two servers (or a server and a
-/// rebuild) on one data dir would interleave the transparency log and the
-/// recommender snapshots. Released when the returned file is dropped.
-fn lock_data_dir(data_dir: &Path) -> anyhow::Result<std::fs::File> {
+/// rebuild or a seed) on one data dir would interleave the transparency log
+/// and the recommender snapshots, and two job runners would take each
+/// other's jobs at start. Released when the returned file is dropped.
+pub(crate) fn lock_data_dir(data_dir: &Path) -> anyhow::Result<std::fs::File> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
     let path = data_dir.join("flick.lock");

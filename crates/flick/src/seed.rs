@@ -22,6 +22,7 @@ const DEMO_USERS: &[(&str, &str)] = &[
 pub const DEMO_PASSWORD: &str = "flick-demo";
 
 pub async fn seed(file: &FileConfig, args: &SeedArgs) -> anyhow::Result<()> {
+    let _lock = crate::lock_data_dir(&config::data_dir(file, &args.common))?;
     if args.synthetic {
         return crate::synthetic::seed(file, args).await;
     }

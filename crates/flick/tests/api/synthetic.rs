@@ -104,13 +104,27 @@ async fn a_synthetic_catalogue_serves_full_pages_that_play() {
         "{mp4} after the template went"
     );
 
-    // Seeding again over it is refused, and loses nothing.
-    let out = Command::new(env!("CARGO_BIN_EXE_flick"))
-        .args(["seed", "--synthetic", "--videos", "10", "--data-dir"])
-        .arg(&app.data_dir)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Seeding again over it is refused, and loses nothing: while the
+    // server runs, because the data dir is its own (a seed's transcodes
+    // would race its job runner), and once it has stopped, because the
+    // catalogue is not empty.
+    let data_dir = app.data_dir.clone();
+    let seed_again = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_flick"))
+            .args(["seed", "--synthetic", "--videos", "10", "--data-dir"])
+            .arg(&data_dir)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let stderr = seed_again();
+    assert!(
+        stderr.contains("another flick process is using"),
+        "{stderr}"
+    );
+    let mut app = app;
+    assert!(app.terminate().success());
+    let stderr = seed_again();
     assert!(stderr.contains("already has 3003 videos"), "{stderr}");
 }
