@@ -5,13 +5,15 @@
 #   bench/http.sh [SECONDS]
 #   BASELINE_BIN=/path/to/older/flick bench/http.sh [SECONDS]
 #   bench/http.sh --catalogue VIDEOS [SECONDS]
+#   BASELINE_BIN=/path/to/older/flick [ROUNDS=3] bench/http.sh --catalogue VIDEOS [SECONDS]
 # With BASELINE_BIN, the same requests also go to that binary (its own data
 # dir, seeded by itself), endpoint by endpoint in turn, and the table gets a
 # ratio column: this build's req/s over the baseline's.
 # With --catalogue, the data dir is a synthetic catalogue of VIDEOS videos
 # (`flick seed --synthetic`, VIDEOS/10 accounts, 30 views each), and For You
 # is requested by 256 of its accounts in turn (bench/tokens.lua), so pages
-# are full; the server runs on one core, then on two.
+# are full; the server runs on one core, then on two. With BASELINE_BIN
+# too, the two builds run in turn on that data dir (see bench/catalogue.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh

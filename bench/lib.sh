@@ -15,6 +15,9 @@ start_flick() {
 }
 
 stop_flick() {
+  # Unset when no server was started in this shell (the A/B loop starts
+  # them in a pipeline's subshell).
+  [[ -n ${FLICK_PID:-} ]] || return 0
   kill "$FLICK_PID" 2>/dev/null || true
   wait "$FLICK_PID" 2>/dev/null || true
 }

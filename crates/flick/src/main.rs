@@ -1,5 +1,11 @@
 use clap::Parser;
 
+// glibc's allocator took about a seventh of a loaded server's CPU (a For
+// You page allocates and frees many small vectors from many threads);
+// mimalloc's per-thread heaps make that a fraction. See BENCHMARKS.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = flick::cli::Cli::parse();
     match flick::run(cli) {

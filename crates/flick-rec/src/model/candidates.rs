@@ -6,6 +6,9 @@ use crate::util::prefetch;
 /// Clips whose eligibility the nearest-clip scan checks together (see
 /// `candidates`): enough prefetches in flight to overlap their misses.
 const ELIGIBILITY_BATCH: usize = 16;
+/// How many rows ahead of the one being read a loop over scattered rows
+/// prefetches.
+const PREFETCH_AHEAD: usize = 8;
 
 impl Recommender {
     /// Stage 1, candidates: every source records the reason it
@@ -294,7 +297,16 @@ impl Recommender {
     pub(super) fn cooc_scores(&self, urow: u32, acc: &mut Accum) {
         let k = self.cfg.neighbors;
         let s = self.user_states[urow as usize].as_ref().expect("live user");
-        for &(h, _) in &s.history {
+        // Every history clip's counts, and then every clip they reach, are
+        // read from scattered rows of the catalogue's arrays: a cache miss
+        // each at a large catalogue, so each loop starts loading a few
+        // rows ahead of the one it reads.
+        for (i, &(h, _)) in s.history.iter().enumerate() {
+            if let Some(&(ahead, _)) = s.history.get(i + PREFETCH_AHEAD) {
+                prefetch(&self.clips.stats, ahead as usize);
+                prefetch(&self.clips.nbr_row, ahead as usize * k);
+                prefetch(&self.clips.nbr_count, ahead as usize * k);
+            }
             let nh = self.clips.stats[h as usize].positives.max(1.0);
             let norm_from = nh.powf(self.cfg.pop_from);
             let base = h as usize * k;
@@ -307,7 +319,11 @@ impl Recommender {
                 }
             }
         }
-        for e in acc.entries.iter_mut() {
+        for i in 0..acc.entries.len() {
+            if let Some(ahead) = acc.entries.get(i + PREFETCH_AHEAD) {
+                prefetch(&self.clips.stats, ahead.row as usize);
+            }
+            let e = &mut acc.entries[i];
             let nj = self.clips.stats[e.row as usize].positives.max(1.0);
             e.score /= nj.powf(self.cfg.pop_to);
         }
@@ -343,7 +359,10 @@ impl Recommender {
     ) -> Vec<(usize, f32)> {
         let mut top = TopK::new(limit);
         let mut src_of: FastMap<u32, u32> = FastMap::default();
-        for e in &acc.entries {
+        for (i, e) in acc.entries.iter().enumerate() {
+            if let Some(ahead) = acc.entries.get(i + PREFETCH_AHEAD) {
+                self.prefetch_eligibility(ahead.row);
+            }
             if e.score > top.threshold() && self.eligible(e.row, Some(user), exclude) {
                 top.push(e.row, e.score);
                 src_of.insert(e.row, e.src);
