@@ -85,9 +85,10 @@ impl JobRunner {
     }
 
     /// Runs until `shutdown` turns true. Jobs still running then are
-    /// abandoned (their ffmpeg killed) and stay `running` in the store, so
-    /// the next start queues them again (or, with other runners, another
-    /// claims them once their lease lapses): nothing is lost, only redone.
+    /// abandoned (their ffmpeg killed) and given back to the queue, so the
+    /// next start (or another runner) runs them again: nothing is lost,
+    /// only redone. A runner killed outright gives nothing back; its jobs
+    /// are queued at its next start, or claimed once their leases lapse.
     /// Only the store's one runner may run this (see
     /// [`Store::requeue_interrupted_jobs`]), which every SQLite deployment's
     /// runner is: its data dir is locked to one process.
@@ -113,6 +114,8 @@ impl JobRunner {
         }
         let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
         let mut running = JoinSet::new();
+        // The claims being worked on, given back if the runner stops first.
+        let in_flight: InFlight = Default::default();
         loop {
             let permit = tokio::select! {
                 p = permits.clone().acquire_owned() => p.expect("semaphore is never closed"),
@@ -124,9 +127,13 @@ impl JobRunner {
                 Ok(Ok(Some((store, job)))) => {
                     let this = self.clone();
                     let span = tracing::info_span!("transcode", region = %store.region(), video_id = %job.video_id, attempt = job.attempts);
+                    let claims = in_flight.clone();
+                    lock(&claims).push((store.clone(), job.clone()));
                     running.spawn(
                         async move {
+                            let (id, attempt) = (job.id, job.attempts);
                             this.process(store, job).await;
+                            lock(&claims).retain(|(_, j)| (j.id, j.attempts) != (id, attempt));
                             drop(permit);
                         }
                         .instrument(span),
@@ -153,10 +160,24 @@ impl JobRunner {
         if !running.is_empty() {
             tracing::info!(
                 jobs = running.len(),
-                "stopping; running transcodes will resume on next start"
+                "stopping; running transcodes are given back to the queue"
             );
         }
+        // Dropping the tasks kills their ffmpeg; then each unfinished claim
+        // is released, so that the job is queued again at once (for another
+        // runner, or this one's next start) and the stop costs it no
+        // attempt. A claim that cannot be released lapses with its lease.
         running.shutdown().await;
+        let claims = std::mem::take(&mut *lock(&in_flight));
+        for (store, job) in claims {
+            let _ = std::fs::remove_dir_all(self.layout.work_dir(job.video_id, job.attempts));
+            let now = (self.clock)();
+            match tokio::task::spawn_blocking(move || store.release_job(&job, now)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "could not give a job back"),
+                Err(e) => tracing::warn!(error = %e, "giving a job back panicked"),
+            }
+        }
     }
 
     /// Processes queued jobs one at a time until none is left, calling
@@ -403,6 +424,15 @@ impl JobRunner {
             new_sound_title,
         }))
     }
+}
+
+/// The claims a runner is working on, with their stores.
+type InFlight = Arc<std::sync::Mutex<Vec<(Arc<Store>, Job)>>>;
+
+/// The in-flight list's lock; a task that panicked holding it left the
+/// list whole (each change is one push or one retain).
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// What the uploader reads when a transcode fails: never tool output or a

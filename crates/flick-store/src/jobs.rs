@@ -182,6 +182,20 @@ impl Store {
         Ok(renewed == 1)
     }
 
+    /// Gives back a claim its runner is stopping without finishing (a clean
+    /// shutdown): the job is queued again at once, for any runner, and the
+    /// claim does not count as an attempt. False if the claim no longer
+    /// held the job.
+    pub fn release_job(&self, job: &Job, now: i64) -> Result<bool> {
+        let released = self.write().execute(
+            "UPDATE jobs SET state = 'queued', attempts = attempts - 1, lease_holder = NULL,
+                    lease_until = NULL, updated_at = ?4
+             WHERE id = ?1 AND state = 'running' AND lease_holder = ?2 AND attempts = ?3",
+            params![job.id, job.holder.as_str(), job.attempts, now],
+        )?;
+        Ok(released == 1)
+    }
+
     /// Records a job's result and the video's new status in one
     /// transaction. A successful transcode publishes the video: its public
     /// row, hashtags, mentions and sound appear together, unless the author

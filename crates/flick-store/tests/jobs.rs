@@ -209,6 +209,20 @@ fn a_job_whose_upload_went_with_its_account_is_gone() {
     assert_eq!(store.finish_job(&a, &ready(), 3).unwrap(), Finish::Gone);
 }
 
+/// A runner stopping cleanly gives its claims back: another runner takes
+/// the job at once, and the stop does not count as an attempt.
+#[test]
+fn a_released_claim_is_queued_again_and_not_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_regions, store, _) = queued(dir.path());
+    let a = store.claim_job(0, &lease("node-a")).unwrap().unwrap();
+    assert!(store.release_job(&a, 1).unwrap());
+    assert!(!store.release_job(&a, 2).unwrap(), "released once");
+    let b = store.claim_job(3, &lease("node-b")).unwrap().unwrap();
+    assert_eq!((b.id, b.attempts), (a.id, 1));
+    assert!(!store.release_job(&a, 4).unwrap(), "no longer a's");
+}
+
 #[test]
 fn the_sole_runner_takes_back_its_interrupted_jobs_at_start() {
     let dir = tempfile::tempdir().unwrap();

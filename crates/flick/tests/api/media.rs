@@ -1,6 +1,7 @@
 use crate::harness::*;
 use reqwest::{Method, StatusCode};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 #[tokio::test]
 async fn upload_transcode_and_stream() {
@@ -453,6 +454,38 @@ async fn a_transcode_stopped_by_a_clean_shutdown_resumes_instead_of_failing() {
         "the original is kept for the retry"
     );
     let app = app.restart();
+    let v = app.wait_ready(&token, id).await;
+    assert_eq!(v["status"], "ready");
+}
+
+/// A clean stop gives the running job back without counting the attempt,
+/// so a clip stopped mid-transcode by more deploys than a job has attempts
+/// (`flick_store::MAX_JOB_ATTEMPTS`, 5) is still published.
+#[tokio::test]
+async fn clean_restarts_never_use_up_a_clips_attempts() {
+    let app = spawn_app();
+    let token = app.signup("deployed").await;
+    let id = app
+        .start_long_transcode(&token, "through six deploys")
+        .await;
+    let mut app = app;
+    for stop in 1..=6 {
+        assert!(app.terminate_group().success(), "clean exit {stop}");
+        assert!(
+            app.files("work").is_empty(),
+            "stop {stop} gave the claim back and removed its work folder"
+        );
+        app = app.restart();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while app.files("work").is_empty() {
+            let v = app
+                .get_json(&format!("/api/v1/videos/{id}"), Some(&token))
+                .await;
+            assert_eq!(v["status"], "processing", "after stop {stop}: {v}");
+            assert!(Instant::now() < deadline, "the transcode never restarted");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
     let v = app.wait_ready(&token, id).await;
     assert_eq!(v["status"], "ready");
 }
