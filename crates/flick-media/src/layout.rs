@@ -71,6 +71,23 @@ impl MediaLayout {
         self.work().join(format!("{id}.{attempt}"))
     }
 
+    /// Every work folder, with the video it is for (`<video>.<attempt>`,
+    /// or `<video>` as versions before leases named them); other entries
+    /// are not Flick's and are left alone.
+    pub fn work_folders(&self) -> Vec<(PathBuf, VideoId)> {
+        let Ok(entries) = std::fs::read_dir(self.work()) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name();
+                let id = name.to_str()?.split('.').next()?.parse().ok()?;
+                Some((e.path(), VideoId(id)))
+            })
+            .collect()
+    }
+
     /// Every work folder of `id`, whichever claim made it.
     fn work_dirs(&self, id: VideoId) -> Vec<PathBuf> {
         let prefix = format!("{id}.");

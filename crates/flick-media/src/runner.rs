@@ -95,16 +95,23 @@ impl JobRunner {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let stores = self.stores.clone();
         let now = (self.clock)();
+        let layout = self.layout.clone();
         let requeue = move || -> Result<usize, flick_store::StoreError> {
+            // No other runner uses these stores (see above), so the work
+            // folders of their uploads are leftovers of a stopped process.
+            // Only theirs: the media folder, and its work folder, may be
+            // shared with the nodes of other regions, whose transcodes run.
+            for (folder, video) in layout.work_folders() {
+                let mut ours = false;
+                for store in &stores {
+                    ours |= store.has_upload(video)?;
+                }
+                if ours {
+                    let _ = std::fs::remove_dir_all(folder);
+                }
+            }
             stores.iter().map(|s| s.requeue_interrupted_jobs(now)).sum()
         };
-        // No other runner uses this store (see above), so every work folder
-        // is a leftover of a stopped process.
-        if let Ok(entries) = std::fs::read_dir(self.layout.work()) {
-            for entry in entries.flatten() {
-                let _ = std::fs::remove_dir_all(entry.path());
-            }
-        }
         match tokio::task::spawn_blocking(requeue).await {
             Ok(Ok(n)) if n > 0 => {
                 tracing::info!(jobs = n, "resuming jobs interrupted by the last stop")
@@ -114,8 +121,6 @@ impl JobRunner {
         }
         let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
         let mut running = JoinSet::new();
-        // The claims being worked on, given back if the runner stops first.
-        let in_flight: InFlight = Default::default();
         loop {
             let permit = tokio::select! {
                 p = permits.clone().acquire_owned() => p.expect("semaphore is never closed"),
@@ -127,13 +132,10 @@ impl JobRunner {
                 Ok(Ok(Some((store, job)))) => {
                     let this = self.clone();
                     let span = tracing::info_span!("transcode", region = %store.region(), video_id = %job.video_id, attempt = job.attempts);
-                    let claims = in_flight.clone();
-                    lock(&claims).push((store.clone(), job.clone()));
+                    let stop = shutdown.clone();
                     running.spawn(
                         async move {
-                            let (id, attempt) = (job.id, job.attempts);
-                            this.process(store, job).await;
-                            lock(&claims).retain(|(_, j)| (j.id, j.attempts) != (id, attempt));
+                            this.process(store, job, Some(stop)).await;
                             drop(permit);
                         }
                         .instrument(span),
@@ -163,21 +165,10 @@ impl JobRunner {
                 "stopping; running transcodes are given back to the queue"
             );
         }
-        // Dropping the tasks kills their ffmpeg; then each unfinished claim
-        // is released, so that the job is queued again at once (for another
-        // runner, or this one's next start) and the stop costs it no
-        // attempt. A claim that cannot be released lapses with its lease.
-        running.shutdown().await;
-        let claims = std::mem::take(&mut *lock(&in_flight));
-        for (store, job) in claims {
-            let _ = std::fs::remove_dir_all(self.layout.work_dir(job.video_id, job.attempts));
-            let now = (self.clock)();
-            match tokio::task::spawn_blocking(move || store.release_job(&job, now)).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "could not give a job back"),
-                Err(e) => tracing::warn!(error = %e, "giving a job back panicked"),
-            }
-        }
+        // Each task sees the stop itself: one still transcoding kills its
+        // ffmpeg and gives its claim back; one already publishing finishes
+        // (milliseconds), so no result is left half recorded.
+        while running.join_next().await.is_some() {}
     }
 
     /// Processes queued jobs one at a time until none is left, calling
@@ -197,7 +188,7 @@ impl JobRunner {
                 return Ok(done);
             };
             let span = tracing::info_span!("transcode", region = %store.region(), video_id = %job.video_id, attempt = job.attempts);
-            self.process(store, job).instrument(span).await;
+            self.process(store, job, None).instrument(span).await;
             done += 1;
             on_finished();
         }
@@ -219,16 +210,32 @@ impl JobRunner {
         Ok(None)
     }
 
-    async fn process(&self, store: Arc<Store>, job: Job) {
+    /// Runs one claimed job. Until the transcode is done it gives way to a
+    /// lost lease (the job is another runner's) and to `stop` (the runner
+    /// is stopping: the claim is given back); from publishing on, it runs
+    /// to the end.
+    async fn process(&self, store: Arc<Store>, job: Job, stop: Option<watch::Receiver<bool>>) {
         let started = std::time::Instant::now();
-        // The transcode runs while the lease is renewed; if it is lost (the
-        // database was out of reach longer than the lease, and another
-        // runner claimed the job), the transcode is dropped, which kills
-        // its ffmpeg, and the job is that runner's.
         let work = self.layout.work_dir(job.video_id, job.attempts);
-        let outcome = tokio::select! {
-            outcome = self.transcode(&store, &job, &work) => outcome,
-            () = self.hold_lease(store.clone(), job.clone()) => Ok(None),
+        let transcoded = tokio::select! {
+            t = self.transcode(&job, &work) => Some(t),
+            () = self.hold_lease(store.clone(), job.clone()) => None,
+            () = stopped(stop) => {
+                // The transcode was dropped, which killed its ffmpeg.
+                let _ = tokio::fs::remove_dir_all(&work).await;
+                let now = (self.clock)();
+                match tokio::task::spawn_blocking(move || store.release_job(&job, now)).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => tracing::warn!(error = %e, "could not give a job back"),
+                    Err(e) => tracing::warn!(error = %e, "giving a job back panicked"),
+                }
+                return;
+            }
+        };
+        let outcome = match transcoded {
+            Some(Ok(done)) => self.publish(&store, &job, &work, done).await,
+            Some(Err(e)) => Err(e),
+            None => Ok(None),
         };
         let outcome = match outcome {
             Ok(Some(outcome)) => outcome,
@@ -366,15 +373,8 @@ impl JobRunner {
         )
     }
 
-    /// Transcodes `job` in its claim's folder `work`, then publishes the
-    /// result (its sound, its media folder) if the claim still holds the
-    /// job; `None` if it does not.
-    async fn transcode(
-        &self,
-        store: &Arc<Store>,
-        job: &Job,
-        work: &std::path::Path,
-    ) -> Result<Option<JobOutcome>, MediaError> {
+    /// Transcodes `job` into its claim's folder `work`.
+    async fn transcode(&self, job: &Job, work: &std::path::Path) -> Result<Transcoded, MediaError> {
         let source = self.layout.original(job.video_id);
         let info: ProbeInfo =
             probe::probe_for_transcode(&self.transcoder.tools, &source, &self.config.limits)
@@ -386,17 +386,34 @@ impl JobRunner {
         tokio::fs::create_dir_all(work)
             .await
             .map_err(MediaError::io(work))?;
-        let TranscodeOutput {
-            renditions,
-            extracted_sound,
-        } = self
+        let output = self
             .transcoder
             .transcode(&source, &info, sound.as_deref(), work)
             .await?;
+        Ok(Transcoded { info, output })
+    }
+
+    /// Publishes a finished transcode (its new sound, then its media
+    /// folder, by rename) if this claim still holds the job; `None` if it
+    /// does not, and then nothing is touched.
+    async fn publish(
+        &self,
+        store: &Arc<Store>,
+        job: &Job,
+        work: &std::path::Path,
+        done: Transcoded,
+    ) -> Result<Option<JobOutcome>, MediaError> {
+        let Transcoded {
+            info,
+            output:
+                TranscodeOutput {
+                    renditions,
+                    extracted_sound,
+                },
+        } = done;
         if !self.still_held(store, job).await {
             return Ok(None);
         }
-
         let (sound, new_sound_title) = if extracted_sound {
             let id = SoundId::random();
             let to = self.layout.sound(id);
@@ -426,13 +443,26 @@ impl JobRunner {
     }
 }
 
-/// The claims a runner is working on, with their stores.
-type InFlight = Arc<std::sync::Mutex<Vec<(Arc<Store>, Job)>>>;
+/// A transcode's output in its work folder, not yet published.
+struct Transcoded {
+    info: ProbeInfo,
+    output: TranscodeOutput,
+}
 
-/// The in-flight list's lock; a task that panicked holding it left the
-/// list whole (each change is one push or one retain).
-fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+/// Resolves when `stop` turns true; never without one (`drain`), or once
+/// its sender is gone without having said stop.
+async fn stopped(stop: Option<watch::Receiver<bool>>) {
+    let Some(mut stop) = stop else {
+        return std::future::pending().await;
+    };
+    loop {
+        if *stop.borrow_and_update() {
+            return;
+        }
+        if stop.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+    }
 }
 
 /// What the uploader reads when a transcode fails: never tool output or a

@@ -221,6 +221,18 @@ fn a_released_claim_is_queued_again_and_not_counted() {
     let b = store.claim_job(3, &lease("node-b")).unwrap().unwrap();
     assert_eq!((b.id, b.attempts), (a.id, 1));
     assert!(!store.release_job(&a, 4).unwrap(), "no longer a's");
+    // Nor can a runner give back an older claim of its own.
+    let first = store
+        .claim_job(10 * TTL, &lease("node-a"))
+        .unwrap()
+        .unwrap();
+    let second = store
+        .claim_job(11 * TTL, &lease("node-a"))
+        .unwrap()
+        .unwrap();
+    assert_eq!((first.id, second.attempts), (b.id, 3));
+    assert!(!store.release_job(&first, 11 * TTL + 1).unwrap());
+    assert!(store.release_job(&second, 11 * TTL + 2).unwrap());
 }
 
 #[test]

@@ -275,3 +275,44 @@ async fn other_region_refusals_cannot_flood_the_log() {
         "40 refused requests grew the log by {grown} bytes"
     );
 }
+
+/// The nodes of two regions share the media folder, and with it the work
+/// folder of transcodes in progress: a node that starts takes back its
+/// own interrupted work, never another region's running transcode.
+#[tokio::test]
+async fn a_node_starting_leaves_another_regions_transcode_alone() {
+    let shared = tempfile::tempdir().unwrap();
+    let eu = node(shared.path(), "eu");
+    let us = node(shared.path(), "us");
+    let res = signup_in(&eu, "eva_eu", Some("eu")).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let token = login(&eu, "eva_eu").await.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let clip = make_clip(
+        eu.tmp.path(),
+        "long.mp4",
+        Clip {
+            width: 1080,
+            height: 1920,
+            seconds: 20.0,
+            ..Default::default()
+        },
+    );
+    let id = eu.upload(&token, &clip, "transcoding in eu").await;
+    let work = shared.path().join("media").join("work");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::fs::read_dir(&work).map_or(true, |mut d| d.next().is_none()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the transcode never started"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The us node stops and starts again while eu's ffmpeg writes.
+    let us = us.restart();
+    assert_eq!(us.get_json("/healthz", None).await["status"], "ok");
+    let v = eu.wait_ready(&token, id).await;
+    assert_eq!(v["status"], "ready");
+}
