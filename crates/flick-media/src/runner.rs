@@ -341,17 +341,8 @@ impl JobRunner {
         let beat = (self.config.lease / 3).max(Duration::from_millis(10));
         loop {
             tokio::time::sleep(beat).await;
-            let (store, job, now, ttl) = (
-                store.clone(),
-                job.clone(),
-                (self.clock)(),
-                self.lease.ttl_ms,
-            );
-            match tokio::task::spawn_blocking(move || store.renew_job_lease(&job, now, ttl)).await {
-                Ok(Ok(true)) => {}
-                Ok(Ok(false)) => return,
-                Ok(Err(e)) => tracing::warn!(error = %e, "could not renew a job's lease"),
-                Err(e) => tracing::warn!(error = %e, "renewing a job's lease panicked"),
+            if self.renew(&store, &job).await == Some(false) {
+                return;
             }
         }
     }
@@ -361,16 +352,29 @@ impl JobRunner {
     /// never replaces the new holder's files. A store that cannot answer
     /// counts as lost: publishing is safe to redo, not to race.
     async fn still_held(&self, store: &Arc<Store>, job: &Job) -> bool {
+        self.renew(store, job).await == Some(true)
+    }
+
+    /// Renews `job`'s lease for another term: whether this claim still
+    /// held it, or `None` (logged) when the store could not say.
+    async fn renew(&self, store: &Arc<Store>, job: &Job) -> Option<bool> {
         let (store, job, now, ttl) = (
             store.clone(),
             job.clone(),
             (self.clock)(),
             self.lease.ttl_ms,
         );
-        matches!(
-            tokio::task::spawn_blocking(move || store.renew_job_lease(&job, now, ttl)).await,
-            Ok(Ok(true))
-        )
+        match tokio::task::spawn_blocking(move || store.renew_job_lease(&job, now, ttl)).await {
+            Ok(Ok(held)) => Some(held),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "could not renew a job's lease");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "renewing a job's lease panicked");
+                None
+            }
+        }
     }
 
     /// Transcodes `job` into its claim's folder `work`.
