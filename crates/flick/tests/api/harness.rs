@@ -511,8 +511,10 @@ impl TestApp {
 
     /// Uploads a clip long and large enough that its transcode is surely
     /// still running, and returns once ffmpeg has started writing it.
-    pub async fn start_long_transcode(&self, token: &str, caption: &str) -> i64 {
-        let clip = make_clip(
+    /// A clip whose transcode takes long enough (tens of seconds on two
+    /// cores) to stop or disturb a server in the middle of it.
+    pub fn long_clip(&self) -> PathBuf {
+        make_clip(
             self.tmp.path(),
             "long.mp4",
             Clip {
@@ -521,8 +523,11 @@ impl TestApp {
                 seconds: 20.0,
                 ..Default::default()
             },
-        );
-        let id = self.upload(token, &clip, caption).await;
+        )
+    }
+
+    pub async fn start_long_transcode(&self, token: &str, caption: &str) -> i64 {
+        let id = self.upload(token, &self.long_clip(), caption).await;
         let deadline = Instant::now() + Duration::from_secs(60);
         while self.files("work").is_empty() {
             assert!(Instant::now() < deadline, "transcode never started");

@@ -290,17 +290,9 @@ async fn a_node_starting_leaves_another_regions_transcode_alone() {
         .as_str()
         .unwrap()
         .to_owned();
-    let clip = make_clip(
-        eu.tmp.path(),
-        "long.mp4",
-        Clip {
-            width: 1080,
-            height: 1920,
-            seconds: 20.0,
-            ..Default::default()
-        },
-    );
-    let id = eu.upload(&token, &clip, "transcoding in eu").await;
+    let id = eu
+        .upload(&token, &eu.long_clip(), "transcoding in eu")
+        .await;
     let work = shared.path().join("media").join("work");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while std::fs::read_dir(&work).map_or(true, |mut d| d.next().is_none()) {
