@@ -72,8 +72,13 @@ test('a note both sides found helpful shows on the clip and is rated from the no
   assert.equal(await page.textContent(`${box} a.note-source`), 'example.org');
 
   await page.click(`${box} button:has-text("Rate it")`);
-  const card = 'dialog[open] .note-card[data-status="helpful"]';
-  await page.waitForSelector(card);
+  const helpfulCard = 'dialog[open] .note-card[data-status="helpful"]';
+  await page.waitForSelector(helpfulCard);
+  // After the rating the sheet reloads, and the scorer (every second) may
+  // have counted it by then and moved the note's status: find the card by
+  // its note, not by its status.
+  const noteId = await page.getAttribute(helpfulCard, 'data-note-id');
+  const card = `dialog[open] .note-card[data-note-id="${noteId}"]`;
   const rated = page.waitForResponse((r) => /\/api\/v1\/notes\/\d+\/ratings$/.test(r.url()));
   await page.click(`${card} button:has-text("Not helpful")`);
   assert.equal((await rated).status(), 200);
