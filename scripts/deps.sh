@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system programs Flick needs, when they are missing.
 #   scripts/deps.sh            ffmpeg and npm (to build and run Flick)
-#   scripts/deps.sh --test     ffmpeg, npm, chromium and python3-venv (to run the tests)
+#   scripts/deps.sh --test     ffmpeg, npm, chromium, python3-venv and Garage (to run the tests)
 set -euo pipefail
 
 need=()
@@ -13,11 +13,20 @@ if [[ "${1:-}" == "--test" ]]; then
   # The API fuzzer runs Schemathesis from a venv of its own.
   python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 fi
-[[ ${#need[@]} -eq 0 ]] && exit 0
 
-echo "installing: ${need[*]}" >&2
-sudo=""
-[[ $(id -u) -ne 0 ]] && sudo="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+if [[ ${#need[@]} -gt 0 ]]; then
+  echo "installing: ${need[*]}" >&2
+  sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# The S3 tests run against Garage, a real S3-compatible server, which no
+# Debian package carries: built once from crates.io (about 7 minutes on 2
+# cores) into ~/.cargo/bin, and reused from there.
+if [[ "${1:-}" == "--test" ]] && ! command -v garage >/dev/null; then
+  echo "installing: garage (cargo install --locked garage; once, several minutes)" >&2
+  cargo install --locked --quiet garage@2.5.0
+fi

@@ -6,6 +6,12 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh --test
 npm ci --prefix crates/flick-api/web-deps --no-audit --no-fund --loglevel=error
 
+# A throwaway S3 server (Garage) for the object-storage tests, stopped on
+# the way out whatever happens.
+garage_dir=$(mktemp -d)
+trap 'scripts/garage.sh stop "$garage_dir"; rm -rf "$garage_dir"' EXIT
+eval "$(scripts/garage.sh start "$garage_dir")"
+
 cargo test --workspace --locked
 
 # The browser tests and the API fuzzer drive the same debug binary the API

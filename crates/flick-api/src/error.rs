@@ -60,6 +60,7 @@ pub enum Code {
     LogUnavailable,
     Internal,
     MediaToolUnavailable,
+    StorageUnavailable,
     InvalidReport,
     SubjectNotFound,
     InvalidDecision,
@@ -141,6 +142,7 @@ impl Code {
             Code::LogUnavailable => (S::SERVICE_UNAVAILABLE, "log_unavailable"),
             Code::Internal => (S::INTERNAL_SERVER_ERROR, "internal"),
             Code::MediaToolUnavailable => (S::SERVICE_UNAVAILABLE, "media_tool_unavailable"),
+            Code::StorageUnavailable => (S::SERVICE_UNAVAILABLE, "storage_unavailable"),
             Code::InvalidReport => (S::UNPROCESSABLE_ENTITY, "invalid_report"),
             Code::SubjectNotFound => (S::NOT_FOUND, "subject_not_found"),
             Code::InvalidDecision => (S::UNPROCESSABLE_ENTITY, "invalid_decision"),
@@ -332,6 +334,13 @@ impl From<flick_media::MediaError> for ApiError {
                     "the server cannot check videos right now (ffmpeg is missing); try again later",
                 )
             }
+            flick_media::MediaError::Storage { .. } => {
+                tracing::error!(error = %e, "object storage unavailable");
+                Self::new(
+                    Code::StorageUnavailable,
+                    "the server cannot reach its media storage right now; nothing was kept, try again in a minute",
+                )
+            }
             e => Self::internal("media error", e),
         }
     }
@@ -389,6 +398,7 @@ mod tests {
             Code::LogUnavailable,
             Code::Internal,
             Code::MediaToolUnavailable,
+            Code::StorageUnavailable,
             Code::InvalidReport,
             Code::SubjectNotFound,
             Code::InvalidDecision,

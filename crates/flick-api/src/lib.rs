@@ -22,7 +22,7 @@ pub use utoipa::openapi::OpenApi as OpenApiDoc;
 
 use axum::Router;
 use flick_engine::ForYou;
-use flick_media::{Limits, MediaLayout, Tools};
+use flick_media::{Limits, MediaStore, Tools};
 use flick_store::{Regions, StoreError};
 use rate_limit::{RateLimiter, RateLimits};
 use std::sync::Arc;
@@ -70,7 +70,7 @@ impl Default for ApiConfig {
 
 struct Inner {
     regions: Arc<Regions>,
-    layout: MediaLayout,
+    media: MediaStore,
     tools: Tools,
     config: ApiConfig,
     limiter: RateLimiter,
@@ -99,7 +99,7 @@ impl AppState {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         regions: Arc<Regions>,
-        layout: MediaLayout,
+        media: MediaStore,
         tools: Tools,
         config: ApiConfig,
         for_you: Arc<dyn ForYou>,
@@ -109,7 +109,7 @@ impl AppState {
     ) -> Self {
         Self(Arc::new(Inner {
             regions,
-            layout,
+            media,
             tools,
             limiter: RateLimiter::new(config.rate_limits),
             login_failures: rate_limit::LoginFailures::new(&config.rate_limits),

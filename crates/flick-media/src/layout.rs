@@ -71,6 +71,12 @@ impl MediaLayout {
         self.work().join(format!("{id}.{attempt}"))
     }
 
+    /// Where a claim of `id`'s job downloads its inputs (from object
+    /// storage), beside its work folder and never published with it.
+    pub fn inputs_dir(&self, id: VideoId, attempt: i64) -> PathBuf {
+        self.work().join(format!("{id}.{attempt}.in"))
+    }
+
     /// Every work folder, with the video it is for (`<video>.<attempt>`,
     /// or `<video>` as versions before leases named them); other entries
     /// are not Flick's and are left alone.
@@ -89,7 +95,7 @@ impl MediaLayout {
     }
 
     /// Every work folder of `id`, whichever claim made it.
-    fn work_dirs(&self, id: VideoId) -> Vec<PathBuf> {
+    pub(crate) fn work_dirs(&self, id: VideoId) -> Vec<PathBuf> {
         let prefix = format!("{id}.");
         let Ok(entries) = std::fs::read_dir(self.work()) else {
             return Vec::new();

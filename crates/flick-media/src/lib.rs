@@ -11,16 +11,20 @@ mod layout;
 mod probe;
 mod process;
 mod runner;
+mod store;
 mod transcode;
 
 pub use demo::{demo_clip, render_demo_clip, DemoClip};
 pub use fingerprint::{frame_hashes, render_altered, Alteration};
 pub use layout::MediaLayout;
+/// Byte ranges of a stored object, as `MediaStore::published` takes them.
+pub use object_store::GetRange;
 pub use probe::{
     check_probe, inspect, probe_for_transcode as probe_info, Container, Limits, ProbeInfo,
     Rejection,
 };
 pub use runner::{JobRunner, RunnerConfig};
+pub use store::{MediaStore, PublishedFile, S3Config, StoredObject};
 pub use transcode::{
     plan_renditions, plan_transcode, Rendition, TranscodePlan, Transcoder, MASTER_PLAYLIST,
     MP4_FILE, POSTER_FILE,
@@ -69,6 +73,30 @@ pub enum MediaError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// Object storage did not answer, or refused (a transient fault as
+    /// far as Flick can tell: callers answer 503 or retry later).
+    #[error("object storage failed on {what}: {source}")]
+    Storage {
+        what: &'static str,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// An object Flick wrote is not in its bucket.
+    #[error("{what} is missing from object storage")]
+    MissingObject { what: &'static str },
+    #[error("bucket `{bucket}` does not answer (is it there, and may this key read and write it?): {source}")]
+    BucketCheck {
+        bucket: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("the S3 settings for bucket `{bucket}` are invalid: {source}")]
+    StorageConfig {
+        bucket: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("region `{region}` has no bucket for its originals: name one under `[region_media]` (originals never go to the public bucket)")]
+    NoRegionBucket { region: flick_store::RegionCode },
+    #[error("region `{region}`'s bucket under `[region_media]` is the public bucket: originals are protected and need a bucket of their own")]
+    RegionBucketIsPublic { region: flick_store::RegionCode },
 }
 
 impl MediaError {

@@ -3,7 +3,7 @@
 //! bounded concurrency, and publishes the result atomically.
 
 use crate::transcode::{TranscodeOutput, SOUND_FILE};
-use crate::{probe, MediaError, MediaLayout, ProbeInfo, Transcoder};
+use crate::{probe, MediaError, MediaStore, ProbeInfo, Transcoder};
 use flick_domain::SoundId;
 use flick_store::{Finish, Job, JobOutcome, Lease, LeaseHolder, Store};
 use std::sync::Arc;
@@ -44,7 +44,7 @@ impl Default for RunnerConfig {
 pub struct JobRunner {
     stores: Vec<Arc<Store>>,
     next_store: Arc<std::sync::atomic::AtomicUsize>,
-    layout: MediaLayout,
+    media: MediaStore,
     transcoder: Transcoder,
     config: RunnerConfig,
     wake: Arc<Notify>,
@@ -56,7 +56,7 @@ pub struct JobRunner {
 impl JobRunner {
     pub fn new(
         stores: Vec<Arc<Store>>,
-        layout: MediaLayout,
+        media: MediaStore,
         transcoder: Transcoder,
         config: RunnerConfig,
         clock: fn() -> i64,
@@ -69,7 +69,7 @@ impl JobRunner {
         Self {
             stores,
             next_store: Default::default(),
-            layout,
+            media,
             transcoder,
             config,
             wake: Arc::new(Notify::new()),
@@ -95,7 +95,7 @@ impl JobRunner {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let stores = self.stores.clone();
         let now = (self.clock)();
-        let layout = self.layout.clone();
+        let layout = self.media.layout().clone();
         let requeue = move || -> Result<usize, flick_store::StoreError> {
             // No other runner uses these stores (see above), so the work
             // folders of their uploads are leftovers of a stopped process.
@@ -216,13 +216,15 @@ impl JobRunner {
     /// to the end.
     async fn process(&self, store: Arc<Store>, job: Job, stop: Option<watch::Receiver<bool>>) {
         let started = std::time::Instant::now();
-        let work = self.layout.work_dir(job.video_id, job.attempts);
+        let layout = self.media.layout();
+        let work = layout.work_dir(job.video_id, job.attempts);
+        let inputs = layout.inputs_dir(job.video_id, job.attempts);
         let transcoded = tokio::select! {
-            t = self.transcode(&job, &work) => Some(t),
+            t = self.transcode(store.region(), &job, &work, &inputs) => Some(t),
             () = self.hold_lease(store.clone(), job.clone()) => None,
             () = stopped(stop) => {
                 // The transcode was dropped, which killed its ffmpeg.
-                let _ = tokio::fs::remove_dir_all(&work).await;
+                remove_dirs(&[&work, &inputs]).await;
                 let now = (self.clock)();
                 match tokio::task::spawn_blocking(move || store.release_job(&job, now)).await {
                     Ok(Ok(_)) => {}
@@ -232,6 +234,7 @@ impl JobRunner {
                 return;
             }
         };
+        let _ = tokio::fs::remove_dir_all(&inputs).await;
         let outcome = match transcoded {
             Some(Ok(done)) => self.publish(&store, &job, &work, done).await,
             Some(Err(e)) => Err(e),
@@ -244,6 +247,15 @@ impl JobRunner {
                 // publishing: this claim's folder is its own to remove;
                 // what is published is the new holder's.
                 tracing::warn!("lease lost to another runner; transcode abandoned");
+                let _ = tokio::fs::remove_dir_all(&work).await;
+                return;
+            }
+            Err(e @ MediaError::Storage { .. }) => {
+                // Object storage is out of reach: not the clip's fault. The
+                // claim is left to lapse (no renewal from here on), so the
+                // job is tried again after its lease term, by any runner;
+                // each try counts toward the attempts a job may have.
+                tracing::warn!(error = %e, "object storage failed; the job is retried once its lease lapses");
                 let _ = tokio::fs::remove_dir_all(&work).await;
                 return;
             }
@@ -276,29 +288,23 @@ impl JobRunner {
         let recorded = match result {
             Ok(Ok((Finish::Gone, _))) => {
                 // The upload went with its account: nothing may stay.
-                self.layout.remove_video(video);
-                if let Some(sound) = new_sound {
-                    let _ = tokio::fs::remove_file(self.layout.sound(sound)).await;
-                }
+                self.media.remove_video(video).await;
+                self.remove_sound(new_sound).await;
                 return;
             }
             Ok(Ok((Finish::LeaseLost, _))) => {
                 // Another runner holds the job and publishes its own
                 // result; the sound this attempt extracted is nobody's.
                 tracing::warn!("lease lost to another runner; result discarded");
-                if let Some(sound) = new_sound {
-                    let _ = tokio::fs::remove_file(self.layout.sound(sound)).await;
-                }
+                self.remove_sound(new_sound).await;
                 return;
             }
             Ok(Ok((Finish::Recorded, record))) => {
                 // Deleted while it was being transcoded: publish nothing,
                 // not even the sound it would have brought.
                 if record.is_none_or(|r| r.deleted) {
-                    self.layout.remove_video(video);
-                    if let Some(sound) = new_sound {
-                        let _ = tokio::fs::remove_file(self.layout.sound(sound)).await;
-                    }
+                    self.media.remove_video(video).await;
+                    self.remove_sound(new_sound).await;
                 }
                 true
             }
@@ -316,20 +322,24 @@ impl JobRunner {
             // the store failed: publish nothing. The job stays `running`, so
             // a live video is retried from its original once its lease
             // lapses (or at the next start).
-            self.layout.remove_video_outputs(video);
-            if let Some(sound) = new_sound {
-                let _ = tokio::fs::remove_file(self.layout.sound(sound)).await;
-            }
+            self.media.remove_video_outputs(video).await;
+            self.remove_sound(new_sound).await;
             return;
         }
         if !self.config.keep_originals || !ready {
-            let _ = tokio::fs::remove_file(self.layout.original(video)).await;
+            self.media.remove_original(video).await;
         }
         tracing::info!(
             ready,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "job finished"
         );
+    }
+
+    async fn remove_sound(&self, sound: Option<SoundId>) {
+        if let Some(sound) = sound {
+            self.media.remove_sound(sound).await;
+        }
     }
 
     /// Renews `job`'s lease every third of its term until a renewal finds
@@ -377,16 +387,29 @@ impl JobRunner {
         }
     }
 
-    /// Transcodes `job` into its claim's folder `work`.
-    async fn transcode(&self, job: &Job, work: &std::path::Path) -> Result<Transcoded, MediaError> {
-        let source = self.layout.original(job.video_id);
+    /// Transcodes `job` into its claim's folder `work` (its inputs fetched
+    /// into `inputs` first when they are in object storage).
+    async fn transcode(
+        &self,
+        region: &flick_store::RegionCode,
+        job: &Job,
+        work: &std::path::Path,
+        inputs: &std::path::Path,
+    ) -> Result<Transcoded, MediaError> {
+        // Leftovers of this same claim (there are none, short of a reused
+        // data dir) are discarded, not trusted.
+        remove_dirs(&[work, inputs]).await;
+        let source = self
+            .media
+            .original_for_transcode(region, job.video_id, inputs)
+            .await?;
         let info: ProbeInfo =
             probe::probe_for_transcode(&self.transcoder.tools, &source, &self.config.limits)
                 .await?;
-        let sound = job.sound_of.map(|s| self.layout.sound(s));
-        // A leftover of this same claim (there is none, short of a reused
-        // data dir) is discarded, not trusted.
-        let _ = tokio::fs::remove_dir_all(work).await;
+        let sound = match job.sound_of {
+            Some(s) => Some(self.media.sound_for_transcode(s, inputs).await?),
+            None => None,
+        };
         tokio::fs::create_dir_all(work)
             .await
             .map_err(MediaError::io(work))?;
@@ -418,24 +441,23 @@ impl JobRunner {
         if !self.still_held(store, job).await {
             return Ok(None);
         }
+        let sound_file = work.join(SOUND_FILE);
         let (sound, new_sound_title) = if extracted_sound {
-            let id = SoundId::random();
-            let to = self.layout.sound(id);
-            tokio::fs::rename(work.join(SOUND_FILE), &to)
-                .await
-                .map_err(MediaError::io(&to))?;
             (
-                Some(id),
+                Some(SoundId::random()),
                 Some(format!("original sound - @{}", job.author_handle)),
             )
         } else {
             (job.sound_of, None)
         };
-        let published = self.layout.video_dir(job.video_id);
-        let _ = tokio::fs::remove_dir_all(&published).await;
-        tokio::fs::rename(work, &published)
-            .await
-            .map_err(MediaError::io(&published))?;
+        let new_sound = sound.filter(|_| extracted_sound);
+        self.media
+            .publish(
+                job.video_id,
+                work,
+                new_sound.map(|s| (s, sound_file.as_path())),
+            )
+            .await?;
         let top = &renditions[0];
         Ok(Some(JobOutcome::Ready {
             duration_ms: info.duration_ms as i64,
@@ -444,6 +466,12 @@ impl JobRunner {
             sound,
             new_sound_title,
         }))
+    }
+}
+
+async fn remove_dirs(dirs: &[&std::path::Path]) {
+    for dir in dirs {
+        let _ = tokio::fs::remove_dir_all(dir).await;
     }
 }
 

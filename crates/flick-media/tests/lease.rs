@@ -72,7 +72,7 @@ async fn setup() -> Setup {
         .unwrap();
     let runner = JobRunner::new(
         vec![store.clone()],
-        layout.clone(),
+        flick_media::MediaStore::local(layout.clone()),
         Transcoder { tools },
         RunnerConfig {
             lease: LEASE,

@@ -68,6 +68,40 @@ pub struct FileConfig {
     pub forwarded_header: Option<flick_api::client::ForwardedHeader>,
     /// Upload checks (probe and full decode) run at once; more queue.
     pub upload_checks: Option<usize>,
+    /// `[media]`: where published media and originals are kept: the data
+    /// dir's folders (default) or S3-compatible object storage.
+    pub media: Option<MediaSection>,
+    /// `[region_media]`: with object storage, each region's own bucket for
+    /// its originals, e.g. `eu = "flick-eu"`.
+    pub region_media: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// The `[media]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaSection {
+    /// `local` (default) or `s3`.
+    pub store: Option<MediaBackend>,
+    /// The S3 API's URL, e.g. `https://s3.eu-central-1.amazonaws.com` or
+    /// `http://127.0.0.1:3900` (Garage).
+    pub endpoint: Option<String>,
+    /// The public bucket: published videos and sounds.
+    pub bucket: Option<String>,
+    /// The S3 region the server signs for. Default `us-east-1`; Garage's is
+    /// `garage`.
+    pub region: Option<String>,
+    /// Path-style URLs (`endpoint/bucket/key`), as Garage and most
+    /// self-hosted servers want. Default true.
+    pub path_style: Option<bool>,
+    /// A key prefix in every bucket, e.g. `flick/`. Default: none.
+    pub prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaBackend {
+    Local,
+    S3,
 }
 
 impl FileConfig {
@@ -101,6 +135,8 @@ pub struct Storage {
     pub held: Vec<RegionCode>,
     pub public_db: PathBuf,
     pub media_dir: PathBuf,
+    /// Object storage for media and originals; `None`: the folders.
+    pub s3: Option<flick_media::S3Config>,
 }
 
 impl Storage {
@@ -145,7 +181,9 @@ pub fn storage(file: &FileConfig, common: &CommonArgs) -> anyhow::Result<Storage
             join(&all)
         );
     }
+    let s3 = s3_config(file, &all)?;
     Ok(Storage {
+        s3,
         public_db: file
             .public_db
             .clone()
@@ -155,6 +193,98 @@ pub fn storage(file: &FileConfig, common: &CommonArgs) -> anyhow::Result<Storage
         all,
         held,
     })
+}
+
+/// The object storage `[media]` names, checked; `None` for the folders.
+fn s3_config(
+    file: &FileConfig,
+    all: &[RegionCode],
+) -> anyhow::Result<Option<flick_media::S3Config>> {
+    let media = file.media.as_ref();
+    if media.and_then(|m| m.store) != Some(MediaBackend::S3) {
+        if file.region_media.is_some() {
+            bail!("`[region_media]` names buckets, but `[media] store` is not \"s3\"");
+        }
+        if let Some(m) = media {
+            if m.endpoint.is_some() || m.bucket.is_some() || m.prefix.is_some() {
+                bail!("`[media]` names object storage settings, but `store` is not \"s3\": add `store = \"s3\"`");
+            }
+        }
+        return Ok(None);
+    }
+    let media = media.expect("store is s3");
+    let endpoint = media
+        .endpoint
+        .clone()
+        .context("`[media] store = \"s3\"` needs `endpoint`, the S3 API's URL")?;
+    if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+        bail!("`[media] endpoint` must be an http:// or https:// URL, not `{endpoint}`");
+    }
+    let bucket = media
+        .bucket
+        .clone()
+        .context("`[media] store = \"s3\"` needs `bucket`, the public bucket")?;
+    check_bucket_name(&bucket, "[media] bucket")?;
+    let mut region_buckets = std::collections::BTreeMap::new();
+    let named = file.region_media.clone().unwrap_or_default();
+    for (region, name) in &named {
+        let code = RegionCode::parse(region)
+            .filter(|c| all.contains(c))
+            .with_context(|| {
+                format!(
+                    "`[region_media]` names `{region}`, which is not in `regions` ({})",
+                    join(all)
+                )
+            })?;
+        check_bucket_name(name, &format!("[region_media] {region}"))?;
+        if *name == bucket {
+            bail!("`[region_media] {region}` is the public bucket: a region's originals are protected and need a bucket of their own");
+        }
+        region_buckets.insert(code, name.clone());
+    }
+    if let Some(missing) = all.iter().find(|r| !region_buckets.contains_key(*r)) {
+        bail!("region `{missing}` has no bucket for its originals: add `{missing} = \"<bucket>\"` under `[region_media]`");
+    }
+    let prefix = media.prefix.clone().unwrap_or_default();
+    let prefix = prefix.trim_matches('/').to_owned();
+    if !prefix
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_/.".contains(&b))
+        || prefix.split('/').any(|p| p == "." || p == "..")
+    {
+        bail!("`[media] prefix` may use only letters, digits, -, _, . and /");
+    }
+    let key = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .with_context(|| format!("object storage needs its credentials: set {name}"))
+    };
+    Ok(Some(flick_media::S3Config {
+        endpoint: endpoint.trim_end_matches('/').to_owned(),
+        bucket,
+        region_buckets,
+        region: media.region.clone().unwrap_or_else(|| "us-east-1".into()),
+        path_style: media.path_style.unwrap_or(true),
+        prefix,
+        access_key_id: key("FLICK_S3_ACCESS_KEY_ID")?,
+        secret_access_key: key("FLICK_S3_SECRET_ACCESS_KEY")?,
+    }))
+}
+
+/// S3's bucket naming rules (3–63 of a-z, 0-9, `.` and `-`, starting and
+/// ending with a letter or digit), so a typo is caught at start.
+fn check_bucket_name(name: &str, key: &str) -> anyhow::Result<()> {
+    let ok = (3..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric();
+    if !ok {
+        bail!("`{key}` = `{name}` is not a bucket name: use 3 to 63 of a-z, 0-9, . and -, starting and ending with a letter or digit");
+    }
+    Ok(())
 }
 
 fn join(codes: &[RegionCode]) -> String {
@@ -355,6 +485,34 @@ mod tests {
             let e = lease(bad).unwrap_err().to_string();
             assert!(e.contains("use 3 to 3600"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn object_storage_needs_a_bucket_per_region_apart_from_the_public_one() {
+        let s3 = |toml: &str| {
+            let file: FileConfig = toml::from_str(toml).unwrap();
+            let common = CommonArgs::default();
+            storage(&file, &common).map(|s| s.s3)
+        };
+        assert!(s3("").unwrap().is_none());
+        let base = "regions = [\"eu\", \"us\"]\n[media]\nstore = \"s3\"\nendpoint = \"http://127.0.0.1:3900\"\nbucket = \"flick-public\"\n";
+        let err = |toml: &str| s3(toml).unwrap_err().to_string();
+        assert!(err(&format!("{base}[region_media]\neu = \"flick-eu\"\n"))
+            .contains("region `us` has no bucket for its originals"),);
+        assert!(err(&format!(
+            "{base}[region_media]\neu = \"flick-eu\"\nus = \"flick-public\"\n"
+        ))
+        .contains("is the public bucket"),);
+        assert!(err(&format!(
+            "{base}[region_media]\neu = \"Flick_EU\"\nus = \"flick-us\"\n"
+        ))
+        .contains("is not a bucket name"));
+        assert!(err("[media]\nendpoint = \"http://x\"\n").contains("add `store = \"s3\"`"));
+        assert!(err("[region_media]\nlocal = \"flick-local\"\n").contains("`[media] store` is not"));
+        assert!(err(
+            "[media]\nstore = \"s3\"\nendpoint = \"ftp://x\"\nbucket = \"flick-public\"\n"
+        )
+        .contains("http:// or https://"));
     }
 
     #[test]

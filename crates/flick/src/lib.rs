@@ -14,7 +14,7 @@ use config::FileConfig;
 use flick_api::{system_clock, AppState};
 use flick_domain::DataClass;
 use flick_engine::rec::{RecForYou, RegionalForYou};
-use flick_media::{JobRunner, MediaLayout, Transcoder};
+use flick_media::{JobRunner, MediaLayout, MediaStore, Transcoder};
 use flick_store::Regions;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -59,7 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             public_key,
         }) => audit_label(&statement, &public_key),
         Command::Audit(cli::AuditCommand::Storage { common }) => {
-            audit_storage(&config::storage(&file, &common)?)
+            runtime.block_on(audit_storage(&config::storage(&file, &common)?))
         }
         Command::Admin(cli::AdminCommand::SetRole {
             common,
@@ -151,9 +151,35 @@ fn rec_rebuild(storage: &config::Storage) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn audit_storage(storage: &config::Storage) -> anyhow::Result<()> {
-    let (regions, _) = open_data_dir(storage, None)?;
-    let audit = regions.audit()?;
+async fn audit_storage(storage: &config::Storage) -> anyhow::Result<()> {
+    let (regions, media) = open_data_dir(storage, None)?;
+    let mut audit = regions.audit()?;
+    match &storage.s3 {
+        None => println!("media: folders under {}", storage.media_dir.display()),
+        Some(s3) => {
+            let regions = s3
+                .region_buckets
+                .iter()
+                .map(|(r, b)| format!("{r} → {b}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            println!(
+                "media: object storage at {}, public bucket {}; originals in {regions}",
+                s3.endpoint, s3.bucket
+            );
+            // Anything in the public bucket that is not published media
+            // (an original, an export) is protected data out of place.
+            for key in media
+                .stray_public_keys()
+                .await
+                .context("listing the public bucket")?
+            {
+                audit.problems.push(format!(
+                    "`{key}` in the public bucket is not published media"
+                ));
+            }
+        }
+    }
     let list = |tables: &[(String, i64)]| {
         tables
             .iter()
@@ -239,11 +265,12 @@ fn audit_verify(
 }
 
 /// Opens a data dir: its folders, the public database and one database per
-/// held region, and the media layout.
+/// held region, and the media store (folders, or the buckets `[media]`
+/// names).
 pub(crate) fn open_data_dir(
     storage: &config::Storage,
     on_denied: Option<flick_store::DenialHook>,
-) -> anyhow::Result<(Arc<Regions>, MediaLayout)> {
+) -> anyhow::Result<(Arc<Regions>, MediaStore)> {
     let data_dir = &storage.data_dir;
     // Before regions, everything was in one file; its rows cannot be
     // split by home region automatically (there was no home region).
@@ -280,7 +307,12 @@ pub(crate) fn open_data_dir(
             storage.regions_dir().display()
         )
     })?;
-    Ok((Arc::new(regions), layout))
+    let media = match &storage.s3 {
+        None => MediaStore::local(layout),
+        Some(s3) => MediaStore::s3(layout, s3, &storage.all)
+            .with_context(|| format!("cannot use object storage at {}", s3.endpoint))?,
+    };
+    Ok((Arc::new(regions), media))
 }
 
 /// Holds the data dir for one process: two servers (or a server and a
@@ -322,10 +354,13 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
         let trust = trust.clone();
         Arc::new(move |denial| trust.record_denial(denial, system_clock()))
     };
-    let (regions, layout) = open_data_dir(&storage, Some(on_denied))?;
+    let (regions, media) = open_data_dir(&storage, Some(on_denied))?;
+    media.check().await.with_context(|| {
+        "object storage does not answer: check `[media]` (endpoint, bucket, region, path_style), `[region_media]` and the FLICK_S3_* credentials"
+    })?;
     // Upload bodies that were streaming when the last process died are
     // unfinished by definition.
-    if let Ok(entries) = std::fs::read_dir(layout.uploads()) {
+    if let Ok(entries) = std::fs::read_dir(media.layout().uploads()) {
         for entry in entries.flatten() {
             let _ = std::fs::remove_file(entry.path());
         }
@@ -336,17 +371,18 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
         .finish_interrupted_deletions(system_clock())
         .context("finishing account deletions a crash interrupted")?;
     for (_, deleted) in &finished {
-        remove_files_of(&regions, &layout, deleted)
+        remove_files_of(&regions, &media, deleted)
+            .await
             .context("removing the files of a finished account deletion")?;
     }
-    sweep_orphaned_originals(&regions, &layout)?;
+    sweep_orphaned_originals(&regions, &media).await?;
     flick_media::check_tools(&settings.tools)
         .await
         .context("ffmpeg is needed to check and transcode uploads")?;
 
     let runner = JobRunner::new(
         regions.held().to_vec(),
-        layout.clone(),
+        media.clone(),
         Transcoder {
             tools: settings.tools.clone(),
         },
@@ -378,10 +414,10 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
             time_ms: system_clock(),
         })
         .context("cannot write the release record to the transparency log")?;
-    let layout_for_upkeep = layout.clone();
+    let media_for_upkeep = media.clone();
     let state = AppState::new(
         regions.clone(),
-        layout,
+        media,
         settings.tools,
         settings.api,
         for_you.clone(),
@@ -399,7 +435,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     let notes = tokio::spawn(score_context_notes(regions.clone(), jobs_stopped.clone()));
     let retention = tokio::spawn(retention_hourly(
         regions.clone(),
-        layout_for_upkeep,
+        media_for_upkeep,
         for_you.clone(),
         settings.view_retention_days,
         jobs_stopped,
@@ -481,46 +517,68 @@ fn tighten_permissions(storage: &config::Storage) {
 
 /// The media no live video plays any more, the originals and the sounds
 /// of a deleted account.
-fn remove_files_of(
-    regions: &Regions,
-    layout: &MediaLayout,
+async fn remove_files_of(
+    regions: &Arc<Regions>,
+    media: &MediaStore,
     deleted: &flick_store::DeletedAccount,
-) -> Result<(), flick_store::StoreError> {
-    for media in regions.public().unused_media(&deleted.videos)? {
-        layout.remove_video(media);
+) -> anyhow::Result<()> {
+    let unused = {
+        let (regions, videos) = (regions.clone(), deleted.videos.clone());
+        tokio::task::spawn_blocking(move || regions.public().unused_media(&videos)).await??
+    };
+    for video in unused {
+        media.remove_video(video).await;
     }
     for video in &deleted.videos {
-        let _ = std::fs::remove_file(layout.original(*video));
+        media.remove_original(*video).await;
     }
     for sound in &deleted.sounds {
-        let _ = std::fs::remove_file(layout.sound(*sound));
+        media.remove_sound(*sound).await;
     }
     Ok(())
 }
 
-/// Originals that no upload names: kept on disk (and fsynced) by a process
+/// Originals that no upload names: kept (and made durable) by a process
 /// that died before recording the upload, so nobody was told 202 and no
-/// job will ever read them.
-fn sweep_orphaned_originals(regions: &Regions, layout: &MediaLayout) -> anyhow::Result<()> {
-    let Ok(entries) = std::fs::read_dir(layout.originals()) else {
-        return Ok(());
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let known = match name.to_str().and_then(|n| n.parse::<i64>().ok()) {
-            Some(id) => regions
+/// job will ever read them. Only the held regions' uploads are asked, and
+/// only this node's originals are seen: its folder, or with object storage
+/// the held regions' buckets.
+async fn sweep_orphaned_originals(
+    regions: &Arc<Regions>,
+    media: &MediaStore,
+) -> anyhow::Result<()> {
+    let originals = media
+        .originals(
+            &regions
                 .held()
                 .iter()
-                .map(|s| s.has_upload(flick_domain::VideoId(id)))
-                .collect::<Result<Vec<bool>, _>>()
-                .context("checking originals against the uploads")?
-                .contains(&true),
-            None => false,
-        };
-        if !known {
-            tracing::warn!(file = ?name, "removing an original that no upload names");
-            let _ = std::fs::remove_file(entry.path());
-        }
+                .map(|s| s.region().clone())
+                .collect::<Vec<_>>(),
+        )
+        .await
+        .context("listing the kept originals")?;
+    let orphans = {
+        let regions = regions.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<flick_domain::VideoId>> {
+            let mut orphans = Vec::new();
+            for id in originals {
+                let mut known = false;
+                for store in regions.held() {
+                    known |= store
+                        .has_upload(id)
+                        .context("checking originals against the uploads")?;
+                }
+                if !known {
+                    orphans.push(id);
+                }
+            }
+            Ok(orphans)
+        })
+        .await??
+    };
+    for id in orphans {
+        tracing::warn!(video_id = %id, "removing an original that no upload names");
+        media.remove_original(id).await;
     }
     Ok(())
 }
@@ -571,36 +629,20 @@ async fn forget_expired_limits(state: AppState, mut stop: tokio::sync::watch::Re
 /// purges left by account deletions on other nodes are run.
 async fn retention_hourly(
     regions: Arc<Regions>,
-    layout: MediaLayout,
+    media: MediaStore,
     for_you: Arc<RegionalForYou>,
     days: u64,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
-        let r = regions.clone();
-        let (layout, for_you) = (layout.clone(), for_you.clone());
-        let cutoff = system_clock() - days as i64 * 86_400_000;
-        let work = move || -> Result<(usize, usize), flick_store::StoreError> {
-            // A deletion that failed half-way (not a crash: an error the
-            // request answered with 500) is finished here.
-            for (user, deleted) in r.finish_interrupted_deletions(system_clock())? {
-                remove_files_of(&r, &layout, &deleted)?;
-                flick_engine::ForYou::forget_user(&*for_you, user, &deleted.videos)?;
-            }
-            let mut deleted = 0;
-            for store in r.held() {
-                deleted += store.fold_old_views(cutoff)?;
-            }
-            Ok((deleted, r.run_purges()?))
-        };
-        match tokio::task::spawn_blocking(work).await {
-            Ok(Ok((deleted, purged))) if deleted + purged > 0 => tracing::info!(
+        match retention_once(&regions, &media, &for_you, days).await {
+            Ok((deleted, purged)) if deleted + purged > 0 => tracing::info!(
                 deleted,
                 days,
                 purged,
                 "retention: old raw views deleted; deleted accounts purged"
             ),
-            Ok(Err(e)) => tracing::error!(error = %e, "retention job failed"),
+            Err(e) => tracing::error!(error = %e, "retention job failed"),
             _ => {}
         }
         tokio::select! {
@@ -608,6 +650,42 @@ async fn retention_hourly(
             _ = stop.changed() => return,
         }
     }
+}
+
+/// One round of `retention_hourly`: how many raw views were folded and
+/// how many deleted accounts purged.
+async fn retention_once(
+    regions: &Arc<Regions>,
+    media: &MediaStore,
+    for_you: &Arc<RegionalForYou>,
+    days: u64,
+) -> anyhow::Result<(usize, usize)> {
+    // A deletion that failed half-way (not a crash: an error the request
+    // answered with 500) is finished here: rows, then files, then the
+    // recommender.
+    let r = regions.clone();
+    let finished =
+        tokio::task::spawn_blocking(move || r.finish_interrupted_deletions(system_clock()))
+            .await??;
+    for (user, deleted) in finished {
+        remove_files_of(regions, media, &deleted).await?;
+        let for_you = for_you.clone();
+        tokio::task::spawn_blocking(move || {
+            flick_engine::ForYou::forget_user(&*for_you, user, &deleted.videos)
+        })
+        .await??;
+    }
+    let r = regions.clone();
+    let cutoff = system_clock() - days as i64 * 86_400_000;
+    let counts = tokio::task::spawn_blocking(move || -> Result<_, flick_store::StoreError> {
+        let mut deleted = 0;
+        for store in r.held() {
+            deleted += store.fold_old_views(cutoff)?;
+        }
+        Ok((deleted, r.run_purges()?))
+    })
+    .await??;
+    Ok(counts)
 }
 
 /// Runs `job` on the blocking pool every `period` until `stop` changes,

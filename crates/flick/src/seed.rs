@@ -29,7 +29,11 @@ pub async fn seed(file: &FileConfig, args: &SeedArgs) -> anyhow::Result<()> {
     let storage = config::storage(file, &args.common)?;
     let data_dir = storage.data_dir.clone();
     let tools = config::tools(file, &args.common);
-    let (regions, layout) = crate::open_data_dir(&storage, None)?;
+    let (regions, media) = crate::open_data_dir(&storage, None)?;
+    media
+        .check()
+        .await
+        .context("object storage does not answer")?;
     let store = regions.public();
     flick_media::check_tools(&tools)
         .await
@@ -80,7 +84,7 @@ pub async fn seed(file: &FileConfig, args: &SeedArgs) -> anyhow::Result<()> {
     );
     let videos = make_clips(
         &regions,
-        &layout,
+        &media,
         &tools,
         &users,
         args.clips,
@@ -122,7 +126,7 @@ pub async fn seed(file: &FileConfig, args: &SeedArgs) -> anyhow::Result<()> {
 /// first. The bar advances twice per clip (rendered, transcoded).
 pub(crate) async fn make_clips(
     regions: &flick_store::Regions,
-    layout: &flick_media::MediaLayout,
+    media: &flick_media::MediaStore,
     tools: &flick_media::Tools,
     authors: &[flick_domain::UserId],
     count: usize,
@@ -132,7 +136,7 @@ pub(crate) async fn make_clips(
     let store = regions.public();
     let runner = JobRunner::new(
         regions.held().to_vec(),
-        layout.clone(),
+        media.clone(),
         Transcoder {
             tools: tools.clone(),
         },
@@ -147,7 +151,7 @@ pub(crate) async fn make_clips(
         for i in round {
             bar.set_message("rendering");
             let clip = flick_media::demo_clip(i);
-            let tmp = layout.uploads().join(format!("demo-{i}.mp4"));
+            let tmp = media.layout().uploads().join(format!("demo-{i}.mp4"));
             flick_media::render_demo_clip(tools, &clip, seconds, &tmp)
                 .await
                 .context("rendering a demo clip")?;
@@ -155,25 +159,28 @@ pub(crate) async fn make_clips(
                 .await
                 .map_err(|e| anyhow::anyhow!("a demo clip failed its own checks: {e:?}"))?;
             let id = VideoId::random();
-            std::fs::rename(&tmp, layout.original(id))?;
+            let author = authors[i % authors.len()];
+            let home = regions.home(author, DataClass::Uploads)?;
+            media
+                .keep_original(home.region(), id, &tmp)
+                .await
+                .context("keeping a demo clip's original")?;
+            let _ = std::fs::remove_file(&tmp);
             let sound_of = (i >= half && i % 3 == 0)
                 .then(|| store.reusable_sound(videos[i % half]))
                 .transpose()?
                 .flatten();
             let caption = Caption::parse(clip.caption)?;
-            let author = authors[i % authors.len()];
-            regions
-                .home(author, DataClass::Uploads)?
-                .create_video(NewVideo {
-                    id,
-                    author,
-                    caption: &caption,
-                    sound_of,
-                    idempotency_key: None,
-                    labels: &[],
-                    // Spread over the last day, so trending and "newest" differ.
-                    now: system_clock() - ((count - i) as i64) * 3_600_000 / 2,
-                })?;
+            home.create_video(NewVideo {
+                id,
+                author,
+                caption: &caption,
+                sound_of,
+                idempotency_key: None,
+                labels: &[],
+                // Spread over the last day, so trending and "newest" differ.
+                now: system_clock() - ((count - i) as i64) * 3_600_000 / 2,
+            })?;
             videos.push(id);
             bar.inc(1);
         }

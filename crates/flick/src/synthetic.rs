@@ -147,7 +147,11 @@ pub async fn seed(file: &FileConfig, args: &SeedArgs) -> anyhow::Result<()> {
     let plan = Plan::new(args)?;
     let storage = config::storage(file, &args.common)?;
     let tools = config::tools(file, &args.common);
-    let (regions, layout) = crate::open_data_dir(&storage, None)?;
+    let (regions, media) = crate::open_data_dir(&storage, None)?;
+    media
+        .check()
+        .await
+        .context("object storage does not answer")?;
     let existing = regions.public().count_videos()?;
     if existing > 0 {
         if args.if_empty {
@@ -199,7 +203,7 @@ pub async fn seed(file: &FileConfig, args: &SeedArgs) -> anyhow::Result<()> {
     let progress = bar(TEMPLATES * 2, "clips")?;
     let templates = crate::seed::make_clips(
         &regions,
-        &layout,
+        &media,
         &tools,
         &user_ids[..1],
         TEMPLATES,

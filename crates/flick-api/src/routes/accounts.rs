@@ -331,10 +331,13 @@ pub(crate) async fn delete_me(
     // Files first: if forgetting in the recommender fails below, nothing
     // else would know these files any more.
     for video in unused {
-        state.0.layout.remove_video(video);
+        state.0.media.remove_video(video).await;
+    }
+    for video in &removed.videos {
+        state.0.media.remove_original(*video).await;
     }
     for sound in removed.sounds {
-        let _ = std::fs::remove_file(state.0.layout.sound(sound));
+        state.0.media.remove_sound(sound).await;
     }
     let engine = state.0.for_you.clone();
     state

@@ -45,11 +45,16 @@ pub(crate) async fn add_to_blocklist(
         ));
     }
     let params = MatchParams::default();
+    let scratch = tempfile::Builder::new()
+        .prefix("blocklist-")
+        .tempfile_in(state.0.media.layout().uploads())
+        .map_err(|e| ApiError::internal("cannot create a scratch file", e))?;
     let file = state
         .0
-        .layout
-        .video_dir(video.media)
-        .join(flick_media::MP4_FILE);
+        .media
+        .mp4_file(video.media, scratch.path())
+        .await?
+        .ok_or_else(super::video_not_found)?;
     let hashes = flick_media::frame_hashes(&state.0.tools, &file, &params).await?;
     if hashes.len() < params.min_matching_frames {
         return Err(ApiError::new(

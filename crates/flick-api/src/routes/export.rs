@@ -75,13 +75,16 @@ pub(crate) async fn export(
     let videos = state
         .db(move |r| r.public().videos_by_author(user, None, 10_000))
         .await?;
-    let layout = state.0.layout.clone();
-    let dir = state.0.layout.uploads();
+    let media = state.0.media.clone();
+    let dir = state.0.media.layout().uploads();
+    // The archive is written on a blocking thread; the MP4s come from the
+    // media store (perhaps object storage), one at a time, through it.
+    let runtime = tokio::runtime::Handle::current();
     let file = tokio::task::spawn_blocking(move || -> std::io::Result<tempfile::NamedTempFile> {
         let tmp = tempfile::Builder::new()
             .prefix("export-")
             .suffix(".tar")
-            .tempfile_in(dir)?;
+            .tempfile_in(&dir)?;
         let mut archive = tar::Builder::new(tmp.reopen()?);
         let mut add = |name: &str, bytes: &[u8]| -> std::io::Result<()> {
             let mut h = tar::Header::new_gnu();
@@ -97,8 +100,13 @@ pub(crate) async fn export(
             &serde_json::to_vec_pretty(&data).expect("JSON values serialise"),
         )?;
         for v in videos {
-            let path = layout.video_dir(v.id).join(flick_media::MP4_FILE);
-            if let Ok(mut f) = std::fs::File::open(&path) {
+            let scratch = tempfile::Builder::new()
+                .prefix("export-video-")
+                .tempfile_in(&dir)?;
+            let mp4 = runtime
+                .block_on(media.mp4_file(v.media, scratch.path()))
+                .map_err(std::io::Error::other)?;
+            if let Some(mut f) = mp4.and_then(|p| std::fs::File::open(p).ok()) {
                 archive.append_file(format!("flick-export/videos/{}.mp4", v.id), &mut f)?;
             }
         }

@@ -7,9 +7,11 @@ use crate::error::{ApiError, ApiResult, Code};
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use flick_domain::VideoId;
+use flick_media::{GetRange, PublishedFile, StoredObject};
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
@@ -55,23 +57,143 @@ pub(crate) async fn serve_media(
     if !state.db(move |r| r.public().media_is_visible(id)).await? {
         return Err(not_found());
     }
-    let mut path = state.0.layout.video_dir(id);
-    path.extend(&parts);
-    let mut res = ServeFile::new_with_mime(&path, &mime.parse().expect("static mime is valid"))
-        .oneshot(req)
-        .await
-        .map_err(|e| ApiError::internal("serving media failed", e))?;
-    if res.status() == axum::http::StatusCode::NOT_FOUND {
-        return Err(not_found());
-    }
+    let range = match req.headers().get(header::RANGE) {
+        Some(h) if state.0.media.is_object_storage() => match parse_range(h.as_bytes()) {
+            Ok(r) => r,
+            Err(()) => return Ok(not_satisfiable(None)),
+        },
+        _ => None,
+    };
+    let mut res = match state.0.media.published(id, &parts, range).await? {
+        None => return Err(not_found()),
+        Some(PublishedFile::Local(path)) => {
+            let res = ServeFile::new_with_mime(&path, &mime.parse().expect("static mime is valid"))
+                .oneshot(req)
+                .await
+                .map_err(|e| ApiError::internal("serving media failed", e))?;
+            if res.status() == StatusCode::NOT_FOUND {
+                return Err(not_found());
+            }
+            res.map(Body::new).into_response()
+        }
+        Some(PublishedFile::Stored(object)) => stored_response(object, mime, ranged(&req)),
+        Some(PublishedFile::Unsatisfiable { size }) => not_satisfiable(Some(size)),
+    };
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    Ok(res.map(Body::new).into_response())
+    Ok(res)
+}
+
+fn ranged(req: &Request) -> bool {
+    req.headers().contains_key(header::RANGE)
+}
+
+/// A file from object storage, whole (200) or the range asked for (206).
+/// HEAD gets the headers alone.
+fn stored_response(object: StoredObject, mime: &'static str, ranged: bool) -> Response {
+    let StoredObject { size, range, body } = object;
+    let mut res = Response::new(Body::from_stream(body));
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(
+        header::CONTENT_LENGTH,
+        HeaderValue::from(range.end - range.start),
+    );
+    if ranged {
+        *res.status_mut() = StatusCode::PARTIAL_CONTENT;
+        let value = format!(
+            "bytes {}-{}/{size}",
+            range.start,
+            range.end.saturating_sub(1)
+        );
+        res.headers_mut().insert(
+            header::CONTENT_RANGE,
+            HeaderValue::from_str(&value).expect("digits are a valid header"),
+        );
+    }
+    res
+}
+
+/// 416, with the size when it is known.
+fn not_satisfiable(size: Option<u64>) -> Response {
+    let mut res = Response::new(Body::empty());
+    *res.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
+    if let Some(size) = size {
+        res.headers_mut().insert(
+            header::CONTENT_RANGE,
+            HeaderValue::from_str(&format!("bytes */{size}")).expect("digits are a valid header"),
+        );
+    }
+    res
+}
+
+/// A `Range` header of one byte range (`bytes=a-b`, `bytes=a-`,
+/// `bytes=-n`); `Ok(None)` for one this ignores (several ranges, another
+/// unit: the whole file is a valid answer to those), `Err` for one that
+/// can never be satisfied.
+fn parse_range(value: &[u8]) -> Result<Option<GetRange>, ()> {
+    let Ok(value) = std::str::from_utf8(value) else {
+        return Ok(None);
+    };
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let Some((first, last)) = spec.trim().split_once('-') else {
+        return Err(());
+    };
+    let number = |s: &str| -> Result<Option<u64>, ()> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Ok(None);
+        }
+        if !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(());
+        }
+        s.parse().map(Some).map_err(|_| ())
+    };
+    match (number(first)?, number(last)?) {
+        (Some(a), Some(b)) if a <= b => Ok(Some(GetRange::Bounded(a..b.saturating_add(1)))),
+        (Some(a), None) => Ok(Some(GetRange::Offset(a))),
+        (None, Some(n)) if n > 0 => Ok(Some(GetRange::Suffix(n))),
+        _ => Err(()),
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::safe_component;
+    use super::{parse_range, safe_component, GetRange};
+
+    #[test]
+    fn ranges() {
+        assert_eq!(
+            parse_range(b"bytes=0-99"),
+            Ok(Some(GetRange::Bounded(0..100)))
+        );
+        assert_eq!(parse_range(b"bytes=100-"), Ok(Some(GetRange::Offset(100))));
+        assert_eq!(parse_range(b"bytes=-500"), Ok(Some(GetRange::Suffix(500))));
+        assert_eq!(parse_range(b"bytes=0-1,5-6"), Ok(None));
+        assert_eq!(parse_range(b"items=0-1"), Ok(None));
+        for bad in [
+            &b"bytes=5-1"[..],
+            b"bytes=-0",
+            b"bytes=-",
+            b"bytes=x-1",
+            b"bytes=1",
+            b"bytes=+1-2",
+            b"bytes=99999999999999999999999-",
+        ] {
+            assert_eq!(
+                parse_range(bad),
+                Err(()),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
 
     #[test]
     fn rejects_traversal() {

@@ -160,7 +160,7 @@ pub(crate) async fn log_export(
 ) -> ApiResult<axum::response::Response> {
     require_auditor(&state, me).await?;
     let log = state.0.trust.log.clone();
-    let dir = state.0.layout.uploads();
+    let dir = state.0.media.layout().uploads();
     // Written to a temporary file a chunk of entries at a time, then
     // streamed from it: memory stays flat however long the log is.
     let file = blocking(move || {

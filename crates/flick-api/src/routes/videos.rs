@@ -16,43 +16,21 @@ use tokio::io::AsyncWriteExt;
 
 /// An upload body on its way to disk. Dropping it deletes the file, so every
 /// early return — a rejection, an error, a client that hangs up — leaves
-/// nothing behind.
+/// nothing behind; an accepted one is moved (or copied to object storage)
+/// by `MediaStore::keep_original` first.
 struct TempUpload {
-    path: Option<PathBuf>,
+    path: PathBuf,
 }
 
 impl TempUpload {
     fn path(&self) -> &Path {
-        self.path.as_deref().expect("only taken by persist")
-    }
-
-    /// Moves the file to `to`, ending the guard's duty. Durable when it
-    /// returns: the file was fsynced as it was written, and the folder that
-    /// now names it is fsynced here, or a power cut could lose the rename.
-    async fn persist(mut self, to: &Path) -> std::io::Result<()> {
-        let from = self.path.take().expect("persist is called once");
-        if let Err(e) = tokio::fs::rename(&from, to).await {
-            let _ = std::fs::remove_file(&from);
-            return Err(e);
-        }
-        let dir = to.parent().unwrap_or(Path::new(".")).to_owned();
-        let synced = tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
-            .await
-            .map_err(std::io::Error::other)
-            .and_then(|r| r);
-        if let Err(e) = synced {
-            let _ = std::fs::remove_file(to);
-            return Err(e);
-        }
-        Ok(())
+        &self.path
     }
 }
 
 impl Drop for TempUpload {
     fn drop(&mut self) {
-        if let Some(path) = self.path.take() {
-            let _ = std::fs::remove_file(path);
-        }
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -106,7 +84,7 @@ async fn stream_to_disk(mut field: Field<'_>, dir: &Path, max: u64) -> ApiResult
     let file = tokio::fs::File::create(&path)
         .await
         .map_err(|e| ApiError::internal("cannot create upload file", e))?;
-    let guard = TempUpload { path: Some(path) };
+    let guard = TempUpload { path };
     let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, file);
     let mut written: u64 = 0;
     while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(e, max))? {
@@ -238,10 +216,17 @@ pub(crate) async fn upload(
     super::check_upload(&state, user, file.path()).await?;
 
     let id = VideoId::random();
-    let original = state.0.layout.original(id);
-    file.persist(&original)
-        .await
-        .map_err(|e| ApiError::internal("cannot keep upload", e))?;
+    let region = state
+        .db(move |r| Ok(r.home(user, DataClass::Uploads)?.region().clone()))
+        .await?;
+    // Kept in the uploader's home region (its folder, or its bucket);
+    // `file` is removed on the way out if it is still there.
+    state
+        .0
+        .media
+        .keep_original(&region, id, file.path())
+        .await?;
+    drop(file);
     // A crash here leaves an original no upload row names: the start-up
     // sweep removes it.
     flick_store::crash_point("upload-after-persist");
@@ -279,11 +264,11 @@ pub(crate) async fn upload(
     match created {
         Ok(None) => {}
         Ok(Some(first)) => {
-            let _ = tokio::fs::remove_file(&original).await;
+            state.0.media.remove_original(id).await;
             return Ok(accepted(first));
         }
         Err(e) => {
-            let _ = tokio::fs::remove_file(&original).await;
+            state.0.media.remove_original(id).await;
             return Err(e);
         }
     }
@@ -380,7 +365,7 @@ pub(crate) async fn delete_video(
         Some(Ok(unused)) => unused,
     };
     for media in unused {
-        state.0.layout.remove_video(media);
+        state.0.media.remove_video(media).await;
     }
     tracing::info!(video_id = %id, "video deleted");
     Ok(StatusCode::NO_CONTENT)
@@ -431,7 +416,7 @@ async fn read_fields(
                 }
             }
             "file" if file.is_none() => {
-                file = Some(stream_to_disk(field, &state.0.layout.uploads(), max).await?)
+                file = Some(stream_to_disk(field, &state.0.media.layout().uploads(), max).await?)
             }
             "file" => {
                 return Err(ApiError::new(

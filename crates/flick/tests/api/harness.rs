@@ -93,6 +93,7 @@ fn start(tmp: std::sync::Arc<TempDir>, config: String, crash_at: Option<&str>) -
         ])
         .arg(&data_dir)
         .env("FLICK_LOG", "warn")
+        .envs(s3_credentials())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -423,6 +424,7 @@ pub fn flick_cli(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_flick"))
         .args(args)
         .env("FLICK_LOG", "warn")
+        .envs(s3_credentials())
         .output()
         .expect("flick runs")
 }
@@ -540,4 +542,175 @@ impl TestApp {
 /// Needles for [`TestApp::files_containing`] from strings.
 pub fn needles<S: AsRef<[u8]>>(items: impl IntoIterator<Item = S>) -> Vec<Vec<u8>> {
     items.into_iter().map(|s| s.as_ref().to_vec()).collect()
+}
+
+/// The test S3 server (a single-node Garage) that `scripts/garage.sh start`
+/// runs for the suite, as its printed environment names it.
+pub struct TestS3 {
+    pub endpoint: String,
+    pub key_id: String,
+    pub secret: String,
+}
+
+/// The buckets `scripts/garage.sh` creates: the public one, and one per
+/// region the tests use.
+pub const PUBLIC_BUCKET: &str = "flick-public";
+
+pub fn test_s3() -> TestS3 {
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!(
+                "{name} is not set: these tests need the test S3 server. `make test` starts it; \
+                 by hand: eval \"$(scripts/garage.sh start /tmp/flick-garage)\""
+            )
+        })
+    };
+    TestS3 {
+        endpoint: var("FLICK_TEST_S3_ENDPOINT"),
+        key_id: var("FLICK_TEST_S3_ACCESS_KEY_ID"),
+        secret: var("FLICK_TEST_S3_SECRET_ACCESS_KEY"),
+    }
+}
+
+/// What a server started by a test passes on as `FLICK_S3_*`: the test S3
+/// server's key, when there is one.
+fn s3_credentials() -> Vec<(&'static str, String)> {
+    match (
+        std::env::var("FLICK_TEST_S3_ACCESS_KEY_ID"),
+        std::env::var("FLICK_TEST_S3_SECRET_ACCESS_KEY"),
+    ) {
+        (Ok(id), Ok(secret)) => vec![
+            ("FLICK_S3_ACCESS_KEY_ID", id),
+            ("FLICK_S3_SECRET_ACCESS_KEY", secret),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// The `[media]` config of a server on the test S3 server at `endpoint`,
+/// under its own key prefix (so that tests share the buckets without
+/// seeing each other's objects), with a bucket per region in `regions`.
+pub fn s3_media_config(endpoint: &str, prefix: &str, regions: &[&str]) -> String {
+    let mut config = format!(
+        "[media]\nstore = \"s3\"\nendpoint = \"{endpoint}\"\nbucket = \"{PUBLIC_BUCKET}\"\nregion = \"garage\"\npath_style = true\nprefix = \"{prefix}\"\n\n[region_media]\n"
+    );
+    for r in regions {
+        config.push_str(&format!("{r} = \"flick-{r}\"\n"));
+    }
+    config
+}
+
+/// A key prefix no other test uses.
+pub fn unique_prefix() -> String {
+    format!(
+        "t{}-{:x}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+/// A server of one region (`local`) whose media is on the test S3 server.
+pub fn spawn_app_s3(extra_config: &str) -> (TestApp, String) {
+    let s3 = test_s3();
+    let prefix = unique_prefix();
+    let config = format!(
+        // Top-level keys first: after a table header they would be its.
+        "{extra_config}\n{GENEROUS_LIMITS}\n{}",
+        s3_media_config(&s3.endpoint, &prefix, &["local"])
+    );
+    let tmp = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    (start(tmp, config, None), prefix)
+}
+
+/// Every key in `bucket` under `prefix`, sorted (as the test S3 server
+/// lists them, with the prefix).
+pub async fn bucket_keys(bucket: &str, prefix: &str) -> Vec<String> {
+    use futures_util::StreamExt;
+    use object_store::ObjectStore;
+    let s3 = test_s3();
+    let store = object_store::aws::AmazonS3Builder::new()
+        .with_endpoint(&s3.endpoint)
+        .with_allow_http(true)
+        .with_bucket_name(bucket)
+        .with_region("garage")
+        .with_virtual_hosted_style_request(false)
+        .with_access_key_id(&s3.key_id)
+        .with_secret_access_key(&s3.secret)
+        .build()
+        .unwrap();
+    let prefix = object_store::path::Path::from(prefix);
+    let mut keys: Vec<String> = store
+        .list(Some(&prefix))
+        .map(|m| m.unwrap().location.to_string())
+        .collect()
+        .await;
+    keys.sort();
+    keys
+}
+
+/// A TCP relay to the test S3 server that a test can cut and restore, to
+/// see what Flick does while its storage is out of reach.
+pub struct Relay {
+    pub addr: std::net::SocketAddr,
+    target: String,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Relay {
+    pub async fn start(target_endpoint: &str) -> Relay {
+        let target = target_endpoint
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut relay = Relay {
+            addr,
+            target,
+            task: None,
+        };
+        relay.serve(listener);
+        relay
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let target = self.target.clone();
+        self.task = Some(tokio::spawn(async move {
+            // Connections live inside this task's set, so cutting the relay
+            // (aborting the task) drops every one of them too.
+            let mut conns = tokio::task::JoinSet::new();
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                let target = target.clone();
+                conns.spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        }));
+    }
+
+    /// Refuses every connection from now on, and drops those open.
+    pub async fn cut(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
+    /// Relays again, on the same address.
+    pub async fn restore(&mut self) {
+        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
+        self.serve(listener);
+    }
 }

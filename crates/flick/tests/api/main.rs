@@ -11,6 +11,7 @@ mod hardening;
 mod media;
 mod regions;
 mod rights;
+mod s3;
 mod safety;
 mod safety_tools;
 mod social;

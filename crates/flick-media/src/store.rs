@@ -1,0 +1,658 @@
+//! Where media lives: the node's folders (the default), or S3-compatible
+//! object storage.
+//!
+//! Either way ffmpeg works on local files: uploads stream to the node's
+//! `uploads/` folder and are checked there, and a transcode reads and writes
+//! its claim's work folder. What differs is where a file goes once it is
+//! kept:
+//!
+//! | class | folders | object storage |
+//! |---|---|---|
+//! | originals (protected) | `originals/<video>` | `originals/<video>` in the home region's bucket |
+//! | published video | `media/<video>/…` | `media/<video>/…` in the public bucket |
+//! | sounds (public) | `sounds/<sound>.m4a` | `sounds/<sound>.m4a` in the public bucket |
+//!
+//! A region's originals never go to the public bucket: a region without a
+//! bucket of its own is a configuration error, not a fallback.
+//!
+//! Publishing stays all-or-nothing for readers in both: a video is served
+//! only once its row says it is ready, and the row changes after the last
+//! object is written (or the folder renamed).
+
+use crate::{MediaError, MediaLayout, MASTER_PLAYLIST, MP4_FILE, POSTER_FILE};
+use flick_domain::{SoundId, VideoId};
+use flick_store::RegionCode;
+use futures_util::{StreamExt, TryStreamExt};
+use object_store::aws::AmazonS3Builder;
+use object_store::buffered::BufWriter;
+use object_store::path::Path as ObjectPath;
+use object_store::prefix::PrefixStore;
+use object_store::{
+    Attribute, Attributes, ClientOptions, GetOptions, GetRange, GetResult, ObjectStore,
+    ObjectStoreExt, RetryConfig,
+};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+
+/// The object storage a deployment names in `[media]`.
+#[derive(Debug, Clone)]
+pub struct S3Config {
+    /// `http(s)://host:port` of the S3 API.
+    pub endpoint: String,
+    /// The public bucket: published videos and sounds.
+    pub bucket: String,
+    /// Each region's own bucket, for its originals.
+    pub region_buckets: BTreeMap<RegionCode, String>,
+    /// The S3 region name the server expects in signatures (Garage:
+    /// `garage`).
+    pub region: String,
+    /// `https://endpoint/bucket/key` rather than `https://bucket.endpoint/key`
+    /// (what Garage and most self-hosted servers want).
+    pub path_style: bool,
+    /// A key prefix inside every bucket, so that several deployments (or
+    /// test servers) can share buckets.
+    pub prefix: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+/// Published media and originals, in folders or in buckets. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct MediaStore {
+    layout: MediaLayout,
+    buckets: Option<Arc<Buckets>>,
+}
+
+#[derive(Debug)]
+struct Buckets {
+    public: Arc<dyn ObjectStore>,
+    regions: BTreeMap<RegionCode, Arc<dyn ObjectStore>>,
+    /// The bucket names, the public one first, then the regions' in the
+    /// order of `regions` (for messages).
+    names: Vec<String>,
+}
+
+/// A published file read from a bucket, for serving: its size and the
+/// bytes asked for.
+pub struct StoredObject {
+    pub size: u64,
+    /// The range of bytes `body` carries (`0..size` without a range).
+    pub range: std::ops::Range<u64>,
+    pub body: futures_util::stream::BoxStream<'static, Result<bytes::Bytes, MediaError>>,
+}
+
+/// A published file, wherever it is kept.
+pub enum PublishedFile {
+    /// In the node's folders (served with byte ranges by the HTTP layer).
+    Local(PathBuf),
+    /// In the public bucket.
+    Stored(StoredObject),
+    /// The byte range asked for starts past the end of the file (`size`).
+    Unsatisfiable { size: u64 },
+}
+
+fn storage_error(what: &'static str) -> impl FnOnce(object_store::Error) -> MediaError {
+    move |source| match source {
+        object_store::Error::NotFound { .. } => MediaError::MissingObject { what },
+        source => MediaError::Storage {
+            what,
+            source: Box::new(source),
+        },
+    }
+}
+
+fn original_key(id: VideoId) -> ObjectPath {
+    ObjectPath::from_iter(["originals", &id.to_string()])
+}
+
+fn video_prefix(id: VideoId) -> ObjectPath {
+    ObjectPath::from_iter(["media", &id.to_string()])
+}
+
+fn sound_key(id: SoundId) -> ObjectPath {
+    ObjectPath::from_iter(["sounds", &format!("{id}.m4a")])
+}
+
+/// What a published file is, for the object's `Content-Type` (so that a CDN
+/// in front of the bucket serves it right).
+fn content_type(name: &str) -> &'static str {
+    match name.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("m3u8") => "application/vnd.apple.mpegurl",
+        Some("ts") => "video/mp2t",
+        Some("mp4") => "video/mp4",
+        Some("m4a") => "audio/mp4",
+        Some("jpg") => "image/jpeg",
+        _ => "application/octet-stream",
+    }
+}
+
+impl MediaStore {
+    /// Everything in the node's folders.
+    pub fn local(layout: MediaLayout) -> Self {
+        Self {
+            layout,
+            buckets: None,
+        }
+    }
+
+    /// Published media and originals in buckets; `layout` keeps the local
+    /// folders uploads and transcodes work in. Every region in `regions`
+    /// must have a bucket of its own.
+    pub fn s3(
+        layout: MediaLayout,
+        config: &S3Config,
+        regions: &[RegionCode],
+    ) -> Result<Self, MediaError> {
+        let bucket = |name: &str| -> Result<Arc<dyn ObjectStore>, MediaError> {
+            let store = AmazonS3Builder::new()
+                .with_endpoint(&config.endpoint)
+                .with_bucket_name(name)
+                .with_region(&config.region)
+                .with_virtual_hosted_style_request(!config.path_style)
+                .with_access_key_id(&config.access_key_id)
+                .with_secret_access_key(&config.secret_access_key)
+                // A storage outage must answer within seconds (a 503 for
+                // an upload, a retry later for a job), not after the
+                // client's default three minutes of retries.
+                .with_retry(RetryConfig {
+                    max_retries: 3,
+                    retry_timeout: Duration::from_secs(10),
+                    ..RetryConfig::default()
+                })
+                .with_client_options(
+                    ClientOptions::new()
+                        .with_allow_http(config.endpoint.starts_with("http://"))
+                        .with_connect_timeout(Duration::from_secs(3))
+                        .with_timeout(Duration::from_secs(120)),
+                )
+                .build()
+                .map_err(|source| MediaError::StorageConfig {
+                    bucket: name.to_owned(),
+                    source: Box::new(source),
+                })?;
+            Ok(if config.prefix.is_empty() {
+                Arc::new(store)
+            } else {
+                Arc::new(PrefixStore::new(store, config.prefix.as_str()))
+            })
+        };
+        let mut by_region = BTreeMap::new();
+        for region in regions {
+            let name =
+                config
+                    .region_buckets
+                    .get(region)
+                    .ok_or_else(|| MediaError::NoRegionBucket {
+                        region: region.clone(),
+                    })?;
+            if *name == config.bucket {
+                return Err(MediaError::RegionBucketIsPublic {
+                    region: region.clone(),
+                });
+            }
+            by_region.insert(region.clone(), bucket(name)?);
+        }
+        let public = bucket(&config.bucket)?;
+        let names = std::iter::once(config.bucket.clone())
+            .chain(by_region.keys().map(|r| config.region_buckets[r].clone()))
+            .collect();
+        Ok(Self {
+            layout,
+            buckets: Some(Arc::new(Buckets {
+                public,
+                regions: by_region,
+                names,
+            })),
+        })
+    }
+
+    /// The node's folders (uploads and work folders, and everything else
+    /// when there are no buckets).
+    pub fn layout(&self) -> &MediaLayout {
+        &self.layout
+    }
+
+    /// Whether media is kept in buckets.
+    pub fn is_object_storage(&self) -> bool {
+        self.buckets.is_some()
+    }
+
+    fn region_bucket(
+        &self,
+        b: &Buckets,
+        region: &RegionCode,
+    ) -> Result<Arc<dyn ObjectStore>, MediaError> {
+        b.regions
+            .get(region)
+            .cloned()
+            .ok_or_else(|| MediaError::NoRegionBucket {
+                region: region.clone(),
+            })
+    }
+
+    /// Checks that every bucket answers (a listing of one key), so that a
+    /// wrong endpoint, key or bucket name stops the server at start with
+    /// the reason, not at the first upload.
+    pub async fn check(&self) -> Result<(), MediaError> {
+        let Some(b) = &self.buckets else {
+            return Ok(());
+        };
+        let stores = std::iter::once(&b.public).chain(b.regions.values());
+        for (store, name) in stores.zip(&b.names) {
+            store
+                .list_with_delimiter(Some(&ObjectPath::from("flick-check")))
+                .await
+                .map_err(|source| MediaError::BucketCheck {
+                    bucket: name.clone(),
+                    source: Box::new(source),
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Keeps an accepted upload, `from` (a checked file in `uploads/`), as
+    /// the original of `id`, in its uploader's home `region`. Durable when
+    /// it returns. `from` is moved or copied: the caller removes it if it
+    /// is still there.
+    pub async fn keep_original(
+        &self,
+        region: &RegionCode,
+        id: VideoId,
+        from: &Path,
+    ) -> Result<(), MediaError> {
+        let Some(b) = &self.buckets else {
+            let to = self.layout.original(id);
+            tokio::fs::rename(from, &to)
+                .await
+                .map_err(MediaError::io(&to))?;
+            // The folder that now names the file is fsynced too, or a power
+            // cut could lose the rename.
+            let dir = self.layout.originals();
+            let synced = tokio::task::spawn_blocking({
+                let dir = dir.clone();
+                move || std::fs::File::open(dir)?.sync_all()
+            })
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|r| r);
+            if let Err(e) = synced {
+                let _ = tokio::fs::remove_file(&to).await;
+                return Err(MediaError::Io {
+                    path: dir,
+                    source: e,
+                });
+            }
+            return Ok(());
+        };
+        let store = self.region_bucket(b, region)?;
+        upload_file(store, original_key(id), from, "application/octet-stream").await
+    }
+
+    /// The original of `id` as a local file for ffmpeg: its own path in the
+    /// folders, or a copy downloaded into `inputs`.
+    pub async fn original_for_transcode(
+        &self,
+        region: &RegionCode,
+        id: VideoId,
+        inputs: &Path,
+    ) -> Result<PathBuf, MediaError> {
+        let Some(b) = &self.buckets else {
+            return Ok(self.layout.original(id));
+        };
+        let store = self.region_bucket(b, region)?;
+        let to = inputs.join("original");
+        download(&store, &original_key(id), &to, "the original").await?;
+        Ok(to)
+    }
+
+    /// A reused sound as a local file for ffmpeg (see
+    /// `original_for_transcode`).
+    pub async fn sound_for_transcode(
+        &self,
+        id: SoundId,
+        inputs: &Path,
+    ) -> Result<PathBuf, MediaError> {
+        let Some(b) = &self.buckets else {
+            return Ok(self.layout.sound(id));
+        };
+        let to = inputs.join("sound.m4a");
+        download(&b.public, &sound_key(id), &to, "the reused sound").await?;
+        Ok(to)
+    }
+
+    /// Removes the original of `id`. Absent is fine: removals may race or
+    /// repeat. With buckets the region is not needed: every region bucket
+    /// is asked, so a caller that does not know the uploader's region (a
+    /// purge) still leaves nothing behind.
+    pub async fn remove_original(&self, id: VideoId) {
+        let Some(b) = &self.buckets else {
+            let _ = tokio::fs::remove_file(self.layout.original(id)).await;
+            return;
+        };
+        for store in b.regions.values() {
+            delete_logged(store, &original_key(id)).await;
+        }
+    }
+
+    /// The originals kept (with buckets: in the buckets of `regions`), for
+    /// the start-up sweep of those no upload names.
+    pub async fn originals(&self, regions: &[RegionCode]) -> Result<Vec<VideoId>, MediaError> {
+        let Some(b) = &self.buckets else {
+            let Ok(entries) = std::fs::read_dir(self.layout.originals()) else {
+                return Ok(Vec::new());
+            };
+            return Ok(entries
+                .flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse().ok().map(VideoId))
+                .collect());
+        };
+        let mut ids = Vec::new();
+        for region in regions {
+            let store = self.region_bucket(b, region)?;
+            let mut list = store.list(Some(&ObjectPath::from("originals")));
+            while let Some(meta) = list.next().await {
+                let meta = meta.map_err(storage_error("listing originals"))?;
+                if let Some(id) = meta.location.filename().and_then(|f| f.parse().ok()) {
+                    ids.push(VideoId(id));
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Publishes a finished transcode: its extracted sound (`new_sound`, a
+    /// file in `work`), then the rest of `work` as the video's media. With
+    /// folders this is two renames; with buckets every file is uploaded and
+    /// `work` removed.
+    pub async fn publish(
+        &self,
+        id: VideoId,
+        work: &Path,
+        new_sound: Option<(SoundId, &Path)>,
+    ) -> Result<(), MediaError> {
+        let Some(b) = &self.buckets else {
+            if let Some((sound, file)) = new_sound {
+                let to = self.layout.sound(sound);
+                tokio::fs::rename(file, &to)
+                    .await
+                    .map_err(MediaError::io(&to))?;
+            }
+            let published = self.layout.video_dir(id);
+            let _ = tokio::fs::remove_dir_all(&published).await;
+            return tokio::fs::rename(work, &published)
+                .await
+                .map_err(MediaError::io(&published));
+        };
+        if let Some((sound, file)) = new_sound {
+            upload_file(b.public.clone(), sound_key(sound), file, "audio/mp4").await?;
+            let _ = tokio::fs::remove_file(file).await;
+        }
+        // Leftovers of an earlier claim's upload are replaced file by file
+        // (same names); none can be served before the row says ready.
+        let files = files_under(work).map_err(MediaError::io(work))?;
+        let prefix = video_prefix(id);
+        for (path, rel) in files {
+            let key = rel
+                .iter()
+                .fold(prefix.clone(), |key, part| key.join(part.as_str()));
+            upload_file(
+                b.public.clone(),
+                key,
+                &path,
+                content_type(&rel[rel.len() - 1]),
+            )
+            .await?;
+        }
+        let _ = tokio::fs::remove_dir_all(work).await;
+        Ok(())
+    }
+
+    /// Removes what a transcode of the video produced, keeping its original.
+    pub async fn remove_video_outputs(&self, id: VideoId) {
+        for dir in self.layout.work_dirs(id) {
+            let _ = tokio::fs::remove_dir_all(&dir).await;
+        }
+        match &self.buckets {
+            None => {
+                let _ = tokio::fs::remove_dir_all(self.layout.video_dir(id)).await;
+            }
+            Some(b) => delete_prefix(&b.public, &video_prefix(id)).await,
+        }
+    }
+
+    /// Removes every file of a video. Missing files are not an error: a
+    /// deletion may race a transcode or run twice.
+    pub async fn remove_video(&self, id: VideoId) {
+        if self.buckets.is_none() {
+            // Synchronous, as before: callers may run on a blocking thread.
+            self.layout.remove_video(id);
+            return;
+        }
+        self.remove_video_outputs(id).await;
+        self.remove_original(id).await;
+    }
+
+    pub async fn remove_sound(&self, id: SoundId) {
+        match &self.buckets {
+            None => {
+                let _ = tokio::fs::remove_file(self.layout.sound(id)).await;
+            }
+            Some(b) => delete_logged(&b.public, &sound_key(id)).await,
+        }
+    }
+
+    /// One published file of `id` (`parts`: checked path components such
+    /// as `720p`, `seg_003.ts`), with an optional byte range. `None` when
+    /// there is no such file.
+    pub async fn published(
+        &self,
+        id: VideoId,
+        parts: &[&str],
+        range: Option<GetRange>,
+    ) -> Result<Option<PublishedFile>, MediaError> {
+        let Some(b) = &self.buckets else {
+            let mut path = self.layout.video_dir(id);
+            path.extend(parts);
+            return Ok(Some(PublishedFile::Local(path)));
+        };
+        let key = parts
+            .iter()
+            .fold(video_prefix(id), |key, part| key.join(*part));
+        // Where the range starts, when it names a start.
+        let start = match &range {
+            Some(GetRange::Bounded(r)) => Some(r.start),
+            Some(GetRange::Offset(o)) => Some(*o),
+            _ => None,
+        };
+        let options = GetOptions {
+            range,
+            ..GetOptions::default()
+        };
+        let got: GetResult = match b.public.get_opts(&key, options).await {
+            Ok(got) => got,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            // S3 answers a range past the end with 416, which the client
+            // reports as a generic error: the file's size tells.
+            Err(e) if start.is_some() => match b.public.head(&key).await {
+                Ok(meta) if start >= Some(meta.size) => {
+                    return Ok(Some(PublishedFile::Unsatisfiable { size: meta.size }))
+                }
+                Err(object_store::Error::NotFound { .. }) => return Ok(None),
+                _ => return Err(storage_error("a published file")(e)),
+            },
+            Err(e) => return Err(storage_error("a published file")(e)),
+        };
+        Ok(Some(PublishedFile::Stored(StoredObject {
+            size: got.meta.size,
+            range: got.range.clone(),
+            body: got
+                .into_stream()
+                .map_err(|e| storage_error("a published file")(e))
+                .boxed(),
+        })))
+    }
+
+    /// The published MP4 of `id` as a local file (for an export, or frame
+    /// hashes): its own path in the folders, or a copy downloaded to
+    /// `scratch`. `None` when there is none.
+    pub async fn mp4_file(
+        &self,
+        id: VideoId,
+        scratch: &Path,
+    ) -> Result<Option<PathBuf>, MediaError> {
+        let Some(b) = &self.buckets else {
+            let path = self.layout.video_dir(id).join(MP4_FILE);
+            return Ok(path.is_file().then_some(path));
+        };
+        match download(
+            &b.public,
+            &video_prefix(id).join(MP4_FILE),
+            scratch,
+            "an MP4",
+        )
+        .await
+        {
+            Ok(()) => Ok(Some(scratch.to_owned())),
+            Err(MediaError::MissingObject { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether `id` has its published files (the playlist, MP4 and poster):
+    /// for the storage audit.
+    pub async fn has_published(&self, id: VideoId) -> Result<bool, MediaError> {
+        let Some(b) = &self.buckets else {
+            let dir = self.layout.video_dir(id);
+            return Ok([MASTER_PLAYLIST, MP4_FILE, POSTER_FILE]
+                .iter()
+                .all(|f| dir.join(f).is_file()));
+        };
+        for f in [MASTER_PLAYLIST, MP4_FILE, POSTER_FILE] {
+            match b.public.head(&video_prefix(id).join(f)).await {
+                Ok(_) => {}
+                Err(object_store::Error::NotFound { .. }) => return Ok(false),
+                Err(e) => return Err(storage_error("a published file")(e)),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Keys in the public bucket that are not published media or sounds
+    /// (e.g. an original where it must never be): for the storage audit.
+    pub async fn stray_public_keys(&self) -> Result<Vec<String>, MediaError> {
+        let Some(b) = &self.buckets else {
+            return Ok(Vec::new());
+        };
+        let mut stray = Vec::new();
+        let mut list = b.public.list(None);
+        while let Some(meta) = list.next().await {
+            let meta = meta.map_err(storage_error("listing the public bucket"))?;
+            let first = meta.location.parts().next();
+            let known = first.is_some_and(|p| p.as_ref() == "media" || p.as_ref() == "sounds");
+            if !known {
+                stray.push(meta.location.to_string());
+            }
+        }
+        Ok(stray)
+    }
+}
+
+/// Streams a local file to `key` (multipart above a few MiB: never the
+/// whole file in memory). A failed upload is aborted, leaving nothing.
+async fn upload_file(
+    store: Arc<dyn ObjectStore>,
+    key: ObjectPath,
+    from: &Path,
+    content_type: &'static str,
+) -> Result<(), MediaError> {
+    let mut file = tokio::fs::File::open(from)
+        .await
+        .map_err(MediaError::io(from))?;
+    let mut attributes = Attributes::new();
+    attributes.insert(Attribute::ContentType, content_type.into());
+    let mut writer = BufWriter::new(store, key).with_attributes(attributes);
+    let failed = |e: std::io::Error| MediaError::Storage {
+        what: "an upload",
+        source: Box::new(e),
+    };
+    if let Err(e) = tokio::io::copy(&mut file, &mut writer).await {
+        // Parts already sent are discarded. (Not after `shutdown`, which
+        // ends the writer either way: a failed final request leaves at
+        // most unfinished parts, which the bucket's lifecycle expires.)
+        let _ = writer.abort().await;
+        return Err(failed(e));
+    }
+    writer.shutdown().await.map_err(failed)
+}
+
+/// Streams `key` into the local file `to`, created (or replaced).
+async fn download(
+    store: &Arc<dyn ObjectStore>,
+    key: &ObjectPath,
+    to: &Path,
+    what: &'static str,
+) -> Result<(), MediaError> {
+    if let Some(dir) = to.parent() {
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(MediaError::io(dir))?;
+    }
+    let got = store.get(key).await.map_err(storage_error(what))?;
+    let mut file = tokio::fs::File::create(to)
+        .await
+        .map_err(MediaError::io(to))?;
+    let mut body = got.into_stream();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(storage_error(what))?;
+        file.write_all(&chunk).await.map_err(MediaError::io(to))?;
+    }
+    file.flush().await.map_err(MediaError::io(to))?;
+    Ok(())
+}
+
+async fn delete_logged(store: &Arc<dyn ObjectStore>, key: &ObjectPath) {
+    match store.delete(key).await {
+        Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+        Err(e) => tracing::warn!(key = %key, error = %e, "could not remove an object"),
+    }
+}
+
+async fn delete_prefix(store: &Arc<dyn ObjectStore>, prefix: &ObjectPath) {
+    let keys = store
+        .list(Some(prefix))
+        .map_ok(|meta| meta.location)
+        .boxed();
+    let mut deleted = store.delete_stream(keys);
+    while let Some(result) = deleted.next().await {
+        match result {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => {
+                tracing::warn!(prefix = %prefix, error = %e, "could not remove objects");
+                return;
+            }
+        }
+    }
+}
+
+/// Every file under `dir`, with its path components below `dir`.
+fn files_under(dir: &Path) -> std::io::Result<Vec<(PathBuf, Vec<String>)>> {
+    let mut out = Vec::new();
+    let mut stack = vec![(dir.to_owned(), Vec::new())];
+    while let Some((d, rel)) = stack.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let mut r: Vec<String> = rel.clone();
+            r.push(name);
+            if entry.file_type()?.is_dir() {
+                stack.push((entry.path(), r));
+            } else {
+                out.push((entry.path(), r));
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,272 @@
+//! Media on S3-compatible object storage: a real single-node Garage that
+//! the test command starts (`scripts/garage.sh`). Each server keeps its
+//! objects under a key prefix of its own in the shared test buckets.
+
+use crate::harness::*;
+use reqwest::{Method, StatusCode};
+use std::process::Command;
+use std::time::Duration;
+
+#[tokio::test]
+async fn media_lives_in_buckets_originals_in_the_region_s_own_and_flick_serves_ranges() {
+    let (app, prefix) = spawn_app_s3("keep_originals = true");
+    let token = app.signup("ana").await;
+    let clip = make_clip(app.tmp.path(), "sea.mp4", Clip::default());
+    let id = app.upload(&token, &clip, "The sea #blue").await;
+    let v = app.wait_ready(&token, id).await;
+
+    // Published media and the extracted sound are in the public bucket;
+    // the original only in its region's bucket.
+    let public = bucket_keys(PUBLIC_BUCKET, &prefix).await;
+    for file in ["master.m3u8", "video.mp4", "poster.jpg", "360p/index.m3u8"] {
+        let key = format!("{prefix}/media/{id}/{file}");
+        assert!(public.contains(&key), "{key} in {public:?}");
+    }
+    let sound = v["sound"]["id"]
+        .as_i64()
+        .expect("the clip's audio is a sound");
+    assert!(
+        public.contains(&format!("{prefix}/sounds/{sound}.m4a")),
+        "{public:?}"
+    );
+    assert!(
+        public.iter().all(|k| !k.contains("originals")),
+        "no original in the public bucket: {public:?}"
+    );
+    assert_eq!(
+        bucket_keys("flick-local", &prefix).await,
+        [format!("{prefix}/originals/{id}")]
+    );
+    // Nothing stays on the node's disk.
+    for folder in ["media", "originals", "sounds", "work", "uploads"] {
+        assert_eq!(app.files(folder), Vec::<String>::new(), "{folder}/");
+    }
+
+    // Served through Flick: ffmpeg plays the whole ladder over HTTP.
+    let master = app.url(v["hls_url"].as_str().unwrap());
+    let status = Command::new("ffmpeg")
+        .args([
+            "-nostdin", "-v", "error", "-i", &master, "-map", "0", "-f", "null", "-",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success(), "ffmpeg decodes {master}");
+    let playlist = app.client.get(&master).send().await.unwrap();
+    assert_eq!(
+        playlist.headers()["content-type"],
+        "application/vnd.apple.mpegurl"
+    );
+    assert_eq!(playlist.headers()["cache-control"], "public, max-age=60");
+
+    // The MP4 whole, and in byte ranges as a player seeks.
+    let mp4 = app.url(v["mp4_url"].as_str().unwrap());
+    let whole = app.client.get(&mp4).send().await.unwrap();
+    assert_eq!(whole.status(), StatusCode::OK);
+    assert_eq!(whole.headers()["accept-ranges"], "bytes");
+    assert_eq!(
+        whole.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let whole = whole.bytes().await.unwrap();
+    let size = whole.len();
+    assert!(size > 1000);
+    for (range, expect) in [
+        ("bytes=0-99".to_owned(), 0..100),
+        (format!("bytes={}-", size - 10), size - 10..size),
+        ("bytes=-20".to_owned(), size - 20..size),
+    ] {
+        let res = app
+            .client
+            .get(&mp4)
+            .header("range", &range)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT, "{range}");
+        assert_eq!(
+            res.headers()["content-range"],
+            format!("bytes {}-{}/{size}", expect.start, expect.end - 1).as_str(),
+            "{range}"
+        );
+        assert_eq!(&res.bytes().await.unwrap()[..], &whole[expect], "{range}");
+    }
+    for range in [format!("bytes={size}-"), "bytes=9-2".to_owned()] {
+        let res = app
+            .client
+            .get(&mp4)
+            .header("range", &range)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::RANGE_NOT_SATISFIABLE, "{range}");
+    }
+    // A file the transcoder never writes is not there.
+    let res = app
+        .client
+        .get(app.url(&format!("/media/{id}/720p/seg_999.ts")))
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, 404, "not_found").await;
+
+    // The auditor's storage check looks into the buckets too.
+    let config = app.tmp.path().join("flick.toml");
+    let out = flick_cli(&[
+        "--config",
+        config.to_str().unwrap(),
+        "audit",
+        "storage",
+        "--data-dir",
+        app.data_dir.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("object storage") && stdout.contains("local → flick-local"),
+        "{stdout}"
+    );
+
+    // The user's export carries the clip, read back from the bucket.
+    let res = app
+        .request(Method::GET, "/api/v1/me/export", Some(&token), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let tar = res.bytes().await.unwrap();
+    let mut archive = tar::Archive::new(&tar[..]);
+    let exported: Vec<(String, u64)> = archive
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (e.path().unwrap().display().to_string(), e.size())
+        })
+        .collect();
+    assert!(
+        exported.contains(&(format!("flick-export/videos/{id}.mp4"), size as u64)),
+        "{exported:?}"
+    );
+
+    // Deleting the clip deletes its objects, original included.
+    let res = app
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/videos/{id}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let public = bucket_keys(PUBLIC_BUCKET, &prefix).await;
+    assert!(public.iter().all(|k| !k.contains("/media/")), "{public:?}");
+    assert_eq!(
+        bucket_keys("flick-local", &prefix).await,
+        Vec::<String>::new()
+    );
+}
+
+// Two workers: the relay runs on the runtime while the test blocks on
+// the server starting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_out_of_reach_refuses_uploads_with_503_and_a_job_waits_for_it_to_return() {
+    let s3 = test_s3();
+    let mut relay = Relay::start(&s3.endpoint).await;
+    let prefix = unique_prefix();
+    let config = format!(
+        "job_lease_secs = 3\n{GENEROUS_LIMITS}\n{}",
+        s3_media_config(&relay.endpoint(), &prefix, &["local"])
+    );
+    let app = spawn_app_with(&config);
+    let token = app.signup("ana").await;
+    let clip = make_clip(app.tmp.path(), "a.mp4", Clip::default());
+
+    // Out of reach: the upload is refused with a code a client can retry
+    // on, nothing is kept anywhere, and the server goes on serving.
+    relay.cut().await;
+    let res = app.upload_with(&token, &clip, "first", &[], None).await;
+    expect_error(res, 503, "storage_unavailable").await;
+    assert_eq!(app.files("uploads"), Vec::<String>::new());
+    assert_eq!(app.files("originals"), Vec::<String>::new());
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(
+        bucket_keys("flick-local", &prefix).await,
+        Vec::<String>::new()
+    );
+
+    // Back: the same upload is accepted. Cut again at once, so the job
+    // meets the outage (fetching the original or publishing): it must not
+    // fail the clip, only wait.
+    relay.restore().await;
+    let id = app.upload(&token, &clip, "second").await;
+    relay.cut().await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let v = app
+        .get_json(&format!("/api/v1/videos/{id}"), Some(&token))
+        .await;
+    assert_eq!(v["status"], "processing", "{v}");
+    relay.restore().await;
+    let v = app.wait_ready(&token, id).await;
+    let mp4 = app
+        .client
+        .get(app.url(v["mp4_url"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mp4.status(), StatusCode::OK);
+    assert!(!mp4.bytes().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_server_whose_bucket_does_not_answer_does_not_start() {
+    let s3 = test_s3();
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("flick.toml");
+    let text = s3_media_config(&s3.endpoint, &unique_prefix(), &["local"])
+        .replace("\"flick-local\"", "\"flick-no-such-bucket\"");
+    std::fs::write(&config, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_flick"))
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(tmp.path().join("data"))
+        .env("FLICK_LOG", "warn")
+        .env("FLICK_S3_ACCESS_KEY_ID", &s3.key_id)
+        .env("FLICK_S3_SECRET_ACCESS_KEY", &s3.secret)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("object storage does not answer")
+            && stderr.contains("bucket `flick-no-such-bucket` does not answer"),
+        "{stderr}"
+    );
+
+    // Without credentials it says which variable to set.
+    let out = Command::new(env!("CARGO_BIN_EXE_flick"))
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(tmp.path().join("data"))
+        .env("FLICK_LOG", "warn")
+        .env_remove("FLICK_S3_ACCESS_KEY_ID")
+        .env_remove("FLICK_S3_SECRET_ACCESS_KEY")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("FLICK_S3_ACCESS_KEY_ID"), "{stderr}");
+}
