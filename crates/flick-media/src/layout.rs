@@ -127,24 +127,4 @@ impl MediaLayout {
     pub fn sound(&self, id: SoundId) -> PathBuf {
         self.sounds().join(format!("{id}.m4a"))
     }
-
-    /// Removes what a transcode of the video produced, keeping its original.
-    pub fn remove_video_outputs(&self, id: VideoId) {
-        for dir in std::iter::once(self.video_dir(id)).chain(self.work_dirs(id)) {
-            let _ = std::fs::remove_dir_all(&dir);
-        }
-    }
-
-    /// Removes every file of a video. Missing files are not an error: a
-    /// deletion may race a transcode or run twice.
-    pub fn remove_video(&self, id: VideoId) {
-        for dir in std::iter::once(self.video_dir(id)).chain(self.work_dirs(id)) {
-            if let Err(e) = std::fs::remove_dir_all(&dir) {
-                if e.kind() != std::io::ErrorKind::NotFound {
-                    tracing::warn!(path = %dir.display(), error = %e, "could not remove media");
-                }
-            }
-        }
-        let _ = std::fs::remove_file(self.original(id));
-    }
 }

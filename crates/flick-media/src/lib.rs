@@ -24,7 +24,7 @@ pub use probe::{
     Rejection,
 };
 pub use runner::{JobRunner, RunnerConfig};
-pub use store::{MediaStore, PublishedFile, S3Config, StoredObject};
+pub use store::{Fetch, MediaStore, PublishedFile, S3Config, StoredObject};
 pub use transcode::{
     plan_renditions, plan_transcode, Rendition, TranscodePlan, Transcoder, MASTER_PLAYLIST,
     MP4_FILE, POSTER_FILE,
@@ -88,6 +88,12 @@ pub enum MediaError {
         bucket: String,
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// Object storage was out of reach for a job (which went back to the
+    /// queue).
+    #[error("object storage is out of reach; the job is queued again")]
+    StorageDown,
+    #[error(transparent)]
+    Store(#[from] flick_store::StoreError),
     #[error("the S3 settings for bucket `{bucket}` are invalid: {source}")]
     StorageConfig {
         bucket: String,

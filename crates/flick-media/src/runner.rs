@@ -51,6 +51,50 @@ pub struct JobRunner {
     clock: fn() -> i64,
     /// This runner's claims: a holder unique to this process.
     lease: Lease,
+    /// Set while object storage is out of reach: no job is claimed until
+    /// it passes.
+    backoff: Arc<StorageBackoff>,
+}
+
+/// How long the runner waits after a job met a storage fault: 0.25 s,
+/// doubling with each fault in a row, at most 30 s; a publish that
+/// succeeds resets it.
+#[derive(Debug, Default)]
+struct StorageBackoff {
+    faults: std::sync::atomic::AtomicU32,
+    until: std::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+impl StorageBackoff {
+    fn fault(&self) {
+        let n = self
+            .faults
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .min(7);
+        let wait = Duration::from_millis(250 << n).min(Duration::from_secs(30));
+        *self.until.lock().expect("never poisoned") = Some(tokio::time::Instant::now() + wait);
+    }
+
+    fn recovered(&self) {
+        self.faults.store(0, std::sync::atomic::Ordering::Relaxed);
+        *self.until.lock().expect("never poisoned") = None;
+    }
+
+    async fn wait(&self) {
+        let until = *self.until.lock().expect("never poisoned");
+        if let Some(until) = until {
+            tokio::time::sleep_until(until).await;
+        }
+    }
+}
+
+/// What became of a claimed job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Processed {
+    /// Recorded, lost to another runner, or given back at a stop.
+    Handled,
+    /// Object storage was out of reach: the job went back to the queue.
+    StorageDown,
 }
 
 impl JobRunner {
@@ -75,6 +119,7 @@ impl JobRunner {
             wake: Arc::new(Notify::new()),
             clock,
             lease,
+            backoff: Default::default(),
         }
     }
 
@@ -122,6 +167,10 @@ impl JobRunner {
         let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
         let mut running = JoinSet::new();
         loop {
+            tokio::select! {
+                () = self.backoff.wait() => {}
+                _ = shutdown.changed() => break,
+            }
             let permit = tokio::select! {
                 p = permits.clone().acquire_owned() => p.expect("semaphore is never closed"),
                 _ = shutdown.changed() => break,
@@ -167,17 +216,16 @@ impl JobRunner {
         }
         // Each task sees the stop itself: one still transcoding kills its
         // ffmpeg and gives its claim back; one already publishing finishes
-        // (milliseconds), so no result is left half recorded.
+        // (milliseconds with folders; its uploads with object storage), so
+        // no result is left half recorded.
         while running.join_next().await.is_some() {}
     }
 
     /// Processes queued jobs one at a time until none is left, calling
     /// `on_finished` after each: for command-line tools that need the work
-    /// done before they exit.
-    pub async fn drain(
-        &self,
-        mut on_finished: impl FnMut(),
-    ) -> Result<usize, flick_store::StoreError> {
+    /// done before they exit. Object storage out of reach ends it with an
+    /// error (the job stays queued).
+    pub async fn drain(&self, mut on_finished: impl FnMut()) -> Result<usize, MediaError> {
         let mut done = 0;
         loop {
             let this = self.clone();
@@ -188,7 +236,9 @@ impl JobRunner {
                 return Ok(done);
             };
             let span = tracing::info_span!("transcode", region = %store.region(), video_id = %job.video_id, attempt = job.attempts);
-            self.process(store, job, None).instrument(span).await;
+            if self.process(store, job, None).instrument(span).await == Processed::StorageDown {
+                return Err(MediaError::StorageDown);
+            }
             done += 1;
             on_finished();
         }
@@ -214,7 +264,12 @@ impl JobRunner {
     /// lost lease (the job is another runner's) and to `stop` (the runner
     /// is stopping: the claim is given back); from publishing on, it runs
     /// to the end.
-    async fn process(&self, store: Arc<Store>, job: Job, stop: Option<watch::Receiver<bool>>) {
+    async fn process(
+        &self,
+        store: Arc<Store>,
+        job: Job,
+        stop: Option<watch::Receiver<bool>>,
+    ) -> Processed {
         let started = std::time::Instant::now();
         let layout = self.media.layout();
         let work = layout.work_dir(job.video_id, job.attempts);
@@ -225,18 +280,18 @@ impl JobRunner {
             () = stopped(stop) => {
                 // The transcode was dropped, which killed its ffmpeg.
                 remove_dirs(&[&work, &inputs]).await;
-                let now = (self.clock)();
-                match tokio::task::spawn_blocking(move || store.release_job(&job, now)).await {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => tracing::warn!(error = %e, "could not give a job back"),
-                    Err(e) => tracing::warn!(error = %e, "giving a job back panicked"),
-                }
-                return;
+                self.give_back(store, job).await;
+                return Processed::Handled;
             }
         };
         let _ = tokio::fs::remove_dir_all(&inputs).await;
         let outcome = match transcoded {
-            Some(Ok(done)) => self.publish(&store, &job, &work, done).await,
+            // Uploading to object storage may outlast a lease term, so the
+            // lease is held through publishing too.
+            Some(Ok(done)) => tokio::select! {
+                p = self.publish(&store, &job, &work, done) => p,
+                () = self.hold_lease(store.clone(), job.clone()) => Ok(None),
+            },
             Some(Err(e)) => Err(e),
             None => Ok(None),
         };
@@ -248,16 +303,18 @@ impl JobRunner {
                 // what is published is the new holder's.
                 tracing::warn!("lease lost to another runner; transcode abandoned");
                 let _ = tokio::fs::remove_dir_all(&work).await;
-                return;
+                return Processed::Handled;
             }
             Err(e @ MediaError::Storage { .. }) => {
-                // Object storage is out of reach: not the clip's fault. The
-                // claim is left to lapse (no renewal from here on), so the
-                // job is tried again after its lease term, by any runner;
-                // each try counts toward the attempts a job may have.
-                tracing::warn!(error = %e, "object storage failed; the job is retried once its lease lapses");
+                // Object storage is out of reach: not the clip's fault, so
+                // the claim goes back without counting an attempt, and this
+                // runner claims nothing more until its backoff passes (the
+                // publish removed what it had uploaded).
+                tracing::warn!(error = %e, "object storage failed; the job goes back to the queue");
                 let _ = tokio::fs::remove_dir_all(&work).await;
-                return;
+                self.backoff.fault();
+                self.give_back(store, job).await;
+                return Processed::StorageDown;
             }
             Err(e) => {
                 // The detail (tool output, server paths) is for the log; the
@@ -270,6 +327,9 @@ impl JobRunner {
             }
         };
         let ready = matches!(outcome, JobOutcome::Ready { .. });
+        if ready {
+            self.backoff.recovered();
+        }
         let new_sound = match &outcome {
             JobOutcome::Ready {
                 sound,
@@ -290,14 +350,14 @@ impl JobRunner {
                 // The upload went with its account: nothing may stay.
                 self.media.remove_video(video).await;
                 self.remove_sound(new_sound).await;
-                return;
+                return Processed::Handled;
             }
             Ok(Ok((Finish::LeaseLost, _))) => {
                 // Another runner holds the job and publishes its own
                 // result; the sound this attempt extracted is nobody's.
                 tracing::warn!("lease lost to another runner; result discarded");
                 self.remove_sound(new_sound).await;
-                return;
+                return Processed::Handled;
             }
             Ok(Ok((Finish::Recorded, record))) => {
                 // Deleted while it was being transcoded: publish nothing,
@@ -324,7 +384,7 @@ impl JobRunner {
             // lapses (or at the next start).
             self.media.remove_video_outputs(video).await;
             self.remove_sound(new_sound).await;
-            return;
+            return Processed::Handled;
         }
         if !self.config.keep_originals || !ready {
             self.media.remove_original(video).await;
@@ -334,6 +394,17 @@ impl JobRunner {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "job finished"
         );
+        Processed::Handled
+    }
+
+    /// Gives a claim back to the queue without counting its attempt.
+    async fn give_back(&self, store: Arc<Store>, job: Job) {
+        let now = (self.clock)();
+        match tokio::task::spawn_blocking(move || store.release_job(&job, now)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not give a job back"),
+            Err(e) => tracing::warn!(error = %e, "giving a job back panicked"),
+        }
     }
 
     async fn remove_sound(&self, sound: Option<SoundId>) {

@@ -73,6 +73,8 @@ struct Buckets {
     /// The bucket names, the public one first, then the regions' in the
     /// order of `regions` (for messages).
     names: Vec<String>,
+    /// The key prefix in every bucket (`[media] prefix`), for messages.
+    prefix: String,
 }
 
 /// A published file read from a bucket, for serving: its size and the
@@ -81,7 +83,22 @@ pub struct StoredObject {
     pub size: u64,
     /// The range of bytes `body` carries (`0..size` without a range).
     pub range: std::ops::Range<u64>,
+    /// The object's entity tag and modification time (an HTTP date), for
+    /// caches' conditional requests.
+    pub e_tag: Option<String>,
+    pub last_modified: String,
+    /// Empty for a HEAD request.
     pub body: futures_util::stream::BoxStream<'static, Result<bytes::Bytes, MediaError>>,
+}
+
+/// How a published file is asked for.
+#[derive(Debug, Default)]
+pub struct Fetch {
+    pub range: Option<GetRange>,
+    /// Headers only (HTTP HEAD).
+    pub head: bool,
+    /// The client's `If-None-Match`: an unchanged file is `NotModified`.
+    pub if_none_match: Option<String>,
 }
 
 /// A published file, wherever it is kept.
@@ -92,6 +109,8 @@ pub enum PublishedFile {
     Stored(StoredObject),
     /// The byte range asked for starts past the end of the file (`size`).
     Unsatisfiable { size: u64 },
+    /// The client's copy (by `If-None-Match`) is current.
+    NotModified { e_tag: Option<String> },
 }
 
 fn storage_error(what: &'static str) -> impl FnOnce(object_store::Error) -> MediaError {
@@ -101,6 +120,19 @@ fn storage_error(what: &'static str) -> impl FnOnce(object_store::Error) -> Medi
             what,
             source: Box::new(source),
         },
+    }
+}
+
+/// The URL requests for `bucket` go to. object_store takes a configured
+/// endpoint as is in virtual-hosted style, so the bucket's name is put in
+/// front of the host here; otherwise every bucket would be one.
+fn bucket_endpoint(endpoint: &str, bucket: &str, path_style: bool) -> String {
+    if path_style {
+        return endpoint.to_owned();
+    }
+    match endpoint.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://{bucket}.{rest}"),
+        None => format!("{bucket}.{endpoint}"),
     }
 }
 
@@ -140,7 +172,8 @@ impl MediaStore {
 
     /// Published media and originals in buckets; `layout` keeps the local
     /// folders uploads and transcodes work in. Every region in `regions`
-    /// must have a bucket of its own.
+    /// (the node's held regions: it opens no other region's bucket, so its
+    /// key need reach no other) must have a bucket of its own.
     pub fn s3(
         layout: MediaLayout,
         config: &S3Config,
@@ -148,7 +181,7 @@ impl MediaStore {
     ) -> Result<Self, MediaError> {
         let bucket = |name: &str| -> Result<Arc<dyn ObjectStore>, MediaError> {
             let store = AmazonS3Builder::new()
-                .with_endpoint(&config.endpoint)
+                .with_endpoint(bucket_endpoint(&config.endpoint, name, config.path_style))
                 .with_bucket_name(name)
                 .with_region(&config.region)
                 .with_virtual_hosted_style_request(!config.path_style)
@@ -166,7 +199,11 @@ impl MediaStore {
                     ClientOptions::new()
                         .with_allow_http(config.endpoint.starts_with("http://"))
                         .with_connect_timeout(Duration::from_secs(3))
-                        .with_timeout(Duration::from_secs(120)),
+                        // No limit on a whole request: a player may stream
+                        // a file for minutes. A server that stops sending
+                        // for 30 s is given up on.
+                        .with_timeout_disabled()
+                        .with_read_timeout(Duration::from_secs(30)),
                 )
                 .build()
                 .map_err(|source| MediaError::StorageConfig {
@@ -205,6 +242,7 @@ impl MediaStore {
                 public,
                 regions: by_region,
                 names,
+                prefix: config.prefix.clone(),
             })),
         })
     }
@@ -386,25 +424,42 @@ impl MediaStore {
                 .await
                 .map_err(MediaError::io(&published));
         };
-        if let Some((sound, file)) = new_sound {
-            upload_file(b.public.clone(), sound_key(sound), file, "audio/mp4").await?;
-            let _ = tokio::fs::remove_file(file).await;
-        }
-        // Leftovers of an earlier claim's upload are replaced file by file
-        // (same names); none can be served before the row says ready.
-        let files = files_under(work).map_err(MediaError::io(work))?;
         let prefix = video_prefix(id);
-        for (path, rel) in files {
-            let key = rel
-                .iter()
-                .fold(prefix.clone(), |key, part| key.join(part.as_str()));
-            upload_file(
-                b.public.clone(),
-                key,
-                &path,
-                content_type(&rel[rel.len() - 1]),
-            )
-            .await?;
+        let uploaded = async {
+            if let Some((sound, file)) = new_sound {
+                upload_file(b.public.clone(), sound_key(sound), file, "audio/mp4").await?;
+            }
+            // Leftovers of an earlier claim's upload are replaced file by
+            // file (same names); none can be served before the row says
+            // ready.
+            let files = files_under(work).map_err(MediaError::io(work))?;
+            for (path, rel) in files {
+                if new_sound.is_some_and(|(_, file)| file == path) {
+                    continue;
+                }
+                let key = rel
+                    .iter()
+                    .fold(prefix.clone(), |key, part| key.join(part.as_str()));
+                upload_file(
+                    b.public.clone(),
+                    key,
+                    &path,
+                    content_type(&rel[rel.len() - 1]),
+                )
+                .await?;
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = uploaded {
+            // Nothing of a failed publish stays: it is not served (the row
+            // is not ready), and a sound no row names would never be
+            // removed. (Best effort: storage may be out of reach.)
+            delete_prefix(&b.public, &prefix).await;
+            if let Some((sound, _)) = new_sound {
+                delete_logged(&b.public, &sound_key(sound)).await;
+            }
+            return Err(e);
         }
         let _ = tokio::fs::remove_dir_all(work).await;
         Ok(())
@@ -426,11 +481,6 @@ impl MediaStore {
     /// Removes every file of a video. Missing files are not an error: a
     /// deletion may race a transcode or run twice.
     pub async fn remove_video(&self, id: VideoId) {
-        if self.buckets.is_none() {
-            // Synchronous, as before: callers may run on a blocking thread.
-            self.layout.remove_video(id);
-            return;
-        }
         self.remove_video_outputs(id).await;
         self.remove_original(id).await;
     }
@@ -451,8 +501,13 @@ impl MediaStore {
         &self,
         id: VideoId,
         parts: &[&str],
-        range: Option<GetRange>,
+        fetch: Fetch,
     ) -> Result<Option<PublishedFile>, MediaError> {
+        let Fetch {
+            range,
+            head,
+            if_none_match,
+        } = fetch;
         let Some(b) = &self.buckets else {
             let mut path = self.layout.video_dir(id);
             path.extend(parts);
@@ -469,11 +524,18 @@ impl MediaStore {
         };
         let options = GetOptions {
             range,
+            head,
+            if_none_match: if_none_match.clone(),
             ..GetOptions::default()
         };
         let got: GetResult = match b.public.get_opts(&key, options).await {
             Ok(got) => got,
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(object_store::Error::NotModified { .. }) => {
+                return Ok(Some(PublishedFile::NotModified {
+                    e_tag: if_none_match,
+                }))
+            }
             // S3 answers a range past the end with 416, which the client
             // reports as a generic error: the file's size tells.
             Err(e) if start.is_some() => match b.public.head(&key).await {
@@ -485,13 +547,28 @@ impl MediaStore {
             },
             Err(e) => return Err(storage_error("a published file")(e)),
         };
-        Ok(Some(PublishedFile::Stored(StoredObject {
-            size: got.meta.size,
-            range: got.range.clone(),
-            body: got
-                .into_stream()
+        let (size, e_tag, last_modified) = (
+            got.meta.size,
+            got.meta.e_tag.clone(),
+            got.meta
+                .last_modified
+                .format("%a, %d %b %Y %H:%M:%S GMT")
+                .to_string(),
+        );
+        let range = if head { 0..size } else { got.range.clone() };
+        let body = if head {
+            futures_util::stream::empty().boxed()
+        } else {
+            got.into_stream()
                 .map_err(|e| storage_error("a published file")(e))
-                .boxed(),
+                .boxed()
+        };
+        Ok(Some(PublishedFile::Stored(StoredObject {
+            size,
+            range,
+            e_tag,
+            last_modified,
+            body,
         })))
     }
 
@@ -553,7 +630,12 @@ impl MediaStore {
             let first = meta.location.parts().next();
             let known = first.is_some_and(|p| p.as_ref() == "media" || p.as_ref() == "sounds");
             if !known {
-                stray.push(meta.location.to_string());
+                // As the bucket names it, prefix and all.
+                stray.push(if b.prefix.is_empty() {
+                    meta.location.to_string()
+                } else {
+                    format!("{}/{}", b.prefix, meta.location)
+                });
             }
         }
         Ok(stray)
@@ -573,19 +655,38 @@ async fn upload_file(
         .map_err(MediaError::io(from))?;
     let mut attributes = Attributes::new();
     attributes.insert(Attribute::ContentType, content_type.into());
-    let mut writer = BufWriter::new(store, key).with_attributes(attributes);
+    let mut writer = AbortOnDrop(Some(BufWriter::new(store, key).with_attributes(attributes)));
     let failed = |e: std::io::Error| MediaError::Storage {
         what: "an upload",
         source: Box::new(e),
     };
-    if let Err(e) = tokio::io::copy(&mut file, &mut writer).await {
-        // Parts already sent are discarded. (Not after `shutdown`, which
-        // ends the writer either way: a failed final request leaves at
-        // most unfinished parts, which the bucket's lifecycle expires.)
-        let _ = writer.abort().await;
+    let copied = tokio::io::copy(&mut file, writer.0.as_mut().expect("set until taken")).await;
+    if let Err(e) = copied {
+        // Parts already sent are discarded (by the guard).
         return Err(failed(e));
     }
-    writer.shutdown().await.map_err(failed)
+    // Out of the guard: `shutdown` ends the writer either way, and a writer
+    // that began it cannot be aborted. A final request that fails leaves at
+    // most unfinished parts, which the bucket's lifecycle rules expire.
+    let mut w = writer.0.take().expect("set until taken");
+    w.shutdown().await.map_err(failed)
+}
+
+/// Aborts an unfinished multipart upload when dropped: on an error, and
+/// when the request that streams an upload is dropped mid-way (its client
+/// hung up), so no parts of a protected original stay in the bucket.
+struct AbortOnDrop(Option<BufWriter>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let (Some(mut writer), Ok(runtime)) =
+            (self.0.take(), tokio::runtime::Handle::try_current())
+        {
+            runtime.spawn(async move {
+                let _ = writer.abort().await;
+            });
+        }
+    }
 }
 
 /// Streams `key` into the local file `to`, created (or replaced).

@@ -309,7 +309,7 @@ pub(crate) fn open_data_dir(
     })?;
     let media = match &storage.s3 {
         None => MediaStore::local(layout),
-        Some(s3) => MediaStore::s3(layout, s3, &storage.all)
+        Some(s3) => MediaStore::s3(layout, s3, &storage.held)
             .with_context(|| format!("cannot use object storage at {}", s3.endpoint))?,
     };
     Ok((Arc::new(regions), media))
@@ -547,6 +547,21 @@ async fn sweep_orphaned_originals(
     regions: &Arc<Regions>,
     media: &MediaStore,
 ) -> anyhow::Result<()> {
+    // Files in the folder that are not named as Flick names originals are
+    // nobody's either.
+    if !media.is_object_storage() {
+        for entry in std::fs::read_dir(media.layout().originals())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = entry.file_name();
+            if name.to_str().and_then(|n| n.parse::<i64>().ok()).is_none() {
+                tracing::warn!(file = ?name, "removing a file that is not an original");
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
     let originals = media
         .originals(
             &regions

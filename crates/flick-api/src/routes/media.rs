@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use flick_domain::VideoId;
-use flick_media::{GetRange, PublishedFile, StoredObject};
+use flick_media::{Fetch, GetRange, PublishedFile, StoredObject};
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
@@ -64,7 +64,22 @@ pub(crate) async fn serve_media(
         },
         _ => None,
     };
-    let mut res = match state.0.media.published(id, &parts, range).await? {
+    // HEAD answers for the whole file.
+    let head = req.method() == axum::http::Method::HEAD;
+    let range = range.filter(|_| !head);
+    // Only a range this parsed makes a 206 (one it ignores gets the whole
+    // file, as RFC 9110 allows).
+    let ranged = range.is_some();
+    let fetch = Fetch {
+        range,
+        head,
+        if_none_match: req
+            .headers()
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    };
+    let mut res = match state.0.media.published(id, &parts, fetch).await? {
         None => return Err(not_found()),
         Some(PublishedFile::Local(path)) => {
             let res = ServeFile::new_with_mime(&path, &mime.parse().expect("static mime is valid"))
@@ -76,24 +91,40 @@ pub(crate) async fn serve_media(
             }
             res.map(Body::new).into_response()
         }
-        Some(PublishedFile::Stored(object)) => stored_response(object, mime, ranged(&req)),
+        Some(PublishedFile::Stored(object)) => stored_response(object, mime, ranged),
         Some(PublishedFile::Unsatisfiable { size }) => not_satisfiable(Some(size)),
+        Some(PublishedFile::NotModified { e_tag }) => {
+            let mut res = Response::new(Body::empty());
+            *res.status_mut() = StatusCode::NOT_MODIFIED;
+            if let Some(tag) = e_tag.and_then(|t| HeaderValue::from_str(&t).ok()) {
+                res.headers_mut().insert(header::ETAG, tag);
+            }
+            res
+        }
     };
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     Ok(res)
 }
 
-fn ranged(req: &Request) -> bool {
-    req.headers().contains_key(header::RANGE)
-}
-
 /// A file from object storage, whole (200) or the range asked for (206).
 /// HEAD gets the headers alone.
 fn stored_response(object: StoredObject, mime: &'static str, ranged: bool) -> Response {
-    let StoredObject { size, range, body } = object;
+    let StoredObject {
+        size,
+        range,
+        e_tag,
+        last_modified,
+        body,
+    } = object;
     let mut res = Response::new(Body::from_stream(body));
     let h = res.headers_mut();
+    if let Some(tag) = e_tag.and_then(|t| HeaderValue::from_str(&t).ok()) {
+        h.insert(header::ETAG, tag);
+    }
+    if let Ok(date) = HeaderValue::from_str(&last_modified) {
+        h.insert(header::LAST_MODIFIED, date);
+    }
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(

@@ -630,17 +630,7 @@ pub fn spawn_app_s3(extra_config: &str) -> (TestApp, String) {
 pub async fn bucket_keys(bucket: &str, prefix: &str) -> Vec<String> {
     use futures_util::StreamExt;
     use object_store::ObjectStore;
-    let s3 = test_s3();
-    let store = object_store::aws::AmazonS3Builder::new()
-        .with_endpoint(&s3.endpoint)
-        .with_allow_http(true)
-        .with_bucket_name(bucket)
-        .with_region("garage")
-        .with_virtual_hosted_style_request(false)
-        .with_access_key_id(&s3.key_id)
-        .with_secret_access_key(&s3.secret)
-        .build()
-        .unwrap();
+    let store = test_bucket(bucket);
     let prefix = object_store::path::Path::from(prefix);
     let mut keys: Vec<String> = store
         .list(Some(&prefix))
@@ -649,6 +639,29 @@ pub async fn bucket_keys(bucket: &str, prefix: &str) -> Vec<String> {
         .await;
     keys.sort();
     keys
+}
+
+/// Writes an object to a test bucket, behind Flick's back.
+pub async fn put_object(bucket: &str, key: &str, bytes: &'static [u8]) {
+    use object_store::ObjectStoreExt;
+    test_bucket(bucket)
+        .put(&object_store::path::Path::from(key), bytes.into())
+        .await
+        .unwrap();
+}
+
+fn test_bucket(bucket: &str) -> object_store::aws::AmazonS3 {
+    let s3 = test_s3();
+    object_store::aws::AmazonS3Builder::new()
+        .with_endpoint(&s3.endpoint)
+        .with_allow_http(true)
+        .with_bucket_name(bucket)
+        .with_region("garage")
+        .with_virtual_hosted_style_request(false)
+        .with_access_key_id(&s3.key_id)
+        .with_secret_access_key(&s3.secret)
+        .build()
+        .unwrap()
 }
 
 /// A TCP relay to the test S3 server that a test can cut and restore, to

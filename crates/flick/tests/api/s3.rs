@@ -100,6 +100,33 @@ async fn media_lives_in_buckets_originals_in_the_region_s_own_and_flick_serves_r
             .unwrap();
         assert_eq!(res.status(), StatusCode::RANGE_NOT_SATISFIABLE, "{range}");
     }
+    // Ranges this does not serve one by one get the whole file.
+    for range in ["bytes=0-1,5-6", "items=0-1"] {
+        let res = app
+            .client
+            .get(&mp4)
+            .header("range", range)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{range}");
+        assert_eq!(res.bytes().await.unwrap().len(), size, "{range}");
+    }
+    // HEAD: the headers alone; a cache's copy is revalidated by its tag.
+    let res = app.client.head(&mp4).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-length"], size.to_string().as_str());
+    let tag = res.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(res.headers().contains_key("last-modified"));
+    assert!(res.bytes().await.unwrap().is_empty());
+    let res = app
+        .client
+        .get(&mp4)
+        .header("if-none-match", &tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
     // A file the transcoder never writes is not there.
     let res = app
         .client
@@ -128,6 +155,22 @@ async fn media_lives_in_buckets_originals_in_the_region_s_own_and_flick_serves_r
     assert!(
         stdout.contains("object storage") && stdout.contains("local → flick-local"),
         "{stdout}"
+    );
+    // An original (or anything else) in the public bucket is a problem.
+    put_object(PUBLIC_BUCKET, &format!("{prefix}/originals/1"), b"not here").await;
+    let out = flick_cli(&[
+        "--config",
+        config.to_str().unwrap(),
+        "audit",
+        "storage",
+        "--data-dir",
+        app.data_dir.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("`{prefix}/originals/1` in the public bucket")),
+        "{stderr}"
     );
 
     // The user's export carries the clip, read back from the bucket.
@@ -199,11 +242,12 @@ async fn storage_out_of_reach_refuses_uploads_with_503_and_a_job_waits_for_it_to
 
     // Back: the same upload is accepted. Cut again at once, so the job
     // meets the outage (fetching the original or publishing): it must not
-    // fail the clip, only wait.
+    // fail the clip, only wait, however many times it is tried (with a
+    // backoff from 0.25 s, 12 s see more tries than a job may count).
     relay.restore().await;
     let id = app.upload(&token, &clip, "second").await;
     relay.cut().await;
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_secs(12)).await;
     let v = app
         .get_json(&format!("/api/v1/videos/{id}"), Some(&token))
         .await;
@@ -218,6 +262,11 @@ async fn storage_out_of_reach_refuses_uploads_with_503_and_a_job_waits_for_it_to
         .unwrap();
     assert_eq!(mp4.status(), StatusCode::OK);
     assert!(!mp4.bytes().await.unwrap().is_empty());
+    // Published, its original is not kept (`keep_originals` is off).
+    assert_eq!(
+        bucket_keys("flick-local", &prefix).await,
+        Vec::<String>::new()
+    );
 }
 
 #[tokio::test]
@@ -269,4 +318,65 @@ async fn a_server_whose_bucket_does_not_answer_does_not_start() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("FLICK_S3_ACCESS_KEY_ID"), "{stderr}");
+}
+
+#[tokio::test]
+async fn each_region_s_originals_stay_in_its_bucket_and_deleting_an_account_deletes_its_objects() {
+    let s3 = test_s3();
+    let prefix = unique_prefix();
+    let config = format!(
+        "keep_originals = true\nregions = [\"us\", \"eu\"]\n{GENEROUS_LIMITS}\n{}",
+        s3_media_config(&s3.endpoint, &prefix, &["us", "eu"])
+    );
+    let app = spawn_app_with(&config);
+    let mut tokens = Vec::new();
+    let mut clips = Vec::new();
+    for (handle, region) in [("ana", "eu"), ("bo", "us")] {
+        let body = serde_json::json!({
+            "handle": handle,
+            "password": "correct horse battery",
+            "region": region,
+        });
+        let res = app
+            .request(Method::POST, "/api/v1/accounts", None, Some(body))
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let token = app.login(handle, "correct horse battery").await;
+        let clip = make_clip(app.tmp.path(), &format!("{handle}.mp4"), Clip::default());
+        let id = app.upload(&token, &clip, handle).await;
+        let v = app.wait_ready(&token, id).await;
+        clips.push((id, v["sound"]["id"].as_i64().unwrap()));
+        tokens.push(token);
+    }
+    let [(ana_clip, ana_sound), (bo_clip, bo_sound)] = clips[..] else {
+        unreachable!()
+    };
+    assert_eq!(
+        bucket_keys("flick-eu", &prefix).await,
+        [format!("{prefix}/originals/{ana_clip}")]
+    );
+    assert_eq!(
+        bucket_keys("flick-us", &prefix).await,
+        [format!("{prefix}/originals/{bo_clip}")]
+    );
+
+    // Ana leaves: her clip's media, its sound and her original go; Bo's stay.
+    let res = app
+        .request(Method::DELETE, "/api/v1/me", Some(&tokens[0]), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let public = bucket_keys(PUBLIC_BUCKET, &prefix).await;
+    assert!(
+        public
+            .iter()
+            .all(|k| !k.contains(&ana_clip.to_string()) && !k.contains(&ana_sound.to_string())),
+        "{public:?}"
+    );
+    assert!(public.contains(&format!("{prefix}/media/{bo_clip}/video.mp4")));
+    assert!(public.contains(&format!("{prefix}/sounds/{bo_sound}.m4a")));
+    assert_eq!(bucket_keys("flick-eu", &prefix).await, Vec::<String>::new());
+    assert_eq!(
+        bucket_keys("flick-us", &prefix).await,
+        [format!("{prefix}/originals/{bo_clip}")]
+    );
 }
