@@ -24,7 +24,7 @@ pub use probe::{
     Rejection,
 };
 pub use runner::{JobRunner, RunnerConfig};
-pub use store::{Fetch, MediaStore, PublishedFile, S3Config, StoredObject};
+pub use store::{Fetch, Import, MediaStore, PublishedFile, S3Config, StoredObject};
 pub use transcode::{
     plan_renditions, plan_transcode, Rendition, TranscodePlan, Transcoder, MASTER_PLAYLIST,
     MP4_FILE, POSTER_FILE,
@@ -88,6 +88,11 @@ pub enum MediaError {
         bucket: String,
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    #[error("this needs object storage: set `[media] store = \"s3\"`")]
+    NotObjectStorage,
+    /// A migrated object read back differs from its file.
+    #[error("`{key}` in object storage does not match {path} (SHA-256); run the migration again")]
+    ChecksumMismatch { key: String, path: PathBuf },
     /// Object storage was out of reach for a job (which went back to the
     /// queue).
     #[error("object storage is out of reach; the job is queued again")]

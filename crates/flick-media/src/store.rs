@@ -91,6 +91,26 @@ pub struct StoredObject {
     pub body: futures_util::stream::BoxStream<'static, Result<bytes::Bytes, MediaError>>,
 }
 
+/// One thing `flick migrate` copies from the folders into the buckets.
+#[derive(Debug, Clone, Copy)]
+pub enum Import<'a> {
+    /// A published folder (`media/<video>/`).
+    Video {
+        id: VideoId,
+        dir: &'a Path,
+    },
+    Sound {
+        id: SoundId,
+        file: &'a Path,
+    },
+    /// An original, into its uploader's home region's bucket.
+    Original {
+        region: &'a RegionCode,
+        id: VideoId,
+        file: &'a Path,
+    },
+}
+
 /// How a published file is asked for.
 #[derive(Debug, Default)]
 pub struct Fetch {
@@ -617,6 +637,59 @@ impl MediaStore {
         Ok(true)
     }
 
+    /// Copies `item` into the buckets, leaving its files in place, and reads
+    /// every object back to check it against its file (SHA-256). Returns
+    /// how many files were copied. Copying again overwrites: a migration
+    /// that stopped half-way is run again from the start.
+    pub async fn import(&self, item: Import<'_>) -> Result<usize, MediaError> {
+        let Some(b) = &self.buckets else {
+            return Err(MediaError::NotObjectStorage);
+        };
+        let copies: Vec<(Arc<dyn ObjectStore>, ObjectPath, PathBuf, &'static str)> = match item {
+            Import::Video { id, dir } => files_under(dir)
+                .map_err(MediaError::io(dir))?
+                .into_iter()
+                .map(|(path, rel)| {
+                    let key = rel
+                        .iter()
+                        .fold(video_prefix(id), |key, part| key.join(part.as_str()));
+                    (
+                        b.public.clone(),
+                        key,
+                        path,
+                        content_type(&rel[rel.len() - 1]),
+                    )
+                })
+                .collect(),
+            Import::Sound { id, file } => {
+                vec![(
+                    b.public.clone(),
+                    sound_key(id),
+                    file.to_owned(),
+                    "audio/mp4",
+                )]
+            }
+            Import::Original { region, id, file } => vec![(
+                self.region_bucket(b, region)?,
+                original_key(id),
+                file.to_owned(),
+                "application/octet-stream",
+            )],
+        };
+        for (store, key, path, content_type) in &copies {
+            upload_file(store.clone(), key.clone(), path, content_type).await?;
+            let stored = object_sha256(store, key).await?;
+            let local = file_sha256(path).await?;
+            if stored != local {
+                return Err(MediaError::ChecksumMismatch {
+                    key: key.to_string(),
+                    path: path.clone(),
+                });
+            }
+        }
+        Ok(copies.len())
+    }
+
     /// Keys in the public bucket that are not published media or sounds
     /// (e.g. an original where it must never be): for the storage audit.
     pub async fn stray_public_keys(&self) -> Result<Vec<String>, MediaError> {
@@ -686,6 +759,40 @@ impl Drop for AbortOnDrop {
                 let _ = writer.abort().await;
             });
         }
+    }
+}
+
+async fn object_sha256(
+    store: &Arc<dyn ObjectStore>,
+    key: &ObjectPath,
+) -> Result<[u8; 32], MediaError> {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    let mut body = store
+        .get(key)
+        .await
+        .map_err(storage_error("a migrated object"))?
+        .into_stream();
+    while let Some(chunk) = body.next().await {
+        hash.update(chunk.map_err(storage_error("a migrated object"))?);
+    }
+    Ok(hash.finalize().into())
+}
+
+async fn file_sha256(path: &Path) -> Result<[u8; 32], MediaError> {
+    use sha2::Digest;
+    use tokio::io::AsyncReadExt;
+    let mut file = tokio::fs::File::open(path)
+        .await
+        .map_err(MediaError::io(path))?;
+    let mut hash = sha2::Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = file.read(&mut buf).await.map_err(MediaError::io(path))?;
+        if n == 0 {
+            return Ok(hash.finalize().into());
+        }
+        hash.update(&buf[..n]);
     }
 }
 

@@ -42,6 +42,20 @@ pub enum Command {
     /// Offline evaluation of the recommender.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Copy a data dir's media (published videos, sounds, originals) into
+    /// the object storage a config names, checking every object against its
+    /// file. The databases stay where they are; the files are left in place.
+    /// Stop the server first; start it with the new config after.
+    Migrate {
+        /// The data dir whose folders hold the media.
+        #[arg(long)]
+        from: PathBuf,
+        /// The config to move to: its `[media]` (store = "s3") and
+        /// `[region_media]` name the buckets; its `media_dir`, if set, is
+        /// where the published media is now.
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Run the short-video simulator: mean watch ratio by session position
     /// for Flick, trending-only and random.
     Simulate {

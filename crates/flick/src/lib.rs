@@ -5,6 +5,7 @@ mod bench;
 pub mod cli;
 pub mod config;
 mod eval;
+mod migrate;
 mod seed;
 mod synthetic;
 
@@ -103,6 +104,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             rec_rebuild(&config::storage(&file, &common)?)
         }
         Command::Eval(cmd) => eval::movielens(cmd),
+        Command::Migrate { from, to } => runtime.block_on(migrate::media(&from, &to)),
         Command::Simulate { seed, no_labels } => {
             let cfg = flick_rec_lab::sim::SimConfig {
                 seed,

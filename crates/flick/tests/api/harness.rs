@@ -180,11 +180,17 @@ impl TestApp {
     }
 
     /// A new process on the same data dir.
-    pub fn restart(mut self) -> TestApp {
+    pub fn restart(self) -> TestApp {
+        let config = self.config.clone();
+        self.restart_with(config)
+    }
+
+    /// A new process on the same data dir, with another config.
+    pub fn restart_with(mut self, config: String) -> TestApp {
         if self.child.is_some() {
             self.crash();
         }
-        start(self.tmp.clone(), self.config.clone(), None)
+        start(self.tmp.clone(), config, None)
     }
 
     pub async fn request(

@@ -380,3 +380,72 @@ async fn each_region_s_originals_stay_in_its_bucket_and_deleting_an_account_dele
         [format!("{prefix}/originals/{bo_clip}")]
     );
 }
+
+#[tokio::test]
+async fn migrate_copies_a_data_dir_s_media_into_the_buckets_and_the_server_serves_it_from_there() {
+    let app = spawn_app_with(&format!("keep_originals = true\n{GENEROUS_LIMITS}"));
+    let token = app.signup("ana").await;
+    let clip = make_clip(app.tmp.path(), "old.mp4", Clip::default());
+    let id = app.upload(&token, &clip, "from before").await;
+    let v = app.wait_ready(&token, id).await;
+    let mp4_path = v["mp4_url"].as_str().unwrap().to_owned();
+    let before = app
+        .client
+        .get(app.url(&mp4_path))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let sound = v["sound"]["id"].as_i64().unwrap();
+
+    let mut app = app;
+    assert!(app.terminate().success());
+    let s3 = test_s3();
+    let prefix = unique_prefix();
+    let config = format!(
+        "keep_originals = true\n{GENEROUS_LIMITS}\n{}",
+        s3_media_config(&s3.endpoint, &prefix, &["local"])
+    );
+    let target = app.tmp.path().join("s3.toml");
+    std::fs::write(&target, &config).unwrap();
+    let out = flick_cli(&[
+        "migrate",
+        "--from",
+        app.data_dir.to_str().unwrap(),
+        "--to",
+        target.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("copied 1 videos, 1 sounds and 1 originals"),
+        "{stdout}"
+    );
+    let public = bucket_keys(PUBLIC_BUCKET, &prefix).await;
+    assert!(
+        public.contains(&format!("{prefix}/media/{id}/video.mp4")),
+        "{public:?}"
+    );
+    assert!(
+        public.contains(&format!("{prefix}/sounds/{sound}.m4a")),
+        "{public:?}"
+    );
+    assert_eq!(
+        bucket_keys("flick-local", &prefix).await,
+        [format!("{prefix}/originals/{id}")]
+    );
+
+    // The folders put aside, the server on the new config serves the same
+    // bytes from the bucket.
+    std::fs::rename(app.data_dir.join("media"), app.tmp.path().join("media.old")).unwrap();
+    let app = app.restart_with(config);
+    let after = app.client.get(app.url(&mp4_path)).send().await.unwrap();
+    assert_eq!(after.status(), StatusCode::OK);
+    assert_eq!(after.bytes().await.unwrap(), before);
+}

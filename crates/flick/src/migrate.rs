@@ -1,0 +1,132 @@
+//! `flick migrate`: a data dir's media, from its folders into the object
+//! storage a config names.
+//!
+//! The databases stay where they are (SQLite in the data dir); what moves
+//! is every published folder, sound and original. Each object is read back
+//! and checked against its file before the next is copied, and the files
+//! are left in place: the operator removes them once the server runs on
+//! the new config. Running it again copies everything again, so a migration
+//! that stopped half-way is simply run again.
+
+use crate::cli::CommonArgs;
+use crate::config::{self, FileConfig};
+use anyhow::{bail, Context};
+use flick_domain::{SoundId, VideoId};
+use flick_media::Import;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+
+pub(crate) async fn media(from: &Path, to: &Path) -> anyhow::Result<()> {
+    let _lock = crate::lock_data_dir(from)?;
+    let file = FileConfig::load(Some(to))?;
+    let common = CommonArgs {
+        data_dir: Some(from.to_owned()),
+        ..CommonArgs::default()
+    };
+    let storage = config::storage(&file, &common)?;
+    let Some(s3) = &storage.s3 else {
+        bail!(
+            "{} does not name object storage: set `[media] store = \"s3\"` (with `endpoint`, `bucket` and `[region_media]`)",
+            to.display()
+        );
+    };
+    let (regions, media) = crate::open_data_dir(&storage, None)?;
+    media
+        .check()
+        .await
+        .with_context(|| format!("object storage at {} does not answer", s3.endpoint))?;
+    let layout = media.layout();
+
+    let videos = numbered(&layout.media(), |name| name.parse().ok().map(VideoId));
+    let sounds = numbered(&layout.sounds(), |name| {
+        name.strip_suffix(".m4a")?.parse().ok().map(SoundId)
+    });
+    let originals = numbered(&layout.originals(), |name| name.parse().ok().map(VideoId));
+    // Each original goes to its uploader's home region's bucket; one that
+    // no held region's upload names is nobody's (the server's start-up
+    // sweep removes those) and stays behind.
+    let mut homed = Vec::new();
+    let mut unowned = 0;
+    for (id, path) in originals {
+        let mut home = None;
+        for store in regions.held() {
+            if store.has_upload(id)? {
+                home = Some(store.region().clone());
+            }
+        }
+        match home {
+            Some(region) => homed.push((region, id, path)),
+            None => unowned += 1,
+        }
+    }
+
+    let bar = ProgressBar::new((videos.len() + sounds.len() + homed.len()) as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg:<10} [{bar:30}] {pos}/{len} ({eta})")?
+            .progress_chars("=> "),
+    );
+    let mut files = 0;
+    bar.set_message("videos");
+    for (id, dir) in &videos {
+        files += media
+            .import(Import::Video { id: *id, dir })
+            .await
+            .with_context(|| format!("copying {}", dir.display()))?;
+        bar.inc(1);
+    }
+    bar.set_message("sounds");
+    for (id, file) in &sounds {
+        files += media
+            .import(Import::Sound { id: *id, file })
+            .await
+            .with_context(|| format!("copying {}", file.display()))?;
+        bar.inc(1);
+    }
+    bar.set_message("originals");
+    for (region, id, file) in &homed {
+        files += media
+            .import(Import::Original {
+                region,
+                id: *id,
+                file,
+            })
+            .await
+            .with_context(|| format!("copying {}", file.display()))?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    println!(
+        "copied {} videos, {} sounds and {} originals ({files} files) to {}; every object matches its file (SHA-256)",
+        videos.len(),
+        sounds.len(),
+        homed.len(),
+        s3.endpoint
+    );
+    if unowned > 0 {
+        println!(
+            "left {unowned} originals that no upload names (the server removes them at start)"
+        );
+    }
+    println!(
+        "the files are still in {}: remove media/, sounds/ and originals/ once flick serves with {}",
+        layout.media().parent().unwrap_or(from).display(),
+        to.display()
+    );
+    Ok(())
+}
+
+/// The entries of `dir` whose names `parse` accepts, sorted by name.
+fn numbered<T>(dir: &Path, parse: impl Fn(&str) -> Option<T>) -> Vec<(T, PathBuf)> {
+    let mut found: Vec<(String, T, PathBuf)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_str()?.to_owned();
+            let id = parse(&name)?;
+            Some((name, id, e.path()))
+        })
+        .collect();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found.into_iter().map(|(_, id, path)| (id, path)).collect()
+}
