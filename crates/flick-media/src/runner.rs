@@ -80,10 +80,17 @@ impl StorageBackoff {
         *self.until.lock().expect("never poisoned") = None;
     }
 
+    /// Until no backoff is set for the future (one set meanwhile, by
+    /// another task's fault, is waited for too).
     async fn wait(&self) {
-        let until = *self.until.lock().expect("never poisoned");
-        if let Some(until) = until {
-            tokio::time::sleep_until(until).await;
+        loop {
+            let until = *self.until.lock().expect("never poisoned");
+            match until {
+                Some(until) if until > tokio::time::Instant::now() => {
+                    tokio::time::sleep_until(until).await
+                }
+                _ => return,
+            }
         }
     }
 }
@@ -167,14 +174,17 @@ impl JobRunner {
         let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
         let mut running = JoinSet::new();
         loop {
-            tokio::select! {
-                () = self.backoff.wait() => {}
-                _ = shutdown.changed() => break,
-            }
             let permit = tokio::select! {
                 p = permits.clone().acquire_owned() => p.expect("semaphore is never closed"),
                 _ = shutdown.changed() => break,
             };
+            // After the permit: the task that met a storage fault frees its
+            // permit only after recording the fault, so the claim that would
+            // take its job straight back waits here.
+            tokio::select! {
+                () = self.backoff.wait() => {}
+                _ = shutdown.changed() => break,
+            }
             let this = self.clone();
             let claimed = tokio::task::spawn_blocking(move || this.claim()).await;
             match claimed {
@@ -285,11 +295,15 @@ impl JobRunner {
             }
         };
         let _ = tokio::fs::remove_dir_all(&inputs).await;
+        // The id a sound this claim extracts is published under: unique to
+        // the claim, so whatever becomes of it, its object is this claim's
+        // to remove.
+        let extracted = SoundId::random();
         let outcome = match transcoded {
             // Uploading to object storage may outlast a lease term, so the
             // lease is held through publishing too.
             Some(Ok(done)) => tokio::select! {
-                p = self.publish(&store, &job, &work, done) => p,
+                p = self.publish(&store, &job, &work, done, extracted) => p,
                 () = self.hold_lease(store.clone(), job.clone()) => Ok(None),
             },
             Some(Err(e)) => Err(e),
@@ -298,20 +312,28 @@ impl JobRunner {
         let outcome = match outcome {
             Ok(Some(outcome)) => outcome,
             Ok(None) => {
-                // Lost, during the transcode or at the check before
-                // publishing: this claim's folder is its own to remove;
-                // what is published is the new holder's.
+                // Lost, during the transcode, at the check before publishing
+                // or while publishing: this claim's folder and sound are its
+                // own to remove; the video's media is the new holder's.
                 tracing::warn!("lease lost to another runner; transcode abandoned");
                 let _ = tokio::fs::remove_dir_all(&work).await;
+                self.media.remove_sound(extracted).await;
                 return Processed::Handled;
             }
             Err(e @ MediaError::Storage { .. }) => {
                 // Object storage is out of reach: not the clip's fault, so
                 // the claim goes back without counting an attempt, and this
-                // runner claims nothing more until its backoff passes (the
-                // publish removed what it had uploaded).
+                // runner claims nothing more until its backoff passes. What
+                // it uploaded goes first (best effort: storage may still be
+                // out of reach): its sound always, the video's media only
+                // while the claim still holds the job, or it may be the
+                // new holder's.
                 tracing::warn!(error = %e, "object storage failed; the job goes back to the queue");
                 let _ = tokio::fs::remove_dir_all(&work).await;
+                self.media.remove_sound(extracted).await;
+                if self.still_held(&store, &job).await {
+                    self.media.remove_video_outputs(job.video_id).await;
+                }
                 self.backoff.fault();
                 self.give_back(store, job).await;
                 return Processed::StorageDown;
@@ -500,6 +522,7 @@ impl JobRunner {
         job: &Job,
         work: &std::path::Path,
         done: Transcoded,
+        extracted: SoundId,
     ) -> Result<Option<JobOutcome>, MediaError> {
         let Transcoded {
             info,
@@ -515,7 +538,7 @@ impl JobRunner {
         let sound_file = work.join(SOUND_FILE);
         let (sound, new_sound_title) = if extracted_sound {
             (
-                Some(SoundId::random()),
+                Some(extracted),
                 Some(format!("original sound - @{}", job.author_handle)),
             )
         } else {

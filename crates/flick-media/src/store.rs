@@ -130,7 +130,7 @@ pub enum PublishedFile {
     /// The byte range asked for starts past the end of the file (`size`).
     Unsatisfiable { size: u64 },
     /// The client's copy (by `If-None-Match`) is current.
-    NotModified { e_tag: Option<String> },
+    NotModified,
 }
 
 fn storage_error(what: &'static str) -> impl FnOnce(object_store::Error) -> MediaError {
@@ -444,8 +444,10 @@ impl MediaStore {
                 .await
                 .map_err(MediaError::io(&published));
         };
+        // On failure the caller removes what was uploaded: only it knows
+        // whether the video's keys are still its claim's.
         let prefix = video_prefix(id);
-        let uploaded = async {
+        {
             if let Some((sound, file)) = new_sound {
                 upload_file(b.public.clone(), sound_key(sound), file, "audio/mp4").await?;
             }
@@ -468,18 +470,6 @@ impl MediaStore {
                 )
                 .await?;
             }
-            Ok(())
-        }
-        .await;
-        if let Err(e) = uploaded {
-            // Nothing of a failed publish stays: it is not served (the row
-            // is not ready), and a sound no row names would never be
-            // removed. (Best effort: storage may be out of reach.)
-            delete_prefix(&b.public, &prefix).await;
-            if let Some((sound, _)) = new_sound {
-                delete_logged(&b.public, &sound_key(sound)).await;
-            }
-            return Err(e);
         }
         let _ = tokio::fs::remove_dir_all(work).await;
         Ok(())
@@ -545,16 +535,14 @@ impl MediaStore {
         let options = GetOptions {
             range,
             head,
-            if_none_match: if_none_match.clone(),
+            if_none_match,
             ..GetOptions::default()
         };
         let got: GetResult = match b.public.get_opts(&key, options).await {
             Ok(got) => got,
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(object_store::Error::NotModified { .. }) => {
-                return Ok(Some(PublishedFile::NotModified {
-                    e_tag: if_none_match,
-                }))
+                return Ok(Some(PublishedFile::NotModified))
             }
             // S3 answers a range past the end with 416, which the client
             // reports as a generic error: the file's size tells.
@@ -733,16 +721,33 @@ async fn upload_file(
         what: "an upload",
         source: Box::new(e),
     };
-    let copied = tokio::io::copy(&mut file, writer.0.as_mut().expect("set until taken")).await;
-    if let Err(e) = copied {
+    // The client has no limit on a whole request (a player's stream may
+    // last minutes), so an upload gets one here: a minute, plus a second
+    // per MiB. A store that stalls cannot hold a job (and its lease) for
+    // ever.
+    let len = file.metadata().await.map_err(MediaError::io(from))?.len();
+    let limit = Duration::from_secs(60 + len / (1 << 20));
+    let stalled = || {
+        failed(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("no answer within {} s", limit.as_secs()),
+        ))
+    };
+    let copy = tokio::io::copy(&mut file, writer.0.as_mut().expect("set until taken"));
+    match tokio::time::timeout(limit, copy).await {
         // Parts already sent are discarded (by the guard).
-        return Err(failed(e));
+        Err(_) => return Err(stalled()),
+        Ok(Err(e)) => return Err(failed(e)),
+        Ok(Ok(_)) => {}
     }
     // Out of the guard: `shutdown` ends the writer either way, and a writer
     // that began it cannot be aborted. A final request that fails leaves at
     // most unfinished parts, which the bucket's lifecycle rules expire.
     let mut w = writer.0.take().expect("set until taken");
-    w.shutdown().await.map_err(failed)
+    match tokio::time::timeout(limit, w.shutdown()).await {
+        Err(_) => Err(stalled()),
+        Ok(done) => done.map_err(failed),
+    }
 }
 
 /// Aborts an unfinished multipart upload when dropped: on an error, and
@@ -863,4 +868,21 @@ fn files_under(dir: &Path) -> std::io::Result<Vec<(PathBuf, Vec<String>)>> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bucket_endpoint;
+
+    #[test]
+    fn virtual_hosted_style_puts_the_bucket_in_the_host() {
+        assert_eq!(
+            bucket_endpoint("https://s3.example.com", "flick-eu", false),
+            "https://flick-eu.s3.example.com"
+        );
+        assert_eq!(
+            bucket_endpoint("http://127.0.0.1:3900", "flick-eu", true),
+            "http://127.0.0.1:3900"
+        );
+    }
 }

@@ -42,6 +42,14 @@ pub(crate) async fn media(from: &Path, to: &Path) -> anyhow::Result<()> {
         name.strip_suffix(".m4a")?.parse().ok().map(SoundId)
     });
     let originals = numbered(&layout.originals(), |name| name.parse().ok().map(VideoId));
+    let in_database = regions.public().count_videos()?;
+    if videos.is_empty() && in_database > 0 {
+        bail!(
+            "found no published videos in {}, but the database has {in_database}: if the media is elsewhere, set `media_dir` in {} to that folder",
+            layout.media().display(),
+            to.display()
+        );
+    }
     // Each original goes to its uploader's home region's bucket; one that
     // no held region's upload names is nobody's (the server's start-up
     // sweep removes those) and stays behind.

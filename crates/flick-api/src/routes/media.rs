@@ -57,16 +57,15 @@ pub(crate) async fn serve_media(
     if !state.db(move |r| r.public().media_is_visible(id)).await? {
         return Err(not_found());
     }
+    // HEAD answers for the whole file (Range is for GET alone).
+    let head = req.method() == axum::http::Method::HEAD;
     let range = match req.headers().get(header::RANGE) {
-        Some(h) if state.0.media.is_object_storage() => match parse_range(h.as_bytes()) {
+        Some(h) if state.0.media.is_object_storage() && !head => match parse_range(h.as_bytes()) {
             Ok(r) => r,
             Err(()) => return Ok(not_satisfiable(None)),
         },
         _ => None,
     };
-    // HEAD answers for the whole file.
-    let head = req.method() == axum::http::Method::HEAD;
-    let range = range.filter(|_| !head);
     // Only a range this parsed makes a 206 (one it ignores gets the whole
     // file, as RFC 9110 allows).
     let ranged = range.is_some();
@@ -93,12 +92,9 @@ pub(crate) async fn serve_media(
         }
         Some(PublishedFile::Stored(object)) => stored_response(object, mime, ranged),
         Some(PublishedFile::Unsatisfiable { size }) => not_satisfiable(Some(size)),
-        Some(PublishedFile::NotModified { e_tag }) => {
+        Some(PublishedFile::NotModified) => {
             let mut res = Response::new(Body::empty());
             *res.status_mut() = StatusCode::NOT_MODIFIED;
-            if let Some(tag) = e_tag.and_then(|t| HeaderValue::from_str(&t).ok()) {
-                res.headers_mut().insert(header::ETAG, tag);
-            }
             res
         }
     };
