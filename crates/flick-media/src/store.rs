@@ -19,7 +19,7 @@
 //! only once its row says it is ready, and the row changes after the last
 //! object is written (or the folder renamed).
 
-use crate::{MediaError, MediaLayout, MASTER_PLAYLIST, MP4_FILE, POSTER_FILE};
+use crate::{MediaError, MediaLayout, MP4_FILE};
 use flick_domain::{SoundId, VideoId};
 use flick_store::RegionCode;
 use futures_util::{StreamExt, TryStreamExt};
@@ -604,25 +604,6 @@ impl MediaStore {
             Err(MediaError::MissingObject { .. }) => Ok(None),
             Err(e) => Err(e),
         }
-    }
-
-    /// Whether `id` has its published files (the playlist, MP4 and poster):
-    /// for the storage audit.
-    pub async fn has_published(&self, id: VideoId) -> Result<bool, MediaError> {
-        let Some(b) = &self.buckets else {
-            let dir = self.layout.video_dir(id);
-            return Ok([MASTER_PLAYLIST, MP4_FILE, POSTER_FILE]
-                .iter()
-                .all(|f| dir.join(f).is_file()));
-        };
-        for f in [MASTER_PLAYLIST, MP4_FILE, POSTER_FILE] {
-            match b.public.head(&video_prefix(id).join(f)).await {
-                Ok(_) => {}
-                Err(object_store::Error::NotFound { .. }) => return Ok(false),
-                Err(e) => return Err(storage_error("a published file")(e)),
-            }
-        }
-        Ok(true)
     }
 
     /// Copies `item` into the buckets, leaving its files in place, and reads

@@ -99,10 +99,12 @@ pub(crate) async fn export(
             "data.json",
             &serde_json::to_vec_pretty(&data).expect("JSON values serialise"),
         )?;
+        // One scratch file, rewritten per video, for MP4s that must be
+        // downloaded first (with folders it stays unused).
+        let scratch = tempfile::Builder::new()
+            .prefix("export-video-")
+            .tempfile_in(&dir)?;
         for v in videos {
-            let scratch = tempfile::Builder::new()
-                .prefix("export-video-")
-                .tempfile_in(&dir)?;
             let mp4 = runtime
                 .block_on(media.mp4_file(v.media, scratch.path()))
                 .map_err(std::io::Error::other)?;
