@@ -68,38 +68,36 @@ pub(crate) async fn media(from: &Path, to: &Path) -> anyhow::Result<()> {
         }
     }
 
-    let bar = ProgressBar::new((videos.len() + sounds.len() + homed.len()) as u64);
+    // Videos, then sounds, then originals: the order the bar names them.
+    let items: Vec<(&str, Import, &Path)> = videos
+        .iter()
+        .map(|(id, dir)| ("videos", Import::Video { id: *id, dir }, dir.as_path()))
+        .chain(
+            sounds
+                .iter()
+                .map(|(id, file)| ("sounds", Import::Sound { id: *id, file }, file.as_path())),
+        )
+        .chain(homed.iter().map(|(region, id, file)| {
+            let item = Import::Original {
+                region,
+                id: *id,
+                file,
+            };
+            ("originals", item, file.as_path())
+        }))
+        .collect();
+    let bar = ProgressBar::new(items.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{spinner} {msg:<10} [{bar:30}] {pos}/{len} ({eta})")?
             .progress_chars("=> "),
     );
     let mut files = 0;
-    bar.set_message("videos");
-    for (id, dir) in &videos {
+    for (label, item, path) in items {
+        bar.set_message(label);
         files += media
-            .import(Import::Video { id: *id, dir })
+            .import(item)
             .await
-            .with_context(|| format!("copying {}", dir.display()))?;
-        bar.inc(1);
-    }
-    bar.set_message("sounds");
-    for (id, file) in &sounds {
-        files += media
-            .import(Import::Sound { id: *id, file })
-            .await
-            .with_context(|| format!("copying {}", file.display()))?;
-        bar.inc(1);
-    }
-    bar.set_message("originals");
-    for (region, id, file) in &homed {
-        files += media
-            .import(Import::Original {
-                region,
-                id: *id,
-                file,
-            })
-            .await
-            .with_context(|| format!("copying {}", file.display()))?;
+            .with_context(|| format!("copying {}", path.display()))?;
         bar.inc(1);
     }
     bar.finish_and_clear();

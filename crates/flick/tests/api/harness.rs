@@ -403,6 +403,18 @@ pub fn make_clip(dir: &Path, name: &str, clip: Clip) -> PathBuf {
     out
 }
 
+/// Asserts that ffmpeg decodes every stream of the HLS ladder at `master`
+/// (a URL), as a player would fetch it.
+pub fn assert_ffmpeg_decodes(master: &str) {
+    let status = Command::new("ffmpeg")
+        .args([
+            "-nostdin", "-v", "error", "-i", master, "-map", "0", "-f", "null", "-",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success(), "ffmpeg decodes {master}");
+}
+
 /// Runs ffprobe and returns its JSON.
 pub fn ffprobe(target: &str) -> Value {
     let out = Command::new("ffprobe")
@@ -442,6 +454,19 @@ impl TestApp {
         flick_cli(&[
             "rec",
             "rebuild",
+            "--data-dir",
+            self.data_dir.to_str().unwrap(),
+        ])
+    }
+
+    /// `flick audit storage` on this app's data dir, with its config.
+    pub fn audit_storage(&self) -> std::process::Output {
+        let config = self.tmp.path().join("flick.toml");
+        flick_cli(&[
+            "--config",
+            config.to_str().unwrap(),
+            "audit",
+            "storage",
             "--data-dir",
             self.data_dir.to_str().unwrap(),
         ])

@@ -45,13 +45,7 @@ async fn upload_transcode_and_stream() {
 
     // ffmpeg decodes the whole ladder over HTTP.
     let master = app.url(v["hls_url"].as_str().unwrap());
-    let status = Command::new("ffmpeg")
-        .args([
-            "-nostdin", "-v", "error", "-i", &master, "-map", "0", "-f", "null", "-",
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success(), "ffmpeg decodes {master}");
+    assert_ffmpeg_decodes(&master);
     let playlist = app.client.get(&master).send().await.unwrap();
     assert_eq!(
         playlist.headers()["content-type"],

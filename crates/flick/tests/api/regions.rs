@@ -205,15 +205,7 @@ async fn each_node_holds_only_its_regions_and_logs_every_refusal() {
 
     // The partner's storage check passes on both nodes.
     for node in [&eu, &us] {
-        let config = node.tmp.path().join("flick.toml");
-        let out = flick_cli(&[
-            "--config",
-            config.to_str().unwrap(),
-            "audit",
-            "storage",
-            "--data-dir",
-            node.data_dir.to_str().unwrap(),
-        ]);
+        let out = node.audit_storage();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success() && stdout.contains("OK:"),

@@ -44,13 +44,7 @@ async fn media_lives_in_buckets_originals_in_the_region_s_own_and_flick_serves_r
 
     // Served through Flick: ffmpeg plays the whole ladder over HTTP.
     let master = app.url(v["hls_url"].as_str().unwrap());
-    let status = Command::new("ffmpeg")
-        .args([
-            "-nostdin", "-v", "error", "-i", &master, "-map", "0", "-f", "null", "-",
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success(), "ffmpeg decodes {master}");
+    assert_ffmpeg_decodes(&master);
     let playlist = app.client.get(&master).send().await.unwrap();
     assert_eq!(
         playlist.headers()["content-type"],
@@ -137,15 +131,7 @@ async fn media_lives_in_buckets_originals_in_the_region_s_own_and_flick_serves_r
     expect_error(res, 404, "not_found").await;
 
     // The auditor's storage check looks into the buckets too.
-    let config = app.tmp.path().join("flick.toml");
-    let out = flick_cli(&[
-        "--config",
-        config.to_str().unwrap(),
-        "audit",
-        "storage",
-        "--data-dir",
-        app.data_dir.to_str().unwrap(),
-    ]);
+    let out = app.audit_storage();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -158,14 +144,7 @@ async fn media_lives_in_buckets_originals_in_the_region_s_own_and_flick_serves_r
     );
     // An original (or anything else) in the public bucket is a problem.
     put_object(PUBLIC_BUCKET, &format!("{prefix}/originals/1"), b"not here").await;
-    let out = flick_cli(&[
-        "--config",
-        config.to_str().unwrap(),
-        "audit",
-        "storage",
-        "--data-dir",
-        app.data_dir.to_str().unwrap(),
-    ]);
+    let out = app.audit_storage();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -277,17 +256,16 @@ async fn a_server_whose_bucket_does_not_answer_does_not_start() {
     let text = s3_media_config(&s3.endpoint, &unique_prefix(), &["local"])
         .replace("\"flick-local\"", "\"flick-no-such-bucket\"");
     std::fs::write(&config, text).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_flick"))
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(tmp.path().join("data"))
-        .env("FLICK_LOG", "warn")
+    let serve = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_flick"));
+        command
+            .args(["--config", config.to_str().unwrap(), "serve"])
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(tmp.path().join("data"))
+            .env("FLICK_LOG", "warn");
+        command
+    };
+    let out = serve()
         .env("FLICK_S3_ACCESS_KEY_ID", &s3.key_id)
         .env("FLICK_S3_SECRET_ACCESS_KEY", &s3.secret)
         .output()
@@ -301,17 +279,7 @@ async fn a_server_whose_bucket_does_not_answer_does_not_start() {
     );
 
     // Without credentials it says which variable to set.
-    let out = Command::new(env!("CARGO_BIN_EXE_flick"))
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(tmp.path().join("data"))
-        .env("FLICK_LOG", "warn")
+    let out = serve()
         .env_remove("FLICK_S3_ACCESS_KEY_ID")
         .env_remove("FLICK_S3_SECRET_ACCESS_KEY")
         .output()
