@@ -376,6 +376,30 @@ async fn migrate_copies_a_data_dir_s_media_into_the_buckets_and_the_server_serve
         "keep_originals = true\n{GENEROUS_LIMITS}\n{}",
         s3_media_config(&s3.endpoint, &prefix, &["local"])
     );
+    // A media folder named wrongly (empty) is refused, not copied as nothing.
+    let empty = app.tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let wrong = app.tmp.path().join("wrong.toml");
+    std::fs::write(
+        &wrong,
+        format!("media_dir = \"{}\"\n{config}", empty.display()),
+    )
+    .unwrap();
+    let out = flick_cli(&[
+        "migrate",
+        "--from",
+        app.data_dir.to_str().unwrap(),
+        "--to",
+        wrong.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("found no published videos"), "{stderr}");
+    assert_eq!(
+        bucket_keys(PUBLIC_BUCKET, &prefix).await,
+        Vec::<String>::new()
+    );
+
     let target = app.tmp.path().join("s3.toml");
     std::fs::write(&target, &config).unwrap();
     let out = flick_cli(&[
