@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system programs Flick needs, when they are missing.
 #   scripts/deps.sh            ffmpeg and npm (to build and run Flick)
-#   scripts/deps.sh --test     ffmpeg, npm, chromium, python3-venv and Garage (to run the tests)
+#   scripts/deps.sh --test     ffmpeg, npm, chromium, python3-venv, PostgreSQL and Garage (to run the tests)
 set -euo pipefail
 
 need=()
@@ -12,6 +12,9 @@ if [[ "${1:-}" == "--test" ]]; then
   command -v chromium >/dev/null || need+=(chromium)
   # The API fuzzer runs Schemathesis from a venv of its own.
   python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+  # The black-box suite runs a second time on PostgreSQL (a throwaway
+  # cluster per run: scripts/postgres.sh).
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v psql >/dev/null || need+=(postgresql)
 fi
 
 if [[ ${#need[@]} -gt 0 ]]; then

@@ -6,13 +6,19 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh --test
 npm ci --prefix crates/flick-api/web-deps --no-audit --no-fund --loglevel=error
 
-# A throwaway S3 server (Garage) for the object-storage tests, stopped on
-# the way out whatever happens.
+# A throwaway S3 server (Garage) for the object-storage tests and a
+# throwaway PostgreSQL for the second run of the black-box suite, both
+# stopped on the way out whatever happens.
 garage_dir=$(mktemp -d)
-trap 'scripts/garage.sh stop "$garage_dir"; rm -rf "$garage_dir"' EXIT
+pg_dir=$(mktemp -d)
+trap 'scripts/garage.sh stop "$garage_dir"; scripts/postgres.sh stop "$pg_dir"; rm -rf "$garage_dir" "$pg_dir"' EXIT
 eval "$(scripts/garage.sh start "$garage_dir")"
+eval "$(scripts/postgres.sh start "$pg_dir")"
 
 cargo test --workspace --locked
+# The black-box API suite again with every database on PostgreSQL: each
+# test gets a fresh database of the throwaway cluster.
+FLICK_TEST_DB=postgres cargo test --locked -p flick --test api
 
 # The browser tests and the API fuzzer drive the same debug binary the API
 # tests used.

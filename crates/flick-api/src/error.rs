@@ -61,6 +61,7 @@ pub enum Code {
     Internal,
     MediaToolUnavailable,
     StorageUnavailable,
+    DatabaseUnavailable,
     InvalidReport,
     SubjectNotFound,
     InvalidDecision,
@@ -143,6 +144,7 @@ impl Code {
             Code::Internal => (S::INTERNAL_SERVER_ERROR, "internal"),
             Code::MediaToolUnavailable => (S::SERVICE_UNAVAILABLE, "media_tool_unavailable"),
             Code::StorageUnavailable => (S::SERVICE_UNAVAILABLE, "storage_unavailable"),
+            Code::DatabaseUnavailable => (S::SERVICE_UNAVAILABLE, "database_unavailable"),
             Code::InvalidReport => (S::UNPROCESSABLE_ENTITY, "invalid_report"),
             Code::SubjectNotFound => (S::NOT_FOUND, "subject_not_found"),
             Code::InvalidDecision => (S::UNPROCESSABLE_ENTITY, "invalid_decision"),
@@ -297,6 +299,16 @@ impl From<StoreError> for ApiError {
                 Code::RegionNotHeld,
                 format!("this account's data lives in region `{region}`, and this node holds only `{held}`: use a node of region `{region}`. The attempt has been logged."),
             ),
+            e if e.is_unavailable() => {
+                tracing::warn!(error = %e, "database out of reach");
+                ApiError {
+                    retry_after_secs: Some(2),
+                    ..Self::new(
+                        Code::DatabaseUnavailable,
+                        "the database is out of reach for a moment; try again in a few seconds",
+                    )
+                }
+            }
             e => Self::internal("store error", e),
         }
     }
@@ -399,6 +411,7 @@ mod tests {
             Code::Internal,
             Code::MediaToolUnavailable,
             Code::StorageUnavailable,
+            Code::DatabaseUnavailable,
             Code::InvalidReport,
             Code::SubjectNotFound,
             Code::InvalidDecision,

@@ -1,7 +1,7 @@
+use crate::db::{params, OptionalExtension};
 use crate::{conflict_on_unique, Result, Store};
 use flick_domain::{Bio, DisplayName, Handle, UserId};
 use flick_domain::{DataClass, Role};
-use rusqlite::{params, OptionalExtension};
 
 /// What login needs: the id and the stored argon2 hash.
 pub struct Credentials {
@@ -125,7 +125,7 @@ impl Store {
         self.profile_where("u.id = ?1", id.0)
     }
 
-    fn profile_where(&self, cond: &str, arg: impl rusqlite::ToSql) -> Result<Option<Profile>> {
+    fn profile_where(&self, cond: &str, arg: impl crate::db::Param) -> Result<Option<Profile>> {
         let sql = format!(
             "SELECT u.id, u.handle, u.display_name, u.bio, u.region, u.created_at,
                 u.follower_count, u.following_count,
@@ -154,7 +154,7 @@ impl Store {
     }
 }
 
-fn user_id_by_handle(conn: &rusqlite::Connection, handle: &Handle) -> Result<Option<UserId>> {
+fn user_id_by_handle(conn: &crate::db::Conn, handle: &Handle) -> Result<Option<UserId>> {
     Ok(conn
         .prepare_cached("SELECT id FROM users WHERE handle = ?1")?
         .query_row([handle.as_str()], |r| Ok(UserId(r.get(0)?)))

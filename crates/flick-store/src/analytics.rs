@@ -1,6 +1,6 @@
+use crate::db::params;
 use crate::{Result, Store};
 use flick_domain::{SoundId, UserId, VideoId};
-use rusqlite::params;
 
 pub struct VideoStats {
     pub id: VideoId,
@@ -44,7 +44,7 @@ impl Store {
         let videos = conn
             .prepare_cached(
                 "SELECT v.id, v.caption, v.view_count,
-                    COALESCE(MIN(1.0, CAST(SUM(d.watched_ms) AS REAL) / NULLIF(SUM(d.views), 0) / v.duration_ms), 0),
+                    COALESCE(CAST(SUM(d.watched_ms) AS DOUBLE PRECISION) / NULLIF(SUM(d.views), 0) / v.duration_ms, 0),
                     v.like_count, v.comment_count, v.share_count, COALESCE(v.media_id, v.id)
                  FROM videos v LEFT JOIN daily_stats d ON d.video_id = v.id
                  WHERE v.author_id = ?1 AND v.deleted_at IS NULL
@@ -55,30 +55,31 @@ impl Store {
                     id: VideoId(r.get(0)?),
                     caption: r.get(1)?,
                     views: r.get(2)?,
-                    avg_watch_ratio: r.get(3)?,
+                    // At most one full play per view, as watch time counts.
+                    avg_watch_ratio: r.get::<_, f64>(3)?.min(1.0),
                     likes: r.get(4)?,
                     comments: r.get(5)?,
                     shares: r.get(6)?,
                     media: VideoId(r.get(7)?),
                 })
             })?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<crate::db::DbResult<_>>()?;
         let since = now - days * 86_400_000;
         let daily = conn
             .prepare_cached(
                 "SELECT day, SUM(views), SUM(likes) FROM daily_stats
                  WHERE video_id IN (SELECT id FROM videos WHERE author_id = ?1)
-                   AND day >= date(?2 / 1000, 'unixepoch')
+                   AND day >= ?2
                  GROUP BY day ORDER BY day",
             )?
-            .query_map(params![author.0, since], |r| {
+            .query_map(params![author.0, crate::db::day_of(since)], |r| {
                 Ok(DayStats {
                     day: r.get(0)?,
                     views: r.get(1)?,
                     likes: r.get(2)?,
                 })
             })?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<crate::db::DbResult<_>>()?;
         Ok(CreatorAnalytics { videos, daily })
     }
 
@@ -140,7 +141,7 @@ impl Store {
 /// follows of them (moving the followers' counts), and every interaction
 /// with their videos.
 pub(crate) fn purge_references(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &crate::db::Tx<'_>,
     users: &[UserId],
     videos: &[VideoId],
 ) -> Result<()> {

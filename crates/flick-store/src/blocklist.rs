@@ -1,10 +1,10 @@
 //! The known-bad media list: frame hashes of removed clips that uploads
 //! are checked against (`flick_safety::media`).
 
+use crate::db::{params, OptionalExtension};
 use crate::{Result, Store};
 use flick_domain::{UserId, VideoId};
 use flick_safety::media::{pack, unpack, FrameHash};
-use rusqlite::{params, OptionalExtension};
 
 /// One listed clip.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,12 +39,12 @@ impl Store {
         if let Some(id) = existing {
             return Ok(Ok((id, false)));
         }
-        tx.execute(
+        let id: i64 = tx.query_row(
             "INSERT INTO media_blocklist (video_id, hashes, added_by, created_at)
-             VALUES (?1, ?2, ?3, ?4)",
+             VALUES (?1, ?2, ?3, ?4) RETURNING id",
             params![video.0, pack(hashes), moderator.0, now],
+            |r| r.get(0),
         )?;
-        let id = tx.last_insert_rowid();
         if let Err(e) = before_commit(id) {
             return Ok(Err(e));
         }
@@ -76,7 +76,7 @@ impl Store {
                     hashes: unpack(&r.get::<_, Vec<u8>>(2)?),
                 })
             })?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<crate::db::DbResult<_>>()?;
         Ok(rows)
     }
 }

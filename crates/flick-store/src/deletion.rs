@@ -20,9 +20,9 @@
 //! does each step exactly once.
 
 use crate::analytics::purge_references;
+use crate::db::{params, Conn, OptionalExtension, Tx};
 use crate::{crash_point, DeletedAccount, RegionCode, Result, Store};
 use flick_domain::{DataClass, SoundId, UserId, VideoId};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 impl Store {
     /// Deletes an account of this region: its public profile, videos,
@@ -54,7 +54,7 @@ impl Store {
         let users: Vec<UserId> = conn
             .prepare("SELECT user_id FROM deletions ORDER BY started_at")?
             .query_map([], |r| Ok(UserId(r.get(0)?)))?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<crate::db::DbResult<_>>()?;
         let mut out = Vec::with_capacity(users.len());
         for user in users {
             tracing::warn!(user_id = %user, "finishing an account deletion a crash interrupted");
@@ -70,14 +70,14 @@ impl Store {
 
 /// Step 1: what the public side needs, recorded before anything goes.
 fn write_intent(
-    conn: &mut Connection,
+    conn: &mut Conn,
     user: UserId,
     other_regions: &[RegionCode],
     now: i64,
 ) -> Result<()> {
     let tx = conn.transaction()?;
     let fresh = tx.execute(
-        "INSERT OR IGNORE INTO deletions (user_id, started_at) VALUES (?1, ?2)",
+        "INSERT INTO deletions (user_id, started_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
         params![user.0, now],
     )?;
     if fresh == 0 {
@@ -105,11 +105,12 @@ fn write_intent(
         "INSERT INTO deletion_steps (user_id, kind, target, n)
          SELECT ?1, 'like', video_id, COUNT(*) FROM likes WHERE user_id = ?1 GROUP BY video_id",
     )?;
-    step(
+    step(&format!(
         "INSERT INTO deletion_steps (user_id, kind, target, label, n)
-         SELECT ?1, 'like_day', video_id, date(created_at / 1000, 'unixepoch'), COUNT(*)
+         SELECT ?1, 'like_day', video_id, {}, COUNT(*)
          FROM likes WHERE user_id = ?1 GROUP BY 3, 4",
-    )?;
+        crate::db::day_sql(tx.dialect(), "created_at")
+    ))?;
     step(
         "INSERT INTO deletion_steps (user_id, kind, target, n)
          SELECT ?1, 'share', video_id, SUM(counted) FROM shares WHERE user_id = ?1 GROUP BY video_id",
@@ -134,7 +135,7 @@ fn write_intent(
 }
 
 /// Steps 2 to 4, each only if still to do.
-fn finish(conn: &mut Connection, user: UserId, now: i64) -> Result<DeletedAccount> {
+fn finish(conn: &mut Conn, user: UserId, now: i64) -> Result<DeletedAccount> {
     let deleted = DeletedAccount {
         videos: targets(conn, user, "video")?
             .into_iter()
@@ -163,7 +164,7 @@ fn finish(conn: &mut Connection, user: UserId, now: i64) -> Result<DeletedAccoun
 
 /// Step 2: this file's rows of the account (the `accounts` cascade) and
 /// this file's rows pointing at it or its videos.
-fn delete_region_rows(tx: &Transaction, user: UserId, videos: &[VideoId]) -> Result<()> {
+fn delete_region_rows(tx: &Tx, user: UserId, videos: &[VideoId]) -> Result<()> {
     tx.execute("DELETE FROM follows WHERE followee_id = ?1", [user.0])?;
     purge_references(tx, &[], videos)?;
     tx.execute("DELETE FROM events WHERE creator_id = ?1", [user.0])?;
@@ -179,7 +180,7 @@ fn delete_region_rows(tx: &Transaction, user: UserId, videos: &[VideoId]) -> Res
 }
 
 /// Step 3: the public file, from the figures of the intent.
-fn delete_public_rows(tx: &Transaction, user: UserId, videos: &[VideoId], now: i64) -> Result<()> {
+fn delete_public_rows(tx: &Tx, user: UserId, videos: &[VideoId], now: i64) -> Result<()> {
     let u = user.0;
     // Counters on other people's videos and profiles drop what this
     // account added.
@@ -229,15 +230,15 @@ fn delete_public_rows(tx: &Transaction, user: UserId, videos: &[VideoId], now: i
     let regions: Vec<String> = tx
         .prepare("SELECT label FROM deletion_steps WHERE user_id = ?1 AND kind = 'purge_region'")?
         .query_map([u], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<crate::db::DbResult<_>>()?;
     for region in regions {
         tx.execute(
-            "INSERT OR IGNORE INTO purges (region, kind, id) VALUES (?1, 'user', ?2)",
+            "INSERT INTO purges (region, kind, id) VALUES (?1, 'user', ?2) ON CONFLICT DO NOTHING",
             params![region, u],
         )?;
         for v in videos {
             tx.execute(
-                "INSERT OR IGNORE INTO purges (region, kind, id) VALUES (?1, 'video', ?2)",
+                "INSERT INTO purges (region, kind, id) VALUES (?1, 'video', ?2) ON CONFLICT DO NOTHING",
                 params![region, v.0],
             )?;
         }
@@ -245,14 +246,14 @@ fn delete_public_rows(tx: &Transaction, user: UserId, videos: &[VideoId], now: i
     Ok(())
 }
 
-fn targets(conn: &Connection, user: UserId, kind: &str) -> Result<Vec<i64>> {
+fn targets(conn: &Conn, user: UserId, kind: &str) -> Result<Vec<i64>> {
     Ok(conn
         .prepare("SELECT target FROM deletion_steps WHERE user_id = ?1 AND kind = ?2")?
         .query_map(params![user.0, kind], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?)
+        .collect::<crate::db::DbResult<_>>()?)
 }
 
-fn exists(tx: &Transaction, sql: &str, user: UserId) -> Result<bool> {
+fn exists(tx: &Tx, sql: &str, user: UserId) -> Result<bool> {
     Ok(tx
         .query_row(sql, [user.0], |_| Ok(()))
         .optional()?

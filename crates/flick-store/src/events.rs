@@ -1,8 +1,8 @@
 //! The interaction event log the recommender learns from.
 
+use crate::db::{params, Tx};
 use crate::{Result, Store, StoreError};
 use flick_domain::{UserId, VideoId, WatchReport};
-use rusqlite::{params, Transaction};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
@@ -56,7 +56,7 @@ pub struct Event {
 }
 
 pub(crate) fn record(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     user: UserId,
     video: Option<VideoId>,
     creator: Option<UserId>,
@@ -90,7 +90,7 @@ pub struct CatalogueChange {
 }
 
 pub(crate) fn record_catalogue(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     video: VideoId,
     kind: EventKind,
     now: i64,
@@ -120,7 +120,7 @@ impl Store {
                 at: r.get(3)?,
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<crate::db::DbResult<_>>()?)
     }
 
     pub fn last_catalogue_id(&self) -> Result<i64> {
@@ -167,7 +167,7 @@ impl Store {
                 at: r.get(8)?,
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<crate::db::DbResult<_>>()?)
     }
 
     /// Records the clips of one served For You page as impressions, in one

@@ -1,10 +1,10 @@
 //! Everything stored about one account, for the user's own export.
 
+use crate::db::Conn;
+use crate::db::Value;
 use crate::{Result, Store};
 use flick_domain::DataClass;
 use flick_domain::{Protected, UserId};
-use rusqlite::types::Value;
-use rusqlite::Connection;
 
 /// Rows of one table that concern the user, as column name → value maps.
 pub struct TableDump {
@@ -62,10 +62,10 @@ const USER_ROWS: &[(&str, &str)] = &[
     ("notes", "author_id = ?1"),
     ("note_ratings", "rater_id = ?1"),
     // Bookkeeping of the scorer: nobody's data.
-    ("note_scoring", "?1 IS NULL"),
+    ("note_scoring", "CAST(?1 AS BIGINT) IS NULL"),
     // Known-bad media: hashes of removed clips, kept past their accounts;
     // the moderator's id is staff data, not the listed clip's creator's.
-    ("media_blocklist", "?1 IS NULL"),
+    ("media_blocklist", "CAST(?1 AS BIGINT) IS NULL"),
     // the home region's file
     ("accounts", "id = ?1"),
     ("sessions", "user_id = ?1"),
@@ -91,7 +91,7 @@ const USER_ROWS: &[(&str, &str)] = &[
 
 const WITHHELD: &[(&str, &str)] = &[("accounts", "password_hash"), ("sessions", "token_hash")];
 
-fn dump(conn: &Connection, table: &'static str, cond: &str, user: UserId) -> Result<TableDump> {
+fn dump(conn: &Conn, table: &'static str, cond: &str, user: UserId) -> Result<TableDump> {
     let mut stmt = conn.prepare(&format!("SELECT * FROM {table} WHERE {cond}"))?;
     let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
     let rows = stmt
@@ -108,7 +108,7 @@ fn dump(conn: &Connection, table: &'static str, cond: &str, user: UserId) -> Res
             }
             Ok(row)
         })?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<crate::db::DbResult<_>>()?;
     Ok(TableDump { table, rows })
 }
 
@@ -131,10 +131,7 @@ impl Store {
         let conn = self.read();
         let mut found = Vec::new();
         for (schema, table) in all_tables(&conn)? {
-            let columns: Vec<String> = conn
-                .prepare("SELECT name FROM pragma_table_info(?1, ?2)")?
-                .query_map([&table, &schema], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
+            let columns = columns_of(&conn, &schema, &table)?;
             let cond = columns
                 .iter()
                 .map(|c| format!("CAST({c} AS TEXT) LIKE ?1"))
@@ -146,7 +143,7 @@ impl Store {
                 |r| r.get(0),
             )?;
             if n > 0 {
-                found.push((format!("{schema}.{table}"), n));
+                found.push((format!("{}.{table}", schema.trim_matches('"')), n));
             }
         }
         Ok(found)
@@ -154,17 +151,12 @@ impl Store {
 }
 
 /// The tables of one schema (`main` or `public`) with their row counts.
-pub(crate) fn table_counts(conn: &Connection, schema: &str) -> Result<Vec<(String, i64)>> {
-    let names: Vec<String> = conn
-        .prepare(&format!(
-            "SELECT name FROM {schema}.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
-        ))?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+pub(crate) fn table_counts(conn: &Conn, schema: &str) -> Result<Vec<(String, i64)>> {
+    let (qualifier, names) = tables_of(conn, schema)?;
     names
         .into_iter()
         .map(|t| {
-            let n = conn.query_row(&format!("SELECT COUNT(*) FROM {schema}.{t}"), [], |r| {
+            let n = conn.query_row(&format!("SELECT COUNT(*) FROM {qualifier}.{t}"), [], |r| {
                 r.get(0)
             })?;
             Ok((t, n))
@@ -172,19 +164,66 @@ pub(crate) fn table_counts(conn: &Connection, schema: &str) -> Result<Vec<(Strin
         .collect()
 }
 
-/// Every table of both files, as (schema, table): `main` is the region file.
-fn all_tables(conn: &Connection) -> Result<Vec<(String, String)>> {
+/// The tables of `schema` — `main`, the region's, or `public` — by name,
+/// and how to qualify them in SQL. On PostgreSQL the region's schema is
+/// the first of the connection's search path, and the schema version's
+/// own table is not one of Flick's.
+fn tables_of(conn: &Conn, schema: &str) -> Result<(String, Vec<String>)> {
+    let (qualifier, sql) = match (conn.dialect(), schema) {
+        (crate::db::Dialect::Sqlite, _) => (
+            schema.to_owned(),
+            format!(
+                "SELECT name FROM {schema}.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            ),
+        ),
+        (crate::db::Dialect::Postgres, s) => {
+            let pg_schema: String = if s == "main" {
+                conn.query_row("SELECT (current_schemas(false))[1]", [], |r| r.get(0))?
+            } else {
+                s.to_owned()
+            };
+            (
+                format!("\"{pg_schema}\""),
+                format!(
+                    "SELECT table_name FROM information_schema.tables
+                     WHERE table_schema = '{pg_schema}' AND table_type = 'BASE TABLE'
+                       AND table_name != 'flick_schema_version' ORDER BY table_name"
+                ),
+            )
+        }
+    };
+    let names = conn
+        .prepare(&sql)?
+        .query_map([], |r| r.get(0))?
+        .collect::<crate::db::DbResult<_>>()?;
+    Ok((qualifier, names))
+}
+
+/// Every table of both files, as (schema as SQL names it, table): `main`
+/// is the region file.
+fn all_tables(conn: &Conn) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for schema in ["main", "public"] {
-        let names: Vec<String> = conn
-            .prepare(&format!(
-                "SELECT name FROM {schema}.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            ))?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        out.extend(names.into_iter().map(|n| (schema.to_owned(), n)));
+        let (qualifier, names) = tables_of(conn, schema)?;
+        out.extend(names.into_iter().map(|n| (qualifier.clone(), n)));
     }
     Ok(out)
+}
+
+/// A table's columns.
+fn columns_of(conn: &Conn, qualifier: &str, table: &str) -> Result<Vec<String>> {
+    let sql = match conn.dialect() {
+        crate::db::Dialect::Sqlite => "SELECT name FROM pragma_table_info(?1, ?2)",
+        crate::db::Dialect::Postgres => {
+            "SELECT column_name FROM information_schema.columns
+             WHERE table_name = ?1 AND table_schema = ?2 ORDER BY ordinal_position"
+        }
+    };
+    let schema = qualifier.trim_matches('"');
+    Ok(conn
+        .prepare(sql)?
+        .query_map([table, schema], |r| r.get(0))?
+        .collect::<crate::db::DbResult<_>>()?)
 }
 
 #[cfg(test)]

@@ -3,9 +3,9 @@
 //! keyword filters. Read together, in one query, because every For You
 //! page needs all of them.
 
+use crate::db::{params, OptionalExtension};
 use crate::{Result, SensitiveContent, Store, StoreError, ViewingSettings};
 use flick_domain::{DataClass, FilterAction, KeywordFilter, Label, UserId};
-use rusqlite::{params, OptionalExtension};
 
 /// A keyword filter as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,16 +116,16 @@ impl Store {
         let (hide, sensitive, hidden, keywords): (bool, String, Option<String>, Option<String>) =
             conn.prepare_cached(
                 "SELECT a.hide_ai_generated, a.sensitive,
-                    (SELECT group_concat(id) FROM (
+                    (SELECT string_agg(CAST(id AS TEXT), ',') FROM (
                         SELECT blocked_id AS id FROM blocks WHERE blocker_id = ?1
                         UNION ALL SELECT blocker_id FROM blocks WHERE blocked_id = ?1
-                        UNION ALL SELECT muted_id FROM mutes WHERE muter_id = ?1)),
-                    (SELECT group_concat(action || char(31) || words, char(30))
+                        UNION ALL SELECT muted_id FROM mutes WHERE muter_id = ?1) AS apart),
+                    (SELECT string_agg(action || ?3 || words, ?4)
                        FROM keyword_filters k
                       WHERE k.user_id = ?1 AND (k.expires_at IS NULL OR k.expires_at > ?2))
                  FROM accounts a WHERE a.id = ?1",
             )?
-            .query_row(params![viewer.0, now], |r| {
+            .query_row(params![viewer.0, now, "\u{1f}", "\u{1e}"], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })
             .optional()?
@@ -162,7 +162,7 @@ impl Store {
                     r.get::<_, i64>(4)?,
                 ))
             })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .collect::<crate::db::DbResult<Vec<_>>>()?;
         Ok(rows
             .into_iter()
             .filter_map(|(id, action, words, expires_at, created_at)| {
@@ -199,9 +199,9 @@ impl Store {
         if count >= max {
             return Ok(None);
         }
-        tx.execute(
+        let id: i64 = tx.query_row(
             "INSERT INTO keyword_filters (user_id, words, action, expires_at, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+             VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
             params![
                 user.0,
                 filter.words.join("\n"),
@@ -209,8 +209,8 @@ impl Store {
                 expires_at,
                 now
             ],
+            |r| r.get(0),
         )?;
-        let id = tx.last_insert_rowid();
         tx.commit()?;
         Ok(Some(StoredFilter {
             id,

@@ -3,9 +3,9 @@
 //! lease while it works, and a running job whose lease has lapsed (its
 //! runner died, or lost the database) is claimed again by any runner.
 
+use crate::db::{params, OptionalExtension};
 use crate::{Result, Store};
 use flick_domain::{Caption, SoundId, UserId, VideoId};
-use rusqlite::{params, OptionalExtension};
 
 /// A job that keeps killing its runner (or keeps being interrupted) is
 /// failed on its next claim rather than retried forever.
@@ -242,7 +242,7 @@ impl Store {
                 let (caption, _, created_at, labels) = upload.expect("checked above");
                 if let (Some(sound), Some(title)) = (sound, new_sound_title) {
                     tx.execute(
-                        "INSERT OR IGNORE INTO sounds (id, origin_video_id, author_id, title, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        "INSERT INTO sounds (id, origin_video_id, author_id, title, created_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
                         params![sound.0, job.video_id.0, job.author_id.0, title, now],
                     )?;
                 }
@@ -250,8 +250,8 @@ impl Store {
                     // OR IGNORE: a crash can commit the public file and not the
                     // region's (the two are separate files); the retried job
                     // then completes the region's side.
-                    "INSERT OR IGNORE INTO videos (id, author_id, caption, duration_ms, width, height, sound_id, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    "INSERT INTO videos (id, author_id, caption, duration_ms, width, height, sound_id, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
                     params![job.video_id.0, job.author_id.0, caption, duration_ms, width, height, sound.map(|s| s.0), created_at],
                 )?;
                 // The caption was checked at upload; parsing it again gives
@@ -259,21 +259,21 @@ impl Store {
                 if let Ok(parsed) = Caption::parse(&caption) {
                     for (pos, tag) in parsed.hashtags().iter().enumerate() {
                         tx.execute(
-                            "INSERT OR IGNORE INTO video_hashtags (video_id, tag, position) VALUES (?1, ?2, ?3)",
+                            "INSERT INTO video_hashtags (video_id, tag, position) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
                             params![job.video_id.0, tag, pos],
                         )?;
                     }
                     for handle in parsed.mentions() {
                         tx.execute(
-                            "INSERT OR IGNORE INTO video_mentions (video_id, handle) VALUES (?1, ?2)",
+                            "INSERT INTO video_mentions (video_id, handle) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                             params![job.video_id.0, handle],
                         )?;
                     }
                 }
                 for label in labels.split(',').filter_map(flick_domain::Label::parse) {
                     tx.execute(
-                        "INSERT OR IGNORE INTO video_labels (video_id, label, decision, created_at)
-                         VALUES (?1, ?2, NULL, ?3)",
+                        "INSERT INTO video_labels (video_id, label, decision, created_at)
+                         VALUES (?1, ?2, NULL, ?3) ON CONFLICT DO NOTHING",
                         params![job.video_id.0, label.as_str(), now],
                     )?;
                 }

@@ -24,6 +24,7 @@ mod accounts;
 mod analytics;
 mod blocklist;
 mod bulk;
+pub mod db;
 mod deletion;
 mod events;
 mod export;
@@ -42,6 +43,7 @@ pub use accounts::{Credentials, Profile};
 pub use analytics::{CreatorAnalytics, DayStats, DeletedAccount, VideoStats};
 pub use blocklist::BlocklistEntry;
 pub use bulk::{BulkInteraction, BulkLoad, BulkVideo};
+pub use db::Value as SqlValue;
 pub use events::{CatalogueChange, Event, EventKind};
 pub use export::TableDump;
 pub use filters::{StoredFilter, Verdict, ViewerFilters};
@@ -54,12 +56,12 @@ pub use moderation::{
 pub use notes::{NewNote, NoteRecord, Rescored, ShownNote};
 pub use personal::{SensitiveContent, ViewingSettings};
 pub use regions::{Denial, DenialHook, RegionAudit, Regions, StorageAudit};
-pub use rusqlite::types::Value as SqlValue;
 pub use social::{CommentRecord, SearchResults};
 pub use transparency_report::ModerationStats;
 pub use videos::{Moderation, NewVideo, VideoRecord, VideoStatus};
 
-use rusqlite::{Connection, OptionalExtension};
+use db::{Conn, OptionalExtension};
+use rusqlite::Connection;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -80,7 +82,7 @@ pub enum StoreError {
         source: std::io::Error,
     },
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Db(#[from] db::DbError),
     /// A group commit this write joined failed (the cause is logged once,
     /// by the caller that ran it).
     #[error("the batch this write joined was not committed: {0}")]
@@ -92,9 +94,26 @@ pub enum StoreError {
          with a new --data-dir)"
     )]
     BrokenReferences { table: String, rows: usize },
+    /// Something only the embedded SQLite store does, asked of PostgreSQL.
+    #[error("{0} needs the SQLite store; this deployment runs on PostgreSQL")]
+    NeedsSqlite(&'static str),
     /// A moderation step the rules do not allow.
     #[error("{0}")]
     Moderation(#[from] ModerationRefusal),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Db(e.into())
+    }
+}
+
+impl StoreError {
+    /// The database is out of reach for now (a restart, a network cut):
+    /// the request may succeed if tried again.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Db(e) if e.is_unavailable())
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -136,12 +155,13 @@ pub struct Store {
     region: RegionCode,
     /// Where the attached public file is, for a bulk load's own writer of it.
     public_path: std::path::PathBuf,
-    writer: Mutex<Connection>,
-    readers: Vec<Mutex<Connection>>,
+    writer: Mutex<Conn>,
+    readers: Vec<Mutex<Conn>>,
     /// Its own connection, so a passive checkpoint never waits for the
     /// writer's or a reader's lock, nor holds them; and the WAL's length at
     /// its last rewind.
-    checkpointer: Mutex<(Connection, i64)>,
+    /// SQLite only: PostgreSQL checkpoints by itself.
+    checkpointer: Option<Mutex<(Connection, i64)>>,
     /// An account deletion could not empty the WAL file itself: the next
     /// background checkpoint truncates it.
     truncate_wal: std::sync::atomic::AtomicBool,
@@ -199,7 +219,7 @@ impl Store {
                 configure(&c)?;
                 attach_public(&c, public_path)?;
                 c.pragma_update(None, "query_only", "ON")?;
-                Ok(Mutex::new(c))
+                Ok(Mutex::new(Conn::sqlite(c, false)))
             })
             .collect::<Result<Vec<_>>>()?;
         let checkpointer = Connection::open(region_path)?;
@@ -215,15 +235,57 @@ impl Store {
         Ok(Self {
             region,
             public_path: public_path.to_owned(),
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Conn::sqlite(writer, true)),
             readers,
-            checkpointer: Mutex::new((checkpointer, 0)),
+            checkpointer: Some(Mutex::new((checkpointer, 0))),
             truncate_wal: Default::default(),
             next_reader: AtomicUsize::new(0),
             on_denied: None,
             homes: Default::default(),
             impressions: Default::default(),
         })
+    }
+
+    /// `region`'s store on PostgreSQL: the region's tables in the schema
+    /// `region_<code>` and the public ones in `public`, in the database
+    /// `config` names, both brought up to date. The region's schema comes
+    /// first on every connection's search path, so queries name tables
+    /// without a schema, as they do on SQLite with the public file
+    /// attached.
+    pub fn open_postgres(config: &tokio_postgres::Config, region: RegionCode) -> Result<Self> {
+        let schema = region_schema(&region);
+        let target = |search_path: String| db::PgTarget {
+            config: config.clone(),
+            search_path,
+        };
+        {
+            let public = Conn::postgres(target("public".to_owned()))?;
+            migrations::migrate_postgres(&public, "public", migrations::PUBLIC_PG)?;
+            let region_conn = Conn::postgres(target(format!("{schema}, public")))?;
+            migrations::migrate_postgres(&region_conn, &schema, migrations::REGION_PG)?;
+        }
+        let connect = || Conn::postgres(target(format!("{schema}, public")));
+        let writer = connect()?;
+        let readers = (0..READERS)
+            .map(|_| Ok(Mutex::new(connect()?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            region,
+            public_path: Default::default(),
+            writer: Mutex::new(writer),
+            readers,
+            checkpointer: None,
+            truncate_wal: Default::default(),
+            next_reader: AtomicUsize::new(0),
+            on_denied: None,
+            homes: Default::default(),
+            impressions: Default::default(),
+        })
+    }
+
+    /// Which engine this store runs on.
+    pub fn dialect(&self) -> db::Dialect {
+        self.write().dialect()
     }
 
     /// Reports every refusal at the region boundary to `hook`.
@@ -237,13 +299,13 @@ impl Store {
         &self.region
     }
 
-    fn write(&self) -> MutexGuard<'_, Connection> {
+    fn write(&self) -> MutexGuard<'_, Conn> {
         // A poisoned lock means a panic mid-call; SQLite rolled the
         // transaction back, so the connection itself is still sound.
         self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn read(&self) -> MutexGuard<'_, Connection> {
+    fn read(&self) -> MutexGuard<'_, Conn> {
         for r in &self.readers {
             if let Ok(guard) = r.try_lock() {
                 return guard;
@@ -268,7 +330,14 @@ impl Store {
     /// then on every commit would checkpoint again. (An account deletion
     /// truncates the WAL file as well; see `truncate_wal_after_deletion`.)
     pub fn checkpoint_wal(&self) -> Result<WalCheckpoint> {
-        let mut guard = self.checkpointer.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(checkpointer) = &self.checkpointer else {
+            return Ok(WalCheckpoint {
+                busy: false,
+                frames: -1,
+                copied: 0,
+            });
+        };
+        let mut guard = checkpointer.lock().unwrap_or_else(|e| e.into_inner());
         let (conn, rewound_at) = &mut *guard;
         let mut passive = wal_checkpoint(conn, "PASSIVE")?;
         // A rewound WAL keeps its length until the next commit: nothing
@@ -310,7 +379,10 @@ impl Store {
     /// another region's checkpoint of the shared public file can hold it
     /// up; if they do for a second, the next background checkpoint
     /// empties it instead.
-    pub(crate) fn truncate_wal_after_deletion(&self, writer: &Connection) -> Result<()> {
+    pub(crate) fn truncate_wal_after_deletion(&self, writer: &Conn) -> Result<()> {
+        let Some(writer) = writer.as_sqlite() else {
+            return Ok(());
+        };
         for attempt in 0.. {
             if !wal_checkpoint(writer, "TRUNCATE")?.busy {
                 break;
@@ -335,12 +407,7 @@ impl Store {
     /// written here only if `user`'s home is this store's region. Every
     /// method touching protected data calls this first, on the connection
     /// it then uses.
-    fn guard(
-        &self,
-        conn: &Connection,
-        user: flick_domain::UserId,
-        data_class: DataClass,
-    ) -> Result<()> {
+    fn guard(&self, conn: &Conn, user: flick_domain::UserId, data_class: DataClass) -> Result<()> {
         let Some(home) = self.home_of(conn, user)? else {
             return Err(StoreError::NotFound("account"));
         };
@@ -352,7 +419,7 @@ impl Store {
 
     /// An account's home region, from the public profile (or the cache of
     /// earlier answers).
-    fn home_of(&self, conn: &Connection, user: flick_domain::UserId) -> Result<Option<RegionCode>> {
+    fn home_of(&self, conn: &Conn, user: flick_domain::UserId) -> Result<Option<RegionCode>> {
         if let Some(region) = self.homes.get(user) {
             return Ok(Some(region));
         }
@@ -413,6 +480,12 @@ fn wal_checkpoint(c: &Connection, mode: &str) -> Result<WalCheckpoint> {
     )
 }
 
+/// A region's PostgreSQL schema. Region codes are a-z, 0-9 and `-`, so
+/// the name needs quoting only for the dash.
+pub(crate) fn region_schema(region: &RegionCode) -> String {
+    format!("\"region_{}\"", region.as_str())
+}
+
 fn attach_public(c: &Connection, public_path: &Path) -> Result<()> {
     c.execute(
         "ATTACH DATABASE ?1 AS public",
@@ -459,15 +532,11 @@ pub fn crash_point(name: &str) {
 }
 
 /// Maps a UNIQUE violation to [`StoreError::Conflict`].
-fn conflict_on_unique(e: rusqlite::Error, what: &'static str) -> StoreError {
-    match e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
-        {
-            StoreError::Conflict(what)
-        }
-        e => StoreError::Sqlite(e),
+fn conflict_on_unique(e: db::DbError, what: &'static str) -> StoreError {
+    if e.is_unique_violation() {
+        StoreError::Conflict(what)
+    } else {
+        StoreError::Db(e)
     }
 }
 

@@ -7,13 +7,13 @@
 //! (labels, demotion, removal, a restriction) are one transaction, so a
 //! decision is never recorded without its effect or the other way round.
 
+use crate::db::{params, OptionalExtension, Row, Tx};
 use crate::events::record_catalogue;
 use crate::{EventKind, Result, Store, StoreError};
 use flick_domain::{
     DataClass, Ground, Label, ModAction, ReportCategory, SubjectType, UserId, VideoId,
     APPEAL_WINDOW_DAYS,
 };
-use rusqlite::{params, OptionalExtension, Row, Transaction};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
@@ -183,7 +183,7 @@ const DECISION_SELECT: &str = "SELECT d.id, d.case_id, c.subject_type, c.subject
   FROM mod_decisions d JOIN mod_cases c ON c.id = d.case_id
   LEFT JOIN mod_appeals a ON a.decision_id = d.id";
 
-fn decision_from_row(r: &Row<'_>) -> rusqlite::Result<DecisionRecord> {
+fn decision_from_row(r: &Row<'_>) -> crate::db::DbResult<DecisionRecord> {
     let labels: String = r.get(7)?;
     let appeal_text: Option<String> = r.get(14)?;
     Ok(DecisionRecord {
@@ -222,13 +222,13 @@ fn video_id(subject: &Subject) -> Option<i64> {
 /// demoted, and without a label that keeps it out.
 // `v.labels` mirrors video_labels (public migration 8's triggers).
 const DISTRIBUTABLE: &str = "v.deleted_at IS NULL AND v.moderation = 'none'
-    AND (v.labels IS NULL OR instr(',' || v.labels || ',', ',misinformation,') = 0)";
+    AND (v.labels IS NULL OR ',' || v.labels || ',' NOT LIKE '%,misinformation,%')";
 
 pub(crate) fn distributable_condition() -> &'static str {
     DISTRIBUTABLE
 }
 
-fn is_distributable(tx: &Transaction<'_>, video: i64) -> Result<bool> {
+fn is_distributable(tx: &Tx<'_>, video: i64) -> Result<bool> {
     Ok(tx
         .query_row(
             &format!("SELECT 1 FROM videos v WHERE v.id = ?1 AND {DISTRIBUTABLE}"),
@@ -342,11 +342,11 @@ impl Store {
                 ReportReceipt { id, merged: true }
             }
             None => {
-                tx.execute(
-                    "INSERT INTO mod_reports (case_id, category, note, created_at) VALUES (?1, ?2, ?3, ?4)",
+                let id: i64 = tx.query_row(
+                    "INSERT INTO mod_reports (case_id, category, note, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING id",
                     params![case_id, r.category.as_str(), r.note, r.now],
+                    |r| r.get(0),
                 )?;
-                let id = tx.last_insert_rowid();
                 tx.execute(
                     "INSERT INTO reports (id, reporter_id, case_id, created_at) VALUES (?1, ?2, ?3, ?4)",
                     params![id, r.reporter.0, case_id, r.now],
@@ -374,7 +374,7 @@ impl Store {
                  ORDER BY urgent DESC, opened_at, id LIMIT ?2",
             )?
             .query_map(params![moderator.0, limit], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<crate::db::DbResult<_>>()?;
         drop(conn);
         let mut cases = Vec::with_capacity(ids.len());
         for id in ids {
@@ -423,7 +423,7 @@ impl Store {
                     created_at: r.get(3)?,
                 })
             })?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<crate::db::DbResult<_>>()?;
         Ok(Some(case))
     }
 
@@ -435,7 +435,7 @@ impl Store {
                 "{DECISION_SELECT} WHERE d.case_id = ?1 ORDER BY d.id"
             ))?
             .query_map([case], decision_from_row)?
-            .collect::<rusqlite::Result<_>>()?)
+            .collect::<crate::db::DbResult<_>>()?)
     }
 
     pub fn decision(&self, id: i64) -> Result<Option<DecisionRecord>> {
@@ -482,10 +482,10 @@ impl Store {
             }
         }
         let labels: Vec<&str> = d.labels.iter().map(|l| l.as_str()).collect();
-        tx.execute(
+        let id: i64 = tx.query_row(
             "INSERT INTO mod_decisions (case_id, moderator_id, action, labels, ground, rule, facts,
                                         duration_days, appeal_of, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
             params![
                 case_id,
                 d.moderator.0,
@@ -498,8 +498,8 @@ impl Store {
                 appeal_of,
                 d.now
             ],
+            |r| r.get(0),
         )?;
-        let id = tx.last_insert_rowid();
         apply(&tx, &d, id)?;
         tx.execute(
             "UPDATE mod_cases SET status = 'closed', excluded_moderator = NULL WHERE id = ?1",
@@ -577,7 +577,7 @@ impl Store {
                     decision: decision_from_row(r)?,
                 })
             })?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<crate::db::DbResult<_>>()?;
         let outcomes = conn
             .prepare_cached(&format!(
                 "{DECISION_SELECT} WHERE d.case_id IN (SELECT case_id FROM reports WHERE reporter_id = ?1)"
@@ -588,7 +588,7 @@ impl Store {
                     decision: decision_from_row(r)?,
                 })
             })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .collect::<crate::db::DbResult<Vec<_>>>()?;
         notices.extend(outcomes);
         notices.sort_by_key(|n| std::cmp::Reverse((n.decision.created_at, n.decision.id)));
         Ok(notices)
@@ -619,7 +619,7 @@ impl Store {
         );
         let conn = self.read();
         let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(ids.iter().map(|v| v.0)), |r| {
+        let rows = stmt.query_map(crate::db::params_from_iter(ids.iter().map(|v| v.0)), |r| {
             Ok((VideoId(r.get(0)?), r.get::<_, String>(1)?))
         })?;
         let mut out = Vec::new();
@@ -676,7 +676,7 @@ pub struct LabelOrigin {
 }
 
 /// The subject's undecided case, opened if it has none.
-fn open_case(tx: &Transaction<'_>, subject: &Subject, now: i64) -> Result<i64> {
+fn open_case(tx: &Tx<'_>, subject: &Subject, now: i64) -> Result<i64> {
     let existing: Option<i64> = tx
         .query_row(
             "SELECT id FROM mod_cases WHERE subject_type = ?1 AND subject_id = ?2 AND status != 'closed'",
@@ -687,22 +687,22 @@ fn open_case(tx: &Transaction<'_>, subject: &Subject, now: i64) -> Result<i64> {
     if let Some(id) = existing {
         return Ok(id);
     }
-    tx.execute(
+    Ok(tx.query_row(
         "INSERT INTO mod_cases (subject_type, subject_id, owner_id, status, opened_at)
-         VALUES (?1, ?2, ?3, 'open', ?4)",
+         VALUES (?1, ?2, ?3, 'open', ?4) RETURNING id",
         params![
             subject.kind.as_str(),
             subject.id,
             subject.owner.map(|u| u.0),
             now
         ],
-    )?;
-    Ok(tx.last_insert_rowid())
+        |r| r.get(0),
+    )?)
 }
 
 /// A clip's `moderation` state changes; the recommenders hear of it when
 /// it starts or stops being served by For You.
-fn set_video_state(tx: &Transaction<'_>, video: i64, state: &str, now: i64) -> Result<()> {
+fn set_video_state(tx: &Tx<'_>, video: i64, state: &str, now: i64) -> Result<()> {
     let before = is_distributable(tx, video)?;
     tx.execute(
         "UPDATE videos SET moderation = ?2 WHERE id = ?1",
@@ -711,7 +711,7 @@ fn set_video_state(tx: &Transaction<'_>, video: i64, state: &str, now: i64) -> R
     catalogue_if_changed(tx, video, before, now)
 }
 
-fn catalogue_if_changed(tx: &Transaction<'_>, video: i64, before: bool, now: i64) -> Result<()> {
+fn catalogue_if_changed(tx: &Tx<'_>, video: i64, before: bool, now: i64) -> Result<()> {
     let after = is_distributable(tx, video)?;
     if before != after {
         let kind = if after {
@@ -724,7 +724,7 @@ fn catalogue_if_changed(tx: &Transaction<'_>, video: i64, before: bool, now: i64
     Ok(())
 }
 
-fn apply(tx: &Transaction<'_>, d: &NewDecision<'_>, decision: i64) -> Result<()> {
+fn apply(tx: &Tx<'_>, d: &NewDecision<'_>, decision: i64) -> Result<()> {
     let until = d.now + i64::from(d.duration_days.unwrap_or(0)) * DAY_MS;
     match d.action {
         ModAction::Dismiss => {}
@@ -733,8 +733,8 @@ fn apply(tx: &Transaction<'_>, d: &NewDecision<'_>, decision: i64) -> Result<()>
                 let before = is_distributable(tx, v)?;
                 for l in d.labels {
                     tx.execute(
-                        "INSERT OR IGNORE INTO video_labels (video_id, label, decision, created_at)
-                         VALUES (?1, ?2, ?3, ?4)",
+                        "INSERT INTO video_labels (video_id, label, decision, created_at)
+                         VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
                         params![v, l.as_str(), decision, d.now],
                     )?;
                 }
@@ -770,7 +770,7 @@ fn apply(tx: &Transaction<'_>, d: &NewDecision<'_>, decision: i64) -> Result<()>
         ModAction::Restrict => {
             if let Some(owner) = d.subject.owner {
                 tx.execute(
-                    "UPDATE users SET restricted_until = MAX(COALESCE(restricted_until, 0), ?2) WHERE id = ?1",
+                    "UPDATE users SET restricted_until = ?2 WHERE id = ?1 AND COALESCE(restricted_until, 0) < ?2",
                     params![owner.0, until],
                 )?;
             }
@@ -778,7 +778,7 @@ fn apply(tx: &Transaction<'_>, d: &NewDecision<'_>, decision: i64) -> Result<()>
         ModAction::Suspend => {
             if let Some(owner) = d.subject.owner {
                 tx.execute(
-                    "UPDATE users SET suspended_until = MAX(COALESCE(suspended_until, 0), ?2) WHERE id = ?1",
+                    "UPDATE users SET suspended_until = ?2 WHERE id = ?1 AND COALESCE(suspended_until, 0) < ?2",
                     params![owner.0, until],
                 )?;
             }
@@ -788,7 +788,7 @@ fn apply(tx: &Transaction<'_>, d: &NewDecision<'_>, decision: i64) -> Result<()>
 }
 
 /// Takes back what an appealed decision did.
-fn undo(tx: &Transaction<'_>, d: &DecisionRecord, now: i64) -> Result<()> {
+fn undo(tx: &Tx<'_>, d: &DecisionRecord, now: i64) -> Result<()> {
     let video = (d.subject == SubjectType::Video)
         .then(|| d.subject_id.parse::<i64>().ok())
         .flatten();

@@ -6,10 +6,10 @@
 //! reproducible from the ratings. The API never shows who rated what.
 //! Only [`Store::rescore_notes`] writes a note's status.
 
+use crate::db::{params, OptionalExtension, Row};
 use crate::{Result, Store, StoreError};
 use flick_domain::{DataClass, UserId, VideoId};
 use flick_safety::bridging::{self, Params, Rating, Status};
-use rusqlite::{params, OptionalExtension, Row};
 
 /// A note as its readers see it.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,7 +75,7 @@ const NOTE_SELECT: &str =
     (SELECT helpful FROM note_ratings r WHERE r.note_id = n.id AND r.rater_id = ?1)
   FROM notes n";
 
-fn note_from_row(r: &Row<'_>) -> rusqlite::Result<NoteRecord> {
+fn note_from_row(r: &Row<'_>) -> crate::db::DbResult<NoteRecord> {
     Ok(NoteRecord {
         id: r.get(0)?,
         video_id: VideoId(r.get(1)?),
@@ -148,7 +148,7 @@ impl Store {
                  LIMIT 100"
             ))?
             .query_map(params![viewer.map(|u| u.0), video.0], note_from_row)?
-            .collect::<rusqlite::Result<_>>()?)
+            .collect::<crate::db::DbResult<_>>()?)
     }
 
     /// Records `rater`'s rating of a note, replacing an earlier one.
@@ -192,7 +192,7 @@ impl Store {
                         helpful: r.get(2)?,
                     })
                 })?
-                .collect::<rusqlite::Result<_>>()?;
+                .collect::<crate::db::DbResult<_>>()?;
             (version, ratings)
         };
         let scores = bridging::score(&ratings, p);

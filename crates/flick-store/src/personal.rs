@@ -3,9 +3,9 @@
 //! region boundary is checked in every call); `filters.rs` reads them all
 //! back in one query for the pages.
 
+use crate::db::{params, OptionalExtension};
 use crate::{Result, Store, StoreError};
 use flick_domain::{DataClass, Label, UserId};
-use rusqlite::{params, OptionalExtension};
 
 /// What one person can set on another's account from their own.
 #[derive(Clone, Copy)]
@@ -45,7 +45,7 @@ impl Store {
         let changed = if on {
             conn.execute(
                 &format!(
-                    "INSERT OR IGNORE INTO {table} ({from_col}, {to_col}, created_at) VALUES (?1, ?2, ?3)"
+                    "INSERT INTO {table} ({from_col}, {to_col}, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING"
                 ),
                 params![from.0, to.0, now],
             )?
@@ -104,7 +104,7 @@ impl Store {
                  UNION SELECT muted_id FROM mutes WHERE muter_id = ?1",
             )?
             .query_map([viewer.0], |r| Ok(UserId(r.get(0)?)))?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<crate::db::DbResult<_>>()?;
         Ok(ids)
     }
 }

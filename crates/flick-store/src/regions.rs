@@ -101,6 +101,42 @@ impl Regions {
         })
     }
 
+    /// The stores of `held` on PostgreSQL, in the database `url` names
+    /// (see [`Store::open_postgres`]).
+    pub fn open_postgres(
+        url: &str,
+        held: &[RegionCode],
+        all: &[RegionCode],
+        on_denied: Option<DenialHook>,
+    ) -> Result<Self> {
+        assert!(!held.is_empty(), "a node holds at least one region");
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| StoreError::Db(crate::db::DbError::Postgres(e)))?;
+        let config = crate::db::with_timeouts(config);
+        let homes = Arc::new(HomeCache::default());
+        let mut stores = Vec::new();
+        for code in held {
+            let mut store = Store::open_postgres(&config, code.clone())?;
+            store.homes = homes.clone();
+            if let Some(hook) = &on_denied {
+                store = store.with_denial_hook(hook.clone());
+            }
+            stores.push(Arc::new(store));
+        }
+        let mut all = all.to_vec();
+        for code in held {
+            if !all.contains(code) {
+                all.push(code.clone());
+            }
+        }
+        Ok(Self {
+            held: stores,
+            all,
+            on_denied,
+        })
+    }
+
     /// A store for public reads. Any held one sees the same public file;
     /// its protected methods still refuse other regions' accounts.
     pub fn public(&self) -> &Arc<Store> {
@@ -342,7 +378,7 @@ impl Regions {
                 conn.query_row("SELECT COUNT(*) FROM accounts", [], |r| r.get(0))?;
             let mut stmt = conn.prepare(
                 "SELECT a.id, COALESCE(u.region, '(no profile)') FROM accounts a
-                 LEFT JOIN users u ON u.id = a.id WHERE u.region IS NOT ?1",
+                 LEFT JOIN users u ON u.id = a.id WHERE u.region IS DISTINCT FROM ?1",
             )?;
             let strays = stmt.query_map([store.region.as_str()], |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))

@@ -1,8 +1,8 @@
+use crate::db::{params, OptionalExtension};
 use crate::events::{record, EventKind};
 use crate::{Cursor, Result, Store, StoreError};
 use flick_domain::DataClass;
 use flick_domain::{CommentBody, CommentId, CommentPolicy, UserId, VideoId, WatchReport};
-use rusqlite::{params, OptionalExtension};
 
 #[derive(Debug, Clone)]
 pub struct CommentRecord {
@@ -38,7 +38,7 @@ impl Store {
             return Err(StoreError::NotFound("account"));
         }
         let added = tx.execute(
-            "INSERT OR IGNORE INTO follows (follower_id, followee_id, created_at) VALUES (?1, ?2, ?3)",
+            "INSERT INTO follows (follower_id, followee_id, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
             params![follower.0, followee.0, now],
         )? == 1;
         if added {
@@ -87,7 +87,7 @@ impl Store {
         self.guard(&conn, user, DataClass::Likes)?;
         let tx = conn.transaction()?;
         let added = tx.execute(
-            "INSERT OR IGNORE INTO likes (user_id, video_id, created_at) VALUES (?1, ?2, ?3)",
+            "INSERT INTO likes (user_id, video_id, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
             params![user.0, video.0, now],
         )? == 1;
         if added {
@@ -96,9 +96,9 @@ impl Store {
                 [video.0],
             )?;
             tx.execute(
-                "INSERT INTO daily_stats (video_id, day, likes) VALUES (?1, date(?2 / 1000, 'unixepoch'), 1)
-                 ON CONFLICT (video_id, day) DO UPDATE SET likes = likes + 1",
-                params![video.0, now],
+                "INSERT INTO daily_stats (video_id, day, likes) VALUES (?1, ?2, 1)
+                 ON CONFLICT (video_id, day) DO UPDATE SET likes = daily_stats.likes + 1",
+                params![video.0, crate::db::day_of(now)],
             )?;
             record(&tx, user, Some(video), None, EventKind::Like, now)?;
         }
@@ -121,8 +121,8 @@ impl Store {
         if let Some(at) = liked_at {
             tx.execute(
                 "UPDATE daily_stats SET likes = likes - 1
-                 WHERE video_id = ?1 AND day = date(?2 / 1000, 'unixepoch') AND likes > 0",
-                params![video.0, at],
+                 WHERE video_id = ?1 AND day = ?2 AND likes > 0",
+                params![video.0, crate::db::day_of(at)],
             )?;
             tx.execute(
                 "UPDATE videos SET like_count = like_count - 1 WHERE id = ?1",
@@ -147,11 +147,11 @@ impl Store {
         let mut conn = self.write();
         self.guard(&conn, author, DataClass::Interactions)?;
         let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT INTO comments (video_id, author_id, body, created_at, held) VALUES (?1, ?2, ?3, ?4, ?5)",
+        let id = CommentId(tx.query_row(
+            "INSERT INTO comments (video_id, author_id, body, created_at, held) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
             params![video.0, author.0, body.as_str(), now, held],
-        )?;
-        let id = CommentId(tx.last_insert_rowid());
+            |r| r.get(0),
+        )?);
         if !held {
             tx.execute(
                 "UPDATE videos SET comment_count = comment_count + 1 WHERE id = ?1",
@@ -222,7 +222,7 @@ impl Store {
                 held: r.get(6)?,
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<crate::db::DbResult<_>>()?)
     }
 
     /// Releases a held comment; whether one was held (a comment a moderator
@@ -426,7 +426,7 @@ impl Store {
                 loops: r.get(2)?,
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<crate::db::DbResult<_>>()?)
     }
 
     pub fn mark_not_interested(&self, user: UserId, video: VideoId, now: i64) -> Result<()> {
@@ -434,7 +434,7 @@ impl Store {
         self.guard(&conn, user, DataClass::Interactions)?;
         let tx = conn.transaction()?;
         let added = tx.execute(
-            "INSERT OR IGNORE INTO not_interested (user_id, video_id, created_at) VALUES (?1, ?2, ?3)",
+            "INSERT INTO not_interested (user_id, video_id, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
             params![user.0, video.0, now],
         )? == 1;
         if added {
@@ -456,17 +456,17 @@ impl Store {
         );
         let conn = self.read();
         let handles = conn
-            .prepare_cached("SELECT id, handle, display_name FROM users WHERE handle LIKE ?1 ESCAPE '\\' ORDER BY length(handle), handle LIMIT ?2")?
+            .prepare_cached("SELECT id, handle, display_name FROM users WHERE lower(handle) LIKE lower(?1) ESCAPE '\\' ORDER BY length(handle), handle LIMIT ?2")?
             .query_map(params![pattern, limit], |r| Ok((UserId(r.get(0)?), r.get(1)?, r.get(2)?)))?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<crate::db::DbResult<_>>()?;
         let hashtags = conn
             .prepare_cached(
                 "SELECT h.tag, COUNT(*) FROM video_hashtags h JOIN videos v ON v.id = h.video_id
-                 WHERE h.tag LIKE ?1 ESCAPE '\\' AND v.deleted_at IS NULL
+                 WHERE lower(h.tag) LIKE lower(?1) ESCAPE '\\' AND v.deleted_at IS NULL
                  GROUP BY h.tag ORDER BY COUNT(*) DESC, h.tag LIMIT ?2",
             )?
             .query_map(params![pattern, limit], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<crate::db::DbResult<_>>()?;
         Ok(SearchResults { handles, hashtags })
     }
 }
@@ -474,7 +474,7 @@ impl Store {
 /// Follows live in the follower's region; the counts on both public
 /// profiles move with them.
 fn adjust_follow_counts(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &crate::db::Tx<'_>,
     follower: UserId,
     followee: UserId,
     by: i64,
@@ -491,24 +491,26 @@ fn adjust_follow_counts(
 }
 
 /// Adds one view to the public counts and the day's aggregate.
-fn count_view(
-    tx: &rusqlite::Transaction,
-    video: VideoId,
-    report: WatchReport,
-    now: i64,
-) -> Result<()> {
+fn count_view(tx: &crate::db::Tx<'_>, video: VideoId, report: WatchReport, now: i64) -> Result<()> {
     tx.execute(
         "UPDATE videos SET view_count = view_count + 1, completed_count = completed_count + ?2 WHERE id = ?1",
         params![video.0, report.completed as i64],
     )?;
     tx.execute(
         "INSERT INTO daily_stats (video_id, day, views, completed, watched_ms)
-         VALUES (?1, date(?2 / 1000, 'unixepoch'), 1, ?3,
+         VALUES (?1, ?2, 1, ?3,
                  -- watch time counts up to one full play, as the ratio does
-                 MIN(?4, COALESCE((SELECT duration_ms FROM videos WHERE id = ?1), ?4)))
-         ON CONFLICT (video_id, day) DO UPDATE SET views = views + 1,
-            completed = completed + excluded.completed, watched_ms = watched_ms + excluded.watched_ms",
-        params![video.0, now, report.completed as i64, report.watched_ms],
+                 COALESCE((SELECT CASE WHEN duration_ms < ?4 THEN duration_ms ELSE ?4 END
+                             FROM videos WHERE id = ?1), ?4))
+         ON CONFLICT (video_id, day) DO UPDATE SET views = daily_stats.views + 1,
+            completed = daily_stats.completed + excluded.completed,
+            watched_ms = daily_stats.watched_ms + excluded.watched_ms",
+        params![
+            video.0,
+            crate::db::day_of(now),
+            report.completed as i64,
+            report.watched_ms
+        ],
     )?;
     Ok(())
 }

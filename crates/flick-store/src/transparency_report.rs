@@ -2,8 +2,8 @@
 //! (`GET /api/v1/transparency/moderation`): reports, decisions, appeals and
 //! reversals over a period, aggregate only.
 
+use crate::db::params;
 use crate::{Result, Store};
-use rusqlite::params;
 
 /// What the public transparency report counts over a period.
 #[derive(Debug, Clone, Default)]
@@ -37,7 +37,7 @@ impl Store {
             Ok(conn
                 .prepare(sql)?
                 .query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?)
+                .collect::<crate::db::DbResult<_>>()?)
         };
         let reports = grouped(
             "SELECT category, COUNT(*) FROM mod_reports WHERE created_at >= ?1 AND created_at < ?2
@@ -57,7 +57,7 @@ impl Store {
                  WHERE d.appeal_of IS NULL AND d.created_at >= ?1 AND d.created_at < ?2",
             )?
             .query_map(params![from, to], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<crate::db::DbResult<_>>()?;
         waits.sort_unstable();
         let median_ms_to_action = match waits.len() {
             0 => None,

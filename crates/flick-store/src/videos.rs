@@ -1,7 +1,7 @@
+use crate::db::{params, OptionalExtension, Row};
 use crate::{conflict_on_unique, Cursor, Result, Store};
 use flick_domain::DataClass;
 use flick_domain::{Caption, Label, SoundId, UserId, VideoId};
-use rusqlite::{params, OptionalExtension, Row};
 use std::collections::HashSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,9 +101,9 @@ impl Moderation {
 }
 
 const VIDEO_SELECT: &str = "SELECT v.id, v.author_id, u.handle, u.display_name, v.caption,
-    (SELECT group_concat(tag, ' ') FROM (SELECT tag FROM video_hashtags h WHERE h.video_id = v.id ORDER BY position)),
+    (SELECT string_agg(tag, ' ' ORDER BY position) FROM video_hashtags h WHERE h.video_id = v.id),
     'ready', NULL, v.duration_ms, v.width, v.height, v.sound_id, s.title,
-    v.created_at, v.deleted_at IS NOT NULL, v.like_count, v.comment_count, v.share_count, v.view_count,
+    v.created_at, CASE WHEN v.deleted_at IS NULL THEN 0 ELSE 1 END, v.like_count, v.comment_count, v.share_count, v.view_count,
     COALESCE(v.media_id, v.id), v.moderation,
     v.labels,
     -- the shown context note, as `id source_url text` (see ShownNote::parse);
@@ -128,7 +128,7 @@ fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
-fn video_from_row(r: &Row<'_>) -> rusqlite::Result<VideoRecord> {
+fn video_from_row(r: &Row<'_>) -> crate::db::DbResult<VideoRecord> {
     let tags: Option<String> = r.get(5)?;
     let status: String = r.get(6)?;
     Ok(VideoRecord {
@@ -220,7 +220,7 @@ impl Store {
                 "SELECT DISTINCT media_id FROM videos WHERE author_id = ?1 AND media_id IS NOT NULL",
             )?
             .query_map([author.0], |r| Ok(VideoId(r.get(0)?)))?
-            .collect::<rusqlite::Result<_>>()?)
+            .collect::<crate::db::DbResult<_>>()?)
     }
 
     /// Whether this region has an upload of this id (in any state): an
@@ -286,11 +286,11 @@ impl Store {
         ))?;
         let mut found: std::collections::HashMap<VideoId, VideoRecord> = stmt
             .query_map(
-                rusqlite::params_from_iter(ids.iter().map(|i| i.0)),
+                crate::db::params_from_iter(ids.iter().map(|i| i.0)),
                 video_from_row,
             )?
             .map(|r| r.map(|v| (v.id, v)))
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<crate::db::DbResult<_>>()?;
         Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
 
@@ -377,10 +377,10 @@ impl Store {
             placeholders(ids.len())
         ))?;
         let params = std::iter::once(user.0).chain(ids.iter().map(|i| i.0));
-        let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
+        let rows = stmt.query_map(crate::db::params_from_iter(params), |r| {
             Ok(VideoId(r.get(0)?))
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<crate::db::DbResult<_>>()?)
     }
 
     fn video_page(
@@ -398,7 +398,7 @@ impl Store {
         let conn = self.read();
         let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params![arg, before_at, before_id, limit], video_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<crate::db::DbResult<_>>()?)
     }
 
     /// Newest first, from the accounts `user` follows.
@@ -447,7 +447,7 @@ impl Store {
             "SELECT * FROM (
                 {VIDEO_SELECT} WHERE v.author_id = ?1 AND v.deleted_at IS NULL
                 UNION ALL
-                {UPLOAD_SELECT} WHERE p.author_id = ?1 AND p.status IN ('processing', 'failed'))
+                {UPLOAD_SELECT} WHERE p.author_id = ?1 AND p.status IN ('processing', 'failed')) AS mine
              WHERE (created_at, id) < (?2, ?3) ORDER BY created_at DESC, id DESC LIMIT ?4"
         );
         let mut stmt = conn.prepare_cached(&sql)?;
@@ -455,7 +455,7 @@ impl Store {
             params![author.0, before_at, before_id, limit],
             video_from_row,
         )?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<crate::db::DbResult<_>>()?)
     }
 
     pub fn videos_by_sound(
@@ -489,7 +489,7 @@ impl Store {
             params![tag.to_lowercase(), before_at, before_id, limit],
             video_from_row,
         )?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<crate::db::DbResult<_>>()?)
     }
 }
 

@@ -42,8 +42,14 @@ pub struct FileConfig {
     /// The regions whose protected data this node holds. Default: all.
     pub hold: Option<Vec<String>>,
     /// The public database, shared by the nodes of every region. Default:
-    /// `<data_dir>/public.db`.
+    /// `<data_dir>/public.db`. A `postgres://` URL puts every database on
+    /// PostgreSQL: the public tables in its `public` schema, each region's
+    /// in a schema `region_<code>` of the same database.
     pub public_db: Option<PathBuf>,
+    /// `[region_dbs]`: each region's database. With SQLite, always
+    /// `<data_dir>/regions/<code>/flick.db`; with PostgreSQL, the database
+    /// of `public_db` (so naming any other is refused, for now).
+    pub region_dbs: Option<std::collections::BTreeMap<String, String>>,
     /// Where media files live; nodes that serve each other's published
     /// videos share it. Default: the data dir.
     pub media_dir: Option<PathBuf>,
@@ -134,6 +140,8 @@ pub struct Storage {
     pub all: Vec<RegionCode>,
     pub held: Vec<RegionCode>,
     pub public_db: PathBuf,
+    /// Every database on PostgreSQL, at this URL (`public_db` unused).
+    pub postgres: Option<String>,
     pub media_dir: PathBuf,
     /// Object storage for media and originals; `None`: the folders.
     pub s3: Option<flick_media::S3Config>,
@@ -182,8 +190,10 @@ pub fn storage(file: &FileConfig, common: &CommonArgs) -> anyhow::Result<Storage
         );
     }
     let s3 = s3_config(file, &all)?;
+    let postgres = postgres_url(file, &all)?;
     Ok(Storage {
         s3,
+        postgres,
         public_db: file
             .public_db
             .clone()
@@ -193,6 +203,38 @@ pub fn storage(file: &FileConfig, common: &CommonArgs) -> anyhow::Result<Storage
         all,
         held,
     })
+}
+
+/// The PostgreSQL URL `public_db` gives, with `[region_dbs]` checked
+/// against it; `None` for SQLite.
+fn postgres_url(file: &FileConfig, all: &[RegionCode]) -> anyhow::Result<Option<String>> {
+    let url = file
+        .public_db
+        .as_deref()
+        .and_then(|p| p.to_str())
+        .filter(|p| p.starts_with("postgres://") || p.starts_with("postgresql://"));
+    let region_dbs = file.region_dbs.clone().unwrap_or_default();
+    let Some(url) = url else {
+        if !region_dbs.is_empty() {
+            bail!("`[region_dbs]` is for PostgreSQL: with SQLite each region's database is <data_dir>/regions/<code>/flick.db; remove it, or set `public_db` to a postgres:// URL");
+        }
+        return Ok(None);
+    };
+    url.parse::<tokio_postgres::Config>().with_context(|| {
+        format!("`public_db` is not a PostgreSQL URL that Flick can read: {url}")
+    })?;
+    for (region, db) in &region_dbs {
+        if !all.iter().any(|r| r.as_str() == region) {
+            bail!(
+                "`[region_dbs]` names `{region}`, which is not in `regions` ({})",
+                join(all)
+            );
+        }
+        if db != url {
+            bail!("`[region_dbs] {region}` names another database than `public_db`: on PostgreSQL every region's tables live in a schema of the public database (region_{region}), as SQLite's region files are attached to the public one; set it to the same URL or remove it");
+        }
+    }
+    Ok(Some(url.to_owned()))
 }
 
 /// The object storage `[media]` names, checked; `None` for the folders.

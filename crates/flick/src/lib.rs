@@ -189,21 +189,27 @@ async fn audit_storage(storage: &config::Storage) -> anyhow::Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    println!(
-        "public {}: {}",
-        storage.public_db.display(),
-        list(&audit.public_tables)
-    );
+    let (public_at, region_at) = match &storage.postgres {
+        None => (
+            storage.public_db.display().to_string(),
+            storage.regions_dir().display().to_string() + "/{region}/flick.db",
+        ),
+        Some(url) => {
+            let url = without_password(url);
+            (
+                format!("{url} schema public"),
+                format!("{url} schema region_{{region}}"),
+            )
+        }
+    };
+    let region_at = |region: &str| region_at.replace("{region}", region);
+    println!("public {public_at}: {}", list(&audit.public_tables));
     for r in &audit.regions {
         println!(
             "region {} ({} accounts) {}: {}",
             r.region,
             r.accounts,
-            storage
-                .regions_dir()
-                .join(&r.region)
-                .join("flick.db")
-                .display(),
+            region_at(&r.region),
             list(&r.tables)
         );
     }
@@ -295,26 +301,49 @@ pub(crate) fn open_data_dir(
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     tighten_permissions(storage);
-    let regions = Regions::open(
-        &storage.public_db,
-        &storage.regions_dir(),
-        &storage.held,
-        &storage.all,
-        on_denied,
-    )
-    .with_context(|| {
-        format!(
-            "cannot open the databases (public {}, regions in {})",
-            storage.public_db.display(),
-            storage.regions_dir().display()
+    let regions = match &storage.postgres {
+        None => Regions::open(
+            &storage.public_db,
+            &storage.regions_dir(),
+            &storage.held,
+            &storage.all,
+            on_denied,
         )
-    })?;
+        .with_context(|| {
+            format!(
+                "cannot open the databases (public {}, regions in {})",
+                storage.public_db.display(),
+                storage.regions_dir().display()
+            )
+        })?,
+        Some(url) => Regions::open_postgres(url, &storage.held, &storage.all, on_denied)
+            .with_context(|| {
+                format!(
+                    "cannot open the PostgreSQL database {}",
+                    without_password(url)
+                )
+            })?,
+    };
     let media = match &storage.s3 {
         None => MediaStore::local(layout),
         Some(s3) => MediaStore::s3(layout, s3, &storage.held)
             .with_context(|| format!("cannot use object storage at {}", s3.endpoint))?,
     };
     Ok((Arc::new(regions), media))
+}
+
+/// A database URL fit for logs and messages: any password replaced.
+pub(crate) fn without_password(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// Holds the data dir for one process: two servers (or a server and a

@@ -32,7 +32,7 @@ pub struct BulkLoad<'s> {
     /// public rows go in on it while the store's writer takes the
     /// region's, on two threads (two files, so neither waits for the
     /// other's lock, and each file's B-trees grow on a core of their own).
-    public: Mutex<rusqlite::Connection>,
+    public: Mutex<crate::db::Conn>,
     /// The page cache sizes to put back once the load is finished.
     previous_cache: [i64; 2],
     finished: bool,
@@ -62,13 +62,14 @@ impl Store {
             // Checked whole when the load finishes, like the writer's.
             public.pragma_update(None, "foreign_keys", "OFF")?;
         }
-        let conn = self.write();
+        let writer = self.write();
+        let conn = sqlite(&writer)?;
         // The loads in between keep their pages cached from one call to
         // the next (see `BulkCache`).
-        let previous_cache = grow_cache(&conn)?;
+        let previous_cache = grow_cache(conn)?;
         let guard = BulkLoad {
             store: self,
-            public: Mutex::new(public),
+            public: Mutex::new(crate::db::Conn::sqlite(public, true)),
             previous_cache,
             finished: false,
         };
@@ -110,7 +111,7 @@ impl Store {
         tx.commit()?;
         // Outside any transaction, where SQLite lets it change.
         conn.pragma_update(None, "foreign_keys", "OFF")?;
-        drop(conn);
+        drop(writer);
         Ok(guard)
     }
 
@@ -276,6 +277,7 @@ impl BulkLoad<'_> {
     /// transaction across them is atomic per file.
     pub fn publish(&self, videos: &[BulkVideo]) -> Result<()> {
         let conn = self.store.write();
+        sqlite(&conn)?;
         let videos = self.store.publishable(&conn, videos)?;
         let (public_written, public_in) = mpsc::channel::<bool>();
         let (region_committed, commit_rx) = mpsc::channel::<bool>();
@@ -301,10 +303,7 @@ impl BulkLoad<'_> {
                 // Deferred, unlike the writer's usual immediate: that would
                 // take the write lock of the attached public file too, and
                 // the other half is writing it.
-                let tx = rusqlite::Transaction::new_unchecked(
-                    &conn,
-                    rusqlite::TransactionBehavior::Deferred,
-                )?;
+                let tx = conn.deferred_transaction()?;
                 insert_uploads(&tx, videos)?;
                 if public_in.recv().unwrap_or(false) {
                     tx.commit()?;
@@ -329,27 +328,28 @@ impl BulkLoad<'_> {
         if std::mem::replace(&mut self.finished, true) {
             return Ok(());
         }
-        let conn = self.store.write();
+        let writer = self.store.write();
+        let conn = sqlite(&writer)?;
         // First, so the writer checks references again even if what
         // follows fails (this guard does not try a second time).
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        let mut cache = BulkCache::grow(&conn)?;
+        let mut cache = BulkCache::grow(conn)?;
         cache.previous = self.previous_cache;
         // Each file's steps on its own connection, at the same time.
-        let (public_steps, region_steps) = Leftovers::read(&conn)?.split_public();
+        let (public_steps, region_steps) = Leftovers::read(conn)?.split_public();
         let lock = &self.public;
         std::thread::scope(|scope| {
             let public = scope.spawn(|| {
                 let c = lock.lock().unwrap_or_else(|e| e.into_inner());
-                public_steps.finish_on_public(&c)
+                public_steps.finish_on_public(sqlite(&c)?)
             });
-            let region = region_steps.finish_here(&conn);
+            let region = region_steps.finish_here(conn);
             let public = public
                 .join()
                 .expect("finishing the public file's load panicked");
             region.and(public)
         })?;
-        public_steps.forget(&conn)?;
+        public_steps.forget(conn)?;
         Ok(())
     }
 }
@@ -390,6 +390,12 @@ impl Drop for BulkCache<'_> {
     fn drop(&mut self) {
         let _ = set_cache(self.conn, self.previous);
     }
+}
+
+/// The SQLite connection under `conn`: bulk loads are SQLite's alone.
+pub(crate) fn sqlite(conn: &crate::db::Conn) -> Result<&rusqlite::Connection> {
+    conn.as_sqlite()
+        .ok_or(crate::StoreError::NeedsSqlite("a bulk load"))
 }
 
 /// Sets both files' page cache to the bulk size; returns the sizes it had.
@@ -438,7 +444,7 @@ mod tests {
         let names = q
             .query_map([], |r| r.get(0))
             .unwrap()
-            .collect::<rusqlite::Result<Vec<String>>>()
+            .collect::<crate::db::DbResult<Vec<String>>>()
             .unwrap();
         names
     }
@@ -597,10 +603,12 @@ mod tests {
     fn public_steps_that_ran_before_a_kill_run_again_at_the_next_open() {
         let (dir, s) = test_store();
         let load = s.begin_bulk_load(&["videos"]).unwrap();
-        let (public, _) = super::Leftovers::read(&s.write()).unwrap().split_public();
+        let (public, _) = super::Leftovers::read(s.write().as_sqlite().unwrap())
+            .unwrap()
+            .split_public();
         assert!(!public.indexes.is_empty());
         public
-            .finish_on_public(&load.public.lock().unwrap())
+            .finish_on_public(load.public.lock().unwrap().as_sqlite().unwrap())
             .unwrap();
         std::mem::forget(load);
         drop(s);

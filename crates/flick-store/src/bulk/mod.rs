@@ -4,9 +4,9 @@
 //! transaction (one transaction per call and file, as everywhere in the
 //! store, so a batch is either whole or absent in each file).
 
+use crate::db::{params, Param as ToSql};
 use crate::{Result, Store};
 use flick_domain::{Caption, DataClass, Handle, UserId, VideoId, WatchReport};
-use rusqlite::{params, ToSql};
 use std::collections::HashMap;
 
 mod load;
@@ -69,7 +69,7 @@ impl Store {
     /// in this region.
     fn publishable<'v>(
         &self,
-        conn: &rusqlite::Connection,
+        conn: &crate::db::Conn,
         videos: &'v [BulkVideo],
     ) -> Result<Vec<&'v BulkVideo>> {
         for author in distinct(videos.iter().map(|v| v.author)) {
@@ -92,7 +92,10 @@ impl Store {
         for user in distinct(history.iter().map(|h| h.0)) {
             self.guard(&conn, user, DataClass::WatchHistory)?;
         }
-        let _cache = BulkCache::grow(&conn)?;
+        let _cache = match conn.as_sqlite() {
+            Some(c) => Some(BulkCache::grow(c)?),
+            None => None,
+        };
         // (views, completed, watched_ms, likes) per video and per video-day.
         let mut per_video: HashMap<i64, [i64; 4]> = HashMap::new();
         let mut per_day: HashMap<(i64, i64), [i64; 4]> = HashMap::new();
@@ -103,7 +106,7 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
             let mut like = tx.prepare_cached(
-                "INSERT OR IGNORE INTO likes (user_id, video_id, created_at) VALUES (?1, ?2, ?3)",
+                "INSERT INTO likes (user_id, video_id, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
             )?;
             for &(user, video, what, at) in history {
                 let mut add = [0i64; 4];
@@ -165,13 +168,21 @@ impl Store {
             // does; a synthetic view never runs past its clip's length.
             let mut daily = tx.prepare_cached(
                 "INSERT INTO daily_stats (video_id, day, views, completed, watched_ms, likes)
-                 VALUES (?1, date(?2 * 86400, 'unixepoch'), ?3, ?4, ?5, ?6)
-                 ON CONFLICT (video_id, day) DO UPDATE SET views = views + excluded.views,
-                    completed = completed + excluded.completed,
-                    watched_ms = watched_ms + excluded.watched_ms, likes = likes + excluded.likes",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (video_id, day) DO UPDATE SET views = daily_stats.views + excluded.views,
+                    completed = daily_stats.completed + excluded.completed,
+                    watched_ms = daily_stats.watched_ms + excluded.watched_ms,
+                    likes = daily_stats.likes + excluded.likes",
             )?;
             for ((video, day), [views, completed, watched, likes]) in &per_day {
-                daily.execute(params![video, day, views, completed, watched, likes])?;
+                daily.execute(params![
+                    video,
+                    crate::db::day_of(day * 86_400_000),
+                    views,
+                    completed,
+                    watched,
+                    likes
+                ])?;
             }
         }
         tx.commit()?;
@@ -188,12 +199,12 @@ const ROWS_PER_INSERT: usize = 64;
 /// VALUES") and `tail` (constant columns after the bound ones, e.g.
 /// ", 'published'") completing each row.
 fn insert_many(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &crate::db::Tx<'_>,
     head: &str,
     width: usize,
     tail: &str,
     values: &[&dyn ToSql],
-) -> rusqlite::Result<()> {
+) -> crate::db::DbResult<()> {
     let row = format!("({}{tail})", vec!["?"; width].join(", "));
     for chunk in values.chunks(ROWS_PER_INSERT * width) {
         let sql = format!(
@@ -201,13 +212,13 @@ fn insert_many(
             vec![row.as_str(); chunk.len() / width].join(", ")
         );
         tx.prepare_cached(&sql)?
-            .execute(rusqlite::params_from_iter(chunk.iter()))?;
+            .execute(crate::db::params_from_iter(chunk.iter()))?;
     }
     Ok(())
 }
 
 /// The region's half of publishing `videos`: their upload rows.
-fn insert_uploads(tx: &rusqlite::Transaction<'_>, videos: &[&BulkVideo]) -> Result<()> {
+fn insert_uploads(tx: &crate::db::Tx<'_>, videos: &[&BulkVideo]) -> Result<()> {
     let captions: Vec<&str> = videos.iter().map(|v| v.caption.text()).collect();
     let mut uploads: Vec<&dyn ToSql> = Vec::with_capacity(videos.len() * 4);
     for (v, caption) in videos.iter().zip(&captions) {
@@ -226,7 +237,7 @@ fn insert_uploads(tx: &rusqlite::Transaction<'_>, videos: &[&BulkVideo]) -> Resu
 /// The public file's half of publishing `videos`: the video rows, their
 /// hashtags and the catalogue entries. Names no schema, so it runs on a
 /// region's writer (public attached) or on the public file's own.
-fn insert_public_rows(tx: &rusqlite::Transaction<'_>, videos: &[&BulkVideo]) -> Result<()> {
+fn insert_public_rows(tx: &crate::db::Tx<'_>, videos: &[&BulkVideo]) -> Result<()> {
     let captions: Vec<&str> = videos.iter().map(|v| v.caption.text()).collect();
     let mut public: Vec<&dyn ToSql> = Vec::with_capacity(videos.len() * 8);
     let mut catalogue: Vec<&dyn ToSql> = Vec::with_capacity(videos.len() * 2);

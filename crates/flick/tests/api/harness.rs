@@ -41,8 +41,76 @@ pub fn spawn_app() -> TestApp {
 
 pub fn spawn_app_with(config: &str) -> TestApp {
     let tmp = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    start(tmp, config.to_owned(), None)
+    start(tmp, with_test_database(config), None)
 }
+
+/// `config` with the databases the suite runs on: SQLite in the data dir
+/// (nothing to add), or, with `FLICK_TEST_DB=postgres`, a fresh database
+/// of the PostgreSQL at `FLICK_TEST_POSTGRES_URL` (`make test` starts one
+/// and runs the suite on each backend).
+pub fn with_test_database(config: &str) -> String {
+    if config
+        .lines()
+        .any(|l| l.trim_start().starts_with("public_db"))
+    {
+        return config.to_owned(); // a test that places it itself
+    }
+    match std::env::var("FLICK_TEST_DB").as_deref() {
+        Ok("postgres") => format!("public_db = \"{}\"\n{config}", fresh_postgres_database()),
+        Ok("sqlite") | Err(_) => config.to_owned(),
+        Ok(other) => panic!("FLICK_TEST_DB={other}: use sqlite or postgres"),
+    }
+}
+
+/// A new, empty database on the test PostgreSQL; its URL. Each test gets
+/// its own, as each gets its own data dir.
+pub fn fresh_postgres_database() -> String {
+    let server = std::env::var("FLICK_TEST_POSTGRES_URL").expect(
+        "FLICK_TEST_DB=postgres needs FLICK_TEST_POSTGRES_URL (make test starts a PostgreSQL: scripts/postgres.sh)",
+    );
+    let name = format!(
+        "flick_test_{}_{}",
+        std::process::id(),
+        NEXT_DATABASE.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
+    let out = Command::new("psql")
+        .args(["-q", "-v", "ON_ERROR_STOP=1", &server, "-c"])
+        .arg(format!("CREATE DATABASE {name}"))
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "CREATE DATABASE {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (base, _) = server
+        .rsplit_once('/')
+        .expect("a URL ending in /<database>");
+    format!("{base}/{name}")
+}
+
+/// Whether this run of the suite keeps its databases on PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var("FLICK_TEST_DB").as_deref() == Ok("postgres")
+}
+
+/// The `public_db` line of nodes that share one deployment's databases
+/// (`shared` is their shared folder): its `public.db` file, or one fresh
+/// PostgreSQL database made at the first call for `shared`.
+pub fn shared_database(shared: &Path) -> String {
+    if !on_postgres() {
+        return format!("public_db = \"{}\"", shared.join("public.db").display());
+    }
+    let remembered = shared.join("postgres-url");
+    let url = std::fs::read_to_string(&remembered).unwrap_or_else(|_| {
+        let url = fresh_postgres_database();
+        std::fs::write(&remembered, &url).unwrap();
+        url
+    });
+    format!("public_db = \"{url}\"")
+}
+
+static NEXT_DATABASE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// A server on a data dir first filled by `flick seed --synthetic` with
 /// `seed_args` (e.g. `--videos 3000`).
@@ -68,7 +136,7 @@ pub fn spawn_app_synthetic(seed_args: &[&str]) -> TestApp {
 /// one without it.
 pub fn spawn_app_crashing_at(point: &str) -> TestApp {
     let tmp = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    start(tmp, GENEROUS_LIMITS.to_owned(), Some(point))
+    start(tmp, with_test_database(GENEROUS_LIMITS), Some(point))
 }
 
 fn start(tmp: std::sync::Arc<TempDir>, config: String, crash_at: Option<&str>) -> TestApp {
@@ -451,12 +519,54 @@ impl TestApp {
     /// `flick rec rebuild` on this app's data dir (the server stopped or
     /// not, as the test needs).
     pub fn rebuild_recommender(&self) -> std::process::Output {
-        flick_cli(&[
-            "rec",
-            "rebuild",
-            "--data-dir",
-            self.data_dir.to_str().unwrap(),
-        ])
+        self.cli(&["rec", "rebuild"])
+    }
+
+    /// A `flick` command with this app's config and data dir, e.g.
+    /// `["admin", "retention"]`.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        let config = self.tmp.path().join("flick.toml");
+        let mut all = vec!["--config", config.to_str().unwrap()];
+        all.extend(args);
+        all.extend(["--data-dir", self.data_dir.to_str().unwrap()]);
+        flick_cli(&all)
+    }
+
+    /// The PostgreSQL database this app runs on, when it does.
+    pub fn postgres_url(&self) -> Option<String> {
+        self.config
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("public_db = \""))
+            .map(|rest| rest.trim_end_matches('"').to_owned())
+            .filter(|url| url.starts_with("postgres"))
+    }
+
+    /// Every row of the app's PostgreSQL database as `pg_dump` writes it
+    /// (empty on SQLite, whose files are in the data dir).
+    pub fn database_dump(&self) -> Vec<u8> {
+        self.schema_dump(None)
+    }
+
+    /// The rows of one schema of the app's PostgreSQL database, e.g.
+    /// `region_us`, or of all with `None`.
+    pub fn schema_dump(&self, schema: Option<&str>) -> Vec<u8> {
+        let Some(url) = self.postgres_url() else {
+            return Vec::new();
+        };
+        let mut command = Command::new("pg_dump");
+        if let Some(s) = schema {
+            command.arg(format!("--schema={s}"));
+        }
+        let out = command
+            .args(["--data-only", &url])
+            .output()
+            .expect("pg_dump runs");
+        assert!(
+            out.status.success(),
+            "pg_dump: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
     }
 
     /// `flick audit storage` on this app's data dir, with its config.
@@ -653,7 +763,7 @@ pub fn spawn_app_s3(extra_config: &str) -> (TestApp, String) {
         s3_media_config(&s3.endpoint, &prefix, &["local"])
     );
     let tmp = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    (start(tmp, config, None), prefix)
+    (start(tmp, with_test_database(&config), None), prefix)
 }
 
 /// Every key in `bucket` under `prefix`, sorted (as the test S3 server

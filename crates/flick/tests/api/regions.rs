@@ -16,14 +16,14 @@ fn node(shared: &std::path::Path, hold: &str) -> TestApp {
         r#"
 regions = ["us", "eu"]
 hold = ["{hold}"]
-public_db = "{public}"
+{database}
 media_dir = "{media}"
 country_table = "{table}"
 [region_countries]
 eu = ["DE", "AT"]
 us = ["US"]
 {GENEROUS_LIMITS}"#,
-        public = shared.join("public.db").display(),
+        database = shared_database(shared),
         media = shared.join("media").display(),
         table = table.display(),
     ))
@@ -219,10 +219,26 @@ async fn each_node_holds_only_its_regions_and_logs_every_refusal() {
     let hits = us.files_containing("", &needles(["ana_eu", "from #europe"]));
     assert!(hits.is_empty(), "ana's data on the US node: {hits:?}");
     let files = us.files("");
-    assert!(
-        files.iter().any(|f| f == "regions/us/flick.db"),
-        "{files:?}"
-    );
+    if on_postgres() {
+        // The US region's schema holds bo's like and nothing of ana's;
+        // hers is in the EU region's.
+        let has = |dump: &[u8], what: &[u8]| dump.windows(what.len()).any(|w| w == what);
+        let us_rows = us.schema_dump(Some("region_us"));
+        let eu_rows = us.schema_dump(Some("region_eu"));
+        assert!(
+            has(&us_rows, b"COPY region_us.likes"),
+            "the dump names its tables"
+        );
+        for needle in needles(["ana_eu", "from #europe"]) {
+            assert!(!has(&us_rows, &needle), "ana's data in region_us");
+        }
+        assert!(has(&eu_rows, b"argon2"), "ana's account is in region_eu");
+    } else {
+        assert!(
+            files.iter().any(|f| f == "regions/us/flick.db"),
+            "{files:?}"
+        );
+    }
     assert!(
         !files.iter().any(|f| f.starts_with("regions/eu")),
         "{files:?}"

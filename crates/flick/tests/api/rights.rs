@@ -205,10 +205,26 @@ async fn no_address_or_location_is_written_anywhere() {
     ];
     let files = app.files("");
     assert!(
-        files.iter().any(|f| f.ends_with("flick.db")) && files.iter().any(|f| f.ends_with(".ts"))
+        (on_postgres() || files.iter().any(|f| f.ends_with("flick.db")))
+            && files.iter().any(|f| f.ends_with(".ts"))
     );
     let hits = app.files_containing("", &needles(needles_in));
     assert!(hits.is_empty(), "found in the data dir: {hits:?}");
+    // And on PostgreSQL, in none of its rows.
+    let dump = app.database_dump();
+    let caption = b"a walk in the park";
+    assert_eq!(
+        on_postgres(),
+        dump.windows(caption.len()).any(|w| w == caption),
+        "on PostgreSQL, the dump holds the test's rows"
+    );
+    for needle in needles(needles_in) {
+        assert!(
+            !dump.windows(needle.len()).any(|w| w == needle.as_slice()),
+            "found in the database: {}",
+            String::from_utf8_lossy(&needle)
+        );
+    }
 }
 
 #[tokio::test]
@@ -251,16 +267,13 @@ async fn raw_views_are_folded_into_counts_after_the_retention_window() {
     assert_eq!(raw_views(&export(bo.clone()).await), 1);
 
     // Within the window nothing happens; 91 days later the raw view is gone.
-    let data_dir = app.data_dir.to_str().unwrap().to_owned();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
-    let out = flick_cli(&[
+    let out = app.cli(&[
         "admin",
         "retention",
-        "--data-dir",
-        &data_dir,
         "--now-ms",
         &(now + 89 * 86_400_000).to_string(),
     ]);
@@ -268,11 +281,9 @@ async fn raw_views_are_folded_into_counts_after_the_retention_window() {
         String::from_utf8_lossy(&out.stdout).contains("deleted 0 raw views"),
         "{out:?}"
     );
-    let out = flick_cli(&[
+    let out = app.cli(&[
         "admin",
         "retention",
-        "--data-dir",
-        &data_dir,
         "--now-ms",
         &(now + 91 * 86_400_000).to_string(),
     ]);
