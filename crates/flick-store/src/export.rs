@@ -168,7 +168,7 @@ pub(crate) fn table_counts(conn: &Conn, schema: &str) -> Result<Vec<(String, i64
 /// and how to qualify them in SQL. On PostgreSQL the region's schema is
 /// the first of the connection's search path, and the schema version's
 /// own table is not one of Flick's.
-fn tables_of(conn: &Conn, schema: &str) -> Result<(String, Vec<String>)> {
+pub(crate) fn tables_of(conn: &Conn, schema: &str) -> Result<(String, Vec<String>)> {
     let (qualifier, sql) = match (conn.dialect(), schema) {
         (crate::db::Dialect::Sqlite, _) => (
             schema.to_owned(),
@@ -211,7 +211,7 @@ fn all_tables(conn: &Conn) -> Result<Vec<(String, String)>> {
 }
 
 /// A table's columns.
-fn columns_of(conn: &Conn, qualifier: &str, table: &str) -> Result<Vec<String>> {
+pub(crate) fn columns_of(conn: &Conn, qualifier: &str, table: &str) -> Result<Vec<String>> {
     let sql = match conn.dialect() {
         crate::db::Dialect::Sqlite => "SELECT name FROM pragma_table_info(?1, ?2)",
         crate::db::Dialect::Postgres => {

@@ -24,6 +24,7 @@ mod accounts;
 mod analytics;
 mod blocklist;
 mod bulk;
+mod copy;
 pub mod db;
 mod deletion;
 mod events;
@@ -43,6 +44,7 @@ pub use accounts::{Credentials, Profile};
 pub use analytics::{CreatorAnalytics, DayStats, DeletedAccount, VideoStats};
 pub use blocklist::BlocklistEntry;
 pub use bulk::{BulkInteraction, BulkLoad, BulkVideo};
+pub use copy::TableCopy;
 pub use db::Value as SqlValue;
 pub use events::{CatalogueChange, Event, EventKind};
 pub use export::TableDump;
@@ -97,6 +99,9 @@ pub enum StoreError {
     /// Something only the embedded SQLite store does, asked of PostgreSQL.
     #[error("{0} needs the SQLite store; this deployment runs on PostgreSQL")]
     NeedsSqlite(&'static str),
+    /// A copy between databases found the two sides different.
+    #[error("{0}")]
+    CopyMismatch(String),
     /// A moderation step the rules do not allow.
     #[error("{0}")]
     Moderation(#[from] ModerationRefusal),

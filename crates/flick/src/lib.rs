@@ -104,7 +104,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             rec_rebuild(&config::storage(&file, &common)?)
         }
         Command::Eval(cmd) => eval::movielens(cmd),
-        Command::Migrate { from, to } => runtime.block_on(migrate::media(&from, &to)),
+        Command::Migrate { from, to } => runtime.block_on(migrate::run(&from, &to)),
         Command::Simulate { seed, no_labels } => {
             let cfg = flick_rec_lab::sim::SimConfig {
                 seed,
@@ -743,15 +743,28 @@ async fn every<E: std::fmt::Display + Send + 'static>(
     mut stop: tokio::sync::watch::Receiver<bool>,
     job: impl Fn() -> Result<(), E> + Clone + Send + 'static,
 ) {
+    // A failure that repeats (the database out of reach for a while) is
+    // logged when it starts and when it ends, not once per period.
+    let mut failing_since: Option<(std::time::Instant, String)> = None;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(period) => {}
             _ = stop.changed() => return,
         }
         match tokio::task::spawn_blocking(job.clone()).await {
-            Ok(Err(e)) => tracing::error!(error = %e, "{what} failed"),
+            Ok(Err(e)) => {
+                let message = e.to_string();
+                if failing_since.as_ref().is_none_or(|(_, m)| *m != message) {
+                    tracing::error!(error = %message, "{what} failed (logged again only if the error changes)");
+                    failing_since = Some((std::time::Instant::now(), message));
+                }
+            }
             Err(e) => tracing::error!(error = %e, "{what} panicked"),
-            Ok(Ok(())) => {}
+            Ok(Ok(())) => {
+                if let Some((since, _)) = failing_since.take() {
+                    tracing::info!(after = ?since.elapsed(), "{what} works again");
+                }
+            }
         }
     }
 }

@@ -1,12 +1,16 @@
-//! `flick migrate`: a data dir's media, from its folders into the object
-//! storage a config names.
+//! `flick migrate`: a stopped SQLite deployment onto the engines a config
+//! names — its databases into PostgreSQL, its media into object storage,
+//! or both.
 //!
-//! The databases stay where they are (SQLite in the data dir); what moves
-//! is every published folder, sound and original. Each object is read back
-//! and checked against its file before the next is copied, and the files
-//! are left in place: the operator removes them once the server runs on
-//! the new config. Running it again copies everything again, so a migration
-//! that stopped half-way is simply run again.
+//! Databases first: every table of the public file and of each region's
+//! file is copied into an empty PostgreSQL database, and each is compared
+//! afterwards (rows and a digest of their values). Then media: every
+//! published folder, sound and original; each object is read back and
+//! checked against its file before the next is copied. The source is left
+//! in place: the operator removes it once the server runs on the new
+//! config. Media copied half-way is simply copied again; a database copy
+//! that stopped half-way needs an empty database again (each table is one
+//! transaction, so the tables copied so far are whole).
 
 use crate::cli::CommonArgs;
 use crate::config::{self, FileConfig};
@@ -16,7 +20,7 @@ use flick_media::Import;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 
-pub(crate) async fn media(from: &Path, to: &Path) -> anyhow::Result<()> {
+pub(crate) async fn run(from: &Path, to: &Path) -> anyhow::Result<()> {
     let _lock = crate::lock_data_dir(from)?;
     let file = FileConfig::load(Some(to))?;
     let common = CommonArgs {
@@ -24,13 +28,83 @@ pub(crate) async fn media(from: &Path, to: &Path) -> anyhow::Result<()> {
         ..CommonArgs::default()
     };
     let storage = config::storage(&file, &common)?;
-    let Some(s3) = &storage.s3 else {
+    if storage.postgres.is_none() && storage.s3.is_none() {
         bail!(
-            "{} does not name object storage: set `[media] store = \"s3\"` (with `endpoint`, `bucket` and `[region_media]`)",
+            "{} names neither PostgreSQL nor object storage: set `public_db = \"postgres://…\"`, or `[media] store = \"s3\"` (with `endpoint`, `bucket` and `[region_media]`), or both",
             to.display()
         );
-    };
-    let (regions, media) = crate::open_data_dir(&storage, None)?;
+    }
+    // The databases move when they are SQLite files in the data dir; a
+    // deployment already on PostgreSQL moves only its media.
+    let sqlite_public = config::storage(&FileConfig::default(), &common)?.public_db;
+    if storage.postgres.is_some() && sqlite_public.exists() {
+        let source = config::Storage {
+            postgres: None,
+            s3: None,
+            public_db: sqlite_public,
+            ..storage.clone()
+        };
+        tokio::task::block_in_place(|| databases(&source, &storage))?;
+    } else if storage.s3.is_none() {
+        bail!(
+            "{} holds no SQLite databases (public.db) to copy into PostgreSQL",
+            from.display()
+        );
+    }
+    if storage.s3.is_some() {
+        media(&storage, to).await?;
+    }
+    Ok(())
+}
+
+/// The SQLite databases of `source` into the PostgreSQL of `target`.
+fn databases(source: &config::Storage, target: &config::Storage) -> anyhow::Result<()> {
+    let from = flick_store::Regions::open(
+        &source.public_db,
+        &source.regions_dir(),
+        &source.held,
+        &source.all,
+        None,
+    )
+    .with_context(|| {
+        format!(
+            "cannot open the SQLite databases of {}",
+            source.data_dir.display()
+        )
+    })?;
+    let url = target.postgres.as_deref().expect("a PostgreSQL target");
+    let to = flick_store::Regions::open_postgres(url, &target.held, &target.all, None)
+        .with_context(|| format!("cannot open {}", crate::without_password(url)))?;
+    let bar = ProgressBar::new(from.held().len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} databases [{bar:30}] {pos}/{len} {msg}")?
+            .progress_chars("=> "),
+    );
+    let mut copied = Vec::new();
+    for (i, (source, target)) in from.held().iter().zip(to.held()).enumerate() {
+        bar.set_message(source.region().as_str().to_owned());
+        copied.extend(
+            source
+                .copy_into(target, i == 0)
+                .with_context(|| format!("copying region {}", source.region()))?,
+        );
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let rows: u64 = copied.iter().map(|t| t.rows).sum();
+    println!(
+        "copied {} tables ({rows} rows) to {}; every table matches its source (row count and digest)",
+        copied.len(),
+        crate::without_password(url)
+    );
+    Ok(())
+}
+
+/// The media folders of the data dir into the object storage of `storage`.
+async fn media(storage: &config::Storage, to: &Path) -> anyhow::Result<()> {
+    let from = &storage.data_dir;
+    let s3 = storage.s3.as_ref().expect("object storage");
+    let (regions, media) = crate::open_data_dir(storage, None)?;
     media
         .check()
         .await

@@ -44,6 +44,13 @@ pub fn spawn_app_with(config: &str) -> TestApp {
     start(tmp, with_test_database(config), None)
 }
 
+/// A server on SQLite in whichever run of the suite, for a test about
+/// SQLite's files themselves.
+pub fn spawn_app_sqlite(config: &str) -> TestApp {
+    let tmp = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    start(tmp, config.to_owned(), None)
+}
+
 /// `config` with the databases the suite runs on: SQLite in the data dir
 /// (nothing to add), or, with `FLICK_TEST_DB=postgres`, a fresh database
 /// of the PostgreSQL at `FLICK_TEST_POSTGRES_URL` (`make test` starts one
@@ -530,6 +537,14 @@ impl TestApp {
         all.extend(args);
         all.extend(["--data-dir", self.data_dir.to_str().unwrap()]);
         flick_cli(&all)
+    }
+
+    /// The `public_db` line of this app's config, when it is on
+    /// PostgreSQL (another config for the same deployment needs it).
+    pub fn database_line(&self) -> String {
+        self.postgres_url()
+            .map(|url| format!("public_db = \"{url}\"\n"))
+            .unwrap_or_default()
     }
 
     /// The PostgreSQL database this app runs on, when it does.

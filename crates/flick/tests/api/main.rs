@@ -9,6 +9,7 @@ mod bad_inputs;
 mod for_you;
 mod hardening;
 mod media;
+mod postgres;
 mod regions;
 mod rights;
 mod s3;

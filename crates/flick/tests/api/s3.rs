@@ -373,7 +373,8 @@ async fn migrate_copies_a_data_dir_s_media_into_the_buckets_and_the_server_serve
     let s3 = test_s3();
     let prefix = unique_prefix();
     let config = format!(
-        "keep_originals = true\n{GENEROUS_LIMITS}\n{}",
+        "{}keep_originals = true\n{GENEROUS_LIMITS}\n{}",
+        app.database_line(),
         s3_media_config(&s3.endpoint, &prefix, &["local"])
     );
     // A media folder named wrongly (empty) is refused, not copied as nothing.

@@ -1,0 +1,328 @@
+//! PostgreSQL faults: the database cut off, then restarted, while requests
+//! keep coming. Runs on a cluster of its own (the suite's shared one must
+//! not be restarted under the other tests), in both runs of the suite.
+
+use crate::harness::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// A PostgreSQL cluster of this test's own (`scripts/postgres.sh`),
+/// stopped when dropped.
+struct OwnCluster {
+    dir: tempfile::TempDir,
+    /// `host:port`
+    addr: String,
+}
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/postgres.sh")
+}
+
+impl OwnCluster {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(script())
+            .arg("start")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "scripts/postgres.sh start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let exports = String::from_utf8_lossy(&out.stdout);
+        let url = exports
+            .trim()
+            .strip_prefix("export FLICK_TEST_POSTGRES_URL=")
+            .unwrap_or_else(|| panic!("unexpected output: {exports}"));
+        let addr = url
+            .trim_start_matches("postgres://postgres@")
+            .trim_end_matches("/postgres")
+            .to_owned();
+        OwnCluster { dir, addr }
+    }
+
+    /// Stopped hard (as a crash would) and started again.
+    fn restart(&self) {
+        let out = std::process::Command::new(script())
+            .arg("restart")
+            .arg(self.dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "scripts/postgres.sh restart: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(script())
+            .arg("stop")
+            .arg(self.dir.path())
+            .output();
+    }
+}
+
+/// What one signup of the load got.
+#[derive(Debug)]
+struct Answer {
+    handle: String,
+    status: StatusCode,
+    code: Option<String>,
+    took: Duration,
+}
+
+/// Signs up `load<n>` accounts one after another until `stop` is set.
+async fn signups(app: &TestApp, stop: &std::sync::atomic::AtomicBool) -> Vec<Answer> {
+    let mut answers = Vec::new();
+    for n in 0.. {
+        if stop.load(std::sync::atomic::Ordering::SeqCst) {
+            break;
+        }
+        let handle = format!("load{n}");
+        let started = Instant::now();
+        let res = app
+            .request(
+                Method::POST,
+                "/api/v1/accounts",
+                None,
+                Some(json!({"handle": handle, "password": "correct horse battery"})),
+            )
+            .await;
+        let status = res.status();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        answers.push(Answer {
+            handle,
+            status,
+            code: body["code"].as_str().map(str::to_owned),
+            took: started.elapsed(),
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    answers
+}
+
+/// Signs up until one is acknowledged: the server is back.
+async fn until_acknowledged(app: &TestApp, handle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let res = app
+            .request(
+                Method::POST,
+                "/api/v1/accounts",
+                None,
+                Some(json!({"handle": handle, "password": "correct horse battery"})),
+            )
+            .await;
+        if res.status() == StatusCode::CREATED {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still {} 30 s after the database came back",
+            res.status()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_cut_off_and_restarted_under_load_answers_503_and_loses_no_acknowledged_write() {
+    let cluster = OwnCluster::start();
+    let mut relay = Relay::start(&cluster.addr).await;
+    let app = spawn_app_with(&format!(
+        "public_db = \"postgres://postgres@{}/postgres\"\n{GENEROUS_LIMITS}",
+        relay.addr
+    ));
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let load = signups(&app, &stop);
+    let faults = async {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        // Out of reach: every connection dropped, every new one refused.
+        relay.cut().await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        relay.restore().await;
+        until_acknowledged(&app, "back1").await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        // Restarted: the server ends every connection, and refuses new
+        // ones until it is up again.
+        let restart = tokio::task::spawn_blocking(move || {
+            cluster.restart();
+            cluster
+        });
+        let cluster = restart.await.unwrap();
+        until_acknowledged(&app, "back2").await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        cluster
+    };
+    let (answers, _cluster) = tokio::join!(load, faults);
+
+    let acknowledged: Vec<&Answer> = answers
+        .iter()
+        .filter(|a| a.status == StatusCode::CREATED)
+        .collect();
+    let refused: Vec<&Answer> = answers
+        .iter()
+        .filter(|a| a.status != StatusCode::CREATED)
+        .collect();
+    // Every answer is an acknowledgement or a 503 with the stable code,
+    // and none hung.
+    for a in &refused {
+        assert_eq!(
+            (a.status, a.code.as_deref()),
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some("database_unavailable")
+            ),
+            "{a:?}"
+        );
+    }
+    let slowest = answers.iter().map(|a| a.took).max().unwrap();
+    assert!(
+        slowest < Duration::from_secs(20),
+        "a request hung: {slowest:?}"
+    );
+    assert!(!refused.is_empty(), "the faults were felt: {answers:?}");
+    assert!(
+        acknowledged.len() > 5,
+        "signups went on around the faults: {answers:?}"
+    );
+    // Nothing acknowledged was lost: each account is there, and logs in.
+    for a in acknowledged
+        .iter()
+        .map(|a| &a.handle)
+        .chain([&"back1".to_owned(), &"back2".to_owned()])
+    {
+        let res = app
+            .request(Method::GET, &format!("/api/v1/users/{a}"), None, None)
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "{a} was acknowledged");
+        let login = app
+            .request(
+                Method::POST,
+                "/api/v1/sessions",
+                None,
+                Some(json!({"handle": a, "password": "correct horse battery"})),
+            )
+            .await;
+        assert_eq!(login.status(), StatusCode::OK, "{a} logs in");
+    }
+    let health = app.get_json("/healthz", None).await;
+    assert_eq!(health["status"], "ok");
+}
+
+/// A deployment on SQLite moves to PostgreSQL with `flick migrate`: every
+/// table copied and checked, and a server on the new config serves the
+/// same accounts, clips, likes and comments.
+#[tokio::test]
+async fn migrate_copies_a_sqlite_deployment_into_postgres() {
+    // On SQLite whatever the run: its files are what is migrated.
+    let mut app = spawn_app_sqlite(GENEROUS_LIMITS);
+    let ana = app.signup("ana_moves").await;
+    let bo = app.signup("bo_moves").await;
+    let clip = make_clip(app.tmp.path(), "m.mp4", Clip::default());
+    let id = app.upload(&ana, &clip, "moving day #pg").await;
+    app.wait_ready(&ana, id).await;
+    for (method, path, token, body) in [
+        (Method::PUT, format!("/api/v1/videos/{id}/like"), &bo, None),
+        (
+            Method::POST,
+            format!("/api/v1/videos/{id}/comments"),
+            &bo,
+            Some(json!({"body": "see you there"})),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/users/ana_moves/follow".to_owned(),
+            &bo,
+            None,
+        ),
+    ] {
+        let res = app.request(method, &path, Some(token), body).await;
+        assert!(res.status().is_success(), "{path}: {}", res.status());
+    }
+    assert!(app.terminate().success());
+
+    let url = fresh_postgres_database();
+    let target = app.tmp.path().join("postgres.toml");
+    std::fs::write(&target, format!("public_db = \"{url}\"\n{GENEROUS_LIMITS}")).unwrap();
+    let migrate = || {
+        flick_cli(&[
+            "migrate",
+            "--from",
+            app.data_dir.to_str().unwrap(),
+            "--to",
+            target.to_str().unwrap(),
+        ])
+    };
+    let out = migrate();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("every table matches its source"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Into a database that is no longer empty: refused, nothing changed.
+    let again = migrate();
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("migrate into an empty database"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+
+    // The SQLite files moved aside: the new server has only PostgreSQL.
+    std::fs::rename(
+        app.data_dir.join("public.db"),
+        app.tmp.path().join("public.db.old"),
+    )
+    .unwrap();
+    std::fs::rename(
+        app.data_dir.join("regions"),
+        app.tmp.path().join("regions.old"),
+    )
+    .unwrap();
+    let app = app.restart_with(format!("public_db = \"{url}\"\n{GENEROUS_LIMITS}"));
+    let token = app
+        .request(
+            Method::POST,
+            "/api/v1/sessions",
+            None,
+            Some(json!({"handle": "bo_moves", "password": "correct horse battery"})),
+        )
+        .await;
+    assert_eq!(token.status(), StatusCode::OK, "bo's account moved");
+    let bo: String = token.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let video = app
+        .get_json(&format!("/api/v1/videos/{id}"), Some(&bo))
+        .await;
+    assert_eq!(video["caption"], "moving day #pg");
+    assert_eq!(video["counts"]["likes"], 1, "{video}");
+    assert_eq!(video["counts"]["comments"], 1, "{video}");
+    let comments = app
+        .get_json(&format!("/api/v1/videos/{id}/comments"), Some(&bo))
+        .await;
+    assert!(comments.to_string().contains("see you there"), "{comments}");
+    let following = app.get_json("/api/v1/feed/following", Some(&bo)).await;
+    assert!(following.to_string().contains("moving day"), "{following}");
+    // New rows continue after the copied ids.
+    let res = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/videos/{id}/comments"),
+            Some(&bo),
+            Some(json!({"body": "and again"})),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+}
