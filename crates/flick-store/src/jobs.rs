@@ -111,27 +111,34 @@ impl Store {
     pub fn claim_job(&self, now: i64, lease: &Lease) -> Result<Option<Job>> {
         let mut conn = self.write();
         let tx = conn.transaction()?;
+        // On PostgreSQL several nodes claim at once: the row is locked for
+        // this transaction, and a job another node is claiming right now
+        // is skipped rather than waited for (and claimed twice). On SQLite
+        // the transaction holds the file's write lock, which does the same.
+        let lock = match tx.dialect() {
+            crate::db::Dialect::Postgres => " FOR UPDATE OF j SKIP LOCKED",
+            crate::db::Dialect::Sqlite => "",
+        };
+        let claimable = format!(
+            "SELECT j.id, j.video_id, p.author_id, u.handle, p.sound_of, j.attempts
+             FROM jobs j JOIN uploads p ON p.id = j.video_id JOIN users u ON u.id = p.author_id
+             WHERE j.state = 'queued'
+                OR (j.state = 'running' AND (j.lease_until IS NULL OR j.lease_until <= ?1))
+             ORDER BY j.id LIMIT 1{lock}"
+        );
         let job = loop {
             let job = tx
-                .query_row(
-                    "SELECT j.id, j.video_id, p.author_id, u.handle, p.sound_of, j.attempts
-                     FROM jobs j JOIN uploads p ON p.id = j.video_id JOIN users u ON u.id = p.author_id
-                     WHERE j.state = 'queued'
-                        OR (j.state = 'running' AND (j.lease_until IS NULL OR j.lease_until <= ?1))
-                     ORDER BY j.id LIMIT 1",
-                    [now],
-                    |r| {
-                        Ok(Job {
-                            id: r.get(0)?,
-                            video_id: VideoId(r.get(1)?),
-                            author_id: UserId(r.get(2)?),
-                            author_handle: r.get(3)?,
-                            sound_of: r.get::<_, Option<i64>>(4)?.map(SoundId),
-                            attempts: r.get(5)?,
-                            holder: lease.holder.clone(),
-                        })
-                    },
-                )
+                .query_row(&claimable, [now], |r| {
+                    Ok(Job {
+                        id: r.get(0)?,
+                        video_id: VideoId(r.get(1)?),
+                        author_id: UserId(r.get(2)?),
+                        author_handle: r.get(3)?,
+                        sound_of: r.get::<_, Option<i64>>(4)?.map(SoundId),
+                        attempts: r.get(5)?,
+                        holder: lease.holder.clone(),
+                    })
+                })
                 .optional()?;
             let Some(mut job) = job else { break None };
             if job.attempts >= MAX_JOB_ATTEMPTS {
