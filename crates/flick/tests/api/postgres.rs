@@ -326,3 +326,68 @@ async fn migrate_copies_a_sqlite_deployment_into_postgres() {
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
 }
+
+/// Two nodes on one PostgreSQL: a like acknowledged by node A changes
+/// what node B's For You says about the viewer within a second, because
+/// each node's recommender tails the shared event log.
+#[tokio::test]
+async fn a_like_on_one_node_reaches_another_nodes_for_you_within_a_second() {
+    let shared = tempfile::tempdir().unwrap();
+    // Several nodes of one region need a shared database: PostgreSQL, in
+    // either run of the suite.
+    let config = format!(
+        "public_db = \"{}\"\nmedia_dir = \"{}\"\n{GENEROUS_LIMITS}",
+        fresh_postgres_database(),
+        shared.path().join("media").display()
+    );
+    let a = spawn_app_with(&config);
+    let ana = a.signup("ana_two").await;
+    let clip = make_clip(a.tmp.path(), "t.mp4", Clip::default());
+    let mut videos = Vec::new();
+    for caption in ["first of two #nodes", "second of two #nodes"] {
+        let id = a.upload(&ana, &clip, caption).await;
+        a.wait_ready(&ana, id).await;
+        videos.push(id);
+    }
+    let cy = a.signup("cy_two").await;
+    // Node B starts after the clips are published (their originals are on
+    // A's disk; with object storage any node could transcode them).
+    let b = spawn_app_with(&config);
+    let loved = "more from @ana_two, whose video you loved";
+    let before = reasons(&b, &cy, videos[1]).await;
+    assert!(!before.contains(loved), "{before}");
+    let res = a
+        .request(
+            Method::PUT,
+            &format!("/api/v1/videos/{}/like", videos[0]),
+            Some(&cy),
+            None,
+        )
+        .await;
+    assert!(res.status().is_success());
+    let liked = Instant::now();
+    // B's model learns it from the event log (tailed every 50 ms).
+    while !reasons(&b, &cy, videos[1]).await.contains(loved) {
+        assert!(
+            liked.elapsed() < Duration::from_secs(1),
+            "node B still does not know of the like made on node A"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // And B's next For You page says so.
+    let page = b.get_json("/api/v1/feed/for-you?limit=10", Some(&cy)).await;
+    let item = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == videos[1])
+        .unwrap_or_else(|| panic!("the other clip is on the page: {page}"));
+    assert!(item["reasons"].to_string().contains(loved), "{item}");
+}
+
+/// The reasons `video` would be shown to the holder of `token`.
+async fn reasons(app: &TestApp, token: &str, video: i64) -> String {
+    app.get_json(&format!("/api/v1/videos/{video}/why"), Some(token))
+        .await["reasons"]
+        .to_string()
+}
