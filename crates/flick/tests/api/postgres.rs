@@ -391,3 +391,56 @@ async fn reasons(app: &TestApp, token: &str, video: i64) -> String {
         .await["reasons"]
         .to_string()
 }
+
+/// Three nodes on one PostgreSQL and one S3 store: the node transcoding a
+/// clip is killed (`kill -9`), its lease lapses, and another node claims
+/// the job and publishes the clip, which every remaining node serves.
+#[tokio::test]
+async fn a_node_killed_mid_transcode_leaves_its_job_to_another() {
+    let s3 = test_s3();
+    let prefix = unique_prefix();
+    let config = format!(
+        "public_db = \"{}\"\njob_lease_secs = 3\n{GENEROUS_LIMITS}\n{}",
+        fresh_postgres_database(),
+        s3_media_config(&s3.endpoint, &prefix, &["local"])
+    );
+    let mut a = spawn_app_with(&config);
+    let ana = a.signup("ana_cut").await;
+    let id = a.start_long_transcode(&ana, "cut short").await;
+    // The other two start while A is transcoding, so A holds the job.
+    let b = spawn_app_with(&config);
+    let c = spawn_app_with(&config);
+    assert_eq!(
+        b.get_json(&format!("/api/v1/videos/{id}"), Some(&ana))
+            .await["status"],
+        "processing"
+    );
+    a.crash();
+    let killed = Instant::now();
+    let video = b.wait_ready(&ana, id).await;
+    eprintln!(
+        "the killed node's job finished elsewhere {:.1} s after the kill",
+        killed.elapsed().as_secs_f64()
+    );
+    for node in [&b, &c] {
+        let v = node
+            .get_json(&format!("/api/v1/videos/{id}"), Some(&ana))
+            .await;
+        assert_eq!(v["status"], "ready", "{v}");
+        let poster = node
+            .client
+            .get(node.url(v["poster_url"].as_str().unwrap()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(poster.status(), StatusCode::OK);
+    }
+    assert_eq!(video["status"], "ready");
+    // Its original, kept only until published, is gone from the region's
+    // bucket; its media is in the public one.
+    assert_eq!(
+        bucket_keys("flick-local", &prefix).await,
+        Vec::<String>::new()
+    );
+    assert!(!bucket_keys(PUBLIC_BUCKET, &prefix).await.is_empty());
+}
