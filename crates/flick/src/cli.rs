@@ -245,6 +245,11 @@ pub struct ServeArgs {
     /// Base URL of share links, e.g. https://flick.example.
     #[arg(long, env = "FLICK_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// What this process runs: `all` (the default), `web` (the HTTP server,
+    /// no transcoding) or `worker` (transcoding jobs only, no HTTP). Apart,
+    /// they need PostgreSQL and object storage, which they share.
+    #[arg(long, env = "FLICK_ROLE", value_enum)]
+    pub role: Option<crate::config::NodeRole>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -28,6 +28,8 @@ pub struct FileConfig {
     pub transcode_timeout_secs: Option<u64>,
     pub job_lease_secs: Option<u64>,
     pub keep_originals: Option<bool>,
+    /// `all`, `web` or `worker` (see `flick serve --help`).
+    pub role: Option<NodeRole>,
     pub public_url: Option<String>,
     pub session_ttl_secs: Option<u64>,
     pub rate_limits: Option<RateLimits>,
@@ -384,6 +386,7 @@ pub fn signup_regions(file: &FileConfig, storage: &Storage) -> anyhow::Result<Si
 }
 
 pub struct Settings {
+    pub role: NodeRole,
     pub view_retention_days: u64,
     pub log_origin: String,
     pub storage: Storage,
@@ -392,6 +395,19 @@ pub struct Settings {
     pub tools: Tools,
     pub api: ApiConfig,
     pub runner: RunnerConfig,
+}
+
+/// What one `flick serve` process runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeRole {
+    /// The HTTP server and the transcoding jobs: one machine's deployment.
+    #[default]
+    All,
+    /// The HTTP server only; uploads wait for a worker.
+    Web,
+    /// Transcoding jobs only, no HTTP server.
+    Worker,
 }
 
 pub fn data_dir(file: &FileConfig, common: &CommonArgs) -> PathBuf {
@@ -465,7 +481,15 @@ pub fn resolve(file: FileConfig, args: &ServeArgs) -> anyhow::Result<Settings> {
         }
         runner.lease = Duration::from_secs(secs);
     }
+    let role = args.role.or(file.role).unwrap_or_default();
+    if role != NodeRole::All && (storage.postgres.is_none() || storage.s3.is_none()) {
+        bail!(
+            "role `{}` runs part of a deployment in this process, and the rest in others that must see the same data: it needs every database on PostgreSQL (`public_db = \"postgres://…\"`) and media in object storage (`[media] store = \"s3\"`), so a worker can read what a web node took in",
+            match role { NodeRole::Web => "web", _ => "worker" }
+        );
+    }
     Ok(Settings {
+        role,
         view_retention_days: file
             .view_retention_days
             .unwrap_or(DEFAULT_VIEW_RETENTION_DAYS),

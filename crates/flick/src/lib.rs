@@ -420,6 +420,9 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
         settings.runner,
         system_clock,
     );
+    if settings.role == config::NodeRole::Worker {
+        return run_worker(runner).await;
+    }
     let mut models = Vec::new();
     for store in regions.held() {
         let dir = storage.rec_dir(store.region());
@@ -457,7 +460,9 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
         system_clock,
     );
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
-    let jobs = tokio::spawn(runner.run(jobs_stopped.clone()));
+    // A web node leaves the queue to the workers, which poll it.
+    let jobs = (settings.role != config::NodeRole::Web)
+        .then(|| tokio::spawn(runner.run(jobs_stopped.clone())));
     let limits = tokio::spawn(forget_expired_limits(state.clone(), jobs_stopped.clone()));
     let snapshots = tokio::spawn(snapshot_periodically(for_you.clone(), jobs_stopped.clone()));
     let refits = tokio::spawn(refresh_recommender(for_you.clone(), jobs_stopped.clone()));
@@ -495,7 +500,9 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     .context("the HTTP server failed")?;
     tracing::info!("requests finished; stopping jobs");
     let _ = stop_jobs.send(true);
-    let _ = jobs.await;
+    if let Some(jobs) = jobs {
+        let _ = jobs.await;
+    }
     let _ = snapshots.await;
     let _ = refits.await;
     let _ = tail.await;
@@ -506,6 +513,22 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(move || for_you.snapshot())
         .await?
         .context("saving the recommender at shutdown")?;
+    Ok(())
+}
+
+/// `flick serve --role worker`: the job runner alone, until SIGTERM or
+/// ctrl-c, which lets the transcodes in progress finish or hand them back.
+async fn run_worker(runner: JobRunner) -> anyhow::Result<()> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let jobs = tokio::spawn(runner.run(stopped));
+    tracing::info!("transcoding worker running");
+    // Scripts and tests read this line to learn that it started.
+    println!("worker running: transcoding jobs, no HTTP server");
+    std::io::stdout().flush().ok();
+    shutdown_signal().await;
+    tracing::info!("stopping jobs");
+    let _ = stop.send(true);
+    let _ = jobs.await;
     Ok(())
 }
 

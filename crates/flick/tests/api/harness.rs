@@ -730,7 +730,7 @@ pub fn test_s3() -> TestS3 {
 
 /// What a server started by a test passes on as `FLICK_S3_*`: the test S3
 /// server's key, when there is one.
-fn s3_credentials() -> Vec<(&'static str, String)> {
+pub fn s3_credentials() -> Vec<(&'static str, String)> {
     match (
         std::env::var("FLICK_TEST_S3_ACCESS_KEY_ID"),
         std::env::var("FLICK_TEST_S3_SECRET_ACCESS_KEY"),

@@ -444,3 +444,88 @@ async fn a_node_killed_mid_transcode_leaves_its_job_to_another() {
     );
     assert!(!bucket_keys(PUBLIC_BUCKET, &prefix).await.is_empty());
 }
+
+/// `flick serve --role worker`, killed when dropped (with its data dir).
+struct Worker {
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Worker {
+    fn start(config: &str) -> Worker {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = dir.path().join("flick.toml");
+        std::fs::write(&config_path, config).unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flick"))
+            .arg("--config")
+            .arg(&config_path)
+            .args(["serve", "--role", "worker", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .env("FLICK_LOG", "warn")
+            .envs(s3_credentials())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.starts_with("worker running"), "{line:?}");
+        Worker { child, _dir: dir }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Web nodes take uploads and leave them queued; a worker, a process with
+/// no HTTP server, transcodes them. Apart, the roles need the shared
+/// engines, and a node on SQLite refuses them.
+#[tokio::test]
+async fn web_nodes_take_uploads_and_workers_transcode_them() {
+    let s3 = test_s3();
+    let prefix = unique_prefix();
+    let config = format!(
+        "public_db = \"{}\"\n{GENEROUS_LIMITS}\n{}",
+        fresh_postgres_database(),
+        s3_media_config(&s3.endpoint, &prefix, &["local"])
+    );
+    let web = spawn_app_with(&format!("role = \"web\"\n{config}"));
+    let ana = web.signup("ana_web").await;
+    let clip = make_clip(web.tmp.path(), "w.mp4", Clip::default());
+    let id = web.upload(&ana, &clip, "for the worker").await;
+    // Longer than a runner's poll (2 s): a web node never starts it.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let video = web
+        .get_json(&format!("/api/v1/videos/{id}"), Some(&ana))
+        .await;
+    assert_eq!(video["status"], "processing", "{video}");
+    assert!(web.files("work").is_empty());
+
+    let _worker = Worker::start(&config);
+    web.wait_ready(&ana, id).await;
+
+    // The roles apart, on SQLite: refused with the reason.
+    let sqlite = web.tmp.path().join("sqlite.toml");
+    std::fs::write(&sqlite, GENEROUS_LIMITS).unwrap();
+    let out = flick_cli(&[
+        "--config",
+        sqlite.to_str().unwrap(),
+        "serve",
+        "--role",
+        "worker",
+        "--data-dir",
+        web.tmp.path().join("other").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("needs every database on PostgreSQL"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
