@@ -20,9 +20,14 @@ cargo test --workspace --locked
 # test gets a fresh database of the throwaway cluster.
 FLICK_TEST_DB=postgres cargo test --locked -p flick --test api
 
-# The browser tests and the API fuzzer drive the same debug binary the API
-# tests used.
+# The browser tests, the API fuzzer and the cluster check drive the same
+# debug binary the API tests used.
 cargo build --locked -p flick
+# The README's cluster command: PostgreSQL, Garage, three nodes and nginx
+# start, and every node answers through nginx.
+cluster_dir=$(mktemp -d)
+FLICK_BIN="$PWD/target/debug/flick" scripts/cluster.sh --smoke "$cluster_dir"
+rm -rf "$cluster_dir"
 # The whole API under a property-based fuzzer (Schemathesis, from PyPI, in a
 # venv the script creates): no request may get a 5xx or take the server down.
 FLICK_BIN="$PWD/target/debug/flick" scripts/fuzz-api.sh
