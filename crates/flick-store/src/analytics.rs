@@ -44,7 +44,7 @@ impl Store {
         let videos = conn
             .prepare_cached(
                 "SELECT v.id, v.caption, v.view_count,
-                    COALESCE(CAST(SUM(d.watched_ms) AS DOUBLE PRECISION) / NULLIF(SUM(d.views), 0) / v.duration_ms, 0),
+                    COALESCE(CAST(SUM(d.watched_ms) AS DOUBLE PRECISION) / NULLIF(SUM(d.views), 0) / NULLIF(v.duration_ms, 0), 0),
                     v.like_count, v.comment_count, v.share_count, COALESCE(v.media_id, v.id)
                  FROM videos v LEFT JOIN daily_stats d ON d.video_id = v.id
                  WHERE v.author_id = ?1 AND v.deleted_at IS NULL

@@ -77,7 +77,10 @@ fn copy_table(source: &Conn, from: &str, dest: &Conn, to: &str, table: &str) -> 
     let columns = columns_of(source, from, table)?;
     let list = columns.join(", ");
     let tx = dest.unchecked_transaction()?;
-    tx.execute_batch("SET LOCAL session_replication_role = replica")?;
+    // No time limit for a table of millions of rows.
+    tx.execute_batch(
+        "SET LOCAL session_replication_role = replica; SET LOCAL statement_timeout = 0",
+    )?;
     // A table the schema seeds (note_scoring's one row) is replaced; any
     // other row means the target is not empty.
     let seeded = table == "note_scoring";
@@ -140,12 +143,25 @@ fn copy_table(source: &Conn, from: &str, dest: &Conn, to: &str, table: &str) -> 
             e => Err(e),
         })?;
     if let Some(column) = identity {
+        // Past the highest id SQLite ever gave (AUTOINCREMENT's record, which
+        // survives deleting the newest rows), not only the highest kept: an
+        // id is never given twice, which the recommender's cursor relies on.
+        let given: i64 = source
+            .query_row(
+                &format!("SELECT seq FROM {from}.sqlite_sequence WHERE name = ?1"),
+                [table],
+                |r| r.get(0),
+            )
+            .or_else(|e| match e {
+                crate::db::DbError::NoRows => Ok(0),
+                e => Err(e),
+            })?;
         tx.query_row(
             &format!(
                 "SELECT setval(pg_get_serial_sequence('{to}.{table}', '{column}'),
-                               COALESCE(MAX({column}), 0) + 1, false) FROM {to}.{table}"
+                               GREATEST(COALESCE(MAX({column}), 0), ?1) + 1, false) FROM {to}.{table}"
             ),
-            [],
+            [given],
             |_| Ok(()),
         )?;
     }

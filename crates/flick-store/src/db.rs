@@ -81,8 +81,10 @@ impl DbError {
         match self {
             DbError::LostInTransaction | DbError::Unreachable(_) => true,
             DbError::Postgres(e) => {
+                // Closed, or the socket failed; not a statement the server
+                // or the conversions refused, which a retry would not mend.
                 e.is_closed()
-                    || e.as_db_error().is_none() && e.code().is_none()
+                    || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
                     || [
                         SqlState::ADMIN_SHUTDOWN,
                         SqlState::CRASH_SHUTDOWN,
@@ -91,6 +93,12 @@ impl DbError {
                         SqlState::CONNECTION_EXCEPTION,
                         SqlState::SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
                         SqlState::TOO_MANY_CONNECTIONS,
+                        // Rolled back by the server; the same request can
+                        // succeed when tried again.
+                        SqlState::T_R_SERIALIZATION_FAILURE,
+                        SqlState::T_R_DEADLOCK_DETECTED,
+                        SqlState::LOCK_NOT_AVAILABLE,
+                        SqlState::QUERY_CANCELED,
                     ]
                     .iter()
                     .any(|c| e.code() == Some(c))
@@ -632,37 +640,56 @@ fn numeric_to_sql(i: i64, out: &mut tokio_postgres::types::private::BytesMut) {
     out.extend_from_slice(&bytes);
 }
 
-/// `?N` placeholders as PostgreSQL's `$N`, outside quoted strings and
-/// identifiers. A bare `?` takes the next number, as in SQLite.
+/// `?N` placeholders as PostgreSQL's `$N`, outside quoted strings,
+/// quoted identifiers and comments. A bare `?` takes the number after the
+/// highest so far, as in SQLite.
 pub(crate) fn postgres_sql(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
     let mut chars = sql.chars().peekable();
-    let mut quote: Option<char> = None;
-    let mut next = 1u32;
+    let mut highest = 0u32;
     while let Some(c) = chars.next() {
-        match quote {
-            Some(q) => {
-                out.push(c);
-                if c == q {
-                    quote = None;
+        out.push(c);
+        match c {
+            '\'' | '"' => {
+                // To the closing quote; a doubled quote is one escaped.
+                for d in chars.by_ref() {
+                    out.push(d);
+                    if d == c {
+                        break;
+                    }
                 }
             }
-            None if c == '\'' || c == '"' => {
-                quote = Some(c);
-                out.push(c);
+            '-' if chars.peek() == Some(&'-') => {
+                for d in chars.by_ref() {
+                    out.push(d);
+                    if d == '\n' {
+                        break;
+                    }
+                }
             }
-            None if c == '?' => {
+            '/' if chars.peek() == Some(&'*') => {
+                let mut last = ' ';
+                for d in chars.by_ref() {
+                    out.push(d);
+                    if last == '*' && d == '/' {
+                        break;
+                    }
+                    last = d;
+                }
+            }
+            '?' => {
+                out.pop();
                 let mut number = String::new();
                 while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
                     number.push(*d);
                     chars.next();
                 }
-                let n = number.parse().unwrap_or(next);
-                next = n + 1;
+                let n = number.parse().unwrap_or(highest + 1);
+                highest = highest.max(n);
                 out.push('$');
                 out.push_str(&n.to_string());
             }
-            None => out.push(c),
+            _ => {}
         }
     }
     out
@@ -706,7 +733,12 @@ impl PgTarget {
         let client = block_on(connecting)
             .map_err(|e| DbError::Unreachable(e.to_string()))?
             .map_err(|e| DbError::Unreachable(pg_message(&e)))?;
-        block_on(client.batch_execute(&format!("SET search_path TO {}", self.search_path)))?;
+        // A statement or a lock wait that runs past these fails (and the
+        // request answers 503) rather than holding a connection for ever.
+        block_on(client.batch_execute(&format!(
+            "SET search_path TO {}; SET statement_timeout = '60s'; SET lock_timeout = '20s'",
+            self.search_path
+        )))?;
         Ok(client)
     }
 }
@@ -739,9 +771,15 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
     }
     let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
     let mut context = std::task::Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
+    // Outside tokio's cooperative budget: on a runtime thread whose budget
+    // is spent, a budgeted future (a JoinHandle) would answer Pending and
+    // wake itself at once, for ever, since this loop never yields to the
+    // scheduler that refills it.
+    let mut future = std::pin::pin!(tokio::task::unconstrained(future));
     loop {
-        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut context) {
+        if let std::task::Poll::Ready(out) =
+            std::future::Future::poll(future.as_mut(), &mut context)
+        {
             return out;
         }
         std::thread::park();
@@ -790,6 +828,16 @@ impl PgConn {
             self.client = Some(self.target.connect()?);
         }
         Ok(self.client.as_mut().expect("connected above"))
+    }
+
+    /// The client a statement was prepared on, not a new one: a statement
+    /// belongs to its connection, and the next `prepare` reconnects.
+    fn connected(&mut self, in_transaction: bool) -> DbResult<&mut tokio_postgres::Client> {
+        match self.client.as_mut() {
+            Some(c) if !c.is_closed() => Ok(c),
+            _ if in_transaction => Err(DbError::LostInTransaction),
+            _ => Err(DbError::Unreachable("the connection closed".into())),
+        }
     }
 
     fn statement(
@@ -957,7 +1005,7 @@ impl Conn {
         let refs: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         let mut pg = pg.borrow_mut();
-        let client = pg.client(self.in_transaction.get())?;
+        let client = pg.connected(self.in_transaction.get())?;
         block_on(client.query(statement, &refs)).map_err(|e| {
             tracing::debug!(params = ?values, error = %pg_message(&e), "PostgreSQL query failed");
             e.into()
@@ -976,7 +1024,7 @@ impl Conn {
         let refs: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         let mut pg = pg.borrow_mut();
-        let client = pg.client(self.in_transaction.get())?;
+        let client = pg.connected(self.in_transaction.get())?;
         block_on(client.execute(statement, &refs))
             .map(|n| n as usize)
             .map_err(|e| {
@@ -1215,10 +1263,14 @@ mod tests {
     }
 
     #[test]
-    fn placeholders_become_dollars_outside_quotes() {
+    fn placeholders_become_dollars_outside_quotes_and_comments() {
         assert_eq!(
             postgres_sql("SELECT '?1', \"a?\" FROM t WHERE a = ?1 AND b IN (?12, ?) OR c = ?2"),
             "SELECT '?1', \"a?\" FROM t WHERE a = $1 AND b IN ($12, $13) OR c = $2"
+        );
+        assert_eq!(
+            postgres_sql("SELECT ?3 -- isn't ?1\n, 'it''s ?', ?1 /* ? */, ?"),
+            "SELECT $3 -- isn't ?1\n, 'it''s ?', $1 /* ? */, $4"
         );
     }
 

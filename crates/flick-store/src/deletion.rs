@@ -221,6 +221,7 @@ fn delete_public_rows(tx: &Tx, user: UserId, videos: &[VideoId], now: i64) -> Re
     )?;
     // Every region's recommender drops the videos, including on nodes
     // that cannot run this account's deletion themselves.
+    crate::events::lock_log(tx, "catalogue")?;
     tx.execute(
         "INSERT INTO catalogue (video_id, kind, created_at)
          SELECT id, 'unpublish', ?2 FROM videos WHERE author_id = ?1 AND deleted_at IS NULL",

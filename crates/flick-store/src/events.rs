@@ -55,6 +55,27 @@ pub struct Event {
     pub at: i64,
 }
 
+/// Readers follow the event log and the catalogue by id (the
+/// recommender's cursor: `WHERE id > cursor`), so a row must never commit
+/// after one with a higher id. On SQLite the file's write lock makes
+/// writers commit one at a time; on PostgreSQL ids come from a sequence
+/// and transactions commit in any order, so each writer first takes a lock
+/// on the log held until it commits. `log` is `events` (one per region
+/// schema) or `catalogue` (one for the deployment).
+pub(crate) fn lock_log(tx: &Tx<'_>, log: &str) -> Result<()> {
+    if tx.dialect() == crate::db::Dialect::Postgres {
+        let key = if log == "catalogue" {
+            "hashtext('public.catalogue')"
+        } else {
+            "hashtext(current_schema() || '.events')"
+        };
+        tx.query_row(&format!("SELECT pg_advisory_xact_lock({key})"), [], |_| {
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
 pub(crate) fn record(
     tx: &Tx<'_>,
     user: UserId,
@@ -71,6 +92,7 @@ pub(crate) fn record(
         EventKind::Impression { page } => Some(page),
         _ => None,
     };
+    lock_log(tx, "events")?;
     tx.prepare_cached(
         "INSERT INTO events (user_id, video_id, creator_id, kind, watched_ms, completed, loops, page_id, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -95,6 +117,7 @@ pub(crate) fn record_catalogue(
     kind: EventKind,
     now: i64,
 ) -> Result<()> {
+    lock_log(tx, "catalogue")?;
     tx.prepare_cached("INSERT INTO catalogue (video_id, kind, created_at) VALUES (?1, ?2, ?3)")?
         .execute(params![video.0, kind.name(), now])?;
     Ok(())

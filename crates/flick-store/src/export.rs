@@ -134,7 +134,11 @@ impl Store {
             let columns = columns_of(&conn, &schema, &table)?;
             let cond = columns
                 .iter()
-                .map(|c| format!("CAST({c} AS TEXT) LIKE ?1"))
+                // As SQLite's LIKE: ASCII case does not matter.
+                .map(|c| match conn.dialect() {
+                    crate::db::Dialect::Sqlite => format!("CAST({c} AS TEXT) LIKE ?1"),
+                    crate::db::Dialect::Postgres => format!("CAST({c} AS TEXT) ILIKE ?1"),
+                })
                 .collect::<Vec<_>>()
                 .join(" OR ");
             let n: i64 = conn.query_row(

@@ -38,13 +38,19 @@ pub(crate) async fn run(from: &Path, to: &Path) -> anyhow::Result<()> {
     // deployment already on PostgreSQL moves only its media.
     let sqlite_public = config::storage(&FileConfig::default(), &common)?.public_db;
     if storage.postgres.is_some() && sqlite_public.exists() {
+        // Every region of the deployment, whichever this config holds.
         let source = config::Storage {
             postgres: None,
             s3: None,
             public_db: sqlite_public,
+            held: storage.all.clone(),
             ..storage.clone()
         };
-        tokio::task::block_in_place(|| databases(&source, &storage))?;
+        let target = config::Storage {
+            held: storage.all.clone(),
+            ..storage.clone()
+        };
+        tokio::task::block_in_place(|| databases(&source, &target))?;
     } else if storage.s3.is_none() {
         bail!(
             "{} holds no SQLite databases (public.db) to copy into PostgreSQL",
