@@ -2,7 +2,8 @@
 # The cost per request of PostgreSQL against SQLite: the same release
 # binary and demo clips, once with every database in SQLite files and once
 # on a throwaway PostgreSQL on the same machine, measured with wrk in
-# alternating rounds. Two cores: wrk, the server and PostgreSQL share them.
+# alternating rounds: a profile, For You (64 accounts in turn), Following
+# and a view posted (a write), each as a logged-in account. Two cores: wrk, the server and PostgreSQL share them.
 #   bench/postgres.sh [SECONDS] [ROUNDS]
 # Prints a markdown table of medians: req/s and p99 for each backend, and
 # the ratio PostgreSQL / SQLite of req/s.
@@ -42,6 +43,9 @@ for backend in sqlite postgres; do
   URL[$backend]=$FLICK_URL
   TOKEN[$backend]=$(token_for benchuser)
   curl -sf -X PUT -H "Authorization: Bearer ${TOKEN[$backend]}" "$FLICK_URL/api/v1/users/ana/follow" > /dev/null
+  # For You is asked by 64 accounts in turn, as real traffic would: one
+  # account's pages wait on its own impression log one after another.
+  for i in $(seq 64); do token_for "viewer$i"; done > "$out/tokens-$backend.txt"
   VIDEO[$backend]=$(curl -sf "$FLICK_URL/api/v1/feed/for-you?limit=1" | grep -o '"id":[0-9]*' | head -1 | cut -d: -f2)
 done
 unset FLICK_CONFIG
@@ -51,7 +55,8 @@ measure() {
   local backend=$1 label=$2 path=$3 file="$out/$label-$backend-$4.txt"
   local args=(-H "Authorization: Bearer ${TOKEN[$backend]}")
   [[ $label == view ]] && args=(-s bench/view.lua)
-  TOKEN=${TOKEN[$backend]} VIDEO=${VIDEO[$backend]} \
+  [[ $label == for-you ]] && args=(-s bench/tokens.lua)
+  TOKENS=$out/tokens-$backend.txt TOKEN=${TOKEN[$backend]} VIDEO=${VIDEO[$backend]} \
     wrk -t2 -c16 -d"${secs}s" --latency "${args[@]}" "${URL[$backend]}$path" > "$file"
   echo "$(awk '/Requests\/sec/ {print $2}' "$file") $(awk '$1 == "99%" {print $2}' "$file")"
 }
