@@ -73,7 +73,6 @@ impl Regions {
         on_denied: Option<DenialHook>,
     ) -> Result<Self> {
         assert!(!held.is_empty(), "a node holds at least one region");
-        let homes = Arc::new(HomeCache::default());
         let mut stores = Vec::new();
         for code in held {
             let dir = regions_dir.join(code.as_str());
@@ -81,24 +80,13 @@ impl Regions {
                 path: dir.clone(),
                 source,
             })?;
-            let mut store = Store::open(public_path, &dir.join("flick.db"), code.clone())?;
-            store.homes = homes.clone();
-            if let Some(hook) = &on_denied {
-                store = store.with_denial_hook(hook.clone());
-            }
-            stores.push(Arc::new(store));
+            stores.push(Store::open(
+                public_path,
+                &dir.join("flick.db"),
+                code.clone(),
+            )?);
         }
-        let mut all = all.to_vec();
-        for code in held {
-            if !all.contains(code) {
-                all.push(code.clone());
-            }
-        }
-        Ok(Self {
-            held: stores,
-            all,
-            on_denied,
-        })
+        Ok(Self::of(stores, held, all, on_denied))
     }
 
     /// The stores of `held` on PostgreSQL, in the database `url` names
@@ -114,27 +102,43 @@ impl Regions {
             .parse()
             .map_err(|e: tokio_postgres::Error| StoreError::Db(crate::db::DbError::Postgres(e)))?;
         let config = crate::db::with_timeouts(config);
+        let stores = held
+            .iter()
+            .map(|code| Store::open_postgres(&config, code.clone()))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self::of(stores, held, all, on_denied))
+    }
+
+    /// The held stores, sharing one cache of home regions and the denial
+    /// hook; `all` with the held regions added.
+    fn of(
+        stores: Vec<Store>,
+        held: &[RegionCode],
+        all: &[RegionCode],
+        on_denied: Option<DenialHook>,
+    ) -> Self {
         let homes = Arc::new(HomeCache::default());
-        let mut stores = Vec::new();
-        for code in held {
-            let mut store = Store::open_postgres(&config, code.clone())?;
-            store.homes = homes.clone();
-            if let Some(hook) = &on_denied {
-                store = store.with_denial_hook(hook.clone());
-            }
-            stores.push(Arc::new(store));
-        }
+        let stores = stores
+            .into_iter()
+            .map(|mut store| {
+                store.homes = homes.clone();
+                if let Some(hook) = &on_denied {
+                    store = store.with_denial_hook(hook.clone());
+                }
+                Arc::new(store)
+            })
+            .collect();
         let mut all = all.to_vec();
         for code in held {
             if !all.contains(code) {
                 all.push(code.clone());
             }
         }
-        Ok(Self {
+        Self {
             held: stores,
             all,
             on_denied,
-        })
+        }
     }
 
     /// A store for public reads. Any held one sees the same public file;
