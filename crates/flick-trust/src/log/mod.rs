@@ -21,11 +21,15 @@
 //! `open` removes such a torn tail (it was never acknowledged), but refuses to
 //! open a file whose damage is larger than one record could be, rather than
 //! cut off records that were acknowledged.
+//!
+//! Several nodes share one log through a database instead
+//! ([`TransparencyLog::open_shared`], in `table.rs`): the same tree and
+//! heads, with the leaves and the key in a [`LogTable`].
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -72,6 +76,12 @@ pub enum Error {
     Proof(#[from] ProofError),
     #[error("the transparency log stopped taking appends after a failed write ({0}); restart the server to recover")]
     Failed(String),
+    #[error("the log's database: {0}")]
+    Table(TableError),
+    #[error(
+        "the log's database is damaged: {0}; restore it from a backup (the log will not guess)"
+    )]
+    TableCorrupt(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -121,20 +131,35 @@ struct State {
     committed_len: u64,
 }
 
+/// Where the leaves are kept.
+enum Backend {
+    /// This node's files, in `dir`.
+    Files { dir: PathBuf, writer: Mutex<Writer> },
+    /// A database all nodes share; `appends` keeps this node's own appends
+    /// from racing each other for the same index.
+    Table {
+        table: Arc<dyn LogTable>,
+        appends: Mutex<()>,
+    },
+}
+
 /// The append-only, tamper-evident log. `Send + Sync`: share it in an `Arc`.
 /// Appends are serialised; reads run alongside them.
 pub struct TransparencyLog {
-    dir: PathBuf,
     origin: String,
     signer: NoteSigner,
-    writer: Mutex<Writer>,
+    backend: Backend,
     state: RwLock<State>,
 }
 
 impl std::fmt::Debug for TransparencyLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let at = match &self.backend {
+            Backend::Files { dir, .. } => dir.display().to_string(),
+            Backend::Table { .. } => "a shared database".to_owned(),
+        };
         f.debug_struct("TransparencyLog")
-            .field("dir", &self.dir)
+            .field("at", &at)
             .field("origin", &self.origin)
             .field("size", &self.size())
             .finish()
@@ -230,17 +255,19 @@ impl TransparencyLog {
         }
 
         let log = Self {
-            dir: dir.to_path_buf(),
             origin: origin.to_string(),
             signer,
-            writer: Mutex::new(Writer {
-                entries,
-                entries_len: end.valid_len,
-                checkpoints,
-                checkpoints_len: cps_end.valid_len,
-                checkpoints_count: count,
-                failed: None,
-            }),
+            backend: Backend::Files {
+                dir: dir.to_path_buf(),
+                writer: Mutex::new(Writer {
+                    entries,
+                    entries_len: end.valid_len,
+                    checkpoints,
+                    checkpoints_len: cps_end.valid_len,
+                    checkpoints_count: count,
+                    failed: None,
+                }),
+            },
             state: RwLock::new(State {
                 tree,
                 offsets,
@@ -248,7 +275,7 @@ impl TransparencyLog {
             }),
         };
         {
-            let mut w = log.lock_writer()?;
+            let mut w = lock_writer(log.files().1)?;
             log.catch_up_checkpoints(&mut w);
             if w.checkpoints_count < log.size() {
                 return Err(Error::Io {
@@ -264,11 +291,12 @@ impl TransparencyLog {
         Ok(log)
     }
 
-    fn lock_writer(&self) -> Result<std::sync::MutexGuard<'_, Writer>> {
-        // A panic while appending leaves the file state unknown: fail closed.
-        self.writer
-            .lock()
-            .map_err(|_| Error::Failed("a previous append panicked".into()))
+    /// The files backend; only the files' own code paths call this.
+    fn files(&self) -> (&Path, &Mutex<Writer>) {
+        match &self.backend {
+            Backend::Files { dir, writer } => (dir, writer),
+            Backend::Table { .. } => unreachable!("called on the files backend only"),
+        }
     }
 
     fn read_state(&self) -> std::sync::RwLockReadGuard<'_, State> {
@@ -286,11 +314,23 @@ impl TransparencyLog {
         if leaf.is_empty() || leaf.len() > MAX_LEAF_BYTES {
             return Err(Error::RecordSize(leaf.len()));
         }
-        let mut w = self.lock_writer()?;
+        match &self.backend {
+            Backend::Files { dir, writer } => self.append_to_files(dir, writer, leaf),
+            Backend::Table { table, appends } => self.append_to_table(&**table, appends, leaf),
+        }
+    }
+
+    fn append_to_files(
+        &self,
+        dir: &Path,
+        writer: &Mutex<Writer>,
+        leaf: &[u8],
+    ) -> Result<AppendReceipt> {
+        let mut w = lock_writer(writer)?;
         if let Some(why) = &w.failed {
             return Err(Error::Failed(why.clone()));
         }
-        let path = self.dir.join(ENTRIES_FILE);
+        let path = dir.join(ENTRIES_FILE);
         let offset = w.entries_len;
         if let Err(e) = w.entries.write_all(&frame(leaf)) {
             // Remove the partial record so the next one does not follow
@@ -367,6 +407,7 @@ impl TransparencyLog {
 
     /// The root hash of the tree of the first `size` entries.
     pub fn root_at(&self, size: u64) -> Result<Hash> {
+        self.reach(size)?;
         Ok(self.read_state().tree.root_at(size)?)
     }
 
@@ -401,6 +442,13 @@ impl TransparencyLog {
     }
 }
 
+fn lock_writer(writer: &Mutex<Writer>) -> Result<std::sync::MutexGuard<'_, Writer>> {
+    // A panic while appending leaves the file state unknown: fail closed.
+    writer
+        .lock()
+        .map_err(|_| Error::Failed("a previous append panicked".into()))
+}
+
 fn sign_head(signer: &NoteSigner, origin: &str, size: u64, root: Hash) -> String {
     Checkpoint {
         origin: origin.to_string(),
@@ -415,7 +463,9 @@ fn sign_head(signer: &NoteSigner, origin: &str, size: u64, root: Hash) -> String
 
 mod files;
 mod read;
+mod table;
 #[cfg(test)]
 mod tests;
 
 use files::*;
+pub use table::{LogTable, TableError};

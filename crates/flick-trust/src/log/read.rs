@@ -6,6 +6,11 @@ use super::*;
 impl TransparencyLog {
     /// Entries `start..end` with their leaf bytes, read from disk.
     pub fn entries(&self, start: u64, end: u64) -> Result<Vec<Entry>> {
+        self.reach(end.max(start))?;
+        let dir = match &self.backend {
+            Backend::Files { dir, .. } => dir,
+            Backend::Table { table, .. } => return self.table_entries(&**table, start, end),
+        };
         let (from, to) = {
             let s = self.read_state();
             let size = s.tree.size();
@@ -26,7 +31,7 @@ impl TransparencyLog {
             };
             (s.offsets[start as usize], to)
         };
-        let path = self.dir.join(ENTRIES_FILE);
+        let path = dir.join(ENTRIES_FILE);
         let mut f = File::open(&path).map_err(io_err("open", &path))?;
         f.seek(SeekFrom::Start(from))
             .map_err(io_err("read", &path))?;
@@ -58,11 +63,13 @@ impl TransparencyLog {
 
     /// The audit path of entry `index` in the tree of size `tree_size`.
     pub fn inclusion_proof(&self, index: u64, tree_size: u64) -> Result<Vec<Hash>> {
+        self.reach(tree_size)?;
         Ok(self.read_state().tree.inclusion_proof(index, tree_size)?)
     }
 
     /// The proof that the tree of size `first` is a prefix of size `second`.
     pub fn consistency_proof(&self, first: u64, second: u64) -> Result<Vec<Hash>> {
+        self.reach(second.max(first))?;
         Ok(self.read_state().tree.consistency_proof(first, second)?)
     }
 
@@ -123,16 +130,21 @@ impl TransparencyLog {
         };
         // The heads as written; any the file lacks (a write that failed, or
         // one in progress right now) are re-signed, which gives the same bytes.
-        let path = self.dir.join(CHECKPOINTS_FILE);
-        let mut f = File::open(&path).map_err(io_err("open", &path))?;
-        scan(
-            &mut f,
-            |_, bytes| match entries.next(self)? {
-                Some(entry) => emit(&mut out, entry, String::from_utf8_lossy(bytes).into_owned()),
-                None => Ok(()),
-            },
-            &path,
-        )?;
+        // A shared log keeps no heads: each is re-signed.
+        if let Backend::Files { dir, .. } = &self.backend {
+            let path = dir.join(CHECKPOINTS_FILE);
+            let mut f = File::open(&path).map_err(io_err("open", &path))?;
+            scan(
+                &mut f,
+                |_, bytes| match entries.next(self)? {
+                    Some(entry) => {
+                        emit(&mut out, entry, String::from_utf8_lossy(bytes).into_owned())
+                    }
+                    None => Ok(()),
+                },
+                &path,
+            )?;
+        }
         while let Some(entry) = entries.next(self)? {
             let head = self.checkpoint_at(entry.index + 1)?;
             emit(&mut out, entry, head)?;

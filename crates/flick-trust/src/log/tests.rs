@@ -287,3 +287,156 @@ fn oversized_records_are_refused() {
     assert!(matches!(log.append(&r), Err(Error::RecordSize(_))));
     assert_eq!(log.size(), 0);
 }
+
+/// A [`LogTable`] in memory, with the one property the log relies on: an
+/// index is stored once.
+#[derive(Default)]
+struct MemoryTable {
+    secrets: Mutex<std::collections::HashMap<(String, String), Vec<u8>>>,
+    leaves: Mutex<std::collections::BTreeMap<(String, u64), Vec<u8>>>,
+}
+
+impl LogTable for MemoryTable {
+    fn secret(
+        &self,
+        origin: &str,
+        name: &str,
+        make: &mut dyn FnMut() -> Vec<u8>,
+    ) -> std::result::Result<Vec<u8>, TableError> {
+        let mut secrets = self.secrets.lock().unwrap();
+        Ok(secrets
+            .entry((origin.into(), name.into()))
+            .or_insert_with(make)
+            .clone())
+    }
+
+    fn leaves(
+        &self,
+        origin: &str,
+        from: u64,
+        limit: u64,
+    ) -> std::result::Result<Vec<(u64, Vec<u8>)>, TableError> {
+        let leaves = self.leaves.lock().unwrap();
+        Ok(leaves
+            .range((origin.to_owned(), from)..(origin.to_owned(), u64::MAX))
+            .take(limit as usize)
+            .map(|((_, i), leaf)| (*i, leaf.clone()))
+            .collect())
+    }
+
+    fn insert(
+        &self,
+        origin: &str,
+        index: u64,
+        leaf: &[u8],
+    ) -> std::result::Result<bool, TableError> {
+        let mut leaves = self.leaves.lock().unwrap();
+        match leaves.entry((origin.into(), index)) {
+            std::collections::btree_map::Entry::Occupied(_) => Ok(false),
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(leaf.to_vec());
+                Ok(true)
+            }
+        }
+    }
+}
+
+#[test]
+fn nodes_sharing_a_table_keep_one_history() {
+    let table = Arc::new(MemoryTable::default());
+    let nodes: Vec<_> = (0..3)
+        .map(|_| Arc::new(TransparencyLog::open_shared(table.clone(), ORIGIN).unwrap()))
+        .collect();
+    assert_eq!(nodes[0].verifier_key(), nodes[2].verifier_key());
+    let threads: Vec<_> = nodes
+        .iter()
+        .enumerate()
+        .map(|(n, log)| {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                (0..40)
+                    .map(|i| log.append(&access(n as i64 * 1000 + i)).unwrap())
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let receipts: Vec<AppendReceipt> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    let mut indexes: Vec<u64> = receipts.iter().map(|r| r.index).collect();
+    indexes.sort_unstable();
+    assert_eq!(
+        indexes,
+        (0..120).collect::<Vec<_>>(),
+        "each index given once"
+    );
+
+    for log in &nodes {
+        assert_eq!(log.refresh().unwrap(), 120);
+    }
+    assert_eq!(nodes[0].checkpoint(), nodes[1].checkpoint());
+    // Every receipt a node handed out is a head of the one history.
+    let v = NoteVerifier::parse(&nodes[0].verifier_key()).unwrap();
+    for r in &receipts {
+        Checkpoint::verify(&r.checkpoint_text, &v).unwrap();
+        assert_eq!(
+            nodes[2].checkpoint_at(r.tree_size).unwrap(),
+            r.checkpoint_text
+        );
+    }
+    let mut export = Vec::new();
+    nodes[1].export_to(&mut export).unwrap();
+    let export = String::from_utf8(export).unwrap();
+    let report = crate::verify::verify_export(&export, &nodes[0].verifier_key(), None).unwrap();
+    assert_eq!(report.tree_size, 120);
+
+    // A node opened later reads the same tree.
+    let late = TransparencyLog::open_shared(table.clone(), ORIGIN).unwrap();
+    assert_eq!(late.checkpoint(), nodes[0].checkpoint());
+}
+
+#[test]
+fn a_shared_log_catches_up_when_asked_for_a_newer_head() {
+    let table = Arc::new(MemoryTable::default());
+    let a = TransparencyLog::open_shared(table.clone(), ORIGIN).unwrap();
+    let b = TransparencyLog::open_shared(table.clone(), ORIGIN).unwrap();
+    let receipt = a.append(&access(1)).unwrap();
+    a.append(&access(2)).unwrap();
+    // b has not looked yet, but answers for the sizes a issued.
+    assert_eq!(b.size(), 0);
+    assert_eq!(b.checkpoint_at(1).unwrap(), receipt.checkpoint_text);
+    assert_eq!(
+        b.entries(0, 2).unwrap()[1].leaf_bytes,
+        access(2).leaf_bytes()
+    );
+    assert_eq!(
+        b.consistency_proof(1, 2).unwrap(),
+        a.consistency_proof(1, 2).unwrap()
+    );
+}
+
+#[test]
+fn a_shared_log_refuses_changed_or_missing_leaves() {
+    let table = Arc::new(MemoryTable::default());
+    let log = TransparencyLog::open_shared(table.clone(), ORIGIN).unwrap();
+    for i in 0..3 {
+        log.append(&access(i)).unwrap();
+    }
+    table
+        .leaves
+        .lock()
+        .unwrap()
+        .insert((ORIGIN.into(), 1), access(9).leaf_bytes());
+    let err = log.entries(0, 3).unwrap_err();
+    assert!(matches!(err, Error::TableCorrupt(_)), "{err}");
+
+    table.leaves.lock().unwrap().remove(&(ORIGIN.into(), 1));
+    let err = TransparencyLog::open_shared(table.clone(), ORIGIN).unwrap_err();
+    assert!(err.to_string().contains("entry 1 is missing"), "{err}");
+
+    // Another origin in the same table is another log with its own key.
+    let other = TransparencyLog::open_shared(table, "flick.example/other").unwrap();
+    assert_eq!(other.size(), 0);
+    assert_ne!(other.verifier_key(), log.verifier_key());
+}
