@@ -65,16 +65,9 @@ impl Trust {
             TransparencyLog::open(dir, origin).map_err(|e| TrustError::Open(e.to_string()))?;
         let salt_path = dir.join("subject-secret");
         let salt = match std::fs::read(&salt_path) {
-            Ok(bytes) if bytes.len() == 32 => bytes.try_into().expect("checked length"),
-            Ok(_) => {
-                return Err(TrustError::Open(format!(
-                    "{} is damaged (expected 32 bytes)",
-                    salt_path.display()
-                )))
-            }
+            Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut salt = [0u8; 32];
-                rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut salt);
+                let salt = new_secret();
                 write_secret(&salt_path, &salt).map_err(|e| {
                     TrustError::Open(format!("cannot write {}: {e}", salt_path.display()))
                 })?;
@@ -87,13 +80,78 @@ impl Trust {
                 )))
             }
         };
+        let salt = salt.try_into().map_err(|_| {
+            TrustError::Open(format!(
+                "{} is damaged (expected 32 bytes)",
+                salt_path.display()
+            ))
+        })?;
+        Ok(Self::with(log, salt, node_regions))
+    }
+
+    /// Opens the log every node of a PostgreSQL deployment shares (see
+    /// `flick_trust::LogTable`): one history, one key and one pseudonym
+    /// secret, whichever node writes or reads.
+    pub fn open_shared(
+        rows: flick_store::SharedLogRows,
+        origin: &str,
+        node_regions: &str,
+    ) -> Result<Self, TrustError> {
+        let open = |e: flick_trust::LogError| TrustError::Open(e.to_string());
+        let log = TransparencyLog::open_shared(Arc::new(SharedRows(rows)), origin).map_err(open)?;
+        let salt = log
+            .shared_secret(SUBJECT_SECRET, &mut new_secret)
+            .map_err(open)?
+            .expect("a shared log has shared secrets");
+        let salt = salt.try_into().map_err(|_| {
+            TrustError::Open("the stored pseudonym secret is damaged (expected 32 bytes)".into())
+        })?;
+        Ok(Self::with(log, salt, node_regions))
+    }
+
+    /// Copies the log in `dir` (one machine's) into the shared rows, with
+    /// its key and pseudonym secret, so a deployment that moves to
+    /// PostgreSQL keeps its one history and its users' pseudonyms. Returns
+    /// the number of entries; the copy has been checked to issue the same
+    /// signed head.
+    pub fn copy_to_shared(
+        dir: &Path,
+        origin: &str,
+        rows: flick_store::SharedLogRows,
+    ) -> Result<u64, TrustError> {
+        let open = |e: flick_trust::LogError| TrustError::Open(e.to_string());
+        let files = Self::open(dir, origin, "")?;
+        let shared = files
+            .log
+            .copy_to_table(Arc::new(SharedRows(rows)))
+            .map_err(open)?;
+        let salt = shared
+            .shared_secret(SUBJECT_SECRET, &mut || files.salt.to_vec())
+            .map_err(open)?;
+        if salt.as_deref() != Some(&files.salt[..]) {
+            return Err(TrustError::Open(format!(
+                "log {origin:?} in the database already has another pseudonym secret"
+            )));
+        }
+        Ok(shared.size())
+    }
+
+    fn with(log: TransparencyLog, salt: [u8; 32], node_regions: &str) -> Self {
         let per_hour = std::num::NonZeroU32::new(RECORDED_REFUSALS_PER_HOUR).expect("positive");
-        Ok(Self {
+        Self {
             log: Arc::new(log),
             salt,
             node_regions: node_regions.to_owned(),
             refusals: governor::DefaultKeyedRateLimiter::keyed(governor::Quota::per_hour(per_hour)),
-        })
+        }
+    }
+
+    /// Reads what other nodes appended to a shared log (nothing to do for
+    /// a log in files); returns the size.
+    pub fn refresh(&self) -> Result<u64, TrustError> {
+        self.log
+            .refresh()
+            .map_err(|e| TrustError::LogUnreadable(e.to_string()))
     }
 
     /// The name a user has in the log.
@@ -163,6 +221,7 @@ impl Trust {
     /// read a chunk at a time.
     pub fn records_about(&self, user: UserId) -> Result<Vec<serde_json::Value>, TrustError> {
         let me = self.pseudonym(user);
+        self.refresh()?;
         let mut out = Vec::new();
         self.log
             .for_each_entry(|e| {
@@ -224,6 +283,47 @@ impl AccessLog for TimedLog<'_> {
                 Err(_) => Decision::Denied,
             },
         })
+    }
+}
+
+/// The pseudonym secret's name among a shared log's secrets.
+const SUBJECT_SECRET: &str = "subject-secret";
+
+fn new_secret() -> Vec<u8> {
+    let mut salt = vec![0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut salt);
+    salt
+}
+
+/// The store's rows as the log's table.
+struct SharedRows(flick_store::SharedLogRows);
+
+impl flick_trust::LogTable for SharedRows {
+    fn secret(
+        &self,
+        origin: &str,
+        name: &str,
+        make: &mut dyn FnMut() -> Vec<u8>,
+    ) -> Result<Vec<u8>, flick_trust::TableError> {
+        Ok(self.0.secret(origin, name, make)?)
+    }
+
+    fn leaves(
+        &self,
+        origin: &str,
+        from: u64,
+        limit: u64,
+    ) -> Result<Vec<(u64, Vec<u8>)>, flick_trust::TableError> {
+        Ok(self.0.leaves(origin, from, limit)?)
+    }
+
+    fn insert(
+        &self,
+        origin: &str,
+        index: u64,
+        leaf: &[u8],
+    ) -> Result<bool, flick_trust::TableError> {
+        Ok(self.0.insert(origin, index, leaf)?)
     }
 }
 

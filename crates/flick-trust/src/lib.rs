@@ -104,7 +104,7 @@ pub mod verify;
 pub use checkpoint::Checkpoint;
 pub use export::{ExportEntry, ExportFile};
 pub use label::{LabelStatement, Labeller};
-pub use log::{AppendReceipt, Entry, TransparencyLog};
+pub use log::{AppendReceipt, Entry, Error as LogError, LogTable, TableError, TransparencyLog};
 pub use merkle::Hash;
 pub use note::{NoteSigner, NoteVerifier};
 pub use record::{Decision, Record};

@@ -113,6 +113,13 @@ pub enum MediaBackend {
 }
 
 impl FileConfig {
+    /// The transparency log's name, `flick-transparency-log` unless set.
+    pub fn log_origin(&self) -> String {
+        self.log_origin
+            .clone()
+            .unwrap_or_else(|| "flick-transparency-log".into())
+    }
+
     /// Reads `path`, or `./flick.toml` when no path is given and it exists.
     pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
         let (path, required) = match path {
@@ -493,10 +500,7 @@ pub fn resolve(file: FileConfig, args: &ServeArgs) -> anyhow::Result<Settings> {
         view_retention_days: file
             .view_retention_days
             .unwrap_or(DEFAULT_VIEW_RETENTION_DAYS),
-        log_origin: file
-            .log_origin
-            .clone()
-            .unwrap_or_else(|| "flick-transparency-log".into()),
+        log_origin: file.log_origin(),
         storage,
         listen: args
             .listen

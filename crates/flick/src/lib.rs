@@ -366,6 +366,38 @@ pub(crate) fn lock_data_dir(data_dir: &Path) -> anyhow::Result<std::fs::File> {
     }
 }
 
+/// The transparency log: in the data dir on one machine, in the shared
+/// database when the deployment runs on PostgreSQL (every node then writes
+/// one history, signed with one key).
+fn open_trust(
+    settings: &config::Settings,
+    node_regions: &str,
+) -> anyhow::Result<flick_engine::trust::Trust> {
+    use flick_engine::trust::Trust;
+    match &settings.storage.postgres {
+        Some(url) => {
+            let rows = flick_store::SharedLogRows::open(url).with_context(|| {
+                format!(
+                    "cannot reach the transparency log's tables in {}",
+                    without_password(url)
+                )
+            })?;
+            Trust::open_shared(rows, &settings.log_origin, node_regions).with_context(|| {
+                format!(
+                    "cannot open the transparency log in {}",
+                    without_password(url)
+                )
+            })
+        }
+        None => {
+            let log_dir = settings.data_dir.join("transparency");
+            Trust::open(&log_dir, &settings.log_origin, node_regions).with_context(|| {
+                format!("cannot open the transparency log in {}", log_dir.display())
+            })
+        }
+    }
+}
+
 pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     let _lock = lock_data_dir(&settings.data_dir)?;
     let storage = settings.storage.clone();
@@ -375,10 +407,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
         .map(|c| c.as_str())
         .collect::<Vec<_>>()
         .join("+");
-    let log_dir = settings.data_dir.join("transparency");
-    let trust = flick_engine::trust::Trust::open(&log_dir, &settings.log_origin, &node_regions)
-        .with_context(|| format!("cannot open the transparency log in {}", log_dir.display()))?;
-    let trust = Arc::new(trust);
+    let trust = Arc::new(open_trust(&settings, &node_regions)?);
     // Every refusal at the region boundary goes on the record, whichever
     // code path asked.
     let on_denied: flick_store::DenialHook = {
@@ -449,6 +478,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
         })
         .context("cannot write the release record to the transparency log")?;
     let media_for_upkeep = media.clone();
+    let log_for_upkeep = trust.clone();
     let state = AppState::new(
         regions.clone(),
         media,
@@ -468,6 +498,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     let refits = tokio::spawn(refresh_recommender(for_you.clone(), jobs_stopped.clone()));
     let tail = tokio::spawn(tail_event_log(for_you.clone(), jobs_stopped.clone()));
     let wal = tokio::spawn(checkpoint_wal_files(regions.clone(), jobs_stopped.clone()));
+    let log_tail = tokio::spawn(tail_transparency_log(log_for_upkeep, jobs_stopped.clone()));
     let notes = tokio::spawn(score_context_notes(regions.clone(), jobs_stopped.clone()));
     let retention = tokio::spawn(retention_hourly(
         regions.clone(),
@@ -507,6 +538,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     let _ = refits.await;
     let _ = tail.await;
     let _ = wal.await;
+    let _ = log_tail.await;
     let _ = notes.await;
     let _ = retention.await;
     let _ = limits.await;
@@ -807,6 +839,23 @@ async fn tail_event_log(rec: Arc<RegionalForYou>, stop: tokio::sync::watch::Rece
     let period = std::time::Duration::from_millis(50);
     every(period, "recommender catch-up", stop, move || {
         rec.catch_up_now()
+    })
+    .await
+}
+
+/// Reads what other nodes appended to a shared transparency log, so that
+/// this node's latest signed head is at most a second behind (a reader who
+/// names a later size gets it at once). Nothing to do for a log in files.
+async fn tail_transparency_log(
+    trust: Arc<flick_engine::trust::Trust>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
+    if !trust.log.is_shared() {
+        return;
+    }
+    let period = std::time::Duration::from_secs(1);
+    every(period, "transparency log catch-up", stop, move || {
+        trust.refresh().map(|_| ())
     })
     .await
 }

@@ -51,6 +51,7 @@ pub(crate) async fn run(from: &Path, to: &Path) -> anyhow::Result<()> {
             ..storage.clone()
         };
         tokio::task::block_in_place(|| databases(&source, &target))?;
+        tokio::task::block_in_place(|| transparency_log(&storage, &file))?;
     } else if storage.s3.is_none() {
         bail!(
             "{} holds no SQLite databases (public.db) to copy into PostgreSQL",
@@ -102,6 +103,29 @@ fn databases(source: &config::Storage, target: &config::Storage) -> anyhow::Resu
         "copied {} tables ({rows} rows) to {}; every table matches its source (row count and digest)",
         copied.len(),
         crate::without_password(url)
+    );
+    Ok(())
+}
+
+/// The transparency log of the data dir into the shared database, where
+/// every node of the new deployment appends to the same history.
+fn transparency_log(storage: &config::Storage, file: &FileConfig) -> anyhow::Result<()> {
+    let dir = storage.data_dir.join("transparency");
+    if !dir.join(flick_trust::log::KEY_FILE).exists() {
+        println!(
+            "no transparency log in {}: the first node starts one",
+            dir.display()
+        );
+        return Ok(());
+    }
+    let url = storage.postgres.as_deref().expect("a PostgreSQL target");
+    let rows = flick_store::SharedLogRows::open(url)
+        .with_context(|| format!("cannot open {}", crate::without_password(url)))?;
+    let origin = file.log_origin();
+    let entries = flick_engine::trust::Trust::copy_to_shared(&dir, &origin, rows)
+        .with_context(|| format!("copying the transparency log of {}", dir.display()))?;
+    println!(
+        "copied the transparency log ({entries} entries, its key and pseudonym secret); the copy issues the same signed head"
     );
     Ok(())
 }

@@ -126,6 +126,73 @@ impl TransparencyLog {
         }
     }
 
+    /// Copies this log, kept in files, into `table` (a deployment moving
+    /// to several nodes): its signing key, then every leaf, and opens the
+    /// copy, which must issue the same head. A copy that stopped half-way
+    /// is continued; a table holding another history or key is refused.
+    pub fn copy_to_table(&self, table: Arc<dyn LogTable>) -> Result<Self> {
+        if self.is_shared() {
+            return Err(Error::TableCorrupt("this log is already in a table".into()));
+        }
+        let key = self.signer.to_key_string();
+        let stored = table
+            .secret(&self.origin, SIGNING_KEY, &mut || key.clone().into_bytes())
+            .map_err(Error::Table)?;
+        if String::from_utf8_lossy(&stored).trim() != key {
+            return Err(Error::TableCorrupt(format!(
+                "log {:?} already exists there with another signing key",
+                self.origin
+            )));
+        }
+        let size = self.size();
+        let mut next = 0;
+        while next < size {
+            let end = (next + CATCH_UP_CHUNK).min(size);
+            let ours = self.entries(next, end)?;
+            let theirs = table
+                .leaves(&self.origin, next, end - next)
+                .map_err(Error::Table)?;
+            for entry in &ours {
+                match theirs.get((entry.index - next) as usize) {
+                    Some((index, leaf)) if *index == entry.index && *leaf == entry.leaf_bytes => {}
+                    Some(_) => {
+                        return Err(Error::TableCorrupt(format!(
+                            "log {:?} there holds another entry {}",
+                            self.origin, entry.index
+                        )))
+                    }
+                    None => {
+                        if !table
+                            .insert(&self.origin, entry.index, &entry.leaf_bytes)
+                            .map_err(Error::Table)?
+                        {
+                            return Err(Error::TableCorrupt(format!(
+                                "entry {} of log {:?} was written there during the copy; stop every node first",
+                                entry.index, self.origin
+                            )));
+                        }
+                    }
+                }
+            }
+            next = end;
+        }
+        let copy = Self::open_shared(table, &self.origin)?;
+        if copy.size() != size || copy.checkpoint() != self.checkpoint() {
+            return Err(Error::TableCorrupt(format!(
+                "the copy holds {} entries with head {:?}, the files {size} with head {:?}",
+                copy.size(),
+                copy.checkpoint(),
+                self.checkpoint()
+            )));
+        }
+        Ok(copy)
+    }
+
+    /// Whether several nodes share this log through a database.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.backend, Backend::Table { .. })
+    }
+
     /// Reads the leaves other nodes appended since this node last looked.
     /// Does nothing for a log in files, which only this process writes.
     pub fn refresh(&self) -> Result<u64> {

@@ -440,3 +440,39 @@ fn a_shared_log_refuses_changed_or_missing_leaves() {
     assert_eq!(other.size(), 0);
     assert_ne!(other.verifier_key(), log.verifier_key());
 }
+
+#[test]
+fn a_log_in_files_copies_into_a_table_and_goes_on_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = TransparencyLog::open(dir.path(), ORIGIN).unwrap();
+    for i in 0..5 {
+        files.append(&access(i)).unwrap();
+    }
+    let head = files.checkpoint();
+    let table = Arc::new(MemoryTable::default());
+    // Stopped after two leaves: the second run continues.
+    table.insert(ORIGIN, 0, &access(0).leaf_bytes()).unwrap();
+    table.insert(ORIGIN, 1, &access(1).leaf_bytes()).unwrap();
+    let shared = files.copy_to_table(table.clone()).unwrap();
+    assert_eq!((shared.size(), shared.checkpoint()), (5, head.clone()));
+    assert_eq!(shared.verifier_key(), files.verifier_key());
+    let again = files.copy_to_table(table.clone()).unwrap();
+    assert_eq!(again.checkpoint(), head);
+    // The history goes on in the table, a consistent extension of the old.
+    shared.append(&access(5)).unwrap();
+    let proof = shared.consistency_proof(5, 6).unwrap();
+    merkle::verify_consistency(
+        5,
+        6,
+        &files.root_at(5).unwrap(),
+        &shared.root_at(6).unwrap(),
+        &proof,
+    )
+    .unwrap();
+
+    // Another log's history is not overwritten.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = TransparencyLog::open(other_dir.path(), ORIGIN).unwrap();
+    let err = other.copy_to_table(table).unwrap_err();
+    assert!(err.to_string().contains("another signing key"), "{err}");
+}

@@ -597,8 +597,22 @@ impl TestApp {
         ])
     }
 
-    /// Bytes of the transparency log on disk (entries and signed heads).
+    /// Bytes of the transparency log: on disk (entries and signed heads),
+    /// or its leaves in the shared database on PostgreSQL.
     pub fn log_bytes(&self) -> u64 {
+        if let Some(url) = self.postgres_url() {
+            let out = Command::new("psql")
+                .args(["-qtA", &url, "-c"])
+                .arg("SELECT COALESCE(SUM(length(leaf)), 0) FROM public.log_leaves")
+                .output()
+                .expect("psql runs");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            return String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+        }
         ["log-entries", "log-checkpoints"]
             .iter()
             .map(|f| {

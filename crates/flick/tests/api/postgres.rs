@@ -248,6 +248,8 @@ async fn migrate_copies_a_sqlite_deployment_into_postgres() {
         let res = app.request(method, &path, Some(token), body).await;
         assert!(res.status().is_success(), "{path}: {}", res.status());
     }
+    let key = public_text(&app, "/api/v1/transparency/verifier-key").await;
+    let head = public_text(&app, "/api/v1/transparency/checkpoint").await;
     assert!(app.terminate().success());
 
     let url = fresh_postgres_database();
@@ -265,7 +267,9 @@ async fn migrate_copies_a_sqlite_deployment_into_postgres() {
     let out = migrate();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        out.status.success() && stdout.contains("every table matches its source"),
+        out.status.success()
+            && stdout.contains("every table matches its source")
+            && stdout.contains("the copy issues the same signed head"),
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -299,6 +303,18 @@ async fn migrate_copies_a_sqlite_deployment_into_postgres() {
         )
         .await;
     assert_eq!(token.status(), StatusCode::OK, "bo's account moved");
+    // The log moved with its key: the history goes on from the same head.
+    assert_eq!(
+        public_text(&app, "/api/v1/transparency/verifier-key").await,
+        key
+    );
+    let size = |head: &str| head.lines().nth(1).unwrap().parse::<u64>().unwrap();
+    let now = public_text(&app, "/api/v1/transparency/checkpoint").await;
+    assert_eq!(
+        size(&now),
+        size(&head) + 1,
+        "the new start's release: {now}"
+    );
     let bo: String = token.json::<Value>().await.unwrap()["token"]
         .as_str()
         .unwrap()
@@ -383,6 +399,111 @@ async fn a_like_on_one_node_reaches_another_nodes_for_you_within_a_second() {
         .find(|i| i["id"] == videos[1])
         .unwrap_or_else(|| panic!("the other clip is on the page: {page}"));
     assert!(item["reasons"].to_string().contains(loved), "{item}");
+}
+
+/// Two nodes on one PostgreSQL keep one transparency log: one key, one
+/// history holding both nodes' records, heads either node serves, and a
+/// user's export on one node lists the accesses made through the other.
+#[tokio::test]
+async fn nodes_on_one_database_write_one_transparency_log() {
+    let config = format!(
+        "public_db = \"{}\"\n{GENEROUS_LIMITS}",
+        fresh_postgres_database()
+    );
+    let a = spawn_app_with(&config);
+    let b = spawn_app_with(&config);
+    let key = public_text(&a, "/api/v1/transparency/verifier-key").await;
+    assert_eq!(
+        key,
+        public_text(&b, "/api/v1/transparency/verifier-key").await
+    );
+
+    let alice = a.signup("alice_log").await;
+    let admin = a.signup("admin_log").await;
+    let partner = a.signup("partner_log").await;
+    a.set_role("admin_log", "admin");
+    a.set_role("partner_log", "auditor");
+    for (node, purpose) in [(&a, "report%20one"), (&b, "report%20two")] {
+        let res = node
+            .request(
+                Method::GET,
+                &format!("/api/v1/admin/users/alice_log/data?purpose={purpose}"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+
+    // Each node's release record and both accesses, in one tree; node A
+    // catches up with B's append within a second.
+    let start = Instant::now();
+    let head = loop {
+        let head = public_text(&a, "/api/v1/transparency/checkpoint").await;
+        if head.lines().nth(1) == Some("4") {
+            break head;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "node A's head: {head}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        head,
+        public_text(&b, "/api/v1/transparency/checkpoint").await
+    );
+    let export = b
+        .request(
+            Method::GET,
+            "/api/v1/transparency/export",
+            Some(&partner),
+            None,
+        )
+        .await;
+    assert_eq!(export.status(), StatusCode::OK);
+    let export = export.text().await.unwrap();
+    let purposes: Vec<String> = serde_json::from_str::<Value>(&export).unwrap()["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["record"]["purpose"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(purposes, ["report one", "report two"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (export_path, key_path) = (dir.path().join("log.json"), dir.path().join("key"));
+    std::fs::write(&export_path, &export).unwrap();
+    std::fs::write(&key_path, &key).unwrap();
+    let out = flick_cli(&[
+        "audit",
+        "verify",
+        "--entries",
+        export_path.to_str().unwrap(),
+        "--public-key",
+        key_path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // One pseudonym secret: alice's export on B finds A's record too.
+    let data = b.export_data(&alice).await;
+    let accesses = data["access_log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["record"]["type"] == "access")
+        .count();
+    assert_eq!(accesses, 2, "{data}");
+}
+
+/// A public text resource of `app`, e.g. the log's signed head.
+async fn public_text(app: &TestApp, path: &str) -> String {
+    let res = app.request(Method::GET, path, None, None).await;
+    assert_eq!(res.status(), StatusCode::OK, "{path}");
+    res.text().await.unwrap()
 }
 
 /// The reasons `video` would be shown to the holder of `token`.
