@@ -354,9 +354,12 @@ impl Regions {
     /// account in a region's file has that region as its home.
     pub fn audit(&self) -> Result<StorageAudit> {
         let protected: Vec<&str> = crate::migrations::table_names(crate::migrations::REGION);
-        let public: Vec<&str> = crate::migrations::table_names(crate::migrations::PUBLIC);
+        let mut public: Vec<&str> = crate::migrations::table_names(crate::migrations::PUBLIC);
         let mut problems = Vec::new();
         let conn = self.public().read();
+        if conn.dialect() == crate::db::Dialect::Postgres {
+            public.extend(crate::migrations::SHARED_LOG_TABLES);
+        }
         let public_tables = crate::export::table_counts(&conn, "public")?;
         for (t, _) in &public_tables {
             if protected.contains(&t.as_str()) || !public.contains(&t.as_str()) {

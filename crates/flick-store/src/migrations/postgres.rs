@@ -10,6 +10,10 @@ pub(crate) const PUBLIC_PG: &[(usize, &str)] = &[
 ];
 pub(crate) const REGION_PG: &[(usize, &str)] = &[(9, include_str!("../pg/region.sql"))];
 
+/// The public tables only PostgreSQL has: the transparency log every node
+/// shares (one node on SQLite keeps its log in files).
+pub(crate) const SHARED_LOG_TABLES: &[&str] = &["log_secrets", "log_leaves"];
+
 /// Brings `schema` on PostgreSQL up to date; the version is kept in the
 /// schema's own `flick_schema_version`. An advisory lock held for the
 /// transaction keeps two nodes starting at once from both migrating.
@@ -68,7 +72,7 @@ mod tests {
             sqlite_tables.retain(|t| !["events", "events_v3"].contains(t));
             pg_tables.retain(|t| *t != "events");
             // The shared transparency log: on SQLite the log is in files.
-            pg_tables.retain(|t| !["log_secrets", "log_leaves"].contains(t));
+            pg_tables.retain(|t| !SHARED_LOG_TABLES.contains(t));
             pg_tables.sort_unstable();
             sqlite_tables.sort_unstable();
             assert_eq!(pg_tables, sqlite_tables);
