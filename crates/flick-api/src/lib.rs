@@ -107,12 +107,16 @@ impl AppState {
         jobs: Arc<Notify>,
         clock: fn() -> i64,
     ) -> Self {
+        // Several nodes share a PostgreSQL database: the limits that must
+        // hold across them are kept there.
+        let shared = (regions.public().dialect() == flick_store::db::Dialect::Postgres)
+            .then(|| regions.public().clone());
         Self(Arc::new(Inner {
+            limiter: RateLimiter::new(config.rate_limits, shared.clone()),
+            login_failures: rate_limit::LoginFailures::new(&config.rate_limits, shared),
             regions,
             media,
             tools,
-            limiter: RateLimiter::new(config.rate_limits),
-            login_failures: rate_limit::LoginFailures::new(&config.rate_limits),
             counted: Default::default(),
             admission: admission::Admission::new(config.upload_checks),
             config,
@@ -130,7 +134,7 @@ impl AppState {
     /// Forgets rate-limit and de-duplication state that has expired, so
     /// memory follows recent callers only. The server runs it every minute.
     pub fn maintain_limits(&self) {
-        self.0.limiter.maintain();
+        self.0.limiter.maintain(self.now());
         self.0.login_failures.maintain();
         self.0.counted.maintain();
     }

@@ -2,18 +2,27 @@
 //!
 //! Token buckets (GCRA, from `governor`) per (action, caller). State is in
 //! memory on purpose: callers identified by address must never have that
-//! address written to disk. Each action has its own sharded map, so a check
+//! address written to disk. On PostgreSQL, where several nodes behind a
+//! round-robin proxy would each grant the whole quota, the per-account
+//! limits ([`Action::is_per_account`]) and failed logins per handle are
+//! buckets in the shared database instead (`flick_store::limits`);
+//! per-address limits stay in each node's memory. Each action has its own sharded map, so a check
 //! locks one shard, never the whole limiter; [`RateLimiter::maintain`],
 //! run periodically off the request path, drops callers whose buckets are
 //! full again, and a hard cap per action bounds memory between runs.
 
 use crate::error::{ApiError, Code};
 use flick_domain::{UserId, VideoId};
+use flick_store::{SharedQuota, Store};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota as Gcra};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// Failed logins' bucket name in the shared database.
+const LOGIN_FAILURES: &str = "login_failures";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -35,6 +44,41 @@ pub enum Action {
     Note,
     /// Ratings of context notes.
     NoteRating,
+}
+
+impl Action {
+    /// Limits on what one account does, which must hold across nodes: on
+    /// PostgreSQL they are kept in the shared database. The others are per
+    /// address (never written down) or too frequent for a database write
+    /// each (views, shares, impressions), and stay per node.
+    pub fn is_per_account(self) -> bool {
+        matches!(
+            self,
+            Action::Upload
+                | Action::Comment
+                | Action::Export
+                | Action::Report
+                | Action::Note
+                | Action::NoteRating
+        )
+    }
+
+    /// The bucket's name in the shared database.
+    fn name(self) -> &'static str {
+        match self {
+            Action::Signup => "signup",
+            Action::Login => "login",
+            Action::Upload => "upload",
+            Action::Comment => "comment",
+            Action::Export => "export",
+            Action::View => "view",
+            Action::Share => "share",
+            Action::Impressions => "impressions",
+            Action::Report => "report",
+            Action::Note => "note",
+            Action::NoteRating => "note_rating",
+        }
+    }
 }
 
 const ACTIONS: [Action; 11] = [
@@ -62,6 +106,15 @@ pub struct Quota {
 impl Quota {
     const fn new(burst: u32, per_secs: u32) -> Self {
         Self { burst, per_secs }
+    }
+
+    /// The same quota as a bucket in the shared database.
+    fn shared(self) -> SharedQuota {
+        let burst = self.burst.max(1);
+        SharedQuota {
+            interval_ms: (i64::from(self.per_secs.max(1)) * 1000 / i64::from(burst)).max(1),
+            burst,
+        }
     }
 
     fn gcra(self) -> Gcra {
@@ -162,16 +215,39 @@ const MAX_TRACKED: usize = 200_000;
 pub struct RateLimiter {
     limiters: Vec<(Action, DefaultKeyedRateLimiter<Caller>)>,
     clock: DefaultClock,
+    limits: RateLimits,
+    /// The shared database of a deployment of several nodes, which keeps
+    /// the per-account buckets.
+    shared: Option<Arc<Store>>,
 }
 
 impl RateLimiter {
-    pub fn new(limits: RateLimits) -> Self {
+    pub fn new(limits: RateLimits, shared: Option<Arc<Store>>) -> Self {
         Self {
             limiters: ACTIONS
                 .iter()
                 .map(|&a| (a, DefaultKeyedRateLimiter::keyed(limits.quota(a).gcra())))
                 .collect(),
             clock: DefaultClock::default(),
+            limits,
+            shared,
+        }
+    }
+
+    /// Takes one token for `caller`, or says how long to wait: from the
+    /// shared database for a per-account limit when there is one, else
+    /// from this node's memory.
+    pub async fn take(&self, action: Action, caller: Caller, now: i64) -> Result<(), ApiError> {
+        match (&self.shared, &caller) {
+            (Some(store), Caller::User(user)) if action.is_per_account() => {
+                let store = store.clone();
+                let quota = self.limits.quota(action).shared();
+                let subject = format!("user:{}", user.0);
+                let wait =
+                    blocking(move || store.take_token(action.name(), &subject, quota, now)).await?;
+                wait.map_or(Ok(()), |ms| Err(limited(Duration::from_millis(ms as u64))))
+            }
+            _ => self.check(action, caller),
         }
     }
 
@@ -200,12 +276,27 @@ impl RateLimiter {
     }
 
     /// Forgets callers whose buckets are full again. Run periodically.
-    pub fn maintain(&self) {
+    pub fn maintain(&self, now: i64) {
         for (_, limiter) in &self.limiters {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
+        if let Some(store) = &self.shared {
+            if let Err(e) = store.forget_full_buckets(now) {
+                tracing::warn!(error = %e, "could not forget the full rate-limit buckets");
+            }
+        }
     }
+}
+
+/// A store call off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> flick_store::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal("rate-limit task panicked", e))?
+        .map_err(ApiError::from)
 }
 
 /// Failed logins per account, from any address: guessing one account's
@@ -216,15 +307,48 @@ pub struct LoginFailures {
     failures: DefaultKeyedRateLimiter<String>,
     locked: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
     clock: DefaultClock,
+    /// On PostgreSQL: failures are counted in the shared database, so
+    /// guessing through several nodes is no faster. The bucket holds one
+    /// token more than the quota: the quota's failures are allowed, the one
+    /// after them locks the handle (as the memory version does).
+    shared: Option<(Arc<Store>, SharedQuota)>,
 }
 
 impl LoginFailures {
-    pub fn new(limits: &RateLimits) -> Self {
+    pub fn new(limits: &RateLimits, shared: Option<Arc<Store>>) -> Self {
+        let quota = limits.login_account.shared();
+        let quota = SharedQuota {
+            burst: quota.burst + 1,
+            ..quota
+        };
         Self {
             failures: DefaultKeyedRateLimiter::keyed(limits.login_account.gcra()),
             locked: Default::default(),
             clock: DefaultClock::default(),
+            shared: shared.map(|store| (store, quota)),
         }
+    }
+
+    /// [`Self::check`], from the shared database when there is one.
+    pub async fn check_shared(&self, handle: &str, now: i64) -> Result<(), ApiError> {
+        let Some((store, quota)) = self.shared.clone() else {
+            return self.check(handle);
+        };
+        let subject = format!("handle:{handle}");
+        let wait = blocking(move || store.peek_token(LOGIN_FAILURES, &subject, quota, now)).await?;
+        wait.map_or(Ok(()), |ms| Err(limited(Duration::from_millis(ms as u64))))
+    }
+
+    /// [`Self::failed`], in the shared database when there is one.
+    pub async fn failed_shared(&self, handle: &str, now: i64) -> Result<(), ApiError> {
+        let Some((store, quota)) = self.shared.clone() else {
+            self.failed(handle);
+            return Ok(());
+        };
+        let subject = format!("handle:{handle}");
+        // A refused take is the lock itself: nothing more to record.
+        blocking(move || store.take_token(LOGIN_FAILURES, &subject, quota, now)).await?;
+        Ok(())
     }
 
     /// 429 while `handle` (lowercased, whether or not it exists) is locked.
@@ -325,10 +449,13 @@ mod tests {
 
     #[test]
     fn burst_then_refusal_with_retry_after() {
-        let limiter = RateLimiter::new(RateLimits {
-            signup: Quota::new(2, 60),
-            ..Default::default()
-        });
+        let limiter = RateLimiter::new(
+            RateLimits {
+                signup: Quota::new(2, 60),
+                ..Default::default()
+            },
+            None,
+        );
         assert!(limiter.check(Action::Signup, addr("10.0.0.1")).is_ok());
         assert!(limiter.check(Action::Signup, addr("10.0.0.1")).is_ok());
         let e = limiter.check(Action::Signup, addr("10.0.0.1")).unwrap_err();
@@ -356,11 +483,14 @@ mod tests {
 
     #[test]
     fn maintenance_forgets_callers_whose_buckets_refilled() {
-        let limiter = RateLimiter::new(RateLimits {
-            // One token every 100 ms.
-            comment: Quota::new(10, 1),
-            ..Default::default()
-        });
+        let limiter = RateLimiter::new(
+            RateLimits {
+                // One token every 100 ms.
+                comment: Quota::new(10, 1),
+                ..Default::default()
+            },
+            None,
+        );
         for i in 0..100u8 {
             limiter
                 .check(Action::Comment, addr(&format!("10.0.0.{i}")))
@@ -370,16 +500,19 @@ mod tests {
         // governor forgets a key once its state is indistinguishable from a
         // fresh one with a period to spare: after two periods here.
         std::thread::sleep(Duration::from_millis(300));
-        limiter.maintain();
+        limiter.maintain(0);
         assert_eq!(limiter.limiter(Action::Comment).len(), 0);
     }
 
     #[test]
     fn only_failed_logins_count_against_an_account() {
-        let f = LoginFailures::new(&RateLimits {
-            login_account: Quota::new(2, 3600),
-            ..Default::default()
-        });
+        let f = LoginFailures::new(
+            &RateLimits {
+                login_account: Quota::new(2, 3600),
+                ..Default::default()
+            },
+            None,
+        );
         // The owner logs in as often as they like: successes are not counted.
         for _ in 0..10 {
             assert!(f.check("ana").is_ok());

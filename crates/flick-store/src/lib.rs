@@ -31,6 +31,7 @@ mod events;
 mod export;
 mod filters;
 mod jobs;
+mod limits;
 mod log_rows;
 mod migrations;
 mod moderation;
@@ -52,6 +53,7 @@ pub use export::TableDump;
 pub use filters::{StoredFilter, Verdict, ViewerFilters};
 pub use flick_domain::{DataClass, RegionCode, Role};
 pub use jobs::{Finish, Job, JobOutcome, Lease, LeaseHolder, MAX_JOB_ATTEMPTS};
+pub use limits::SharedQuota;
 pub use log_rows::SharedLogRows;
 pub use moderation::{
     AppealRecord, CaseRecord, CaseStatus, DecisionRecord, LabelOrigin, ModerationRefusal,

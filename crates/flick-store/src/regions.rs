@@ -358,7 +358,7 @@ impl Regions {
         let mut problems = Vec::new();
         let conn = self.public().read();
         if conn.dialect() == crate::db::Dialect::Postgres {
-            public.extend(crate::migrations::SHARED_LOG_TABLES);
+            public.extend(crate::migrations::SHARED_TABLES);
         }
         let public_tables = crate::export::table_counts(&conn, "public")?;
         for (t, _) in &public_tables {

@@ -22,7 +22,11 @@ pub(crate) async fn create_account(
     headers: HeaderMap,
     ApiJson(body): ApiJson<NewAccount>,
 ) -> ApiResult<(StatusCode, Json<AccountCreated>)> {
-    state.0.limiter.check(Action::Signup, Caller::addr(addr))?;
+    state
+        .0
+        .limiter
+        .take(Action::Signup, Caller::addr(addr), state.now())
+        .await?;
     let handle = Handle::parse(&body.handle)?;
     // The address is only looked up here, for a country; it is not kept.
     let signup = &state.0.config.signup_regions;
@@ -71,13 +75,21 @@ pub(crate) async fn create_session(
     ClientAddr(addr): ClientAddr,
     ApiJson(body): ApiJson<Credentials>,
 ) -> ApiResult<impl IntoResponse> {
-    state.0.limiter.check(Action::Login, Caller::addr(addr))?;
+    state
+        .0
+        .limiter
+        .take(Action::Login, Caller::addr(addr), state.now())
+        .await?;
     let invalid = || ApiError::new(Code::InvalidCredentials, "wrong handle or password");
     let handle = Handle::parse(&body.handle).map_err(|_| invalid())?;
     // Per account too, whether or not it exists (so the answer does not
     // tell which handles do): many addresses guessing one password are
     // as slow as one. Only failures count.
-    state.0.login_failures.check(handle.as_str())?;
+    state
+        .0
+        .login_failures
+        .check_shared(handle.as_str(), state.now())
+        .await?;
     let h = handle.clone();
     let creds = state
         .db(move |r| {
@@ -115,7 +127,11 @@ pub(crate) async fn create_session(
     .await
     .map_err(|e| ApiError::internal("password check panicked", e))?;
     let Some(user) = user.filter(|_| ok) else {
-        state.0.login_failures.failed(handle.as_str());
+        state
+            .0
+            .login_failures
+            .failed_shared(handle.as_str(), state.now())
+            .await?;
         return Err(invalid());
     };
     let expires_at = state.now() + state.0.config.session_ttl.as_millis() as i64;

@@ -54,10 +54,15 @@ pub(crate) async fn export(
     let (user, now) = (auth.0, state.now());
     // An export reads every row of the account and packs its media: a few
     // an hour is plenty for a person and keeps it from being a lever.
-    state.0.limiter.check(
-        crate::rate_limit::Action::Export,
-        crate::rate_limit::Caller::User(user),
-    )?;
+    state
+        .0
+        .limiter
+        .take(
+            crate::rate_limit::Action::Export,
+            crate::rate_limit::Caller::User(user),
+            state.now(),
+        )
+        .await?;
     let tables = state
         .db(move |r| r.home(user, DataClass::Everything)?.export_user(user))
         .await?

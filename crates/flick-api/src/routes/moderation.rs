@@ -120,7 +120,11 @@ pub(crate) async fn report(
     }
     // Counted once the report is known to be about something real, so a
     // typo does not use up a person's reports.
-    state.0.limiter.check(Action::Report, Caller::User(me))?;
+    state
+        .0
+        .limiter
+        .take(Action::Report, Caller::User(me), state.now())
+        .await?;
     let now = state.now();
     let trust = state.0.trust.clone();
     let (receipt, offer_block) = state

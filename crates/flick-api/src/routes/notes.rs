@@ -109,7 +109,11 @@ pub(crate) async fn write_note(
     }
     // Counted once the note could be written, so a refused one costs
     // nothing.
-    state.0.limiter.check(Action::Note, Caller::User(me))?;
+    state
+        .0
+        .limiter
+        .take(Action::Note, Caller::User(me), state.now())
+        .await?;
     let now = state.now();
     let note = state
         .db(move |r| {
@@ -155,7 +159,8 @@ pub(crate) async fn rate_note(
     state
         .0
         .limiter
-        .check(Action::NoteRating, Caller::User(me))?;
+        .take(Action::NoteRating, Caller::User(me), state.now())
+        .await?;
     let now = state.now();
     let note = state
         .db(move |r| {

@@ -166,7 +166,11 @@ pub(crate) async fn add_comment(
     ApiPath(id): ApiPath<VideoId>,
     ApiJson(body): ApiJson<NewComment>,
 ) -> ApiResult<(StatusCode, Json<CommentView>)> {
-    state.0.limiter.check(Action::Comment, Caller::User(me))?;
+    state
+        .0
+        .limiter
+        .take(Action::Comment, Caller::User(me), state.now())
+        .await?;
     super::ensure_standing(&state, me, super::Activity::Post).await?;
     let body = CommentBody::parse(body.body.trim())?;
     let video = visible_video(&state, id).await?;
@@ -232,7 +236,11 @@ pub(crate) async fn share(
     headers: HeaderMap,
 ) -> ApiResult<Json<ShareLink>> {
     let who = me.map_or_else(|| Caller::addr(addr), Caller::User);
-    state.0.limiter.check(Action::Share, who.clone())?;
+    state
+        .0
+        .limiter
+        .take(Action::Share, who.clone(), state.now())
+        .await?;
     if let Some(me) = me {
         super::ensure_standing(&state, me, super::Activity::Interact).await?;
     }
@@ -297,7 +305,11 @@ pub(crate) async fn record_view(
     ApiJson(body): ApiJson<ViewReport>,
 ) -> ApiResult<StatusCode> {
     let who = me.map_or_else(|| Caller::addr(addr), Caller::User);
-    state.0.limiter.check(Action::View, who.clone())?;
+    state
+        .0
+        .limiter
+        .take(Action::View, who.clone(), state.now())
+        .await?;
     let report =
         WatchReport::new(body.watched_ms, body.completed, body.loops).ok_or_else(|| {
             ApiError::new(

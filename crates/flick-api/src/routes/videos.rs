@@ -161,7 +161,11 @@ pub(crate) async fn upload(
             return Ok(accepted(id));
         }
     }
-    state.0.limiter.check(Action::Upload, Caller::User(user))?;
+    state
+        .0
+        .limiter
+        .take(Action::Upload, Caller::User(user), state.now())
+        .await?;
     let _slot = state.0.admission.upload(user)?;
     // Refuse an announced oversize body before reading any of it.
     let declared = headers

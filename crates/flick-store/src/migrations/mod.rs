@@ -15,7 +15,7 @@
 mod postgres;
 mod steps;
 
-pub(crate) use postgres::{migrate_postgres, PUBLIC_PG, REGION_PG, SHARED_LOG_TABLES};
+pub(crate) use postgres::{migrate_postgres, PUBLIC_PG, REGION_PG, SHARED_TABLES};
 pub(crate) use steps::{PUBLIC, REGION};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};

@@ -6,13 +6,15 @@
 /// adds its PostgreSQL form here (a test checks the versions agree).
 pub(crate) const PUBLIC_PG: &[(usize, &str)] = &[
     (9, include_str!("../pg/public.sql")),
-    (10, include_str!("../pg/log.sql")),
+    (10, include_str!("../pg/shared.sql")),
 ];
 pub(crate) const REGION_PG: &[(usize, &str)] = &[(9, include_str!("../pg/region.sql"))];
 
-/// The public tables only PostgreSQL has: the transparency log every node
-/// shares (one node on SQLite keeps its log in files).
-pub(crate) const SHARED_LOG_TABLES: &[&str] = &["log_secrets", "log_leaves"];
+/// The public tables only PostgreSQL has, because only several nodes need
+/// them: the transparency log every node shares (one node on SQLite keeps
+/// its log in files) and the rate limits that hold across nodes (one node
+/// keeps them in memory).
+pub(crate) const SHARED_TABLES: &[&str] = &["log_secrets", "log_leaves", "rate_buckets"];
 
 /// Brings `schema` on PostgreSQL up to date; the version is kept in the
 /// schema's own `flick_schema_version`. An advisory lock held for the
@@ -71,8 +73,8 @@ mod tests {
             // Tables a later migration replaced or renamed.
             sqlite_tables.retain(|t| !["events", "events_v3"].contains(t));
             pg_tables.retain(|t| *t != "events");
-            // The shared transparency log: on SQLite the log is in files.
-            pg_tables.retain(|t| !SHARED_LOG_TABLES.contains(t));
+            // Tables only several nodes need.
+            pg_tables.retain(|t| !SHARED_TABLES.contains(t));
             pg_tables.sort_unstable();
             sqlite_tables.sort_unstable();
             assert_eq!(pg_tables, sqlite_tables);

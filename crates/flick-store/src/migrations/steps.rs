@@ -331,9 +331,10 @@ END;
 "#,
     ),
     Step::ChecksAsComparisons,
-    // Version 10 made the tables of the shared transparency log, which only
-    // a PostgreSQL deployment has (one node on SQLite keeps its log in
-    // files): nothing to do here, the step keeps the versions aligned.
+    // Version 10 made the tables only several nodes need, so only a
+    // PostgreSQL deployment has them (`pg/shared.sql`: the shared
+    // transparency log, shared rate limits): nothing to do here, the step
+    // keeps the versions aligned.
     Step::Sql("SELECT 1;"),
 ];
 

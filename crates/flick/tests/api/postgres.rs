@@ -499,6 +499,68 @@ async fn nodes_on_one_database_write_one_transparency_log() {
     assert_eq!(accesses, 2, "{data}");
 }
 
+/// Per-account limits hold across nodes: a quota used on node A is used on
+/// node B, and failed logins spread over both lock the handle on both.
+/// Per-address limits stay in each node's memory: no address is written.
+#[tokio::test]
+async fn per_account_limits_hold_across_nodes() {
+    let url = fresh_postgres_database();
+    let config = format!(
+        "public_db = \"{url}\"\n[rate_limits]\nexport = {{ burst = 1, per_secs = 3600 }}\nlogin_account = {{ burst = 2, per_secs = 3600 }}\n"
+    );
+    let a = spawn_app_with(&config);
+    let b = spawn_app_with(&config);
+    let ana = a.signup("ana_limits").await;
+    let path = "/api/v1/me/export";
+    let res = a.request(Method::GET, path, Some(&ana), None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = b.request(Method::GET, path, Some(&ana), None).await;
+    assert!(res.headers().contains_key("retry-after"));
+    expect_error(res, 429, "rate_limited").await;
+
+    b.signup("bo_limits").await;
+    let login = |password: &str| json!({"handle": "bo_limits", "password": password});
+    // The quota's two failures and the one that uses it up, over both nodes.
+    for node in [&a, &b, &a] {
+        let res = node
+            .request(
+                Method::POST,
+                "/api/v1/sessions",
+                None,
+                Some(login("not it")),
+            )
+            .await;
+        expect_error(res, 401, "invalid_credentials").await;
+    }
+    for node in [&b, &a] {
+        let right = login("correct horse battery");
+        let res = node
+            .request(Method::POST, "/api/v1/sessions", None, Some(right))
+            .await;
+        expect_error(res, 429, "rate_limited").await;
+    }
+
+    let out = std::process::Command::new("psql")
+        .args([
+            "-qtA",
+            &url,
+            "-c",
+            "SELECT action, subject FROM public.rate_buckets ORDER BY 1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let rows: Vec<&str> = rows.lines().collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows[0].starts_with("export|user:"), "{rows:?}");
+    assert_eq!(rows[1], "login_failures|handle:bo_limits");
+}
+
 /// A public text resource of `app`, e.g. the log's signed head.
 async fn public_text(app: &TestApp, path: &str) -> String {
     let res = app.request(Method::GET, path, None, None).await;

@@ -1,5 +1,7 @@
--- The transparency log shared by every node of a PostgreSQL deployment
--- (flick_trust::LogTable): its leaves, one row per index, and its secrets.
+-- What only a deployment of several nodes needs, so only PostgreSQL has it.
+--
+-- The transparency log shared by every node (flick_trust::LogTable): its
+-- leaves, one row per index, and its secrets.
 CREATE TABLE log_secrets (
     origin TEXT NOT NULL,
     name   TEXT NOT NULL,
@@ -24,3 +26,13 @@ CREATE TRIGGER log_leaves_no_truncate BEFORE TRUNCATE ON log_leaves
     FOR EACH STATEMENT EXECUTE FUNCTION log_append_only();
 CREATE TRIGGER log_secrets_append_only BEFORE UPDATE OR DELETE ON log_secrets
     FOR EACH ROW EXECUTE FUNCTION log_append_only();
+-- Rate limits that hold across nodes (per account: uploads, comments,
+-- reports, notes, failed logins per handle), as GCRA buckets: `tat` is the
+-- theoretical arrival time, in ms. Never keyed by a client address.
+CREATE TABLE rate_buckets (
+    action  TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    tat     BIGINT NOT NULL,
+    PRIMARY KEY (action, subject)
+);
+CREATE INDEX rate_buckets_tat ON rate_buckets (tat);
