@@ -11,6 +11,7 @@ pub mod client;
 pub mod error;
 mod extract;
 pub mod geo;
+pub mod media_base;
 mod model;
 mod openapi;
 pub mod rate_limit;
@@ -50,6 +51,8 @@ pub struct ApiConfig {
     /// Upload checks (a probe and a full decode) run at once on this node;
     /// more wait in a bounded queue.
     pub upload_checks: usize,
+    /// Where clients fetch published media: `/media` or a CDN.
+    pub media_base: media_base::MediaBase,
 }
 
 impl Default for ApiConfig {
@@ -64,6 +67,7 @@ impl Default for ApiConfig {
             trusted_proxies: Vec::new(),
             forwarded_header: Default::default(),
             upload_checks: 2,
+            media_base: Default::default(),
         }
     }
 }
@@ -74,6 +78,8 @@ struct Inner {
     tools: Tools,
     config: ApiConfig,
     limiter: RateLimiter,
+    /// The content security policy every answer carries.
+    csp: axum::http::HeaderValue,
     login_failures: rate_limit::LoginFailures,
     counted: rate_limit::Counted,
     admission: admission::Admission,
@@ -112,6 +118,7 @@ impl AppState {
         let shared = (regions.public().dialect() == flick_store::db::Dialect::Postgres)
             .then(|| regions.public().clone());
         Self(Arc::new(Inner {
+            csp: security::content_security_policy(config.media_base.origin()),
             limiter: RateLimiter::new(config.rate_limits, shared.clone()),
             login_failures: rate_limit::LoginFailures::new(&config.rate_limits, shared),
             regions,

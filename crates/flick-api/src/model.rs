@@ -209,9 +209,9 @@ pub struct ContextNoteRef {
 }
 
 impl VideoView {
-    pub fn new(v: VideoRecord, liked_by_me: bool) -> Self {
+    pub fn new(v: VideoRecord, liked_by_me: bool, base: &crate::media_base::MediaBase) -> Self {
         let ready = v.status == VideoStatus::Ready && !v.deleted;
-        let media = |file: &str| ready.then(|| format!("/media/{}/{file}", v.media));
+        let media = |file: &str| ready.then(|| base.url(&v.media.to_string(), file));
         Self {
             id: v.id.0,
             hls_url: media(flick_media::MASTER_PLAYLIST),

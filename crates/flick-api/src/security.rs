@@ -17,9 +17,18 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-/// The app's scripts, styles and media come from this origin only; no
-/// inline script or style runs, no one may frame the app.
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; worker-src 'self' blob:; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// The app's scripts and styles come from this origin only, its media from
+/// this origin or the configured media origin (a CDN; hls.js fetches
+/// playlists and segments, hence `connect-src`); no inline script or style
+/// runs, no one may frame the app.
+pub(crate) fn content_security_policy(media_origin: Option<&str>) -> HeaderValue {
+    let media = media_origin.map(|o| format!(" {o}")).unwrap_or_default();
+    let policy = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'{media} data: blob:; media-src 'self'{media} blob:; connect-src 'self'{media}; worker-src 'self' blob:; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    // An origin is scheme, host and port in ASCII: always a header value.
+    HeaderValue::from_str(&policy).expect("a policy of ASCII origins")
+}
 
 const PERMISSIONS: &str =
     "camera=(), microphone=(), geolocation=(), payment=(), usb=(), fullscreen=(self)";
@@ -63,7 +72,10 @@ pub(crate) async fn middleware(
         h.insert(name, HeaderValue::from_static(value));
     };
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(header::CONTENT_SECURITY_POLICY, CSP);
+    h.insert(header::CONTENT_SECURITY_POLICY, state.0.csp.clone());
+    let mut set = |name: HeaderName, value: &'static str| {
+        h.insert(name, HeaderValue::from_static(value));
+    };
     set(header::X_FRAME_OPTIONS, "DENY");
     set(header::REFERRER_POLICY, "same-origin");
     set(HeaderName::from_static("permissions-policy"), PERMISSIONS);

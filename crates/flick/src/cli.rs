@@ -245,6 +245,11 @@ pub struct ServeArgs {
     /// Base URL of share links, e.g. https://flick.example.
     #[arg(long, env = "FLICK_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Where clients fetch published media instead of this server's
+    /// /media/, e.g. a CDN: https://cdn.example/media (`<video>/<file>` is
+    /// appended).
+    #[arg(long, env = "FLICK_MEDIA_PUBLIC_BASE_URL")]
+    pub media_public_base_url: Option<String>,
     /// What this process runs: `all` (the default), `web` (the HTTP server,
     /// no transcoding) or `worker` (transcoding jobs only, no HTTP). Apart,
     /// they need PostgreSQL and object storage, which they share.

@@ -103,6 +103,11 @@ pub struct MediaSection {
     pub path_style: Option<bool>,
     /// A key prefix in every bucket, e.g. `flick/`. Default: none.
     pub prefix: Option<String>,
+    /// Where clients fetch published media, when not from Flick's own
+    /// `/media/`: a CDN in front of Flick or of the public bucket's
+    /// `media/` prefix, e.g. `https://cdn.example/media`. Originals and
+    /// exports never go through it.
+    pub public_base_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -466,6 +471,13 @@ pub fn resolve(file: FileConfig, args: &ServeArgs) -> anyhow::Result<Settings> {
         if !(url.starts_with("https://") || url.starts_with("http://")) {
             bail!("public_url `{url}` must start with https:// or http://");
         }
+    }
+    let media_base = args
+        .media_public_base_url
+        .clone()
+        .or_else(|| file.media.as_ref().and_then(|m| m.public_base_url.clone()));
+    if let Some(url) = media_base {
+        api.media_base = flick_api::media_base::MediaBase::parse(&url)?;
     }
     api.trusted_proxies = file.trusted_proxies.clone().unwrap_or_default();
     api.forwarded_header = file.forwarded_header.unwrap_or_default();

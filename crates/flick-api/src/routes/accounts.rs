@@ -382,7 +382,13 @@ pub(crate) async fn analytics(
             .videos
             .into_iter()
             .map(|v| VideoAnalytics {
-                poster_url: Some(format!("/media/{}/{}", v.media, flick_media::POSTER_FILE)),
+                poster_url: Some(
+                    state
+                        .0
+                        .config
+                        .media_base
+                        .url(&v.media.to_string(), flick_media::POSTER_FILE),
+                ),
                 id: v.id.0,
                 caption: v.caption,
                 views: v.views,

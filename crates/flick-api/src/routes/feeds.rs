@@ -136,7 +136,7 @@ pub(crate) async fn for_you(
         })
         .await?
         .ok_or_else(invalid_session)?;
-    let mut videos = super::views_of(records, &liked);
+    let mut videos = super::views_of(&state, records, &liked);
     // Keyword filters: a hidden clip leaves the page (the next page's
     // offset still counts it, so nothing else is skipped).
     let ranked = videos.len();

@@ -272,19 +272,21 @@ pub(crate) async fn video_views(
         }
         None => Default::default(),
     };
-    Ok(views_of(records, &liked))
+    Ok(views_of(state, records, &liked))
 }
 
 /// Records as the viewer sees them, `liked` holding the ones they liked.
 pub(crate) fn views_of(
+    state: &AppState,
     records: Vec<VideoRecord>,
     liked: &std::collections::HashSet<VideoId>,
 ) -> Vec<VideoView> {
+    let base = &state.0.config.media_base;
     records
         .into_iter()
         .map(|r| {
             let me = liked.contains(&r.id);
-            VideoView::new(r, me)
+            VideoView::new(r, me, base)
         })
         .collect()
 }
@@ -335,7 +337,7 @@ where
         })
         .await?;
     let next_cursor = next_cursor(&records, limit, |v| (v.created_at, v.id.0));
-    let mut items = views_of(records, &liked);
+    let mut items = views_of(state, records, &liked);
     filter_videos(&mut items, &filters, viewer);
     Ok(VideoPage { items, next_cursor })
 }

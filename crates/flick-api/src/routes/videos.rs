@@ -328,7 +328,7 @@ pub(crate) async fn get_video(
         // A clip a moderator removed is gone for everyone but its creator.
         .filter(|v| v.moderation != Moderation::Removed || viewer == Some(v.author_id))
         .ok_or_else(super::video_not_found)?;
-    let mut view = super::views_of(vec![video], &liked).remove(0);
+    let mut view = super::views_of(&state, vec![video], &liked).remove(0);
     view.filter_warning = warned;
     Ok(Json(view))
 }

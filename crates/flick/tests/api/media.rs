@@ -483,3 +483,143 @@ async fn clean_restarts_never_use_up_a_clips_attempts() {
     let v = app.wait_ready(&token, id).await;
     assert_eq!(v["status"], "ready");
 }
+
+/// An nginx in front of a server's `/media/`, as a CDN would be, on a port
+/// chosen before the server starts (the server's config names it).
+struct Cdn {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Cdn {
+    fn reserve() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            port,
+        }
+    }
+
+    fn start(&self, origin: &str) {
+        let dir = self.dir.path().display();
+        let root = if nix_is_root() { "user root;" } else { "" };
+        let conf = format!(
+            "{root}\nworker_processes 1;\npid {dir}/nginx.pid;\nerror_log {dir}/error.log warn;\nevents {{ worker_connections 64; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {dir}/body;\n  proxy_temp_path {dir}/proxy;\n  fastcgi_temp_path {dir}/fastcgi;\n  uwsgi_temp_path {dir}/uwsgi;\n  scgi_temp_path {dir}/scgi;\n  server {{\n    listen 127.0.0.1:{port};\n    location /cdn/ {{ proxy_pass {origin}/media/; }}\n  }}\n}}\n",
+            port = self.port,
+            origin = origin.trim_end_matches('/'),
+        );
+        std::fs::write(self.dir.path().join("nginx.conf"), conf).unwrap();
+        let out = Command::new("nginx")
+            .arg("-p")
+            .arg(self.dir.path())
+            .arg("-c")
+            .arg(self.dir.path().join("nginx.conf"))
+            .output()
+            .expect("nginx is installed (scripts/deps.sh --test)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Cdn {
+    fn drop(&mut self) {
+        let _ = Command::new("nginx")
+            .arg("-p")
+            .arg(self.dir.path())
+            .arg("-c")
+            .arg(self.dir.path().join("nginx.conf"))
+            .args(["-s", "stop"])
+            .output();
+    }
+}
+
+fn nix_is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// With `[media] public_base_url`, clips point at the CDN, the web app's
+/// policy lets the browser fetch from it, and the CDN (an nginx in front of
+/// the server's /media/) delivers what the server publishes: ffmpeg plays
+/// the HLS through it. A base that is not an http(s) URL stops the start.
+#[tokio::test]
+async fn media_urls_point_at_a_configured_cdn_which_serves_them() {
+    let cdn = Cdn::reserve();
+    let base = format!("http://127.0.0.1:{}/cdn", cdn.port);
+    let app = spawn_app_with(&format!(
+        "[media]\npublic_base_url = \"{base}/\"\n{GENEROUS_LIMITS}"
+    ));
+    cdn.start(&app.base);
+    let token = app.signup("ana_cdn").await;
+    let clip = make_clip(app.tmp.path(), "c.mp4", Clip::default());
+    let id = app.upload(&token, &clip, "through the cdn").await;
+    let v = app.wait_ready(&token, id).await;
+    let hls = v["hls_url"].as_str().unwrap();
+    let mp4 = v["mp4_url"].as_str().unwrap();
+    assert!(
+        hls.starts_with(&format!("{base}/")) && hls.ends_with("/master.m3u8"),
+        "{v}"
+    );
+    assert!(v["poster_url"].as_str().unwrap().starts_with(&base), "{v}");
+
+    let res = app.request(Method::GET, "/", None, None).await;
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let origin = format!("http://127.0.0.1:{}", cdn.port);
+    for directive in ["media-src", "img-src", "connect-src"] {
+        let rule = csp
+            .split(';')
+            .find(|d| d.trim().starts_with(directive))
+            .unwrap();
+        assert!(rule.contains(&origin), "{directive}: {csp}");
+    }
+
+    // Through the CDN: the same bytes as the server's own /media/.
+    let via_cdn = app.client.get(mp4).send().await.unwrap();
+    assert_eq!(via_cdn.status(), StatusCode::OK);
+    let direct_path = mp4.strip_prefix(&base).unwrap();
+    let direct = app
+        .request(Method::GET, &format!("/media{direct_path}"), None, None)
+        .await;
+    assert_eq!(
+        via_cdn.bytes().await.unwrap(),
+        direct.bytes().await.unwrap()
+    );
+    let probe = Command::new("ffmpeg")
+        .args(["-v", "error", "-i", hls, "-f", "null", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        probe.status.success(),
+        "{}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+
+    let bad = app.tmp.path().join("bad.toml");
+    std::fs::write(&bad, "[media]\npublic_base_url = \"cdn.example/media\"\n").unwrap();
+    let out = flick_cli(&[
+        "--config",
+        bad.to_str().unwrap(),
+        "serve",
+        "--data-dir",
+        app.tmp.path().join("other").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("public_base_url `cdn.example/media` is not a URL"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
