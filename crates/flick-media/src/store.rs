@@ -395,15 +395,28 @@ impl MediaStore {
         }
     }
 
-    /// The originals kept (with buckets: in the buckets of `regions`), for
-    /// the start-up sweep of those no upload names.
-    pub async fn originals(&self, regions: &[RegionCode]) -> Result<Vec<VideoId>, MediaError> {
+    /// The originals kept (with buckets: in the buckets of `regions`) and
+    /// last written before `written_before_ms` (Unix ms), for the sweep of
+    /// those no upload names. An upload keeps its original a moment before
+    /// its row is committed, so with buckets several nodes share, only
+    /// originals older than any upload in flight may be taken for orphans.
+    pub async fn originals(
+        &self,
+        regions: &[RegionCode],
+        written_before_ms: i64,
+    ) -> Result<Vec<VideoId>, MediaError> {
         let Some(b) = &self.buckets else {
             let Ok(entries) = std::fs::read_dir(self.layout.originals()) else {
                 return Ok(Vec::new());
             };
+            let written_ms = |e: &std::fs::DirEntry| {
+                let modified = e.metadata().ok()?.modified().ok()?;
+                let since = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+                Some(since.as_millis() as i64)
+            };
             return Ok(entries
                 .flatten()
+                .filter(|e| written_ms(e).is_some_and(|ms| ms < written_before_ms))
                 .filter_map(|e| e.file_name().to_str()?.parse().ok().map(VideoId))
                 .collect());
         };
@@ -413,6 +426,9 @@ impl MediaStore {
             let mut list = store.list(Some(&ObjectPath::from("originals")));
             while let Some(meta) = list.next().await {
                 let meta = meta.map_err(storage_error("listing originals"))?;
+                if meta.last_modified.timestamp_millis() >= written_before_ms {
+                    continue;
+                }
                 if let Some(id) = meta.location.filename().and_then(|f| f.parse().ok()) {
                     ids.push(VideoId(id));
                 }

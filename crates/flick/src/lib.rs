@@ -629,6 +629,11 @@ async fn remove_files_of(
 /// job will ever read them. Only the held regions' uploads are asked, and
 /// only this node's originals are seen: its folder, or with object storage
 /// the held regions' buckets.
+/// How old an original in a shared bucket must be before the sweep may
+/// take it for an orphan: far longer than an upload takes from keeping its
+/// original to committing its row (a request, not a job).
+const ORIGINAL_GRACE_MS: i64 = 15 * 60 * 1000;
+
 async fn sweep_orphaned_originals(
     regions: &Arc<Regions>,
     media: &MediaStore,
@@ -648,6 +653,14 @@ async fn sweep_orphaned_originals(
             }
         }
     }
+    // On a node's own disk nothing else writes (the data dir is locked),
+    // so every original is settled; buckets are shared with nodes that may
+    // be between keeping an original and committing its upload row.
+    let settled = if media.is_object_storage() {
+        system_clock() - ORIGINAL_GRACE_MS
+    } else {
+        i64::MAX
+    };
     let originals = media
         .originals(
             &regions
@@ -655,6 +668,7 @@ async fn sweep_orphaned_originals(
                 .iter()
                 .map(|s| s.region().clone())
                 .collect::<Vec<_>>(),
+            settled,
         )
         .await
         .context("listing the kept originals")?;
@@ -775,6 +789,11 @@ async fn retention_once(
             flick_engine::ForYou::forget_user(&*for_you, user, &deleted.videos)
         })
         .await??;
+    }
+    // In shared buckets the start-up sweep leaves originals too young to
+    // judge; they are judged here once they are old enough.
+    if media.is_object_storage() {
+        sweep_orphaned_originals(regions, media).await?;
     }
     let r = regions.clone();
     let cutoff = system_clock() - days as i64 * 86_400_000;

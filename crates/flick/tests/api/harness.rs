@@ -820,7 +820,7 @@ pub async fn put_object(bucket: &str, key: &str, bytes: &'static [u8]) {
         .unwrap();
 }
 
-fn test_bucket(bucket: &str) -> object_store::aws::AmazonS3 {
+pub fn test_bucket(bucket: &str) -> object_store::aws::AmazonS3 {
     let s3 = test_s3();
     object_store::aws::AmazonS3Builder::new()
         .with_endpoint(&s3.endpoint)

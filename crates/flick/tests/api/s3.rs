@@ -442,3 +442,31 @@ async fn migrate_copies_a_data_dir_s_media_into_the_buckets_and_the_server_serve
     assert_eq!(after.status(), StatusCode::OK);
     assert_eq!(after.bytes().await.unwrap(), before);
 }
+
+/// In a bucket several nodes share, an original that no upload names yet
+/// may be another node's upload between keeping its original and
+/// committing its row: a node starting then leaves it alone (the hourly
+/// sweep judges it once it is old enough to be an orphan for sure).
+#[tokio::test]
+async fn a_starting_node_leaves_a_young_original_in_a_shared_bucket_alone() {
+    use object_store::ObjectStoreExt;
+    let s3 = test_s3();
+    let prefix = unique_prefix();
+    let key = format!("{prefix}/originals/4242");
+    test_bucket("flick-local")
+        .put(
+            &object_store::path::Path::from(key.as_str()),
+            b"an upload in flight".to_vec().into(),
+        )
+        .await
+        .unwrap();
+    let config = format!(
+        "{GENEROUS_LIMITS}\n{}",
+        s3_media_config(&s3.endpoint, &prefix, &["local"])
+    );
+    // The start-up sweep runs before the server listens.
+    let app = spawn_app_with(&config);
+    let health = app.get_json("/healthz", None).await;
+    assert_eq!(health["status"], "ok", "{health}");
+    assert_eq!(bucket_keys("flick-local", &prefix).await, [key]);
+}
