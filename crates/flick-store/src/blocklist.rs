@@ -29,22 +29,24 @@ impl Store {
     ) -> Result<std::result::Result<(i64, bool), E>> {
         let mut conn = self.write();
         let tx = conn.transaction()?;
-        let existing: Option<i64> = tx
+        // Insert first: a moderator on another node listing the same clip
+        // at once makes this wait, then do nothing, instead of failing.
+        let added: Option<i64> = tx
             .query_row(
-                "SELECT id FROM media_blocklist WHERE video_id = ?1",
-                [video.0],
+                "INSERT INTO media_blocklist (video_id, hashes, added_by, created_at)
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (video_id) DO NOTHING RETURNING id",
+                params![video.0, pack(hashes), moderator.0, now],
                 |r| r.get(0),
             )
             .optional()?;
-        if let Some(id) = existing {
+        let Some(id) = added else {
+            let id = tx.query_row(
+                "SELECT id FROM media_blocklist WHERE video_id = ?1",
+                [video.0],
+                |r| r.get(0),
+            )?;
             return Ok(Ok((id, false)));
-        }
-        let id: i64 = tx.query_row(
-            "INSERT INTO media_blocklist (video_id, hashes, added_by, created_at)
-             VALUES (?1, ?2, ?3, ?4) RETURNING id",
-            params![video.0, pack(hashes), moderator.0, now],
-            |r| r.get(0),
-        )?;
+        };
         if let Err(e) = before_commit(id) {
             return Ok(Err(e));
         }

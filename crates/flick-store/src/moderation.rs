@@ -677,25 +677,31 @@ pub struct LabelOrigin {
 
 /// The subject's undecided case, opened if it has none.
 fn open_case(tx: &Tx<'_>, subject: &Subject, now: i64) -> Result<i64> {
-    let existing: Option<i64> = tx
+    // Insert first, then read: two nodes reporting the same thing at once
+    // both land in the one undecided case (the partial unique index makes
+    // the second insert wait for the first, then do nothing), where a read
+    // first would let both insert and one fail.
+    let opened: Option<i64> = tx
         .query_row(
-            "SELECT id FROM mod_cases WHERE subject_type = ?1 AND subject_id = ?2 AND status != 'closed'",
-            params![subject.kind.as_str(), subject.id],
+            "INSERT INTO mod_cases (subject_type, subject_id, owner_id, status, opened_at)
+             VALUES (?1, ?2, ?3, 'open', ?4)
+             ON CONFLICT (subject_type, subject_id) WHERE status != 'closed' DO NOTHING
+             RETURNING id",
+            params![
+                subject.kind.as_str(),
+                subject.id,
+                subject.owner.map(|u| u.0),
+                now
+            ],
             |r| r.get(0),
         )
         .optional()?;
-    if let Some(id) = existing {
+    if let Some(id) = opened {
         return Ok(id);
     }
     Ok(tx.query_row(
-        "INSERT INTO mod_cases (subject_type, subject_id, owner_id, status, opened_at)
-         VALUES (?1, ?2, ?3, 'open', ?4) RETURNING id",
-        params![
-            subject.kind.as_str(),
-            subject.id,
-            subject.owner.map(|u| u.0),
-            now
-        ],
+        "SELECT id FROM mod_cases WHERE subject_type = ?1 AND subject_id = ?2 AND status != 'closed'",
+        params![subject.kind.as_str(), subject.id],
         |r| r.get(0),
     )?)
 }

@@ -561,6 +561,47 @@ async fn per_account_limits_hold_across_nodes() {
     assert_eq!(rows[1], "login_failures|handle:bo_limits");
 }
 
+/// Reports of one account sent at once through two nodes all land in its
+/// one undecided case: the second node's insert waits for the first and
+/// joins it, instead of failing on the unique index with a 500.
+#[tokio::test]
+async fn reports_racing_on_two_nodes_share_one_case() {
+    let config = format!(
+        "public_db = \"{}\"\n{GENEROUS_LIMITS}",
+        fresh_postgres_database()
+    );
+    let a = spawn_app_with(&config);
+    let b = spawn_app_with(&config);
+    a.signup("ana_reported").await;
+    let moderator = a.signup("mod_race").await;
+    a.set_role("mod_race", "moderator");
+    let ana = a.get_json("/api/v1/users/ana_reported", None).await["id"].clone();
+    let mut reporters = Vec::new();
+    for i in 0..8 {
+        reporters.push(a.signup(&format!("reporter_{i}")).await);
+    }
+    let body = json!({"subject_type": "account", "subject_id": ana, "category": "spam"});
+    let answers = futures_util::future::join_all(reporters.iter().enumerate().map(|(i, token)| {
+        let node = if i % 2 == 0 { &a } else { &b };
+        node.request(
+            Method::POST,
+            "/api/v1/reports",
+            Some(token),
+            Some(body.clone()),
+        )
+    }))
+    .await;
+    for res in answers {
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    let queue = b
+        .get_json("/api/v1/moderation/queue", Some(&moderator))
+        .await;
+    let cases = queue["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 1, "{queue}");
+    assert_eq!(cases[0]["report_count"], 8, "{queue}");
+}
+
 /// A public text resource of `app`, e.g. the log's signed head.
 async fn public_text(app: &TestApp, path: &str) -> String {
     let res = app.request(Method::GET, path, None, None).await;
