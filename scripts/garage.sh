@@ -3,31 +3,64 @@
 # tests: its config, metadata and data in DIR, ports picked free.
 #
 #   eval "$(scripts/garage.sh start DIR)"   # prints the FLICK_TEST_S3_* exports
+#   scripts/garage.sh restart DIR            # killed and started again, same data and ports
 #   scripts/garage.sh stop DIR
 #
 # It makes one key and the buckets the tests use: the public one and one
 # per test region (originals are protected and never share the public one).
+# With FLICK_TEST_S3_ACCESS_KEY_ID and FLICK_TEST_S3_SECRET_ACCESS_KEY set,
+# it imports that key instead, so a test's own Garage takes the suite's.
 set -euo pipefail
 
-cmd=${1:?usage: garage.sh start|stop DIR}
-dir=${2:?usage: garage.sh start|stop DIR}
+cmd=${1:?usage: garage.sh start|restart|stop DIR}
+dir=${2:?usage: garage.sh start|restart|stop DIR}
 buckets=(flick-public flick-local flick-eu flick-us)
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-case "$cmd" in
-stop)
+stop_server() {
     if [[ -f "$dir/pid" ]]; then
-        kill "$(cat "$dir/pid")" 2>/dev/null || true
+        local pid
+        pid=$(cat "$dir/pid")
+        kill "-${1:-TERM}" "$pid" 2>/dev/null || true
+        for _ in $(seq 1 100); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.05
+        done
         rm -f "$dir/pid"
     fi
+}
+
+g() { garage -c "$dir/garage.toml" "$@"; }
+
+start_server() {
+    nohup garage -c "$dir/garage.toml" server >>"$dir/log" 2>&1 &
+    echo $! >"$dir/pid"
+    for _ in $(seq 1 100); do
+        g status >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "garage did not start; its log:" >&2
+    cat "$dir/log" >&2
+    exit 1
+}
+
+case "$cmd" in
+stop)
+    stop_server
+    exit 0
+    ;;
+restart)
+    # As a crash would: killed, then started on the same data and ports.
+    stop_server KILL
+    start_server
     exit 0
     ;;
 start) ;;
 *)
-    echo "usage: garage.sh start|stop DIR" >&2
+    echo "usage: garage.sh start|restart|stop DIR" >&2
     exit 2
     ;;
 esac
@@ -54,26 +87,21 @@ s3_region = "garage"
 api_bind_addr = "127.0.0.1:$s3_port"
 root_domain = ".s3.garage.localhost"
 EOF
-g() { garage -c "$dir/garage.toml" "$@"; }
-
-nohup garage -c "$dir/garage.toml" server >"$dir/log" 2>&1 &
-echo $! >"$dir/pid"
-for _ in $(seq 1 100); do
-    g status >/dev/null 2>&1 && break
-    sleep 0.1
-done
-g status >/dev/null 2>&1 || {
-    echo "garage did not start; its log:" >&2
-    cat "$dir/log" >&2
-    exit 1
-}
+: >"$dir/log"
+start_server
 
 node=$(g node id -q 2>/dev/null | cut -d@ -f1)
 g layout assign -z dc1 -c 1G "$node" >/dev/null
 g layout apply --version 1 >/dev/null
-key_info=$(g key create flick-test)
-key_id=$(sed -n 's/^Key ID: *//p' <<<"$key_info" | head -1)
-secret=$(sed -n 's/^Secret key: *//p' <<<"$key_info" | head -1)
+if [[ -n "${FLICK_TEST_S3_ACCESS_KEY_ID:-}" && -n "${FLICK_TEST_S3_SECRET_ACCESS_KEY:-}" ]]; then
+    key_info=$(g key import --yes -n flick-test "$FLICK_TEST_S3_ACCESS_KEY_ID" "$FLICK_TEST_S3_SECRET_ACCESS_KEY")
+    key_id=$FLICK_TEST_S3_ACCESS_KEY_ID
+    secret=$FLICK_TEST_S3_SECRET_ACCESS_KEY
+else
+    key_info=$(g key create flick-test)
+    key_id=$(sed -n 's/^Key ID: *//p' <<<"$key_info" | head -1)
+    secret=$(sed -n 's/^Secret key: *//p' <<<"$key_info" | head -1)
+fi
 if [[ -z "$key_id" || -z "$secret" ]]; then
     echo "could not read the key garage made:" >&2
     echo "$key_info" >&2

@@ -470,3 +470,123 @@ async fn a_starting_node_leaves_a_young_original_in_a_shared_bucket_alone() {
     assert_eq!(health["status"], "ok", "{health}");
     assert_eq!(bucket_keys("flick-local", &prefix).await, [key]);
 }
+
+/// A Garage of this test's own (`scripts/garage.sh`, with the suite's key),
+/// so that restarting it disturbs no other test; stopped when dropped.
+struct OwnGarage {
+    dir: tempfile::TempDir,
+    endpoint: String,
+}
+
+impl OwnGarage {
+    fn script(&self, command: &str) -> std::process::Output {
+        let script =
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/garage.sh");
+        let out = std::process::Command::new(script)
+            .arg(command)
+            .arg(self.dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "scripts/garage.sh {command}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    fn start() -> Self {
+        test_s3(); // the suite's key, which this one imports
+        let mut own = OwnGarage {
+            dir: tempfile::tempdir().unwrap(),
+            endpoint: String::new(),
+        };
+        let out = own.script("start");
+        let exports = String::from_utf8_lossy(&out.stdout);
+        own.endpoint = exports
+            .lines()
+            .find_map(|l| l.strip_prefix("export FLICK_TEST_S3_ENDPOINT="))
+            .unwrap_or_else(|| panic!("unexpected output: {exports}"))
+            .to_owned();
+        own
+    }
+}
+
+impl Drop for OwnGarage {
+    fn drop(&mut self) {
+        let script =
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/garage.sh");
+        let _ = std::process::Command::new(script)
+            .arg("stop")
+            .arg(self.dir.path())
+            .output();
+    }
+}
+
+/// Object storage killed and restarted while uploads keep coming: each is
+/// answered at once, accepted or `503 storage_unavailable` (none hangs,
+/// none fails otherwise), and every accepted clip is published once the
+/// store is back: nothing acknowledged is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn object_storage_restarted_under_uploads_loses_no_accepted_clip() {
+    let garage = std::sync::Arc::new(OwnGarage::start());
+    let prefix = unique_prefix();
+    let config = format!(
+        "{GENEROUS_LIMITS}\n{}",
+        s3_media_config(&garage.endpoint, &prefix, &["local"])
+    );
+    let app = spawn_app_with(&config);
+    let token = app.signup("ana").await;
+    let clip = make_clip(app.tmp.path(), "a.mp4", Clip::default());
+
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let uploads = async {
+        let mut answers = Vec::new();
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            let started = std::time::Instant::now();
+            let res = app
+                .upload_with(&token, &clip, "under load", &[], None)
+                .await;
+            let status = res.status();
+            let body: serde_json::Value = res.json().await.unwrap();
+            answers.push((status, body, started.elapsed()));
+        }
+        answers
+    };
+    let restart = async {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let g = garage.clone();
+        tokio::task::spawn_blocking(move || g.script("restart"))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    };
+    let (answers, ()) = tokio::join!(uploads, restart);
+
+    let mut accepted = Vec::new();
+    for (status, body, took) in &answers {
+        assert!(
+            took < &Duration::from_secs(30),
+            "an upload hung for {took:?}"
+        );
+        match status.as_u16() {
+            202 => accepted.push(body["id"].as_i64().unwrap()),
+            503 => assert_eq!(body["code"], "storage_unavailable", "{body}"),
+            _ => panic!("an upload answered {status}: {body}"),
+        }
+    }
+    // Uploads came every few hundred ms and the store was down for about a
+    // second: some met the outage, and uploads went on after it.
+    assert!(
+        answers.iter().any(|(s, ..)| s.as_u16() == 503),
+        "{answers:?}"
+    );
+    assert!(
+        answers.last().is_some_and(|(s, ..)| s.as_u16() == 202),
+        "{answers:?}"
+    );
+    for id in accepted {
+        app.wait_ready(&token, id).await;
+    }
+}
