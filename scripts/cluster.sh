@@ -118,6 +118,19 @@ if $smoke; then
     echo "no seeded clips through nginx" >&2
     exit 1
   }
+  # One transparency log: each node's start is in it (three release
+  # records), and every node serves the same key.
+  # A node reads the others' appends within a second.
+  keys=$(for _ in 1 2 3; do curl -sf "http://$listen/api/v1/transparency/verifier-key"; done | sort -u | wc -l)
+  for _ in $(seq 30); do
+    size=$(curl -sf "http://$listen/api/v1/transparency/checkpoint" | sed -n 2p)
+    [[ "$size" -ge 3 ]] && break
+    sleep 0.1
+  done
+  if [[ "$keys" != 1 || "$size" -lt 3 ]]; then
+    echo "the nodes do not share one transparency log ($keys keys, size $size)" >&2
+    exit 1
+  fi
   echo "cluster OK: PostgreSQL, Garage, 3 nodes behind nginx at http://$listen"
   exit 0
 fi
