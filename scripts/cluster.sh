@@ -38,9 +38,10 @@ stop_all() {
 }
 trap stop_all EXIT
 
-# Throwaway engines for this cluster (their data stays in DIR until the
-# next run, which starts them afresh).
-rm -rf "$dir/pg" "$dir/garage"
+# Throwaway engines and nodes for this cluster (their data stays in DIR
+# until the next run, which starts them all afresh: a node's recommender
+# snapshot belongs to the database it was taken from).
+rm -rf "$dir/pg" "$dir/garage" "$dir/seed" "$dir"/node[0-9]*
 eval "$(scripts/postgres.sh start "$dir/pg")"
 eval "$(scripts/garage.sh start "$dir/garage")"
 export FLICK_S3_ACCESS_KEY_ID=$FLICK_TEST_S3_ACCESS_KEY_ID
@@ -121,13 +122,13 @@ if $smoke; then
   # One transparency log: each node's start is in it (three release
   # records), and every node serves the same key.
   # A node reads the others' appends within a second.
-  keys=$(for _ in 1 2 3; do curl -sf "http://$listen/api/v1/transparency/verifier-key"; done | sort -u | wc -l)
+  keys=$(for _ in 1 2 3; do curl -sf "http://$listen/api/v1/transparency/verifier-key" || true; done | sort -u | wc -l)
   for _ in $(seq 30); do
-    size=$(curl -sf "http://$listen/api/v1/transparency/checkpoint" | sed -n 2p)
-    [[ "$size" -ge 3 ]] && break
+    size=$(curl -sf "http://$listen/api/v1/transparency/checkpoint" | sed -n 2p || true)
+    [[ "${size:-0}" -ge 3 ]] && break
     sleep 0.1
   done
-  if [[ "$keys" != 1 || "$size" -lt 3 ]]; then
+  if [[ "$keys" != 1 || "${size:-0}" -lt 3 ]]; then
     echo "the nodes do not share one transparency log ($keys keys, size $size)" >&2
     exit 1
   fi

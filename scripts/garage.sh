@@ -29,6 +29,8 @@ stop_server() {
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.05
         done
+        # Still there after 5 s: no more asking.
+        kill -KILL "$pid" 2>/dev/null || true
         rm -f "$dir/pid"
     fi
 }

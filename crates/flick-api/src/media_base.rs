@@ -28,8 +28,7 @@ pub struct MediaBaseError {
 }
 
 impl MediaBase {
-    /// A CDN's base URL (or any http(s) URL fronting Flick's `/media/` or
-    /// the public bucket's `media/` prefix).
+    /// A CDN's base URL (any http(s) URL in front of Flick's `/media/`).
     pub fn parse(s: &str) -> Result<Self, MediaBaseError> {
         let fail = |why| MediaBaseError {
             url: s.to_owned(),

@@ -24,6 +24,18 @@ use std::time::Duration;
 /// Failed logins' bucket name in the shared database.
 const LOGIN_FAILURES: &str = "login_failures";
 
+/// A tried handle as the shared database keeps it: hashed, since what
+/// someone typed as a handle (a typo, or a password in the wrong field)
+/// should not be written down as they typed it.
+fn handle_subject(handle: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"flick login handle\0")
+        .chain_update(handle.as_bytes())
+        .finalize();
+    format!("handle:{}", hex::encode(&digest[..16]))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
     Signup,
@@ -334,7 +346,7 @@ impl LoginFailures {
         let Some((store, quota)) = self.shared.clone() else {
             return self.check(handle);
         };
-        let subject = format!("handle:{handle}");
+        let subject = handle_subject(handle);
         let wait = blocking(move || store.peek_token(LOGIN_FAILURES, &subject, quota, now)).await?;
         wait.map_or(Ok(()), |ms| Err(limited(Duration::from_millis(ms as u64))))
     }
@@ -345,7 +357,7 @@ impl LoginFailures {
             self.failed(handle);
             return Ok(());
         };
-        let subject = format!("handle:{handle}");
+        let subject = handle_subject(handle);
         // A refused take is the lock itself: nothing more to record.
         blocking(move || store.take_token(LOGIN_FAILURES, &subject, quota, now)).await?;
         Ok(())

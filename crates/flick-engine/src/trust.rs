@@ -92,13 +92,39 @@ impl Trust {
     /// Opens the log every node of a PostgreSQL deployment shares (see
     /// `flick_trust::LogTable`): one history, one key and one pseudonym
     /// secret, whichever node writes or reads.
+    ///
+    /// `own_dir` is where this node kept a log of its own before the nodes
+    /// shared one. Such a log with entries is never silently left behind:
+    /// while the database has no log yet, the start is refused until
+    /// `flick migrate` carries it over; once the database has one, the old
+    /// log stays where it is, for its auditors, and a warning says so.
     pub fn open_shared(
         rows: flick_store::SharedLogRows,
         origin: &str,
         node_regions: &str,
+        own_dir: &Path,
     ) -> Result<Self, TrustError> {
         let open = |e: flick_trust::LogError| TrustError::Open(e.to_string());
-        let log = TransparencyLog::open_shared(Arc::new(SharedRows(rows)), origin).map_err(open)?;
+        let table: Arc<dyn flick_trust::LogTable> = Arc::new(SharedRows(rows));
+        let entries = own_dir.join(flick_trust::log::ENTRIES_FILE);
+        if std::fs::metadata(&entries).is_ok_and(|m| m.len() > 0) {
+            let own_key = std::fs::read_to_string(own_dir.join(flick_trust::log::KEY_FILE))
+                .unwrap_or_default();
+            match flick_trust::log::stored_key(&*table, origin).map_err(open)? {
+                None => {
+                    return Err(TrustError::Open(format!(
+                        "this node keeps a transparency log of its own in {}, from before the nodes shared one in the database: carry it over with `flick migrate --from <this data dir> --to <config>` while the nodes are stopped, or move that folder aside to start a new log",
+                        own_dir.display()
+                    )))
+                }
+                Some(shared) if shared.trim() != own_key.trim() => tracing::warn!(
+                    dir = %own_dir.display(),
+                    "this node's own transparency log is no longer written: the nodes share the log in the database; keep the folder for the auditors of its history"
+                ),
+                Some(_) => {}
+            }
+        }
+        let log = TransparencyLog::open_shared(table, origin).map_err(open)?;
         let salt = log
             .shared_secret(SUBJECT_SECRET, &mut new_secret)
             .map_err(open)?
@@ -121,18 +147,20 @@ impl Trust {
     ) -> Result<u64, TrustError> {
         let open = |e: flick_trust::LogError| TrustError::Open(e.to_string());
         let files = Self::open(dir, origin, "")?;
-        let shared = files
-            .log
-            .copy_to_table(Arc::new(SharedRows(rows)))
-            .map_err(open)?;
-        let salt = shared
-            .shared_secret(SUBJECT_SECRET, &mut || files.salt.to_vec())
-            .map_err(open)?;
+        // The pseudonym secret first, the log after: the log's key, stored
+        // last, marks the copy whole.
+        let salt = rows
+            .secret(origin, SUBJECT_SECRET, Some(|| files.salt.to_vec()))
+            .map_err(|e| TrustError::Open(e.to_string()))?;
         if salt.as_deref() != Some(&files.salt[..]) {
             return Err(TrustError::Open(format!(
                 "log {origin:?} in the database already has another pseudonym secret"
             )));
         }
+        let shared = files
+            .log
+            .copy_to_table(Arc::new(SharedRows(rows)))
+            .map_err(open)?;
         Ok(shared.size())
     }
 
@@ -303,8 +331,8 @@ impl flick_trust::LogTable for SharedRows {
         &self,
         origin: &str,
         name: &str,
-        make: &mut dyn FnMut() -> Vec<u8>,
-    ) -> Result<Vec<u8>, flick_trust::TableError> {
+        make: Option<&mut dyn FnMut() -> Vec<u8>>,
+    ) -> Result<Option<Vec<u8>>, flick_trust::TableError> {
         Ok(self.0.secret(origin, name, make)?)
     }
 

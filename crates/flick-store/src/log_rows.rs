@@ -38,14 +38,15 @@ impl SharedLogRows {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Secret `name` of log `origin`; `make` gives its value when no node
-    /// has stored one yet, and the first stored value wins.
+    /// Secret `name` of log `origin`. With `make`, it gives the value when
+    /// no node has stored one yet, and the first stored value wins; without,
+    /// `None` when there is none.
     pub fn secret(
         &self,
         origin: &str,
         name: &str,
-        make: impl FnOnce() -> Vec<u8>,
-    ) -> Result<Vec<u8>> {
+        make: Option<impl FnOnce() -> Vec<u8>>,
+    ) -> Result<Option<Vec<u8>>> {
         let conn = self.conn();
         let read = |conn: &Conn| {
             conn.query_row(
@@ -56,15 +57,20 @@ impl SharedLogRows {
             .optional()
         };
         if let Some(value) = read(&conn)? {
-            return Ok(value);
+            return Ok(Some(value));
         }
+        let Some(make) = make else {
+            return Ok(None);
+        };
         conn.execute(
             "INSERT INTO log_secrets (origin, name, value) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
             params![origin, name, make()],
         )?;
         // Stored by this node or another a moment ago; secrets are never
         // deleted (a trigger refuses it).
-        read(&conn)?.ok_or(StoreError::NotFound("the transparency log's secret"))
+        read(&conn)?
+            .ok_or(StoreError::NotFound("the transparency log's secret"))
+            .map(Some)
     }
 
     /// Up to `limit` leaves of log `origin` from index `from` on, in order.

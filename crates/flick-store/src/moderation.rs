@@ -680,7 +680,19 @@ fn open_case(tx: &Tx<'_>, subject: &Subject, now: i64) -> Result<i64> {
     // Insert first, then read: two nodes reporting the same thing at once
     // both land in the one undecided case (the partial unique index makes
     // the second insert wait for the first, then do nothing), where a read
-    // first would let both insert and one fail.
+    // first would let both insert and one fail. The case found may close
+    // between the two statements: then the insert is tried again.
+    for _ in 0..3 {
+        if let Some(id) = open_or_find_case(tx, subject, now)? {
+            return Ok(id);
+        }
+    }
+    Err(crate::StoreError::NotFound(
+        "an open case for this report (it closed as the report came in; send it again)",
+    ))
+}
+
+fn open_or_find_case(tx: &Tx<'_>, subject: &Subject, now: i64) -> Result<Option<i64>> {
     let opened: Option<i64> = tx
         .query_row(
             "INSERT INTO mod_cases (subject_type, subject_id, owner_id, status, opened_at)
@@ -696,14 +708,16 @@ fn open_case(tx: &Tx<'_>, subject: &Subject, now: i64) -> Result<i64> {
             |r| r.get(0),
         )
         .optional()?;
-    if let Some(id) = opened {
-        return Ok(id);
+    if opened.is_some() {
+        return Ok(opened);
     }
-    Ok(tx.query_row(
-        "SELECT id FROM mod_cases WHERE subject_type = ?1 AND subject_id = ?2 AND status != 'closed'",
-        params![subject.kind.as_str(), subject.id],
-        |r| r.get(0),
-    )?)
+    Ok(tx
+        .query_row(
+            "SELECT id FROM mod_cases WHERE subject_type = ?1 AND subject_id = ?2 AND status != 'closed'",
+            params![subject.kind.as_str(), subject.id],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 /// A clip's `moderation` state changes; the recommenders hear of it when

@@ -104,9 +104,10 @@ pub struct MediaSection {
     /// A key prefix in every bucket, e.g. `flick/`. Default: none.
     pub prefix: Option<String>,
     /// Where clients fetch published media, when not from Flick's own
-    /// `/media/`: a CDN in front of Flick or of the public bucket's
-    /// `media/` prefix, e.g. `https://cdn.example/media`. Originals and
-    /// exports never go through it.
+    /// `/media/`: a CDN in front of Flick's `/media/` (not of the bucket,
+    /// which does not know what moderation removed), e.g.
+    /// `https://cdn.example/media`. Originals and exports never go
+    /// through it.
     pub public_base_url: Option<String>,
 }
 

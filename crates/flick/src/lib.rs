@@ -376,18 +376,21 @@ fn open_trust(
     use flick_engine::trust::Trust;
     match &settings.storage.postgres {
         Some(url) => {
+            let own_dir = settings.data_dir.join("transparency");
             let rows = flick_store::SharedLogRows::open(url).with_context(|| {
                 format!(
                     "cannot reach the transparency log's tables in {}",
                     without_password(url)
                 )
             })?;
-            Trust::open_shared(rows, &settings.log_origin, node_regions).with_context(|| {
-                format!(
-                    "cannot open the transparency log in {}",
-                    without_password(url)
-                )
-            })
+            Trust::open_shared(rows, &settings.log_origin, node_regions, &own_dir).with_context(
+                || {
+                    format!(
+                        "cannot open the transparency log in {}",
+                        without_password(url)
+                    )
+                },
+            )
         }
         None => {
             let log_dir = settings.data_dir.join("transparency");
@@ -624,16 +627,16 @@ async fn remove_files_of(
     Ok(())
 }
 
-/// Originals that no upload names: kept (and made durable) by a process
-/// that died before recording the upload, so nobody was told 202 and no
-/// job will ever read them. Only the held regions' uploads are asked, and
-/// only this node's originals are seen: its folder, or with object storage
-/// the held regions' buckets.
 /// How old an original in a shared bucket must be before the sweep may
 /// take it for an orphan: far longer than an upload takes from keeping its
 /// original to committing its row (a request, not a job).
 const ORIGINAL_GRACE_MS: i64 = 15 * 60 * 1000;
 
+/// Originals that no upload names: kept (and made durable) by a process
+/// that died before recording the upload, so nobody was told 202 and no
+/// job will ever read them. Only the held regions' uploads are asked, and
+/// only this node's originals are seen: its folder, or with object storage
+/// the held regions' buckets.
 async fn sweep_orphaned_originals(
     regions: &Arc<Regions>,
     media: &MediaStore,
@@ -792,8 +795,11 @@ async fn retention_once(
     }
     // In shared buckets the start-up sweep leaves originals too young to
     // judge; they are judged here once they are old enough.
+    // Storage out of reach must not hold up the rest (the purges are owed).
     if media.is_object_storage() {
-        sweep_orphaned_originals(regions, media).await?;
+        if let Err(e) = sweep_orphaned_originals(regions, media).await {
+            tracing::warn!(error = %e, "the sweep of orphaned originals failed; it runs again in an hour");
+        }
     }
     let r = regions.clone();
     let cutoff = system_clock() - days as i64 * 86_400_000;

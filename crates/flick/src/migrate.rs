@@ -1,6 +1,7 @@
 //! `flick migrate`: a stopped SQLite deployment onto the engines a config
-//! names — its databases into PostgreSQL, its media into object storage,
-//! or both.
+//! names — its databases and transparency log into PostgreSQL, its media
+//! into object storage, or both. A node already on PostgreSQL that kept a
+//! transparency log of its own moves only that log.
 //!
 //! Databases first: every table of the public file and of each region's
 //! file is copied into an empty PostgreSQL database, and each is compared
@@ -37,7 +38,18 @@ pub(crate) async fn run(from: &Path, to: &Path) -> anyhow::Result<()> {
     // The databases move when they are SQLite files in the data dir; a
     // deployment already on PostgreSQL moves only its media.
     let sqlite_public = config::storage(&FileConfig::default(), &common)?.public_db;
-    if storage.postgres.is_some() && sqlite_public.exists() {
+    let own_log = from.join("transparency").join(flick_trust::log::KEY_FILE);
+    if storage.postgres.is_some() && !sqlite_public.exists() && own_log.exists() {
+        // A node of a deployment already on PostgreSQL, from before the
+        // nodes shared one log: its log moves, and its media only if it
+        // still keeps some in folders.
+        tokio::task::block_in_place(|| transparency_log(&storage, &file))?;
+        let has_media =
+            std::fs::read_dir(from.join("media")).is_ok_and(|mut entries| entries.next().is_some());
+        if !has_media {
+            return Ok(());
+        }
+    } else if storage.postgres.is_some() && sqlite_public.exists() {
         // Every region of the deployment, whichever this config holds.
         let source = config::Storage {
             postgres: None,

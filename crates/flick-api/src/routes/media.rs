@@ -31,14 +31,22 @@ fn safe_component(c: &str) -> bool {
 
 /// Content type and cache lifetime by extension. Files never change once
 /// published, but playlists get a short lifetime so a deletion takes effect
-/// soon in shared caches.
-fn kind(file: &str) -> Option<(&'static str, &'static str)> {
+/// soon in shared caches. Behind a CDN (`public_base_url`), whose edge is
+/// where everyone gets the files, the files too are kept for minutes only
+/// (and revalidated by ETag): a clip taken down leaves the CDN within five
+/// minutes instead of a year.
+fn kind(file: &str, behind_cdn: bool) -> Option<(&'static str, &'static str)> {
     let ext = file.rsplit_once('.')?.1;
+    let published = if behind_cdn {
+        "public, max-age=300"
+    } else {
+        "public, max-age=31536000, immutable"
+    };
     Some(match ext {
         "m3u8" => ("application/vnd.apple.mpegurl", "public, max-age=60"),
-        "ts" => ("video/mp2t", "public, max-age=31536000, immutable"),
-        "mp4" => ("video/mp4", "public, max-age=31536000, immutable"),
-        "jpg" => ("image/jpeg", "public, max-age=31536000, immutable"),
+        "ts" => ("video/mp2t", published),
+        "mp4" => ("video/mp4", published),
+        "jpg" => ("image/jpeg", published),
         _ => return None,
     })
 }
@@ -53,7 +61,8 @@ pub(crate) async fn serve_media(
     if parts.len() > 2 || !parts.iter().all(|c| safe_component(c)) {
         return Err(not_found());
     }
-    let (mime, cache) = kind(parts[parts.len() - 1]).ok_or_else(not_found)?;
+    let behind_cdn = state.0.config.media_base.origin().is_some();
+    let (mime, cache) = kind(parts[parts.len() - 1], behind_cdn).ok_or_else(not_found)?;
     if !state.db(move |r| r.public().media_is_visible(id)).await? {
         return Err(not_found());
     }

@@ -51,8 +51,26 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::internal("log task panicked", e))?
 }
 
-fn bad_range(e: impl std::fmt::Display) -> ApiError {
-    ApiError::new(Code::InvalidQuery, format!("not a range of this log: {e}"))
+/// A read of the log that failed: a range or size the log does not have
+/// is the caller's (400); its database out of reach is a moment's (503);
+/// anything else is damage, which the server log names.
+fn bad_range(e: flick_trust::LogError) -> ApiError {
+    match e {
+        flick_trust::LogError::Proof(_) => {
+            ApiError::new(Code::InvalidQuery, format!("not a range of this log: {e}"))
+        }
+        flick_trust::LogError::Table(_) => {
+            tracing::warn!(error = %e, "the shared transparency log cannot be read");
+            ApiError {
+                retry_after_secs: Some(2),
+                ..ApiError::new(
+                    Code::LogUnavailable,
+                    "the transparency log cannot be read for a moment; try again in a few seconds",
+                )
+            }
+        }
+        e => ApiError::internal("reading the transparency log", e),
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/transparency/checkpoint", tag = "transparency",

@@ -468,4 +468,4 @@ mod table;
 mod tests;
 
 use files::*;
-pub use table::{LogTable, TableError};
+pub use table::{stored_key, LogTable, TableError};

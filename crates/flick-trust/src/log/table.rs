@@ -14,7 +14,10 @@
 //!
 //! The signing key and the pseudonym secret live beside the leaves, made
 //! once by the first node that asks: every node signs as the same log and
-//! names a user with the same pseudonym.
+//! names a user with the same pseudonym. The key is made only for a log
+//! with no entries, and a copy from files stores it last: a key in the
+//! table means the history below it is whole, so no node can append under
+//! that key to a copy that stopped half-way.
 
 use super::*;
 
@@ -25,14 +28,15 @@ pub type TableError = Box<dyn std::error::Error + Send + Sync>;
 /// [`TransparencyLog`], which never inserts an index before reading every
 /// leaf below it.
 pub trait LogTable: Send + Sync {
-    /// The secret `name` of log `origin`, stored on first use as `make()`
-    /// returns it; a node that loses the race to store it gets the winner's.
+    /// The secret `name` of log `origin`. With `make`, one is stored on
+    /// first use as `make()` returns it (a node that loses the race to
+    /// store it gets the winner's); without, `None` when there is none.
     fn secret(
         &self,
         origin: &str,
         name: &str,
-        make: &mut dyn FnMut() -> Vec<u8>,
-    ) -> std::result::Result<Vec<u8>, TableError>;
+        make: Option<&mut dyn FnMut() -> Vec<u8>>,
+    ) -> std::result::Result<Option<Vec<u8>>, TableError>;
 
     /// Up to `limit` leaves from index `from` on, in order, with their
     /// indexes.
@@ -63,27 +67,40 @@ const APPEND_ATTEMPTS: usize = 64;
 /// Leaves read per query while catching up.
 const CATCH_UP_CHUNK: u64 = 4096;
 
+/// The signing key stored for log `origin`, if any, without making one.
+pub fn stored_key(table: &dyn LogTable, origin: &str) -> Result<Option<String>> {
+    let key = table
+        .secret(origin, SIGNING_KEY, None)
+        .map_err(Error::Table)?;
+    key.map(|k| {
+        String::from_utf8(k).map_err(|_| Error::TableCorrupt("the signing key is not text".into()))
+    })
+    .transpose()
+}
+
 impl TransparencyLog {
     /// Opens log `origin` in `table`, creating its signing key on first use,
     /// and reads every leaf into the tree.
     pub fn open_shared(table: Arc<dyn LogTable>, origin: &str) -> Result<Self> {
-        let mut made = None;
-        let key = table
-            .secret(origin, SIGNING_KEY, &mut || {
-                let signer = NoteSigner::generate(origin).map_err(Error::Key);
-                let line = signer
-                    .as_ref()
-                    .map(|s| s.to_key_string().into_bytes())
+        let key = match stored_key(&*table, origin)? {
+            Some(key) => key,
+            None => {
+                let entries = table.leaves(origin, 0, 1).map_err(Error::Table)?;
+                if !entries.is_empty() {
+                    return Err(Error::TableCorrupt(format!(
+                        "log {origin:?} has entries but no signing key: a copy into the database did not finish (run `flick migrate` again) or the key was lost (restore it)"
+                    )));
+                }
+                let signer = NoteSigner::generate(origin)?;
+                let line = signer.to_key_string();
+                let stored = table
+                    .secret(origin, SIGNING_KEY, Some(&mut || line.clone().into_bytes()))
+                    .map_err(Error::Table)?
                     .unwrap_or_default();
-                made = Some(signer);
-                line
-            })
-            .map_err(Error::Table)?;
-        if let Some(Err(e)) = made {
-            return Err(e);
-        }
-        let key = String::from_utf8(key)
-            .map_err(|_| Error::TableCorrupt("the signing key is not text".into()))?;
+                String::from_utf8(stored)
+                    .map_err(|_| Error::TableCorrupt("the signing key is not text".into()))?
+            }
+        };
         let signer = NoteSigner::parse(key.trim())
             .map_err(|e| Error::TableCorrupt(format!("the signing key: {e}")))?;
         if signer.name() != origin {
@@ -120,8 +137,8 @@ impl TransparencyLog {
             Backend::Files { .. } => Ok(None),
             Backend::Table { table, .. } => {
                 assert_ne!(name, SIGNING_KEY, "the signing key stays inside the log");
-                let secret = table.secret(&self.origin, name, make);
-                Ok(Some(secret.map_err(Error::Table)?))
+                let secret = table.secret(&self.origin, name, Some(make));
+                Ok(Some(secret.map_err(Error::Table)?.unwrap_or_default()))
             }
         }
     }
@@ -135,14 +152,14 @@ impl TransparencyLog {
             return Err(Error::TableCorrupt("this log is already in a table".into()));
         }
         let key = self.signer.to_key_string();
-        let stored = table
-            .secret(&self.origin, SIGNING_KEY, &mut || key.clone().into_bytes())
-            .map_err(Error::Table)?;
-        if String::from_utf8_lossy(&stored).trim() != key {
-            return Err(Error::TableCorrupt(format!(
+        let another_key = || {
+            Error::TableCorrupt(format!(
                 "log {:?} already exists there with another signing key",
                 self.origin
-            )));
+            ))
+        };
+        if stored_key(&*table, &self.origin)?.is_some_and(|k| k.trim() != key) {
+            return Err(another_key());
         }
         let size = self.size();
         let mut next = 0;
@@ -175,6 +192,18 @@ impl TransparencyLog {
                 }
             }
             next = end;
+        }
+        // Last: the key marks the copy whole (see the module's comment).
+        let stored = table
+            .secret(
+                &self.origin,
+                SIGNING_KEY,
+                Some(&mut || key.clone().into_bytes()),
+            )
+            .map_err(Error::Table)?
+            .unwrap_or_default();
+        if String::from_utf8_lossy(&stored).trim() != key {
+            return Err(another_key());
         }
         let copy = Self::open_shared(table, &self.origin)?;
         if copy.size() != size || copy.checkpoint() != self.checkpoint() {

@@ -588,6 +588,8 @@ async fn media_urls_point_at_a_configured_cdn_which_serves_them() {
     // Through the CDN: the same bytes as the server's own /media/.
     let via_cdn = app.client.get(mp4).send().await.unwrap();
     assert_eq!(via_cdn.status(), StatusCode::OK);
+    // Kept minutes, not a year, at the edge: a takedown leaves it soon.
+    assert_eq!(via_cdn.headers()["cache-control"], "public, max-age=300");
     let direct_path = mp4.strip_prefix(&base).unwrap();
     let direct = app
         .request(Method::GET, &format!("/media{direct_path}"), None, None)
