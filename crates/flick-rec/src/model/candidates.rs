@@ -93,9 +93,7 @@ impl Recommender {
                         &mut cands,
                         &mut pos,
                         it.row,
-                        Reason::SimilarToWatched {
-                            video: *self.clip_ids.id(closest),
-                        },
+                        Why::SimilarToWatched { video: closest },
                     );
                 }
             }
@@ -104,7 +102,6 @@ impl Recommender {
             let s = self.user(ur);
             let mut n = 0;
             for &c in s.follows.iter().rev() {
-                let creator_id = self.creator_id(c);
                 for &row in self.features[FeatureKind::Creator][c as usize]
                     .recent
                     .iter()
@@ -118,9 +115,7 @@ impl Recommender {
                             &mut cands,
                             &mut pos,
                             row,
-                            Reason::FromFollowed {
-                                creator: creator_id,
-                            },
+                            Why::FromFollowed { creator: c },
                         );
                         n += 1;
                     }
@@ -132,42 +127,35 @@ impl Recommender {
             for &(loved, _) in s.history.iter().rev().take(LOVED_FOR_FEATURES) {
                 let l = loved as usize;
                 // The loved clip's sound and hashtags, each with its reason.
-                let mut shared: Vec<(FeatureKind, u32, Reason)> = Vec::new();
-                let video = *self.clip_ids.id(loved);
+                let mut shared: smallvec::SmallVec<[(FeatureKind, u32, Why); 6]> =
+                    smallvec::SmallVec::new();
                 let creator = self.clips.creator[l];
-                let creator_id = self.creator_id(creator);
                 shared.push((
                     FeatureKind::Creator,
                     creator,
-                    Reason::MoreFromCreator {
-                        creator: creator_id,
-                        video,
+                    Why::MoreFromCreator {
+                        creator,
+                        video: loved,
                     },
                 ));
                 let sound = self.clips.sound[l];
                 if sound != NONE {
-                    let sound_id = self.sound_id(sound);
                     shared.push((
                         FeatureKind::Sound,
                         sound,
-                        Reason::SharesSound {
-                            sound: sound_id,
-                            video,
+                        Why::SharesSound {
+                            sound,
+                            video: loved,
                         },
                     ));
                 }
                 for tag in self.clips.tags[l].into_iter().filter(|&t| t != NONE) {
-                    let tag_name = self.feature_ids[FeatureKind::Tag].id(tag).clone();
-                    shared.push((
-                        FeatureKind::Tag,
-                        tag,
-                        Reason::SharesHashtag { tag: tag_name },
-                    ));
+                    shared.push((FeatureKind::Tag, tag, Why::SharesHashtag { tag }));
                 }
                 for (kind, feature, reason) in shared {
                     for &row in self.features[kind][feature as usize].recent.iter().rev() {
                         if n < lim.sound_hashtag && self.eligible(row, Some(user), req.exclude) {
-                            Self::add_cand(&mut cands, &mut pos, row, reason.clone());
+                            Self::add_cand(&mut cands, &mut pos, row, reason);
                             n += 1;
                         }
                     }
@@ -177,20 +165,19 @@ impl Recommender {
 
         // Trending, in the viewer's region and everywhere.
         let user_ref = urow.map(|r| self.viewer(req.user.expect("user"), r, &hidden));
-        let mut trending: Vec<(u32, Reason)> = Vec::new();
+        let mut trending: Vec<(u32, Why)> = Vec::new();
         if region != 0 {
-            let name = self.regions.id(region as u32).clone();
             for row in self.hot_top(region, lim.trending) {
                 trending.push((
                     row,
-                    Reason::PopularInRegion {
-                        region: name.clone(),
+                    Why::PopularInRegion {
+                        region: region as u32,
                     },
                 ));
             }
         }
         for row in self.hot_top(0, lim.trending) {
-            trending.push((row, Reason::Trending));
+            trending.push((row, Why::Trending));
         }
         for (row, reason) in trending {
             if self.eligible(row, user_ref, req.exclude) {
@@ -372,9 +359,7 @@ impl Recommender {
             .into_iter()
             .map(|it| {
                 let src = src_of[&it.row];
-                let reason = Reason::SimilarToWatched {
-                    video: *self.clip_ids.id(src),
-                };
+                let reason = Why::SimilarToWatched { video: src };
                 (Self::add_cand(cands, pos, it.row, reason), it.score)
             })
             .collect()
@@ -384,19 +369,19 @@ impl Recommender {
         cands: &mut Vec<Cand>,
         pos: &mut FastMap<u32, usize>,
         row: u32,
-        reason: Reason,
+        reason: Why,
     ) -> usize {
         let i = *pos.entry(row).or_insert_with(|| {
             cands.push(Cand {
                 row,
-                reasons: Vec::new(),
+                reasons: Whys::new(),
                 cooc: 0.0,
                 item_item: 0.0,
                 score: 0.0,
             });
             cands.len() - 1
         });
-        push_reason(&mut cands[i].reasons, reason);
+        push_why(&mut cands[i].reasons, reason);
         i
     }
 

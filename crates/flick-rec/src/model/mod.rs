@@ -312,10 +312,38 @@ struct Candidates {
 /// A candidate during one request.
 struct Cand {
     row: u32,
-    reasons: Vec<Reason>,
+    reasons: Whys,
     cooc: f32,
     item_item: f32,
     score: f32,
+}
+
+/// Why a candidate is on the list, as the model holds it: rows and feature
+/// indexes, no strings, so noting it costs no allocation (a page gathers
+/// thousands of candidates, and a [`Reason`] per candidate was a tenth of a
+/// loaded server's CPU). Only the clips that make the page have theirs
+/// turned into [`Reason`]s ([`Recommender::reason`]); the mapping is one to
+/// one, so duplicates are the same either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Why {
+    SimilarToWatched { video: u32 },
+    FromFollowed { creator: u32 },
+    MoreFromCreator { creator: u32, video: u32 },
+    PopularInRegion { region: u32 },
+    Trending,
+    Exploring,
+    SharesSound { sound: u32, video: u32 },
+    SharesHashtag { tag: u32 },
+}
+
+/// A candidate's reasons, in the order they were noted; most have one or
+/// two, which stay inline.
+type Whys = smallvec::SmallVec<[Why; 3]>;
+
+fn push_why(reasons: &mut Whys, r: Why) {
+    if !reasons.contains(&r) {
+        reasons.push(r);
+    }
 }
 
 fn push_reason(reasons: &mut Vec<Reason>, r: Reason) {
@@ -385,6 +413,34 @@ impl Recommender {
 
     /// The creator behind a creator row; 0 once the creator is forgotten
     /// (their row is then keyed by a tombstone, not their id).
+    /// The reason `why` stands for, with ids and names.
+    fn reason(&self, why: Why) -> Reason {
+        match why {
+            Why::SimilarToWatched { video } => Reason::SimilarToWatched {
+                video: *self.clip_ids.id(video),
+            },
+            Why::FromFollowed { creator } => Reason::FromFollowed {
+                creator: self.creator_id(creator),
+            },
+            Why::MoreFromCreator { creator, video } => Reason::MoreFromCreator {
+                creator: self.creator_id(creator),
+                video: *self.clip_ids.id(video),
+            },
+            Why::PopularInRegion { region } => Reason::PopularInRegion {
+                region: self.regions.id(region).clone(),
+            },
+            Why::Trending => Reason::Trending,
+            Why::Exploring => Reason::Exploring,
+            Why::SharesSound { sound, video } => Reason::SharesSound {
+                sound: self.sound_id(sound),
+                video: *self.clip_ids.id(video),
+            },
+            Why::SharesHashtag { tag } => Reason::SharesHashtag {
+                tag: self.feature_ids[FeatureKind::Tag].id(tag).clone(),
+            },
+        }
+    }
+
     pub(crate) fn creator_id(&self, row: u32) -> CreatorId {
         self.feature_ids[FeatureKind::Creator]
             .id(row)

@@ -28,7 +28,7 @@ impl Recommender {
         let mut explore_iter = explore.into_iter();
         while out.len() < limit {
             let slot = out.len();
-            let mut picked: Option<(u32, f32, Vec<Reason>)> = None;
+            let mut picked: Option<(u32, f32, Whys)> = None;
             let mut take_explore = |used: &Vec<u32>, last_creator: u32| {
                 for (row, theta) in explore_iter.by_ref() {
                     if self.clips.creator[row as usize] != last_creator && !used.contains(&row) {
@@ -36,7 +36,7 @@ impl Recommender {
                             .get(&row)
                             .map(|&i| cands[i].reasons.clone())
                             .unwrap_or_default();
-                        push_reason(&mut reasons, Reason::Exploring);
+                        push_why(&mut reasons, Why::Exploring);
                         reasons.rotate_right(1);
                         return Some((row, theta, reasons));
                     }
@@ -85,7 +85,7 @@ impl Recommender {
                         explore_all
                             .iter()
                             .find(|(row, _)| !used.contains(row))
-                            .map(|&(row, theta)| (row, theta, vec![Reason::Exploring]))
+                            .map(|&(row, theta)| (row, theta, smallvec::smallvec![Why::Exploring]))
                     });
             }
             let Some((row, score, reasons)) = picked else {
@@ -100,7 +100,7 @@ impl Recommender {
             out.push(Recommendation {
                 video: *self.clip_ids.id(row),
                 score,
-                reasons,
+                reasons: reasons.iter().map(|&why| self.reason(why)).collect(),
             });
         }
 
