@@ -111,12 +111,7 @@ impl Recommender {
                         break;
                     }
                     if self.eligible(row, Some(user), req.exclude) {
-                        Self::add_cand(
-                            &mut cands,
-                            &mut pos,
-                            row,
-                            Why::FromFollowed { creator: c },
-                        );
+                        Self::add_cand(&mut cands, &mut pos, row, Why::FromFollowed { creator: c });
                         n += 1;
                     }
                 }
