@@ -1,6 +1,7 @@
 //! The `flick` binary's commands. `main.rs` only parses flags and reports
 //! errors; everything it runs lives here so tests can reach it too.
 
+mod audit;
 mod bench;
 pub mod cli;
 pub mod config;
@@ -8,6 +9,7 @@ mod eval;
 mod migrate;
 mod seed;
 mod synthetic;
+mod upkeep;
 
 use anyhow::Context;
 use cli::{Cli, Command};
@@ -54,13 +56,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             entries,
             public_key,
             trusted_head,
-        }) => audit_verify(&entries, &public_key, trusted_head.as_deref()),
+        }) => audit::verify(&entries, &public_key, trusted_head.as_deref()),
         Command::Audit(cli::AuditCommand::Label {
             statement,
             public_key,
-        }) => audit_label(&statement, &public_key),
+        }) => audit::label(&statement, &public_key),
         Command::Audit(cli::AuditCommand::Storage { common }) => {
-            runtime.block_on(audit_storage(&config::storage(&file, &common)?))
+            runtime.block_on(audit::storage(&config::storage(&file, &common)?))
         }
         Command::Admin(cli::AdminCommand::SetRole {
             common,
@@ -151,125 +153,6 @@ fn rec_rebuild(storage: &config::Storage) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-async fn audit_storage(storage: &config::Storage) -> anyhow::Result<()> {
-    let (regions, media) = open_data_dir(storage, None)?;
-    let mut audit = regions.audit()?;
-    match &storage.s3 {
-        None => println!("media: folders under {}", storage.media_dir.display()),
-        Some(s3) => {
-            let regions = s3
-                .region_buckets
-                .iter()
-                .map(|(r, b)| format!("{r} → {b}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            println!(
-                "media: object storage at {}, public bucket {}; originals in {regions}",
-                s3.endpoint, s3.bucket
-            );
-            // Anything in the public bucket that is not published media
-            // (an original, an export) is protected data out of place.
-            for key in media
-                .stray_public_keys()
-                .await
-                .context("listing the public bucket")?
-            {
-                audit.problems.push(format!(
-                    "`{key}` in the public bucket is not published media"
-                ));
-            }
-        }
-    }
-    let list = |tables: &[(String, i64)]| {
-        tables
-            .iter()
-            .map(|(t, n)| format!("{t} ({n})"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let (public_at, region_at) = match &storage.postgres {
-        None => (
-            storage.public_db.display().to_string(),
-            storage.regions_dir().display().to_string() + "/{region}/flick.db",
-        ),
-        Some(url) => {
-            let url = without_password(url);
-            (
-                format!("{url} schema public"),
-                format!("{url} schema region_{{region}}"),
-            )
-        }
-    };
-    let region_at = |region: &str| region_at.replace("{region}", region);
-    println!("public {public_at}: {}", list(&audit.public_tables));
-    for r in &audit.regions {
-        println!(
-            "region {} ({} accounts) {}: {}",
-            r.region,
-            r.accounts,
-            region_at(&r.region),
-            list(&r.tables)
-        );
-    }
-    if audit.problems.is_empty() {
-        println!(
-            "OK: protected data only in region files, every account in its home region's file"
-        );
-        Ok(())
-    } else {
-        for p in &audit.problems {
-            eprintln!("problem: {p}");
-        }
-        anyhow::bail!("{} problems in the storage layout", audit.problems.len())
-    }
-}
-
-fn audit_label(statement: &Path, public_key: &Path) -> anyhow::Result<()> {
-    let read = |p: &Path| {
-        std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
-    };
-    let key = read(public_key)?;
-    let verifier = flick_trust::NoteVerifier::parse(key.trim())
-        .context("the public key is not a verifier key (name+hash+base64)")?;
-    // As saved by hand (`jq -r` adds a newline, an editor may add CRs): a
-    // signed note ends with exactly one newline.
-    let note = format!("{}\n", read(statement)?.replace("\r\n", "\n").trim_end());
-    let s = flick_trust::LabelStatement::verify(&note, &verifier)
-        .context("the statement does not verify with this key")?;
-    let by = match &s.by {
-        flick_trust::Labeller::Creator => "its creator".to_owned(),
-        flick_trust::Labeller::Moderator(who) => format!("moderator {who}"),
-    };
-    let decision = s
-        .decision
-        .map_or_else(|| "no decision".to_owned(), |d| format!("decision {d}"));
-    println!(
-        "OK: log {} says clip {} ({}) was labelled {} by {by} ({decision}) at {} (Unix ms)",
-        s.origin, s.video, s.subject, s.label, s.time_ms
-    );
-    Ok(())
-}
-
-fn audit_verify(
-    entries: &Path,
-    public_key: &Path,
-    trusted_head: Option<&Path>,
-) -> anyhow::Result<()> {
-    let read = |p: &Path| {
-        std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
-    };
-    let export = read(entries)?;
-    let key = read(public_key)?;
-    let head = trusted_head.map(read).transpose()?;
-    match flick_trust::verify_export(&export, key.trim(), head.as_deref()) {
-        Ok(report) => {
-            println!("OK: {report}");
-            Ok(())
-        }
-        Err(failure) => anyhow::bail!("the log does not verify: {failure}"),
-    }
 }
 
 /// Opens a data dir: its folders, the public database and one database per
@@ -496,14 +379,35 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     // A web node leaves the queue to the workers, which poll it.
     let jobs = (settings.role != config::NodeRole::Web)
         .then(|| tokio::spawn(runner.run(jobs_stopped.clone())));
-    let limits = tokio::spawn(forget_expired_limits(state.clone(), jobs_stopped.clone()));
-    let snapshots = tokio::spawn(snapshot_periodically(for_you.clone(), jobs_stopped.clone()));
-    let refits = tokio::spawn(refresh_recommender(for_you.clone(), jobs_stopped.clone()));
-    let tail = tokio::spawn(tail_event_log(for_you.clone(), jobs_stopped.clone()));
-    let wal = tokio::spawn(checkpoint_wal_files(regions.clone(), jobs_stopped.clone()));
-    let log_tail = tokio::spawn(tail_transparency_log(log_for_upkeep, jobs_stopped.clone()));
-    let notes = tokio::spawn(score_context_notes(regions.clone(), jobs_stopped.clone()));
-    let retention = tokio::spawn(retention_hourly(
+    let limits = tokio::spawn(upkeep::forget_expired_limits(
+        state.clone(),
+        jobs_stopped.clone(),
+    ));
+    let snapshots = tokio::spawn(upkeep::snapshot_periodically(
+        for_you.clone(),
+        jobs_stopped.clone(),
+    ));
+    let refits = tokio::spawn(upkeep::refresh_recommender(
+        for_you.clone(),
+        jobs_stopped.clone(),
+    ));
+    let tail = tokio::spawn(upkeep::tail_event_log(
+        for_you.clone(),
+        jobs_stopped.clone(),
+    ));
+    let wal = tokio::spawn(upkeep::checkpoint_wal_files(
+        regions.clone(),
+        jobs_stopped.clone(),
+    ));
+    let log_tail = tokio::spawn(upkeep::tail_transparency_log(
+        log_for_upkeep,
+        jobs_stopped.clone(),
+    ));
+    let notes = tokio::spawn(upkeep::score_context_notes(
+        regions.clone(),
+        jobs_stopped.clone(),
+    ));
+    let retention = tokio::spawn(upkeep::retention_hourly(
         regions.clone(),
         media_for_upkeep,
         for_you.clone(),
@@ -606,7 +510,7 @@ fn tighten_permissions(storage: &config::Storage) {
 
 /// The media no live video plays any more, the originals and the sounds
 /// of a deleted account.
-async fn remove_files_of(
+pub(crate) async fn remove_files_of(
     regions: &Arc<Regions>,
     media: &MediaStore,
     deleted: &flick_store::DeletedAccount,
@@ -637,7 +541,7 @@ const ORIGINAL_GRACE_MS: i64 = 15 * 60 * 1000;
 /// job will ever read them. Only the held regions' uploads are asked, and
 /// only this node's originals are seen: its folder, or with object storage
 /// the held regions' buckets.
-async fn sweep_orphaned_originals(
+pub(crate) async fn sweep_orphaned_originals(
     regions: &Arc<Regions>,
     media: &MediaStore,
 ) -> anyhow::Result<()> {
@@ -727,224 +631,6 @@ fn private_files() {
     unsafe {
         libc::umask(0o077);
     }
-}
-
-/// Every minute, rate-limit state of callers whose buckets refilled is
-/// dropped, so the limiter's memory follows recent callers only.
-async fn forget_expired_limits(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
-            _ = stop.changed() => return,
-        }
-        let state = state.clone();
-        let _ = tokio::task::spawn_blocking(move || state.maintain_limits()).await;
-    }
-}
-
-/// Hourly upkeep, from the start: raw views older than the retention window
-/// are deleted (their counts are already in the daily aggregates), and
-/// purges left by account deletions on other nodes are run.
-async fn retention_hourly(
-    regions: Arc<Regions>,
-    media: MediaStore,
-    for_you: Arc<RegionalForYou>,
-    days: u64,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    loop {
-        match retention_once(&regions, &media, &for_you, days).await {
-            Ok((deleted, purged)) if deleted + purged > 0 => tracing::info!(
-                deleted,
-                days,
-                purged,
-                "retention: old raw views deleted; deleted accounts purged"
-            ),
-            Err(e) => tracing::error!(error = %e, "retention job failed"),
-            _ => {}
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
-            _ = stop.changed() => return,
-        }
-    }
-}
-
-/// One round of `retention_hourly`: how many raw views were folded and
-/// how many deleted accounts purged.
-async fn retention_once(
-    regions: &Arc<Regions>,
-    media: &MediaStore,
-    for_you: &Arc<RegionalForYou>,
-    days: u64,
-) -> anyhow::Result<(usize, usize)> {
-    // A deletion that failed half-way (not a crash: an error the request
-    // answered with 500) is finished here: rows, then files, then the
-    // recommender.
-    let r = regions.clone();
-    let finished =
-        tokio::task::spawn_blocking(move || r.finish_interrupted_deletions(system_clock()))
-            .await??;
-    for (user, deleted) in finished {
-        remove_files_of(regions, media, &deleted).await?;
-        let for_you = for_you.clone();
-        tokio::task::spawn_blocking(move || {
-            flick_engine::ForYou::forget_user(&*for_you, user, &deleted.videos)
-        })
-        .await??;
-    }
-    // In shared buckets the start-up sweep leaves originals too young to
-    // judge; they are judged here once they are old enough.
-    // Storage out of reach must not hold up the rest (the purges are owed).
-    if media.is_object_storage() {
-        if let Err(e) = sweep_orphaned_originals(regions, media).await {
-            tracing::warn!(error = %e, "the sweep of orphaned originals failed; it runs again in an hour");
-        }
-    }
-    let r = regions.clone();
-    let cutoff = system_clock() - days as i64 * 86_400_000;
-    let counts = tokio::task::spawn_blocking(move || -> Result<_, flick_store::StoreError> {
-        let mut deleted = 0;
-        for store in r.held() {
-            deleted += store.fold_old_views(cutoff)?;
-        }
-        Ok((deleted, r.run_purges()?))
-    })
-    .await??;
-    Ok(counts)
-}
-
-/// Runs `job` on the blocking pool every `period` until `stop` changes,
-/// one run at a time; a failure or panic is logged and the next period
-/// tries again.
-async fn every<E: std::fmt::Display + Send + 'static>(
-    period: std::time::Duration,
-    what: &'static str,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-    job: impl Fn() -> Result<(), E> + Clone + Send + 'static,
-) {
-    // A failure that repeats (the database out of reach for a while) is
-    // logged when it starts and when it ends, not once per period.
-    let mut failing_since: Option<(std::time::Instant, String)> = None;
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(period) => {}
-            _ = stop.changed() => return,
-        }
-        match tokio::task::spawn_blocking(job.clone()).await {
-            Ok(Err(e)) => {
-                let message = e.to_string();
-                if failing_since.as_ref().is_none_or(|(_, m)| *m != message) {
-                    tracing::error!(error = %message, "{what} failed (logged again only if the error changes)");
-                    failing_since = Some((std::time::Instant::now(), message));
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "{what} panicked"),
-            Ok(Ok(())) => {
-                if let Some((since, _)) = failing_since.take() {
-                    tracing::info!(after = ?since.elapsed(), "{what} works again");
-                }
-            }
-        }
-    }
-}
-
-/// Saves what the recommender learnt since the last snapshot, every 30 s.
-/// Events are the source of truth, so a crash between two snapshots loses
-/// nothing: the next start replays them.
-async fn snapshot_periodically(rec: Arc<RegionalForYou>, stop: tokio::sync::watch::Receiver<bool>) {
-    let period = std::time::Duration::from_secs(30);
-    every(period, "recommender snapshot", stop, move || rec.snapshot()).await
-}
-
-/// Applies new events to the recommender as they are logged, off the
-/// request path: a request then only checks that the model is current
-/// (and applies the rest itself in the rare case it is not).
-async fn tail_event_log(rec: Arc<RegionalForYou>, stop: tokio::sync::watch::Receiver<bool>) {
-    let period = std::time::Duration::from_millis(50);
-    every(period, "recommender catch-up", stop, move || {
-        rec.catch_up_now()
-    })
-    .await
-}
-
-/// Reads what other nodes appended to a shared transparency log, so that
-/// this node's latest signed head is at most a second behind (a reader who
-/// names a later size gets it at once). Nothing to do for a log in files.
-async fn tail_transparency_log(
-    trust: Arc<flick_engine::trust::Trust>,
-    stop: tokio::sync::watch::Receiver<bool>,
-) {
-    if !trust.log.is_shared() {
-        return;
-    }
-    let period = std::time::Duration::from_secs(1);
-    every(period, "transparency log catch-up", stop, move || {
-        trust.refresh().map(|_| ())
-    })
-    .await
-}
-
-/// Moves the databases' write-ahead logs into their files every second, so
-/// that no request's commit does it (one that did waited for a thousand
-/// page writes and an fsync).
-async fn checkpoint_wal_files(regions: Arc<Regions>, stop: tokio::sync::watch::Receiver<bool>) {
-    let period = std::time::Duration::from_secs(1);
-    every(period, "WAL checkpoint", stop, move || {
-        for store in regions.held() {
-            match store.checkpoint_wal() {
-                Ok(c) if c.busy => tracing::debug!(
-                    region = %store.region(),
-                    frames = c.frames,
-                    copied = c.copied,
-                    "WAL checkpoint held up by a reader; the next one goes on"
-                ),
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::error!(region = %store.region(), error = %e, "WAL checkpoint failed")
-                }
-            }
-        }
-        Ok::<(), std::convert::Infallible>(())
-    })
-    .await
-}
-
-/// Scores context notes again when ratings changed, every second, off the
-/// request path: a rating shows in its note's status within about a
-/// second. The fit is over every rating from fixed starts, so any node
-/// that runs it on the same ratings writes the same statuses.
-async fn score_context_notes(regions: Arc<Regions>, stop: tokio::sync::watch::Receiver<bool>) {
-    let period = std::time::Duration::from_secs(1);
-    let params = flick_safety::bridging::Params::default();
-    every(period, "context note scoring", stop, move || {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
-        let _span = tracing::info_span!("score_context_notes").entered();
-        if let Some(run) = regions.public().rescore_notes(&params, now)? {
-            tracing::info!(
-                ratings = run.ratings,
-                notes = run.notes,
-                changed = run.changed,
-                "context notes scored"
-            );
-        }
-        Ok::<(), flick_store::StoreError>(())
-    })
-    .await
-}
-
-/// The recommender's batch refit, off the request path: checked every few
-/// seconds, run when enough events have arrived (the model decides), and
-/// given up mid-fit when the server stops, so shutdown does not wait for it.
-async fn refresh_recommender(rec: Arc<RegionalForYou>, stop: tokio::sync::watch::Receiver<bool>) {
-    let period = std::time::Duration::from_secs(5);
-    let stopping = stop.clone();
-    every(period, "recommender refit", stop, move || {
-        rec.refresh_if_due(&|| *stopping.borrow())
-    })
-    .await
 }
 
 /// Resolves on ctrl-c or SIGTERM.
