@@ -61,13 +61,7 @@ impl Store {
         if taken.is_some() {
             return Ok(None);
         }
-        let tat: Option<i64> = conn
-            .query_row(
-                "SELECT tat FROM rate_buckets WHERE action = ?1 AND subject = ?2",
-                params![action, subject],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let tat = bucket_tat(&conn, action, subject)?;
         Ok(Some(tat.map_or(1, |tat| quota.wait_ms(tat, now).max(1))))
     }
 
@@ -80,14 +74,7 @@ impl Store {
         quota: SharedQuota,
         now: i64,
     ) -> Result<Option<i64>> {
-        let tat: Option<i64> = self
-            .read()
-            .query_row(
-                "SELECT tat FROM rate_buckets WHERE action = ?1 AND subject = ?2",
-                params![action, subject],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let tat = bucket_tat(&self.read(), action, subject)?;
         Ok(tat
             .map(|tat| quota.wait_ms(tat, now))
             .filter(|wait| *wait > 0))
@@ -100,6 +87,17 @@ impl Store {
             .write()
             .execute("DELETE FROM rate_buckets WHERE tat <= ?1", [now])?)
     }
+}
+
+/// A bucket's theoretical arrival time; `None` for a full bucket (no row).
+fn bucket_tat(conn: &crate::db::Conn, action: &str, subject: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT tat FROM rate_buckets WHERE action = ?1 AND subject = ?2",
+            params![action, subject],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 #[cfg(test)]
