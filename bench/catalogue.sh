@@ -1,28 +1,33 @@
 # Sourced by bench/http.sh --catalogue N: For You over HTTP on a synthetic
-# catalogue of $catalogue videos, server on 1 core then 2 (wrk unpinned).
-# With BASELINE_BIN: instead, this build and that one in turn on the same
-# data dir and 2 cores, $ROUNDS times (default 3), each run's pages/s and
-# the server's CPU time per page, then the medians and their ratio.
+# catalogue of $catalogue videos, server on 1 core then 2 (wrk unpinned),
+# at each of $CONNS connections (default "16 32 64"): wrk keeps that many
+# requests in flight, so by Little's law a page's mean latency is the
+# connections over the rate, and one rate's p99 depends on how many
+# clients it is shared among; the table shows each.
+# With BASELINE_BIN: instead, this build and that one on 2 cores, $ROUNDS
+# rounds (default 3) alternating between them, each run's pages/s and the
+# server's CPU time per page, then the medians and their ratio.
 users=$(( catalogue / 10 > 1000 ? catalogue / 10 : 1000 ))
 data="$out/data-catalogue-$catalogue"
 [[ -f "$data/.seeded" ]] || {
   rm -rf "$data"
-  target/release/flick seed --synthetic --data-dir "$data" \
+  # An A/B seeds with the baseline: the newer build then migrates its copy.
+  "${BASELINE_BIN:-target/release/flick}" seed --synthetic --data-dir "$data" \
     --videos "$catalogue" --users "$users" --events-per-user 30 | tail -1 >&2
   touch "$data/.seeded"
 }
-tokens="$out/tokens-$catalogue.txt"
 # The shipped configuration, except that logging in 256 accounts from one
 # address is allowed (only the token set-up logs in; it is not measured).
 config="$out/catalogue.toml"
 printf '[rate_limits]\nlogin = { burst = 1000, per_secs = 1 }\n' > "$config"
 
-# Starts the server on CPUs $1 (taskset list); sets FLICK_PID, FLICK_URL
-# and STARTUP (seconds until it listens: snapshot load plus replay).
+# Starts the server on CPUs $1 (taskset list) and data dir $2; sets
+# FLICK_PID, FLICK_URL and STARTUP (seconds until it listens: snapshot
+# load plus replay).
 start_on() {
-  local cpus=$1 t0 log="$data.log"
+  local cpus=$1 dir=$2 t0 log="$2.log"
   t0=$(date +%s.%N)
-  taskset -c "$cpus" "${SERVER_BIN:-target/release/flick}" --config "$config" serve --listen 127.0.0.1:0 --data-dir "$data" \
+  taskset -c "$cpus" "${SERVER_BIN:-target/release/flick}" --config "$config" serve --listen 127.0.0.1:0 --data-dir "$dir" \
     > "$log.out" 2> "$log" &
   FLICK_PID=$!
   FLICK_URL=
@@ -35,9 +40,12 @@ start_on() {
 }
 trap stop_flick EXIT
 
-measure_on() {
-  local cpus=$1 label=$2
-  start_on "$cpus"
+# Makes the server at $FLICK_URL ready to measure: session tokens for 256
+# accounts in file $1 (kept while the data dir keeps the sessions), then
+# waits for what a server that has been up a while would have done. Sets
+# REFIT (seconds it waited).
+ready() {
+  local tokens=$1
   if [[ ! -s "$tokens" ]]; then
     for i in $(seq 1 256); do
       curl -sf -X POST "$FLICK_URL/api/v1/sessions" -H 'Content-Type: application/json' \
@@ -46,9 +54,8 @@ measure_on() {
     done > "$tokens"
   fi
   # The first refit after start, and the index build after it, run in the
-  # background; measure after both, as a server that has been up a while
-  # would be.
-  local t0 refit
+  # background; measure after both.
+  local t0
   t0=$(date +%s)
   until curl -sf "$FLICK_URL/api/v1/algorithm" | grep '"refitted_at_events":[0-9]' |
     grep -q '"retrieval":"index"'; do
@@ -64,48 +71,78 @@ every = a["config"]["batch"]["refresh_every"]
 sys.exit(any(m["events"] - (m["refitted_at_events"] or 0) >= every for m in a["models"]))'; do
     sleep 2
   done
-  refit=$(( $(date +%s) - t0 ))
+  REFIT=$(( $(date +%s) - t0 ))
   # A page for one of them must be full, or the figure would flatter.
   local n
   n=$(curl -sf -H "Authorization: Bearer $(head -1 "$tokens")" \
     "$FLICK_URL/api/v1/feed/for-you?limit=10" | grep -o '"reasons"' | wc -l)
   [[ $n -eq 10 ]] || { echo "a page had $n items, not 10" >&2; exit 1; }
+}
+
+# For You at $FLICK_URL (server $FLICK_PID) for $secs seconds, the 256
+# accounts of token file $1 in turn over $2 connections, wrk's report in
+# file $3; prints the server's CPU milliseconds (user + system, from
+# /proc) per page served.
+for_you() {
+  local cpu0 cpu1 pages
+  cpu0=$(awk '{print $14 + $15}' "/proc/$FLICK_PID/stat")
+  TOKENS="$1" wrk -t2 -c"$2" -d"${secs}s" --latency -s bench/tokens.lua \
+    "$FLICK_URL/api/v1/feed/for-you?limit=10" > "$3"
+  cpu1=$(awk '{print $14 + $15}' "/proc/$FLICK_PID/stat")
+  pages=$(awk '/requests in/ {print $1}' "$3")
+  awk -v a="$cpu0" -v b="$cpu1" -v n="$pages" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN {printf "%.2f", (b - a) * 1000 / hz / n}'
+}
+
+measure_on() {
+  local cpus=$1 label=$2 conns
+  start_on "$cpus" "$data"
+  ready "$out/tokens-$catalogue.txt"
   local rss
   # Resident memory once warm (after the refit and the token logins).
   rss=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$FLICK_PID/status")
-  wrk -t2 -c64 -d"${secs}s" --latency "$FLICK_URL/healthz" > "$out/cat-healthz-$label.txt"
-  local cpu0 cpu1 pages
-  cpu0=$(awk '{print $14 + $15}' "/proc/$FLICK_PID/stat")
-  TOKENS="$tokens" wrk -t2 -c64 -d"${secs}s" --latency -s bench/tokens.lua \
-    "$FLICK_URL/api/v1/feed/for-you?limit=10" > "$out/cat-foryou-$label.txt"
-  cpu1=$(awk '{print $14 + $15}' "/proc/$FLICK_PID/stat")
-  pages=$(awk '/requests in/ {print $1}' "$out/cat-foryou-$label.txt")
-  # Clock ticks (100 a second) to milliseconds, per page.
-  awk -v a="$cpu0" -v b="$cpu1" -v n="$pages" -v hz="$(getconf CLK_TCK)" \
-    'BEGIN {printf "%.2f", (b - a) * 1000 / hz / n}' > "$out/cat-cpu-$label.txt"
-  local f="$out/cat-foryou-$label.txt" h="$out/cat-healthz-$label.txt"
-  echo "| $label | $(awk '/Requests\/sec/ {print $2}' "$f") | $(awk '$1 == "50%" {print $2}' "$f") | $(awk '$1 == "99%" {print $2}' "$f") | $(awk '/Non-2xx/ {print $NF}' "$f") | $(awk '/Requests\/sec/ {print $2}' "$h") | ${STARTUP} s | ${refit} s | ${rss} MiB |"
+  local h="$out/cat-healthz-$label.txt"
+  wrk -t2 -c64 -d"${secs}s" --latency "$FLICK_URL/healthz" > "$h"
+  for conns in ${CONNS:-16 32 64}; do
+    local f="$out/cat-foryou-$label-$conns.txt" cpu
+    cpu=$(for_you "$out/tokens-$catalogue.txt" "$conns" "$f")
+    echo "| $label | $conns | $(awk '/Requests\/sec/ {print $2}' "$f") | $(awk '$1 == "50%" {print $2}' "$f") | $(awk '$1 == "99%" {print $2}' "$f") | $cpu | $(awk '/Non-2xx/ {print $NF}' "$f") | $(awk '/Requests\/sec/ {print $2}' "$h") | ${STARTUP} s | ${REFIT} s | ${rss} MiB |"
+  done
   stop_flick
 }
 
-# One A/B run of binary $1 labelled $2: pages/s, p99 and the server's CPU
-# milliseconds (user + system, from /proc) per page served.
-ab_run() {
-  SERVER_BIN=$1
-  measure_on 0,1 "$2" > /dev/null
-}
-
+# With BASELINE_BIN: both builds serve at once, each on its own copy of
+# the seeded data dir (a build may migrate its copy; the seed is made by
+# the baseline, so the newer build meets the upgrade it would in
+# production), and the rounds alternate between them, so the host's drift
+# from minute to minute falls on both alike. Each round: For You for
+# $secs seconds at ${AB_CONNS:-64} connections, the server's CPU time per
+# page, and /healthz for 5 s as the host's yardstick.
 if [[ -n "${BASELINE_BIN:-}" ]]; then
-  echo "catalogue: $catalogue synthetic videos; this build against $BASELINE_BIN, 2 cores, in turn"
+  echo "catalogue: $catalogue synthetic videos; this build against $BASELINE_BIN, 2 cores, alternating"
+  declare -A url pid
+  trap 'kill "${pid[@]}" 2>/dev/null || true' EXIT
+  for build in baseline current; do
+    bin=target/release/flick
+    [[ $build == baseline ]] && bin=$BASELINE_BIN
+    rm -rf "$data-$build"
+    cp -a "$data" "$data-$build"
+    rm -f "$data-$build.tokens"
+    SERVER_BIN=$bin
+    start_on 0,1 "$data-$build"
+    url[$build]=$FLICK_URL
+    pid[$build]=$FLICK_PID
+    ready "$data-$build.tokens"
+  done
   echo "| run | build | For You pages/s | p99 | server CPU ms per page | /healthz req/s |"
   echo "|---|---|---:|---:|---:|---:|"
   for round in $(seq 1 "${ROUNDS:-3}"); do
     for build in baseline current; do
-      bin=target/release/flick
-      [[ $build == baseline ]] && bin=$BASELINE_BIN
-      ab_run "$bin" "ab-$build"
-      f="$out/cat-foryou-ab-$build.txt"
-      echo "| $round | $build | $(awk '/Requests\/sec/ {print $2}' "$f") | $(awk '$1 == "99%" {print $2}' "$f") | $(cat "$out/cat-cpu-ab-$build.txt") | $(awk '/Requests\/sec/ {print $2}' "$out/cat-healthz-ab-$build.txt") |"
+      FLICK_URL=${url[$build]} FLICK_PID=${pid[$build]}
+      f="$out/cat-foryou-ab-$build.txt" h="$out/cat-healthz-ab-$build.txt"
+      wrk -t2 -c64 -d5s "$FLICK_URL/healthz" > "$h"
+      cpu=$(for_you "$data-$build.tokens" "${AB_CONNS:-64}" "$f")
+      echo "| $round | $build | $(awk '/Requests\/sec/ {print $2}' "$f") | $(awk '$1 == "99%" {print $2}' "$f") | $cpu | $(awk '/Requests\/sec/ {print $2}' "$h") |"
     done
   done | tee "$out/cat-ab.md"
   python3 - "$out/cat-ab.md" <<'PY'
@@ -118,12 +155,14 @@ med = {b: (statistics.median(p for p, _ in v), statistics.median(c for _, c in v
 for b in ("baseline", "current"):
     print(f"median {b}: {med[b][0]:.0f} pages/s, {med[b][1]:.2f} ms CPU per page")
 print(f"current / baseline: pages/s {med['current'][0] / med['baseline'][0]:.2f}x, CPU per page {med['current'][1] / med['baseline'][1]:.2f}x")
+pairs = [c[1] / b[1] for b, c in zip(by["baseline"], by["current"])]
+print("CPU per page, each round's current / baseline: " + ", ".join(f"{r:.2f}x" for r in pairs))
 PY
   exit 0
 fi
 
 echo "catalogue: $catalogue synthetic videos, $users accounts; For You by 256 of them in turn"
-echo "| server CPUs | For You req/s | p50 | p99 | non-2xx | /healthz req/s | start-up | refit and index after | RSS |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| server CPUs | connections | For You pages/s | p50 | p99 | server CPU ms per page | non-2xx | /healthz req/s | start-up | refit and index after | RSS |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 measure_on 0 "1 core"
 measure_on 0,1 "2 cores"

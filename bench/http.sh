@@ -12,8 +12,10 @@
 # With --catalogue, the data dir is a synthetic catalogue of VIDEOS videos
 # (`flick seed --synthetic`, VIDEOS/10 accounts, 30 views each), and For You
 # is requested by 256 of its accounts in turn (bench/tokens.lua), so pages
-# are full; the server runs on one core, then on two. With BASELINE_BIN
-# too, the two builds run in turn on that data dir (see bench/catalogue.sh).
+# are full; the server runs on one core, then on two, at 16, 32 and 64
+# connections (CONNS="…" to choose). With BASELINE_BIN too, the two builds
+# serve copies of that data dir at once and ROUNDS rounds alternate between
+# them (see bench/catalogue.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh

@@ -8,7 +8,10 @@ pub(crate) const PUBLIC_PG: &[(usize, &str)] = &[
     (9, include_str!("../pg/public.sql")),
     (10, include_str!("../pg/shared.sql")),
 ];
-pub(crate) const REGION_PG: &[(usize, &str)] = &[(9, include_str!("../pg/region.sql"))];
+pub(crate) const REGION_PG: &[(usize, &str)] = &[
+    (9, include_str!("../pg/region.sql")),
+    (10, include_str!("../pg/region_events.sql")),
+];
 
 /// The public tables only PostgreSQL has, because only several nodes need
 /// them: the transparency log every node shares (one node on SQLite keeps

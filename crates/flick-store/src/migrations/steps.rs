@@ -588,4 +588,17 @@ ALTER TABLE jobs ADD COLUMN lease_holder TEXT;
 ALTER TABLE jobs ADD COLUMN lease_until INTEGER;
 "#,
     ),
+    Step::Sql(
+        r#"
+-- Every logged-in For You page writes ten impressions, and each index on
+-- the event log is one more B-tree leaf written per row. Nothing reads the
+-- log by clip, so `events_video` goes; the log is read by creator only to
+-- forget one, and impressions, most of the rows, name no creator, so
+-- `events_creator` holds the rows that do (`creator_id = ?` implies NOT
+-- NULL, so that delete still uses it).
+DROP INDEX events_video;
+DROP INDEX events_creator;
+CREATE INDEX events_creator ON events(creator_id) WHERE creator_id IS NOT NULL;
+"#,
+    ),
 ];
