@@ -336,6 +336,26 @@ END;
     // transparency log, shared rate limits): nothing to do here, the step
     // keeps the versions aligned.
     Step::Sql("SELECT 1;"),
+    Step::Sql(
+        r#"
+-- Every clip a page shows reads its hashtags in order of position. In a
+-- rowid table that is a seek in the (video_id, tag) key, then one more per
+-- tag to fetch its position from the row; keyed WITHOUT ROWID, the row is
+-- the key's leaf, so one seek reads them all. The same rows, constraints
+-- and index.
+CREATE TABLE video_hashtags_v2 (
+    video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    tag      TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (video_id, tag)
+) WITHOUT ROWID;
+INSERT INTO video_hashtags_v2 (video_id, tag, position)
+    SELECT video_id, tag, position FROM video_hashtags ORDER BY video_id, tag;
+DROP TABLE video_hashtags;
+ALTER TABLE video_hashtags_v2 RENAME TO video_hashtags;
+CREATE INDEX video_hashtags_tag ON video_hashtags(tag);
+"#,
+    ),
 ];
 
 pub(crate) const REGION: &[Step] = &[
