@@ -11,7 +11,7 @@
 # ratio column: this build's req/s over the baseline's.
 # With --catalogue, the data dir is a synthetic catalogue of VIDEOS videos
 # (`flick seed --synthetic`, VIDEOS/10 accounts, 30 views each), and For You
-# is requested by 256 of its accounts in turn (bench/tokens.lua), so pages
+# is requested by ACCOUNTS (2048) of its accounts in turn (bench/tokens.lua), so pages
 # are full; the server runs on one core, then on two, at 16, 32 and 64
 # connections (CONNS="…" to choose). With BASELINE_BIN too, the two builds
 # serve copies of that data dir at once and ROUNDS rounds alternate between

@@ -35,6 +35,20 @@ const SEED: u64 = 0x5eed_f11c;
 /// Events read from the store per batch while catching up.
 const BATCH: u32 = 10_000;
 
+/// Catalogue changes and events read from the store, not yet applied.
+struct LogBatch {
+    events: Vec<flick_store::Event>,
+    changes: Vec<flick_store::CatalogueChange>,
+    /// The records of the clips `changes` publishes.
+    published: Vec<flick_store::VideoRecord>,
+}
+
+impl LogBatch {
+    fn len(&self) -> usize {
+        self.events.len() + self.changes.len()
+    }
+}
+
 #[derive(Debug, serde::Serialize, serde::Deserialize, Default)]
 struct SnapshotState {
     chunks: Vec<String>,
@@ -241,7 +255,7 @@ impl RecForYou {
             inner.last_event_id < heads.0 || inner.last_catalogue_id < heads.1
         };
         if behind {
-            self.catch_up(&mut self.write())?;
+            self.catch_up_unlocked()?;
         }
         Ok(())
     }
@@ -263,7 +277,7 @@ impl RecForYou {
             inner.last_event_id < own || inner.last_catalogue_id < catalogue
         };
         if behind {
-            self.catch_up(&mut self.write())?;
+            self.catch_up_unlocked()?;
         }
         Ok(())
     }
@@ -275,14 +289,14 @@ impl RecForYou {
         self.catch_up_if_behind()
     }
 
-    /// Applies up to one batch of new catalogue changes and events. Returns
-    /// how many.
-    fn catch_up_batch(&self, inner: &mut Inner) -> Result<usize, StoreError> {
+    /// Reads up to one batch of catalogue changes and events after the
+    /// given cursors. No lock is needed: the store is read, not the model.
+    fn read_batch(&self, after_event: i64, after_catalogue: i64) -> Result<LogBatch, StoreError> {
         // Events first, then the catalogue: every video an event is about
         // was published before the event, so it is in the catalogue read
         // after, and is applied before the event.
-        let events = self.store.events_after(inner.last_event_id, BATCH)?;
-        let changes = self.store.catalogue_after(inner.last_catalogue_id, BATCH)?;
+        let events = self.store.events_after(after_event, BATCH)?;
+        let changes = self.store.catalogue_after(after_catalogue, BATCH)?;
         let publish: Vec<VideoId> = changes
             .iter()
             .filter(|c| c.kind == EventKind::Publish)
@@ -296,10 +310,23 @@ impl RecForYou {
             events
         };
         let published = self.store.distributable_videos(&publish)?;
-        for c in &changes {
+        Ok(LogBatch {
+            events,
+            changes,
+            published,
+        })
+    }
+
+    /// Applies a batch read by [`Self::read_batch`], skipping what the
+    /// model already has (another catch-up may have applied part of it
+    /// since it was read: the cursors only move forward, so the rest is
+    /// still in order, the catalogue before the events it explains).
+    fn apply_batch(inner: &mut Inner, batch: &LogBatch) {
+        let (applied_events, applied_catalogue) = (inner.last_event_id, inner.last_catalogue_id);
+        for c in batch.changes.iter().filter(|c| c.id > applied_catalogue) {
             match c.kind {
                 EventKind::Publish => {
-                    if let Some(v) = published.iter().find(|v| v.id == c.video) {
+                    if let Some(v) = batch.published.iter().find(|v| v.id == c.video) {
                         inner.model.upsert_video(VideoMeta {
                             id: model_ids::video(v.id),
                             creator: model_ids::creator(v.author_id),
@@ -315,7 +342,7 @@ impl RecForYou {
             }
             inner.last_catalogue_id = c.id;
         }
-        for e in &events {
+        for e in batch.events.iter().filter(|e| e.id > applied_events) {
             match e.kind {
                 EventKind::Follow | EventKind::Unfollow => {
                     if let Some(c) = e.creator {
@@ -334,7 +361,35 @@ impl RecForYou {
             }
             inner.last_event_id = e.id;
         }
-        Ok(events.len() + changes.len())
+    }
+
+    /// Applies up to one batch of new catalogue changes and events, the
+    /// lock already held. Returns how many were read.
+    fn catch_up_batch(&self, inner: &mut Inner) -> Result<usize, StoreError> {
+        let batch = self.read_batch(inner.last_event_id, inner.last_catalogue_id)?;
+        Self::apply_batch(inner, &batch);
+        Ok(batch.len())
+    }
+
+    /// Catches up without holding the exclusive lock while the store is
+    /// read: each batch is read under no lock and applied in one short
+    /// exclusive step. Pages are ranked under the shared lock, and a
+    /// writer waiting for it holds up every page behind it, so the
+    /// tailer's tick must not make them wait for database reads.
+    fn catch_up_unlocked(&self) -> Result<(), StoreError> {
+        loop {
+            let (events, catalogue) = {
+                let inner = self.read();
+                (inner.last_event_id, inner.last_catalogue_id)
+            };
+            let batch = self.read_batch(events, catalogue)?;
+            if batch.len() > 0 {
+                Self::apply_batch(&mut self.write(), &batch);
+            }
+            if batch.len() < BATCH as usize {
+                return Ok(());
+            }
+        }
     }
 
     fn catch_up(&self, inner: &mut Inner) -> Result<(), StoreError> {
