@@ -122,6 +122,11 @@ measure_on() {
   rss=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$FLICK_PID/status")
   local h="$out/cat-healthz-$label.txt"
   wrk -t2 -c64 -d"${secs}s" --latency "$FLICK_URL/healthz" > "$h"
+  # A first pass over the accounts, not measured: the first row would
+  # otherwise pay for every account's first page (its state and pages
+  # read from disk), which the later rows do not.
+  TOKENS="$out/tokens-$catalogue-$accounts.txt" wrk -t2 -c64 -d5s -s bench/tokens.lua \
+    "$FLICK_URL/api/v1/feed/for-you?limit=10" > /dev/null
   for conns in ${CONNS:-16 32 64}; do
     local f="$out/cat-foryou-$label-$conns.txt"
     for_you "$data" "$out/tokens-$catalogue-$accounts.txt" "$conns" "$f"
