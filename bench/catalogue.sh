@@ -55,10 +55,22 @@ accounts=${ACCOUNTS:-2048}
 ready() {
   local tokens=$1
   if [[ ! -f "$tokens" || $(wc -l < "$tokens") -ne $accounts ]]; then
-    seq 1 "$accounts" | xargs -P 4 -I{} curl -sf -w '\n' -X POST "$FLICK_URL/api/v1/sessions" \
-      -H 'Content-Type: application/json' -d '{"handle":"s{}","password":"flick-synthetic"}' |
-      sed -E 's/.*"token":"([^"]+)".*/\1/' > "$tokens"
-    [[ $(wc -l < "$tokens") -eq $accounts ]] || { echo "could not log in $accounts accounts" >&2; exit 1; }
+    # A failed login must stop the script: an empty token would be a
+    # visitor's page, cheaper than a user's, counted as one.
+    export FLICK_URL
+    seq 1 "$accounts" | xargs -P 4 -n 1 bash -c '
+      for try in 1 2 3; do
+        answer=$(curl -s -w "\n%{http_code}" -X POST "$FLICK_URL/api/v1/sessions" \
+          -H "Content-Type: application/json" -d "{\"handle\":\"s$1\",\"password\":\"flick-synthetic\"}")
+        if [[ ${answer##*$'"'"'\n'"'"'} == 200 ]]; then
+          sed -E "s/.*\"token\":\"([^\"]+)\".*/\1/" <<< "${answer%$'"'"'\n'"'"'*}"
+          exit 0
+        fi
+        echo "login of s$1 (try $try): $answer" >&2
+        sleep 1
+      done
+      exit 1' _ > "$tokens.part" || { echo "could not log in $accounts accounts" >&2; exit 1; }
+    mv "$tokens.part" "$tokens"
   fi
   # The first refit after start, and the index build after it, run in the
   # background; measure after both.
