@@ -12,6 +12,8 @@ data="$out/data-catalogue-$catalogue"
 [[ -f "$data/.seeded" ]] || {
   rm -rf "$data"
   # An A/B seeds with the baseline: the newer build then migrates its copy.
+  # (A seed a newer build has migrated is refused by an older baseline:
+  # remove $data to seed again.)
   "${BASELINE_BIN:-target/release/flick}" seed --synthetic --data-dir "$data" \
     --videos "$catalogue" --users "$users" --events-per-user 30 | tail -1 >&2
   touch "$data/.seeded"

@@ -109,6 +109,19 @@ pub enum StoreError {
     /// A moderation step the rules do not allow.
     #[error("{0}")]
     Moderation(#[from] ModerationRefusal),
+    /// The database was brought to a schema this build does not know: a
+    /// newer release ran on it. Opening it anyway could misread or damage
+    /// what that release wrote.
+    #[error(
+        "{database} is at schema version {found}, but this flick knows versions up to {known}: \
+         a newer release has run on it. Run that release (or a newer one) on this data, \
+         or restore a backup taken before the upgrade"
+    )]
+    SchemaTooNew {
+        database: String,
+        found: usize,
+        known: usize,
+    },
 }
 
 impl From<rusqlite::Error> for StoreError {

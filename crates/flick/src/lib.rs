@@ -424,6 +424,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
             )
         })?;
     let addr = listener.local_addr()?;
+    let stop_requested = shutdown_signal();
     tracing::info!(data_dir = %settings.data_dir.display(), "serving on http://{addr}");
     // Scripts and tests read this line to learn the port.
     println!("listening on http://{addr}");
@@ -433,7 +434,7 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
         listener,
         flick_api::router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(stop_requested)
     .await
     .context("the HTTP server failed")?;
     tracing::info!("requests finished; stopping jobs");
@@ -459,12 +460,13 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
 /// ctrl-c, which lets the transcodes in progress finish or hand them back.
 async fn run_worker(runner: JobRunner) -> anyhow::Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let stop_requested = shutdown_signal();
     let jobs = tokio::spawn(runner.run(stopped));
     tracing::info!("transcoding worker running");
     // Scripts and tests read this line to learn that it started.
     println!("worker running: transcoding jobs, no HTTP server");
     std::io::stdout().flush().ok();
-    shutdown_signal().await;
+    stop_requested.await;
     tracing::info!("stopping jobs");
     let _ = stop.send(true);
     let _ = jobs.await;
@@ -633,25 +635,44 @@ fn private_files() {
     }
 }
 
-/// Resolves on ctrl-c or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Listens for ctrl-c and SIGTERM from the moment it is called, and
+/// resolves on either. The handlers are installed here, not when the
+/// future is first polled: the server announces its address before it
+/// polls it, and a stop sent in between must still shut it down gracefully,
+/// not kill it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
+    let signals = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::interrupt()).ok(),
+            signal(SignalKind::terminate()).ok(),
+        )
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
+    async move {
+        #[cfg(unix)]
+        {
+            let (mut int, mut term) = signals;
+            let recv = |s: &mut Option<tokio::signal::unix::Signal>| {
+                let s = s.take();
+                async move {
+                    match s {
+                        Some(mut s) => {
+                            s.recv().await;
+                        }
+                        None => std::future::pending().await,
+                    }
+                }
+            };
+            tokio::select! {
+                _ = recv(&mut int) => {}
+                _ = recv(&mut term) => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutdown requested; finishing requests in flight");
     }
-    tracing::info!("shutdown requested; finishing requests in flight");
 }

@@ -51,10 +51,17 @@ pub(crate) fn table_names(migrations: &[Step]) -> Vec<&'static str> {
 /// Brings the file open as `conn`'s main database up to date. The version
 /// is read inside an immediate transaction, so two processes opening the
 /// same public file at once do not both run a migration.
-pub(crate) fn migrate(conn: &mut Connection, migrations: &[Step]) -> rusqlite::Result<()> {
+pub(crate) fn migrate(conn: &mut Connection, migrations: &[Step]) -> crate::Result<()> {
     loop {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let current: usize = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if current > migrations.len() {
+            return Err(crate::StoreError::SchemaTooNew {
+                database: tx.path().unwrap_or("the database").to_owned(),
+                found: current,
+                known: migrations.len(),
+            });
+        }
         let Some(step) = migrations.get(current) else {
             return Ok(());
         };
@@ -167,6 +174,30 @@ mod tests {
     /// Every CHECK of both files, once migrated: no list long enough to
     /// make SQLite build a table per row, and each still refuses a value
     /// outside it.
+    #[test]
+    fn a_file_from_a_newer_release_is_refused_and_left_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("public.db");
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn, PUBLIC).unwrap();
+        // What a release with one more migration leaves behind.
+        conn.pragma_update(None, "user_version", PUBLIC.len() + 1)
+            .unwrap();
+        let err = migrate(&mut conn, PUBLIC).unwrap_err();
+        assert!(
+            matches!(err, crate::StoreError::SchemaTooNew { found, known, .. }
+                if found == PUBLIC.len() + 1 && known == PUBLIC.len()),
+            "{err:?}"
+        );
+        let message = err.to_string();
+        assert!(message.contains("public.db"), "{message}");
+        assert!(message.contains("newer release"), "{message}");
+        let version: usize = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, PUBLIC.len() + 1);
+    }
+
     #[test]
     fn migrated_files_check_by_comparisons_and_still_refuse_bad_values() {
         for steps in [PUBLIC, REGION] {

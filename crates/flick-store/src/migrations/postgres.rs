@@ -40,6 +40,14 @@ pub(crate) fn migrate_postgres(
         [],
         |r| r.get(0),
     )?;
+    let known = steps.last().map_or(0, |(to, _)| *to);
+    if current > known {
+        return Err(crate::StoreError::SchemaTooNew {
+            database: format!("PostgreSQL schema `{schema}`"),
+            found: current,
+            known,
+        });
+    }
     let mut version = current;
     for (to, sql) in steps.iter().filter(|(to, _)| *to > current) {
         tx.execute_batch(sql)?;

@@ -821,3 +821,55 @@ async fn web_nodes_take_uploads_and_workers_transcode_them() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A database a newer release has migrated is refused at start, with what
+/// to do, and left as it is.
+#[tokio::test]
+async fn a_schema_from_a_newer_release_is_refused_at_start() {
+    let url = fresh_postgres_database();
+    let limits = format!("public_db = \"{url}\"\n{GENEROUS_LIMITS}");
+    let mut app = spawn_app_with(&limits);
+    let status = app.terminate();
+    assert!(status.success(), "{status:?}");
+    let psql = |sql: &str| {
+        let out = std::process::Command::new("psql")
+            .args(["-qtA", &url, "-c", sql])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let known: u64 = psql("SELECT version FROM public.flick_schema_version")
+        .parse()
+        .unwrap();
+    psql(&format!(
+        "UPDATE public.flick_schema_version SET version = {}",
+        known + 1
+    ));
+    let config = app.tmp.path().join("postgres.toml");
+    std::fs::write(&config, &limits).unwrap();
+    let serve = flick_cli(&[
+        "--config",
+        config.to_str().unwrap(),
+        "serve",
+        "--data-dir",
+        app.data_dir.to_str().unwrap(),
+    ]);
+    assert!(!serve.status.success());
+    let stderr = String::from_utf8_lossy(&serve.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "schema `public` is at schema version {}, but this flick knows versions up to {known}",
+            known + 1
+        )) && stderr.contains("newer release"),
+        "{stderr}"
+    );
+    assert_eq!(
+        psql("SELECT version FROM public.flick_schema_version"),
+        (known + 1).to_string()
+    );
+}
