@@ -80,20 +80,27 @@ pub fn fresh_postgres_database() -> String {
         std::process::id(),
         NEXT_DATABASE.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     );
-    let out = Command::new("psql")
-        .args(["-q", "-v", "ON_ERROR_STOP=1", &server, "-c"])
-        .arg(format!("CREATE DATABASE {name}"))
-        .output()
-        .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "CREATE DATABASE {name}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    psql(&server, &format!("CREATE DATABASE {name}"));
     let (base, _) = server
         .rsplit_once('/')
         .expect("a URL ending in /<database>");
     format!("{base}/{name}")
+}
+
+/// What `sql` returns on the PostgreSQL database at `url`, as psql prints
+/// it unaligned (`|` between columns, a line per row); a failure fails the
+/// test with psql's message.
+pub fn psql(url: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args(["-qtA", "-v", "ON_ERROR_STOP=1", url, "-c", sql])
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "psql `{sql}`: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// Whether this run of the suite keeps its databases on PostgreSQL.
@@ -601,17 +608,12 @@ impl TestApp {
     /// or its leaves in the shared database on PostgreSQL.
     pub fn log_bytes(&self) -> u64 {
         if let Some(url) = self.postgres_url() {
-            let out = Command::new("psql")
-                .args(["-qtA", &url, "-c"])
-                .arg("SELECT COALESCE(SUM(length(leaf)), 0) FROM public.log_leaves")
-                .output()
-                .expect("psql runs");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            return String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+            return psql(
+                &url,
+                "SELECT COALESCE(SUM(length(leaf)), 0) FROM public.log_leaves",
+            )
+            .parse()
+            .unwrap();
         }
         ["log-entries", "log-checkpoints"]
             .iter()

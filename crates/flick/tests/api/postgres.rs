@@ -540,21 +540,10 @@ async fn per_account_limits_hold_across_nodes() {
         expect_error(res, 429, "rate_limited").await;
     }
 
-    let out = std::process::Command::new("psql")
-        .args([
-            "-qtA",
-            &url,
-            "-c",
-            "SELECT action, subject FROM public.rate_buckets ORDER BY 1",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let rows = psql(
+        &url,
+        "SELECT action, subject FROM public.rate_buckets ORDER BY 1",
     );
-    let rows = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     let rows: Vec<&str> = rows.lines().collect();
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert!(rows[0].starts_with("export|user:"), "{rows:?}");
@@ -831,18 +820,7 @@ async fn a_schema_from_a_newer_release_is_refused_at_start() {
     let mut app = spawn_app_with(&limits);
     let status = app.terminate();
     assert!(status.success(), "{status:?}");
-    let psql = |sql: &str| {
-        let out = std::process::Command::new("psql")
-            .args(["-qtA", &url, "-c", sql])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
+    let psql = |sql: &str| psql(&url, sql);
     let known: u64 = psql("SELECT version FROM public.flick_schema_version")
         .parse()
         .unwrap();
