@@ -61,6 +61,10 @@ struct Inner {
     model: Recommender,
     last_event_id: i64,
     last_catalogue_id: i64,
+    /// Bumped by every step that removes what the log once said (an
+    /// account forgotten): a batch read before it may hold the removed
+    /// rows, so a catch-up that sees it moved reads its batch again.
+    forgets: u64,
 }
 
 /// The snapshot files on disk. Its lock is held by whoever writes one, for
@@ -191,6 +195,7 @@ impl RecForYou {
                 model,
                 last_event_id: snapshots.last_event_id,
                 last_catalogue_id: snapshots.last_catalogue_id,
+                forgets: 0,
             }),
             files: Mutex::new(SnapshotFiles {
                 state: snapshots,
@@ -378,13 +383,19 @@ impl RecForYou {
     /// tailer's tick must not make them wait for database reads.
     fn catch_up_unlocked(&self) -> Result<(), StoreError> {
         loop {
-            let (events, catalogue) = {
+            let (events, catalogue, forgets) = {
                 let inner = self.read();
-                (inner.last_event_id, inner.last_catalogue_id)
+                (inner.last_event_id, inner.last_catalogue_id, inner.forgets)
             };
             let batch = self.read_batch(events, catalogue)?;
             if batch.len() > 0 {
-                Self::apply_batch(&mut self.write(), &batch);
+                let mut inner = self.write();
+                if inner.forgets != forgets {
+                    // An account was forgotten since the read: its rows,
+                    // gone from the store, may be in this batch.
+                    continue;
+                }
+                Self::apply_batch(&mut inner, &batch);
             }
             if batch.len() < BATCH as usize {
                 return Ok(());
@@ -721,6 +732,7 @@ impl ForYou for RecForYou {
         let mut files = self.files.lock();
         {
             let mut inner = self.write();
+            inner.forgets += 1;
             inner.model.forget_user(model_ids::user(user));
             inner.model.forget_creator(model_ids::creator(user));
             for &v in videos {

@@ -199,6 +199,54 @@ mod tests {
     }
 
     #[test]
+    fn the_event_index_step_also_finishes_what_a_killed_bulk_load_left() {
+        let mut region = Connection::open_in_memory().unwrap();
+        // The step before the one that drops `events_video`.
+        migrate(&mut region, &REGION[..REGION.len() - 1]).unwrap();
+        // What `begin_bulk_load` leaves when the load is killed: the plain
+        // indexes of `events` dropped, the statements that build them
+        // recorded for the next open.
+        region
+            .execute_batch(
+                "DROP INDEX events_video; DROP INDEX events_creator; DROP INDEX events_user;
+                 INSERT INTO deferred_indexes (sql) VALUES
+                    ('CREATE INDEX main.events_user ON events(user_id)'),
+                    ('CREATE INDEX main.events_video ON events(video_id)'),
+                    ('CREATE INDEX main.events_creator ON events(creator_id)');",
+            )
+            .unwrap();
+        migrate(&mut region, REGION).unwrap();
+        let deferred: Vec<String> = region
+            .prepare("SELECT sql FROM deferred_indexes")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            deferred,
+            ["CREATE INDEX main.events_user ON events(user_id)"],
+            "only what the step did not replace is left to build"
+        );
+        let indexes: Vec<(String, String)> = region
+            .prepare(
+                "SELECT name, sql FROM sqlite_schema
+                 WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(indexes.len(), 1, "{indexes:?}");
+        assert_eq!(indexes[0].0, "events_creator");
+        assert!(
+            indexes[0].1.ends_with("WHERE creator_id IS NOT NULL"),
+            "{indexes:?}"
+        );
+    }
+
+    #[test]
     fn migrated_files_check_by_comparisons_and_still_refuse_bad_values() {
         for steps in [PUBLIC, REGION] {
             let mut conn = Connection::open_in_memory().unwrap();

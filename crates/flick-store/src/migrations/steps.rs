@@ -616,8 +616,13 @@ ALTER TABLE jobs ADD COLUMN lease_until INTEGER;
 -- forget one, and impressions, most of the rows, name no creator, so
 -- `events_creator` holds the rows that do (`creator_id = ?` implies NOT
 -- NULL, so that delete still uses it).
-DROP INDEX events_video;
-DROP INDEX events_creator;
+-- A bulk load killed part-way (`Store::begin_bulk_load`) has dropped
+-- these already and left their old forms to build at the next open: drop
+-- only what exists, and forget those forms.
+DROP INDEX IF EXISTS events_video;
+DROP INDEX IF EXISTS events_creator;
+DELETE FROM deferred_indexes WHERE sql LIKE 'CREATE INDEX main.events_video %'
+    OR sql LIKE 'CREATE INDEX main.events_creator %';
 CREATE INDEX events_creator ON events(creator_id) WHERE creator_id IS NOT NULL;
 "#,
     ),
