@@ -20,34 +20,23 @@
 //! state.
 
 use crate::for_you::{Algorithm, ForYou, ForYouRequest, ModelState, Pick};
-use flick_domain::{DataClass, RegionCode};
 use flick_domain::{UserId, VideoId};
-use flick_rec::{
-    Config, Event as RecEvent, EventKind as RecKind, Reason, Recommender, Request, VideoMeta,
-};
-use flick_store::{Event, EventKind, Regions, Store, StoreError};
+use flick_rec::{Config, Reason, Recommender, Request};
+use flick_store::{Store, StoreError};
 use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+mod catch_up;
+mod model_ids;
+mod regional;
+
+pub use regional::RegionalForYou;
 
 /// Fixed so that a replay of the same events gives the same model.
 const SEED: u64 = 0x5eed_f11c;
 /// Events read from the store per batch while catching up.
 const BATCH: u32 = 10_000;
-
-/// Catalogue changes and events read from the store, not yet applied.
-struct LogBatch {
-    events: Vec<flick_store::Event>,
-    changes: Vec<flick_store::CatalogueChange>,
-    /// The records of the clips `changes` publishes.
-    published: Vec<flick_store::VideoRecord>,
-}
-
-impl LogBatch {
-    fn len(&self) -> usize {
-        self.events.len() + self.changes.len()
-    }
-}
 
 #[derive(Debug, serde::Serialize, serde::Deserialize, Default)]
 struct SnapshotState {
@@ -248,166 +237,6 @@ impl RecForYou {
         self.inner.write()
     }
 
-    /// Applies whatever the log holds beyond the model, so that a page
-    /// reflects every event committed before its request (the viewer's own
-    /// like a moment ago included). The background tailer
-    /// ([`RecForYou::catch_up_now`]) usually got there first: then this is
-    /// two indexed lookups and a shared lock.
-    fn catch_up_if_behind(&self) -> Result<(), StoreError> {
-        let heads = (self.store.last_event_id()?, self.store.last_catalogue_id()?);
-        let behind = {
-            let inner = self.read();
-            inner.last_event_id < heads.0 || inner.last_catalogue_id < heads.1
-        };
-        if behind {
-            self.catch_up_unlocked()?;
-        }
-        Ok(())
-    }
-
-    /// What a page must reflect before it is ranked: the catalogue (a clip
-    /// removed a moment ago is never served) and the viewer's own events
-    /// (their like a moment ago, their last page's impressions). Everyone
-    /// else's events reach the model through the background tailer within
-    /// a tick; waiting for them here would put every request behind the
-    /// exclusive lock whenever others are active.
-    fn catch_up_for(&self, viewer: Option<UserId>) -> Result<(), StoreError> {
-        let catalogue = self.store.last_catalogue_id()?;
-        let own = match viewer {
-            Some(u) => self.store.last_event_id_of(u)?,
-            None => 0,
-        };
-        let behind = {
-            let inner = self.read();
-            inner.last_event_id < own || inner.last_catalogue_id < catalogue
-        };
-        if behind {
-            self.catch_up_unlocked()?;
-        }
-        Ok(())
-    }
-
-    /// Applies new events and catalogue changes now; the server calls this
-    /// from a background task a few times a second, so requests seldom find
-    /// the model behind.
-    pub fn catch_up_now(&self) -> Result<(), StoreError> {
-        self.catch_up_if_behind()
-    }
-
-    /// Reads up to one batch of catalogue changes and events after the
-    /// given cursors. No lock is needed: the store is read, not the model.
-    fn read_batch(&self, after_event: i64, after_catalogue: i64) -> Result<LogBatch, StoreError> {
-        // Events first, then the catalogue: every video an event is about
-        // was published before the event, so it is in the catalogue read
-        // after, and is applied before the event.
-        let events = self.store.events_after(after_event, BATCH)?;
-        let changes = self.store.catalogue_after(after_catalogue, BATCH)?;
-        let publish: Vec<VideoId> = changes
-            .iter()
-            .filter(|c| c.kind == EventKind::Publish)
-            .map(|c| c.video)
-            .collect();
-        // A catalogue backlog longer than a batch may not yet hold every
-        // video those events are about: apply the catalogue alone first.
-        let events = if changes.len() >= BATCH as usize {
-            Vec::new()
-        } else {
-            events
-        };
-        let published = self.store.distributable_videos(&publish)?;
-        Ok(LogBatch {
-            events,
-            changes,
-            published,
-        })
-    }
-
-    /// Applies a batch read by [`Self::read_batch`], skipping what the
-    /// model already has (another catch-up may have applied part of it
-    /// since it was read: the cursors only move forward, so the rest is
-    /// still in order, the catalogue before the events it explains).
-    fn apply_batch(inner: &mut Inner, batch: &LogBatch) {
-        let (applied_events, applied_catalogue) = (inner.last_event_id, inner.last_catalogue_id);
-        for c in batch.changes.iter().filter(|c| c.id > applied_catalogue) {
-            match c.kind {
-                EventKind::Publish => {
-                    if let Some(v) = batch.published.iter().find(|v| v.id == c.video) {
-                        inner.model.upsert_video(VideoMeta {
-                            id: model_ids::video(v.id),
-                            creator: model_ids::creator(v.author_id),
-                            hashtags: v.hashtags.clone(),
-                            sound: v.sound_id.map(model_ids::sound),
-                            duration_ms: v.duration_ms.unwrap_or(0).max(0) as u32,
-                            created_at_ms: v.created_at,
-                            region: None,
-                        });
-                    }
-                }
-                _ => inner.model.remove_video(model_ids::video(c.video)),
-            }
-            inner.last_catalogue_id = c.id;
-        }
-        for e in batch.events.iter().filter(|e| e.id > applied_events) {
-            match e.kind {
-                EventKind::Follow | EventKind::Unfollow => {
-                    if let Some(c) = e.creator {
-                        inner.model.follow(
-                            model_ids::user(e.user),
-                            model_ids::creator(c),
-                            e.kind == EventKind::Follow,
-                        );
-                    }
-                }
-                _ => {
-                    if let Some(event) = to_rec_event(e) {
-                        inner.model.observe(&event);
-                    }
-                }
-            }
-            inner.last_event_id = e.id;
-        }
-    }
-
-    /// Applies up to one batch of new catalogue changes and events, the
-    /// lock already held. Returns how many were read.
-    fn catch_up_batch(&self, inner: &mut Inner) -> Result<usize, StoreError> {
-        let batch = self.read_batch(inner.last_event_id, inner.last_catalogue_id)?;
-        Self::apply_batch(inner, &batch);
-        Ok(batch.len())
-    }
-
-    /// Catches up without holding the exclusive lock while the store is
-    /// read: each batch is read under no lock and applied in one short
-    /// exclusive step. Pages are ranked under the shared lock, and a
-    /// writer waiting for it holds up every page behind it, so the
-    /// tailer's tick must not make them wait for database reads.
-    fn catch_up_unlocked(&self) -> Result<(), StoreError> {
-        loop {
-            let (events, catalogue, forgets) = {
-                let inner = self.read();
-                (inner.last_event_id, inner.last_catalogue_id, inner.forgets)
-            };
-            let batch = self.read_batch(events, catalogue)?;
-            if batch.len() > 0 {
-                let mut inner = self.write();
-                if inner.forgets != forgets {
-                    // An account was forgotten since the read: its rows,
-                    // gone from the store, may be in this batch.
-                    continue;
-                }
-                Self::apply_batch(&mut inner, &batch);
-            }
-            if batch.len() < BATCH as usize {
-                return Ok(());
-            }
-        }
-    }
-
-    fn catch_up(&self, inner: &mut Inner) -> Result<(), StoreError> {
-        while self.catch_up_batch(inner)? >= BATCH as usize {}
-        Ok(())
-    }
-
     /// Refits the clips' vectors when `batch.refresh_every` events have
     /// arrived since the last refit. The input is copied and the result
     /// prepared under the shared lock, the fit runs without any, so pages
@@ -594,29 +423,6 @@ fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), RecError> {
     Ok(())
 }
 
-fn to_rec_event(e: &Event) -> Option<RecEvent> {
-    let kind = match e.kind {
-        EventKind::View(r) => RecKind::View {
-            watched_ms: r.watched_ms,
-            completed: r.completed,
-            loops: r.loops,
-        },
-        EventKind::Like => RecKind::Like,
-        EventKind::Unlike => RecKind::Unlike,
-        EventKind::Share => RecKind::Share,
-        EventKind::Comment => RecKind::Comment,
-        EventKind::NotInterested => RecKind::NotInterested,
-        EventKind::Impression { .. } => RecKind::Impression,
-        _ => return None,
-    };
-    Some(RecEvent {
-        user: model_ids::user(e.user),
-        video: model_ids::video(e.video?),
-        at_ms: e.at,
-        kind,
-    })
-}
-
 impl ForYou for RecForYou {
     fn recommend(&self, req: &ForYouRequest) -> Result<Vec<Pick>, StoreError> {
         self.catch_up_for(req.viewer)?;
@@ -773,145 +579,5 @@ impl ForYou for RecForYou {
             "follows": interests.follows.iter().map(handle).collect::<Vec<_>>(),
             "positive_events": interests.positive_events,
         })
-    }
-}
-
-/// The For You of a node: one [`RecForYou`] per held region, each viewer
-/// served by the model of their home region. Visitors, who have no region,
-/// get the node's first region's model, which holds no visitor state.
-pub struct RegionalForYou {
-    regions: Arc<Regions>,
-    models: Vec<(RegionCode, Arc<RecForYou>)>,
-}
-
-impl RegionalForYou {
-    pub fn new(regions: Arc<Regions>, models: Vec<(RegionCode, Arc<RecForYou>)>) -> Self {
-        assert!(!models.is_empty(), "one model per held region");
-        Self { regions, models }
-    }
-
-    pub fn models(&self) -> &[(RegionCode, Arc<RecForYou>)] {
-        &self.models
-    }
-
-    fn model_of(&self, viewer: Option<UserId>) -> Result<&RecForYou, StoreError> {
-        let Some(user) = viewer else {
-            return Ok(&self.models[0].1);
-        };
-        let home = self.regions.home(user, DataClass::RecommendationState)?;
-        Ok(self
-            .models
-            .iter()
-            .find(|(r, _)| r == home.region())
-            .map(|(_, m)| &**m)
-            .expect("a model for every held region"))
-    }
-
-    /// Runs each region's batch refresh that is due (see
-    /// [`RecForYou::refresh_if_due`]).
-    pub fn refresh_if_due(&self, stop: &dyn Fn() -> bool) -> Result<(), StoreError> {
-        for (_, m) in &self.models {
-            m.refresh_if_due(stop)?;
-        }
-        Ok(())
-    }
-
-    /// Applies new events to every region's model (the background tailer).
-    pub fn catch_up_now(&self) -> Result<(), StoreError> {
-        for (_, m) in &self.models {
-            m.catch_up_now()?;
-        }
-        Ok(())
-    }
-
-    /// Snapshots every region's model.
-    pub fn snapshot(&self) -> Result<(), RecError> {
-        for (_, m) in &self.models {
-            m.snapshot()?;
-        }
-        Ok(())
-    }
-}
-
-impl ForYou for RegionalForYou {
-    fn recommend(&self, req: &ForYouRequest) -> Result<Vec<Pick>, StoreError> {
-        let known = req
-            .region
-            .as_ref()
-            .and_then(|r| self.models.iter().find(|(m, _)| m == r));
-        match known {
-            Some((_, model)) => model.recommend(req),
-            None => self.model_of(req.viewer)?.recommend(req),
-        }
-    }
-
-    fn why(
-        &self,
-        viewer: Option<UserId>,
-        video: VideoId,
-        now: i64,
-    ) -> Result<Vec<String>, StoreError> {
-        self.model_of(viewer)?.why(viewer, video, now)
-    }
-
-    fn algorithm(&self) -> &Algorithm {
-        // Every region runs the same configuration.
-        self.models[0].1.algorithm()
-    }
-
-    fn models(&self) -> Vec<ModelState> {
-        self.models.iter().flat_map(|(_, m)| m.models()).collect()
-    }
-
-    fn reset_user(&self, user: UserId) -> Result<(), StoreError> {
-        self.model_of(Some(user))?.reset_user(user)
-    }
-
-    /// The user's state is in their home model, but as a creator they are
-    /// in every region's catalogue: every model forgets them.
-    fn forget_user(&self, user: UserId, videos: &[VideoId]) -> Result<(), StoreError> {
-        for (_, m) in &self.models {
-            m.forget_user(user, videos)?;
-        }
-        Ok(())
-    }
-
-    fn interests(&self, user: UserId) -> serde_json::Value {
-        match self.model_of(Some(user)) {
-            Ok(m) => m.interests(user),
-            Err(_) => serde_json::Value::Null,
-        }
-    }
-}
-
-/// The platform's ids as the model's, and back: the same numbers (the store
-/// hands out positive ids below 2^53, so the casts are exact), each kept its
-/// own type on both sides. Every crossing goes through here.
-mod model_ids {
-    use flick_domain::{SoundId, UserId, VideoId};
-
-    pub fn video(v: VideoId) -> flick_rec::VideoId {
-        flick_rec::VideoId(v.0 as u64)
-    }
-
-    pub fn user(u: UserId) -> flick_rec::UserId {
-        flick_rec::UserId(u.0 as u64)
-    }
-
-    /// A creator is an account: the one that posted the clip.
-    pub fn creator(u: UserId) -> flick_rec::CreatorId {
-        flick_rec::CreatorId(u.0 as u64)
-    }
-
-    pub fn sound(s: SoundId) -> flick_rec::SoundId {
-        flick_rec::SoundId(s.0 as u64)
-    }
-
-    pub fn platform_video(v: flick_rec::VideoId) -> VideoId {
-        VideoId(v.0 as i64)
-    }
-
-    pub fn platform_account(c: flick_rec::CreatorId) -> UserId {
-        UserId(c.0 as i64)
     }
 }
