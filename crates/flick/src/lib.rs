@@ -379,41 +379,45 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     // A web node leaves the queue to the workers, which poll it.
     let jobs = (settings.role != config::NodeRole::Web)
         .then(|| tokio::spawn(runner.run(jobs_stopped.clone())));
-    let limits = tokio::spawn(upkeep::forget_expired_limits(
-        state.clone(),
-        jobs_stopped.clone(),
-    ));
-    let snapshots = tokio::spawn(upkeep::snapshot_periodically(
-        for_you.clone(),
-        jobs_stopped.clone(),
-    ));
-    let refits = tokio::spawn(upkeep::refresh_recommender(
-        for_you.clone(),
-        jobs_stopped.clone(),
-    ));
-    let tail = tokio::spawn(upkeep::tail_event_log(
-        for_you.clone(),
-        jobs_stopped.clone(),
-    ));
-    let wal = tokio::spawn(upkeep::checkpoint_wal_files(
-        regions.clone(),
-        jobs_stopped.clone(),
-    ));
-    let log_tail = tokio::spawn(upkeep::tail_transparency_log(
-        log_for_upkeep,
-        jobs_stopped.clone(),
-    ));
-    let notes = tokio::spawn(upkeep::score_context_notes(
-        regions.clone(),
-        jobs_stopped.clone(),
-    ));
-    let retention = tokio::spawn(upkeep::retention_hourly(
-        regions.clone(),
-        media_for_upkeep,
-        for_you.clone(),
-        settings.view_retention_days,
-        jobs_stopped,
-    ));
+    // The background tasks, each stopping when `stop_jobs` says so; the
+    // server waits for all of them before its last snapshot.
+    let upkeep = [
+        tokio::spawn(upkeep::forget_expired_limits(
+            state.clone(),
+            jobs_stopped.clone(),
+        )),
+        tokio::spawn(upkeep::snapshot_periodically(
+            for_you.clone(),
+            jobs_stopped.clone(),
+        )),
+        tokio::spawn(upkeep::refresh_recommender(
+            for_you.clone(),
+            jobs_stopped.clone(),
+        )),
+        tokio::spawn(upkeep::tail_event_log(
+            for_you.clone(),
+            jobs_stopped.clone(),
+        )),
+        tokio::spawn(upkeep::checkpoint_wal_files(
+            regions.clone(),
+            jobs_stopped.clone(),
+        )),
+        tokio::spawn(upkeep::tail_transparency_log(
+            log_for_upkeep,
+            jobs_stopped.clone(),
+        )),
+        tokio::spawn(upkeep::score_context_notes(
+            regions.clone(),
+            jobs_stopped.clone(),
+        )),
+        tokio::spawn(upkeep::retention_hourly(
+            regions.clone(),
+            media_for_upkeep,
+            for_you.clone(),
+            settings.view_retention_days,
+            jobs_stopped,
+        )),
+    ];
 
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
@@ -442,14 +446,9 @@ pub async fn serve(settings: config::Settings) -> anyhow::Result<()> {
     if let Some(jobs) = jobs {
         let _ = jobs.await;
     }
-    let _ = snapshots.await;
-    let _ = refits.await;
-    let _ = tail.await;
-    let _ = wal.await;
-    let _ = log_tail.await;
-    let _ = notes.await;
-    let _ = retention.await;
-    let _ = limits.await;
+    for task in upkeep {
+        let _ = task.await;
+    }
     tokio::task::spawn_blocking(move || for_you.snapshot())
         .await?
         .context("saving the recommender at shutdown")?;
